@@ -1,0 +1,20 @@
+# The two commands of the README, and the checks behind them.
+# Each sets up .venv first (scripts/bootstrap: a CPU or CUDA torch to fit the machine).
+VENV ?= .venv
+CORES ?= all
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint format
+setup:
+	@./scripts/bootstrap
+
+run: setup  ## the demo workflow (config/config.yaml); pass ARGS="--configfile ..." for another
+	$(BIN)/snakemake --cores $(CORES) $(ARGS)
+
+test: setup  ## the whole test suite, workflow and real-data tests included
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+format: setup
+	$(BIN)/ruff format src tests workflow
+	$(BIN)/ruff check --fix src tests workflow
+	$(BIN)/snakefmt Snakefile rules

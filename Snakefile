@@ -1,0 +1,24 @@
+# Embryo: embryology, transferability and knowledge inheritance of masked language models.
+#
+#   snakemake --cores all                       the demo (config/config.yaml)
+#   snakemake --cores all --configfile config/X.yaml
+#   snakemake --profile profiles/slurm          on a SLURM cluster
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/pretrain.smk"
+include: "rules/checkpoints.smk"
+
+
+rule all:
+    input:
+        get_final_output(),

@@ -1,0 +1,51 @@
+rule prepare_corpus:
+    input:
+        corpus_files,
+    output:
+        train="results/corpora/{corpus}/train.parquet",
+        validation="results/corpora/{corpus}/validation.parquet",
+    log:
+        "results/logs/prepare_corpus/{corpus}.log",
+    benchmark:
+        "results/benchmarks/prepare_corpus/{corpus}.tsv"
+    params:
+        spec=lambda w: config["corpora"][w.corpus],
+        data_dir=DATA_DIR,
+        code=fingerprint("embryo.corpus"),
+    script:
+        "../workflow/scripts/prepare_corpus.py"
+
+
+rule train_tokenizer:
+    input:
+        corpus=tokenizer_corpus,
+    output:
+        directory("results/tokenizers/{tokenizer}"),
+    log:
+        "results/logs/train_tokenizer/{tokenizer}.log",
+    benchmark:
+        "results/benchmarks/train_tokenizer/{tokenizer}.tsv"
+    params:
+        spec=lambda w: config["tokenizers"][w.tokenizer],
+        code=fingerprint("embryo.tokenizer"),
+    script:
+        "../workflow/scripts/train_tokenizer.py"
+
+
+rule tokenize_corpus:
+    input:
+        tokenizer="results/tokenizers/{tokenizer}",
+        train="results/corpora/{corpus}/train.parquet",
+        validation="results/corpora/{corpus}/validation.parquet",
+    output:
+        directory("results/data/{corpus}/{tokenizer}-block{block}"),
+    log:
+        "results/logs/tokenize_corpus/{corpus}/{tokenizer}-block{block}.log",
+    benchmark:
+        "results/benchmarks/tokenize_corpus/{corpus}/{tokenizer}-block{block}.tsv"
+    params:
+        block_size=lambda w: int(w.block),
+        code=fingerprint("embryo.blocks"),
+    threads: 1
+    script:
+        "../workflow/scripts/tokenize_corpus.py"

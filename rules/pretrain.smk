@@ -1,0 +1,30 @@
+rule pretrain:
+    input:
+        unpack(segment_inputs),
+    output:
+        directory("results/{run}/train/step-{step}"),
+    log:
+        "results/logs/pretrain/{run}/step-{step}.log",
+    benchmark:
+        "results/benchmarks/pretrain/{run}/step-{step}.tsv"
+    params:
+        settings=lambda w: ec.segment_settings(config, w.run, int(w.step)),
+        code=fingerprint("embryo.pretrain"),
+    threads: config["threads"] or workflow.cores
+    script:
+        "../workflow/scripts/pretrain.py"
+
+
+rule validation_curve:
+    input:
+        run_segments,
+    output:
+        "results/{run}/validation.csv",
+    log:
+        "results/logs/validation_curve/{run}.log",
+    benchmark:
+        "results/benchmarks/validation_curve/{run}.tsv"
+    params:
+        code=fingerprint("embryo.checkpoints"),
+    script:
+        "../workflow/scripts/validation_curve.py"

@@ -1,0 +1,230 @@
+"""The workflow configuration: validation against the schema, defaults, and run enumeration.
+
+``validate`` is what ``rules/common.smk`` calls before the graph is built; it fails with
+an :class:`~embryo.errors.EmbryoError` naming the offending key (``runs.bert.optimizer.lr``)
+and what was expected. Everything else here derives facts from a validated config:
+checkpoint steps, the previous step of a segment, the settings each job depends on.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from embryo.errors import EmbryoError
+
+RUN_NAME = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
+
+
+def load_schema(path: str | os.PathLike) -> dict:
+    """Read the JSON schema (YAML) at ``path``."""
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def load(path: str | os.PathLike, schema_path: str | os.PathLike) -> dict:
+    """Read a config file and validate it (see :func:`validate`)."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise EmbryoError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        raise EmbryoError(f"{path}: not valid YAML: {err}") from None
+    return validate(config or {}, load_schema(schema_path), source=str(path))
+
+
+def validate(config: dict, schema: dict, *, source: str = "config", check_files: bool = True) -> dict:
+    """Check ``config`` against ``schema`` and the rules a schema cannot say; fill defaults.
+
+    Returns a new dict with every default filled in. Raises EmbryoError listing every
+    problem, each with its key path. With ``check_files`` local corpus files must exist.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [f"  {_key(e.absolute_path)}: {_describe(e)}" for e in errors]
+        raise EmbryoError(f"{source}: invalid configuration\n" + "\n".join(lines))
+    config = fill_defaults(copy.deepcopy(config), schema, schema)
+    problems = list(_semantic_problems(config, check_files))
+    if problems:
+        raise EmbryoError(f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems))
+    return config
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _describe(error) -> str:
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        return f"unknown key(s) {', '.join(map(repr, extra))}; expected one of: {', '.join(known)}"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {error.validator_value}"
+    if error.validator == "oneOf" and error.context:
+        return f"{error.instance!r} is neither a list of steps nor a schedule ({error.context[0].message})"
+    return error.message
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        target = root
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def fill_defaults(instance: Any, schema: dict, root: dict) -> Any:
+    """Fill schema defaults into ``instance`` recursively (objects only)."""
+    schema = _resolve(schema, root)
+    if not isinstance(instance, dict) or schema.get("type") not in ("object", None):
+        return instance
+    props = schema.get("properties", {})
+    for key, sub in props.items():
+        sub = _resolve(sub, root)
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            instance[key] = fill_defaults(instance[key], sub, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key in instance:
+            if key not in props:
+                instance[key] = fill_defaults(instance[key], extra, root)
+    return instance
+
+
+def _semantic_problems(config: dict, check_files: bool):
+    import re
+
+    from embryo import corpus, models
+
+    for name, spec in config["corpora"].items():
+        if spec["source"] == "local" and not spec.get("files"):
+            yield f"corpora.{name}.files: a local corpus needs a list of files"
+        if spec["source"] == "hub" and not spec.get("hub_id"):
+            yield f"corpora.{name}.hub_id: a hub corpus needs a dataset id"
+        elif check_files:
+            try:
+                corpus.check_corpus(name, spec, config["data_dir"])
+            except EmbryoError as err:
+                yield str(err)
+    for name, spec in config["tokenizers"].items():
+        if spec["corpus"] not in config["corpora"]:
+            yield f"tokenizers.{name}.corpus: unknown corpus {spec['corpus']!r}; defined: {sorted(config['corpora'])}"
+    for name, run in config["runs"].items():
+        key = f"runs.{name}"
+        if not re.fullmatch(RUN_NAME, name):
+            yield f"{key}: a run name may hold letters, digits and _ . + - only"
+        imported = run.get("import")
+        if imported is not None:
+            if ("hub_id" in imported) == ("path" in imported):
+                yield f"{key}.import: give exactly one of hub_id or path"
+            if "tokenizer" in run:
+                yield f"{key}.tokenizer: an imported run brings its own tokenizer; remove this key"
+        elif "tokenizer" not in run:
+            yield f"{key}.tokenizer: a trained run needs a tokenizer (one of {sorted(config['tokenizers'])})"
+        elif run["tokenizer"] not in config["tokenizers"]:
+            yield f"{key}.tokenizer: unknown tokenizer {run['tokenizer']!r}; defined: {sorted(config['tokenizers'])}"
+        if "corpus" in run and run["corpus"] not in config["corpora"]:
+            yield f"{key}.corpus: unknown corpus {run['corpus']!r}; defined: {sorted(config['corpora'])}"
+        ckpts = run["checkpoints"]
+        if isinstance(ckpts, list):
+            bad = [(a, b) for a, b in zip(ckpts, ckpts[1:], strict=False) if b <= a]
+            if bad:
+                yield f"{key}.checkpoints: must be strictly increasing; {bad[0][1]} follows {bad[0][0]}"
+            if imported is None and ckpts[0] != 0:
+                yield f"{key}.checkpoints: a trained run starts at step 0 (its random initialisation), got {ckpts[0]}"
+        if imported is not None:
+            continue
+        try:
+            models.model_dims(run["architecture"], run["model"])
+        except EmbryoError as err:
+            yield f"{key}.model: {err}"
+        opt = run["optimizer"]
+        if opt["batch_size"] % opt["grad_accum"]:
+            yield f"{key}.optimizer.grad_accum: {opt['grad_accum']} does not divide batch_size {opt['batch_size']}"
+        last = checkpoint_steps(run)[-1]
+        if opt["total_steps"] is not None and opt["total_steps"] < last:
+            yield f"{key}.optimizer.total_steps: {opt['total_steps']} is before the last checkpoint {last}"
+        if run["objective"]["sop"] and run["architecture"] != "albert":
+            yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
+
+
+# --------------------------------------------------------------------------- runs and steps
+
+
+def checkpoint_steps(run: dict) -> list[int]:
+    """The run's checkpoint steps, in increasing order (a list as given, or a schedule expanded)."""
+    ckpts = run["checkpoints"]
+    if isinstance(ckpts, list):
+        return list(ckpts)
+    until, every = ckpts["until"], ckpts["every"]
+    steps = {0, *range(every, until + 1, every), until}
+    if ckpts.get("log_spaced", True):
+        base = ckpts.get("log_base", 2)
+        top = min(every, until)
+        steps |= {base**i for i in range(int(math.log(top, base)) + 2) if base**i < top}
+    return sorted(steps)
+
+
+def is_imported(run: dict) -> bool:
+    return run.get("import") is not None
+
+
+def previous_step(run: dict, step: int) -> int | None:
+    """The checkpoint step a segment ending at ``step`` resumes from (None for step 0)."""
+    steps = checkpoint_steps(run)
+    i = steps.index(step)
+    return steps[i - 1] if i else None
+
+
+def total_steps(run: dict) -> int:
+    """Steps of the learning-rate schedule: explicit, or the last checkpoint."""
+    return run["optimizer"]["total_steps"] or checkpoint_steps(run)[-1]
+
+
+def run_corpus(config: dict, run_name: str) -> str:
+    """The corpus a trained run pretrains on: its own ``corpus``, else its tokenizer's."""
+    run = config["runs"][run_name]
+    return run.get("corpus") or config["tokenizers"][run["tokenizer"]]["corpus"]
+
+
+def tokenizer_settings(config: dict, name: str) -> dict:
+    """Everything a trained tokenizer depends on (its spec and its corpus's spec)."""
+    spec = config["tokenizers"][name]
+    return {**spec, "corpus_spec": config["corpora"][spec["corpus"]]}
+
+
+def segment_settings(config: dict, run_name: str, step: int) -> dict:
+    """Everything a pretraining segment ending at ``step`` depends on.
+
+    Step 0 (the seeded random initialisation, scored on validation) does not depend on
+    the optimizer, so changing a learning rate keeps it.
+    """
+    run = config["runs"][run_name]
+    settings = {
+        "architecture": run["architecture"],
+        "seed": run["seed"],
+        "block_size": run["block_size"],
+        "model": run["model"],
+        "objective": run["objective"],
+        "evaluation": run["evaluation"],
+        "tokenizer": run["tokenizer"],
+        "corpus": run_corpus(config, run_name),
+        "step": step,
+    }
+    if step > 0:
+        settings["optimizer"] = {**run["optimizer"], "total_steps": total_steps(run)}
+    return settings

@@ -1,0 +1,223 @@
+"""Pretraining as a chain of segments, one per checkpoint step.
+
+A segment resumes from its predecessor's training state (weights, AdamW moments,
+scheduler position) and trains until its own step. Everything random is a function of
+(run seed, step): the data order is a seeded permutation per epoch, the masks and the
+dropout draws are seeded per step (:mod:`embryo.objective`). So the data position and
+RNG state at step t need not be carried, and a chain of segments computes exactly what
+one uninterrupted run computes (``tests/test_pretrain.py`` asserts equal weights).
+
+Step 0 is the seeded random initialisation. The learning-rate schedule (linear warm-up,
+then linear decay to 0) runs over the run's total steps, never the segment's.
+
+Layout of a segment directory ``results/{run}/train/step-{step}/``::
+
+    model/          save_pretrained() of the training model (config + safetensors)
+    state.pt        optimizer and scheduler state (absent at step 0)
+    metrics.json    validation loss/perplexity/accuracy, mean training loss, wall time
+    train_curve.csv step, loss, learning rate of every optimizer step of the segment
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+from embryo.atomic import atomic_path
+from embryo.errors import EmbryoError
+from embryo.objective import derive_seed, generator, mask_tokens, sentence_order
+
+
+def batch_indices(step: int, batch_size: int, n_blocks: int, seed: int):
+    """Indices of the training blocks of optimizer step ``step`` (1-based).
+
+    Step t takes samples (t-1)·B .. t·B-1 of an endless stream that visits the blocks in
+    a fresh seeded permutation every epoch.
+    """
+    import numpy as np
+
+    samples = np.arange((step - 1) * batch_size, step * batch_size)
+    epochs, positions = np.divmod(samples, n_blocks)
+    out = np.empty_like(samples)
+    for epoch in np.unique(epochs):
+        perm = np.random.default_rng([seed, int(epoch)]).permutation(n_blocks)
+        out[epochs == epoch] = perm[positions[epochs == epoch]]
+    return out
+
+
+def _special_ids(tokenizer) -> set[int]:
+    return {i for i in (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id) if i is not None}
+
+
+def _mlm_logits(output):
+    return output.prediction_logits if hasattr(output, "prediction_logits") else output.logits
+
+
+def evaluate(model, blocks, tokenizer, *, seed: int, probability: float, batch_size: int, max_blocks):
+    """Masked-LM loss (natural log), perplexity = exp(loss) and accuracy on validation blocks.
+
+    The same blocks and the same masks (seeded by the run seed) at every checkpoint, so
+    the curve compares like with like.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n = len(blocks) if max_blocks is None else min(max_blocks, len(blocks))
+    ids = blocks.with_format("torch")[:n]["input_ids"].long()
+    gen = generator(seed, "evaluation")
+    inputs, labels = mask_tokens(
+        ids,
+        special_ids=_special_ids(tokenizer),
+        mask_id=tokenizer.mask_token_id,
+        vocab_size=len(tokenizer),
+        probability=probability,
+        gen=gen,
+    )
+    device = next(model.parameters()).device
+    total, correct, count = 0.0, 0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            x, y = inputs[start : start + batch_size].to(device), labels[start : start + batch_size].to(device)
+            logits = _mlm_logits(model(input_ids=x)).float()
+            total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
+            keep = y != -100
+            correct += (logits.argmax(-1)[keep] == y[keep]).sum().item()
+            count += keep.sum().item()
+    model.train(was_training)
+    loss = total / max(count, 1)
+    return {"val_loss": loss, "val_perplexity": math.exp(min(loss, 700)), "val_accuracy": correct / max(count, 1),
+            "val_masked_tokens": count, "val_blocks": n}
+
+
+def _optimizer(model, opt: dict):
+    import torch
+
+    decay, no_decay = [], []
+    norms = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
+    for name, p in model.named_parameters():
+        (no_decay if name.endswith("bias") or id(p) in norms else decay).append(p)
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": opt["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=opt["lr"],
+        betas=(opt["beta1"], opt["beta2"]),
+        eps=opt["eps"],
+    )
+
+
+def run_segment(settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_dir, threads: int = 0) -> dict:
+    """Train one segment ending at ``settings["step"]`` and write ``out_dir`` atomically.
+
+    ``settings`` is :func:`embryo.config.segment_settings`; ``previous_dir`` is the
+    predecessor's segment directory (None at step 0). Returns the segment's metrics.
+    """
+    import torch
+    from accelerate import Accelerator
+    from tqdm import tqdm
+    from transformers import AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, get_linear_schedule_with_warmup
+
+    from embryo.blocks import load_blocks
+    from embryo.models import new_model, parameter_count
+
+    if threads:
+        torch.set_num_threads(threads)
+    started = time.time()
+    step, seed = settings["step"], settings["seed"]
+    sop = settings["objective"]["sop"]
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    data = load_blocks(blocks_dir)
+    if len(data["train"][0]["input_ids"]) != settings["block_size"]:
+        raise EmbryoError(f"{blocks_dir}: blocks are not {settings['block_size']} tokens long")
+    opt = settings.get("optimizer")
+    accelerator = Accelerator(mixed_precision=opt["mixed_precision"] if opt else "no", cpu=not torch.cuda.is_available())
+
+    # ---- model: seeded initialisation at step 0, else the predecessor's weights
+    if previous_dir is None:
+        if step != 0:
+            raise EmbryoError(f"segment {step} needs its predecessor's training state")
+        model = new_model(settings["architecture"], settings["model"], tokenizer, settings["block_size"],
+                          seed=seed, sop=sop)
+    else:
+        auto = AutoModelForPreTraining if sop else AutoModelForMaskedLM
+        model = auto.from_pretrained(Path(previous_dir) / "model")
+    first = 0 if previous_dir is None else json.loads((Path(previous_dir) / "metrics.json").read_text())["step"]
+
+    curve, train_losses = [], []
+    if step > first:
+        # ---- optimizer and schedule over the run's total steps, resumed from the predecessor
+        optimizer = _optimizer(model, opt)
+        scheduler = get_linear_schedule_with_warmup(optimizer, opt["warmup_steps"], opt["total_steps"])
+        state_file = Path(previous_dir) / "state.pt"
+        if first > 0 and not state_file.exists():
+            raise EmbryoError(f"{state_file}: training state missing; rerun the segment that wrote {previous_dir}")
+        if first > 0:
+            state = torch.load(state_file, weights_only=False)
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+        model, optimizer = accelerator.prepare(model, optimizer)
+        model.train()
+        train = data["train"].with_format("torch")
+        per_process = opt["batch_size"] // accelerator.num_processes
+        micro = per_process // opt["grad_accum"]
+        specials = _special_ids(tokenizer)
+        rank = accelerator.process_index
+
+        # ---- the training loop: one optimizer step per iteration
+        for t in tqdm(range(first + 1, step + 1), desc=f"step {first}->{step}", mininterval=10):
+            idx = batch_indices(t, opt["batch_size"], len(train), seed)
+            ids = train[idx[rank * per_process : (rank + 1) * per_process]]["input_ids"].long()
+            gen = generator(seed, t, rank, "data")
+            torch.manual_seed(derive_seed(seed, t, rank, "dropout"))
+            types = order = None
+            if sop:
+                ids, types, order = sentence_order(ids, cls_id=tokenizer.cls_token_id,
+                                                   sep_id=tokenizer.sep_token_id, gen=gen)
+            inputs, labels = mask_tokens(ids, special_ids=specials, mask_id=tokenizer.mask_token_id,
+                                         vocab_size=len(tokenizer), probability=settings["objective"]["mlm_probability"],
+                                         gen=gen)
+            step_loss = 0.0
+            for m in range(0, per_process, micro):
+                batch = {"input_ids": inputs[m : m + micro], "labels": labels[m : m + micro]}
+                if sop:
+                    batch |= {"token_type_ids": types[m : m + micro], "sentence_order_label": order[m : m + micro]}
+                batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+                loss = model(**batch).loss / opt["grad_accum"]
+                accelerator.backward(loss)
+                step_loss += loss.detach()
+            if opt["max_grad_norm"] is not None:
+                accelerator.clip_grad_norm_(model.parameters(), opt["max_grad_norm"])
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            loss_value = accelerator.reduce(step_loss, "mean").item()
+            train_losses.append(loss_value)
+            curve.append((t, loss_value, scheduler.get_last_lr()[0]))
+        model = accelerator.unwrap_model(model)
+
+    # ---- validation and atomic save
+    metrics = {"step": step, "parameters": parameter_count(model)}
+    if accelerator.is_main_process:
+        metrics |= evaluate(model, data["validation"], tokenizer, seed=seed,
+                            probability=settings["objective"]["mlm_probability"],
+                            batch_size=settings["evaluation"]["batch_size"],
+                            max_blocks=settings["evaluation"]["max_blocks"])
+        metrics |= {
+            "train_loss": sum(train_losses) / len(train_losses) if train_losses else None,
+            "lr": curve[-1][2] if curve else 0.0,
+            "tokens_seen": step * (opt["batch_size"] if opt else 0) * settings["block_size"],
+            "seconds": time.time() - started,
+        }
+        with atomic_path(out_dir, directory=True) as tmp:
+            model.save_pretrained(tmp / "model")
+            if step > first:
+                torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
+                           tmp / "state.pt")
+            (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+            (tmp / "train_curve.csv").write_text(
+                "step,loss,lr\n" + "".join(f"{t},{loss!r},{lr!r}\n" for t, loss, lr in curve)
+            )
+    accelerator.wait_for_everyone()
+    return metrics

@@ -1,0 +1,98 @@
+"""Config validation: every kind of bad input is named by its key; schedules by hand."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from embryo import config as ec
+from embryo.errors import EmbryoError
+
+from .conftest import REPO
+
+SCHEMA = ec.load_schema(REPO / "config" / "schema.yaml")
+
+
+@pytest.fixture
+def good(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("one line\nanother line\n")
+    return {
+        "data_dir": str(tmp_path),
+        "corpora": {"c": {"source": "local", "files": ["corpus.txt"]}},
+        "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 100}},
+        "runs": {"r": {"architecture": "bert", "tokenizer": "t", "checkpoints": [0, 10, 20]}},
+    }
+
+
+def check(cfg):
+    return ec.validate(cfg, SCHEMA)
+
+
+def test_defaults_are_filled(good):
+    cfg = check(good)
+    run = cfg["runs"]["r"]
+    assert run["optimizer"]["lr"] == 5e-4 and run["model"]["size"] == "tiny" and run["seed"] == 0
+    assert cfg["corpora"]["c"]["validation_fraction"] == 0.05
+    assert "lr" not in good["runs"]["r"].get("optimizer", {}), "validate must not modify its input"
+
+
+def test_every_schema_property_is_documented():
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, sub in node.get("properties", {}).items():
+                assert "description" in sub or "$ref" in sub, f"{path}.{key} has no description"
+            for key, sub in node.items():
+                walk(sub, f"{path}.{key}")
+
+    walk(SCHEMA, "schema")
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda c: c["runs"]["r"].update(optimzer={}), r"runs\.r: unknown key\(s\) 'optimzer'"),
+        (lambda c: c.update(dta_dir="x"), r"\(top level\): unknown key\(s\) 'dta_dir'"),
+        (lambda c: c["runs"]["r"].update(optimizer={"lr": "fast"}), r"runs\.r\.optimizer\.lr: 'fast' is not of type"),
+        (lambda c: c["runs"]["r"].update(checkpoints=[0, 20, 10]), r"runs\.r\.checkpoints: must be strictly increasing"),
+        (lambda c: c["runs"]["r"].update(checkpoints=[5, 10]), r"runs\.r\.checkpoints: a trained run starts at step 0"),
+        (lambda c: c["runs"]["r"].update(architecture="gpt2"), r"runs\.r\.architecture: 'gpt2' is not one of"),
+        (lambda c: c["corpora"]["c"].update(files=["nope.txt"]), r"nope\.txt \(config key corpora\.c\.files\): file not found"),
+        (lambda c: c["runs"]["r"].update(tokenizer="u"), r"runs\.r\.tokenizer: unknown tokenizer 'u'"),
+        (lambda c: c["runs"]["r"].update(model={"hidden_size": 30, "num_heads": 4}), r"num_heads 4 does not divide"),
+        (lambda c: c["runs"]["r"].update(objective={"sop": True}), r"sentence-order prediction is ALBERT's"),
+        (lambda c: c["runs"]["r"].update(optimizer={"batch_size": 10, "grad_accum": 3}), r"grad_accum: 3 does not divide"),
+        (lambda c: c["runs"]["r"].update(optimizer={"total_steps": 5}), r"total_steps: 5 is before the last checkpoint 20"),
+        (lambda c: c["runs"]["r"].update(checkpoints={"every": 5}), r"neither a list of steps nor a schedule"),
+        (lambda c: c["runs"]["r"].update({"import": {"path": "x/{step}"}}), r"imported run brings its own tokenizer"),
+    ],
+)
+def test_bad_config_names_the_key(good, edit, message):
+    cfg = copy.deepcopy(good)
+    edit(cfg)
+    with pytest.raises(EmbryoError, match=message):
+        check(cfg)
+
+
+def test_schedule_expansion_by_hand():
+    run = {"checkpoints": {"until": 100, "every": 25, "log_spaced": True, "log_base": 2}}
+    assert ec.checkpoint_steps(run) == [0, 1, 2, 4, 8, 16, 25, 50, 75, 100]
+    run = {"checkpoints": {"until": 90, "every": 40, "log_spaced": False}}
+    assert ec.checkpoint_steps(run) == [0, 40, 80, 90]
+    run = {"checkpoints": {"until": 1000, "every": 1000, "log_spaced": True, "log_base": 10}}
+    assert ec.checkpoint_steps(run) == [0, 1, 10, 100, 1000]
+
+
+def test_segment_settings_separate_initialisation_from_optimisation(good):
+    cfg = check(good)
+    assert "optimizer" not in ec.segment_settings(cfg, "r", 0)
+    assert ec.segment_settings(cfg, "r", 10)["optimizer"]["total_steps"] == 20
+    assert ec.previous_step(cfg["runs"]["r"], 20) == 10 and ec.previous_step(cfg["runs"]["r"], 0) is None
+
+
+def test_shipped_configs_are_valid():
+    for path in sorted((REPO / "config").glob("*.yaml")):
+        if path.name != "schema.yaml":
+            ec.validate(yaml.safe_load(path.read_text()), SCHEMA, source=str(path), check_files=False)

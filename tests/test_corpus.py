@@ -1,0 +1,281 @@
+"""Tests for embryo.corpus: local formats, validation hold-out, hub source, Parquet output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from embryo.corpus import _read_documents, check_corpus, load_corpus, prepare_corpus
+from embryo.errors import EmbryoError
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+WIKITEXT = """
+ = First Article =
+
+ Alpha is a well @-@ known letter , with 1 @,@ 000 uses .
+ It costs 3 @.@ 5 units .
+
+ = = Section = =
+
+ Second paragraph of the first article .
+
+ = = = Deeper = = =
+
+ Deep paragraph .
+
+ = Second Article =
+
+ Beta paragraph .
+
+ = Third Article =
+
+ Gamma paragraph .
+"""
+
+
+def spec(files, **kw) -> dict:
+    """A local corpus spec with the schema defaults."""
+    out = {"source": "local", "files": files, "validation_files": [], "format": "auto"}
+    out |= {"text_field": "text", "validation_fraction": 0.05, "seed": 0, "max_texts": None}
+    return out | kw
+
+
+def lines_file(path: Path, n: int, prefix: str = "line") -> Path:
+    path.write_text("".join(f"{prefix} {i}\n" for i in range(n)))
+    return path
+
+
+def test_text_format(tmp_path):
+    (tmp_path / "a.txt").write_text("  one  \n\n two\n   \nthree\n")
+    out = load_corpus(spec(["a.txt"], validation_fraction=0.34), tmp_path)
+    assert sorted(out["train"] + out["validation"]) == ["one", "three", "two"]
+    assert len(out["validation"]) == 1
+
+
+def test_wikitext_articles_headings_and_joins(tmp_path):
+    path = tmp_path / "w.txt"
+    path.write_text(WIKITEXT)
+    docs = _read_documents(path, "wikitext")
+    assert docs == [
+        [
+            "Alpha is a well-known letter , with 1,000 uses .",
+            "It costs 3.5 units .",
+            "Second paragraph of the first article .",
+            "Deep paragraph .",
+        ],
+        ["Beta paragraph ."],
+        ["Gamma paragraph ."],
+    ]
+    out = load_corpus(spec(["w.txt"], format="wikitext", validation_fraction=0.3), tmp_path)
+    # one whole article is held out, the others stay in train, in order
+    assert out["validation"] in docs
+    assert [t for d in docs if d != out["validation"] for t in d] == out["train"]
+
+
+def test_jsonl_good_and_bom(tmp_path):
+    rows = [{"text": "first", "id": 1}, {"text": "second"}, {"text": "third"}]
+    body = "\n".join(json.dumps(r) for r in rows) + "\n\n"
+    (tmp_path / "a.jsonl").write_text(body)
+    (tmp_path / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + body.encode())
+    for name in ("a.jsonl", "bom.jsonl"):
+        out = load_corpus(spec([name], validation_fraction=0.3), tmp_path)
+        assert sorted(out["train"] + out["validation"]) == ["first", "second", "third"]
+
+
+def test_jsonl_text_field(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"body": "x"}\n{"body": "y"}\n')
+    out = load_corpus(spec(["a.jsonl"], text_field="body"), tmp_path)
+    assert sorted(out["train"] + out["validation"]) == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("{not json", r"a\.jsonl:2: bad JSON"),
+        ('{"body": "x"}', r"a\.jsonl:2: expected an object with 'text'; got keys \['body'\]"),
+        ('["x"]', r"a\.jsonl:2: expected an object with 'text'; got list"),
+        ('{"text": 3}', r"a\.jsonl:2: 'text' should be a string, not int"),
+    ],
+)
+def test_jsonl_errors_name_the_line(tmp_path, line, expected):
+    (tmp_path / "a.jsonl").write_text('{"text": "ok"}\n' + line + "\n")
+    with pytest.raises(EmbryoError, match=expected):
+        load_corpus(spec(["a.jsonl"]), tmp_path)
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"fine\nbad \xff byte\n")
+    with pytest.raises(EmbryoError, match=r"a\.txt:2: not valid UTF-8"):
+        load_corpus(spec(["a.txt"]), tmp_path)
+
+
+def test_parquet_good_and_missing_column(tmp_path):
+    pq.write_table(
+        pa.table({"text": ["a", "b", None, "c"], "n": [1, 2, 3, 4]}), tmp_path / "a.parquet"
+    )
+    out = load_corpus(spec(["a.parquet"], validation_fraction=0.3), tmp_path)
+    assert sorted(out["train"] + out["validation"]) == ["a", "b", "c"]
+    with pytest.raises(EmbryoError, match=r"a\.parquet: no column 'body'.*\['text', 'n'\]"):
+        load_corpus(spec(["a.parquet"], text_field="body"), tmp_path)
+
+
+def test_several_files_and_glob_sorted(tmp_path):
+    (tmp_path / "d").mkdir()
+    lines_file(tmp_path / "d" / "b.txt", 2, "b")
+    lines_file(tmp_path / "d" / "a.txt", 2, "a")
+    lines_file(tmp_path / "c.txt", 1, "c")
+    out = load_corpus(spec(["d/*.txt", str(tmp_path / "c.txt")], validation_fraction=0.2), tmp_path)
+    everything = ["a 0", "a 1", "b 0", "b 1", "c 0"]
+    assert sorted(out["train"] + out["validation"]) == everything
+    assert [t for t in everything if t not in out["validation"]] == out["train"]  # order kept
+    with pytest.raises(EmbryoError, match=r"nothing/\*\.txt.*matches no file"):
+        load_corpus(spec(["nothing/*.txt"]), tmp_path)
+
+
+def test_validation_files(tmp_path):
+    lines_file(tmp_path / "train.txt", 5, "t")
+    lines_file(tmp_path / "valid.txt", 2, "v")
+    out = load_corpus(spec(["train.txt"], validation_files=["valid.txt"]), tmp_path)
+    assert out == {"train": [f"t {i}" for i in range(5)], "validation": ["v 0", "v 1"]}
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(EmbryoError, match=r"empty\.txt: empty validation split"):
+        load_corpus(spec(["train.txt"], validation_files=["empty.txt"]), tmp_path)
+    with pytest.raises(EmbryoError, match=r"empty\.txt: empty corpus"):
+        load_corpus(spec(["empty.txt"], validation_files=["valid.txt"]), tmp_path)
+
+
+def test_validation_fraction_is_deterministic(tmp_path):
+    lines_file(tmp_path / "a.txt", 200)
+    split = {
+        s: load_corpus(spec(["a.txt"], validation_fraction=0.1, seed=s), tmp_path) for s in (0, 1)
+    }
+    again = load_corpus(spec(["a.txt"], validation_fraction=0.1, seed=0), tmp_path)
+    assert again == split[0]
+    assert split[0]["validation"] != split[1]["validation"]
+    for out in split.values():
+        assert len(out["validation"]) == 20 and len(out["train"]) == 180
+        assert not set(out["train"]) & set(out["validation"])
+        assert out["train"] == sorted(out["train"], key=lambda t: int(t.split()[1]))
+
+
+def test_max_texts_limits_train_only(tmp_path):
+    lines_file(tmp_path / "a.txt", 100)
+    full = load_corpus(spec(["a.txt"]), tmp_path)
+    out = load_corpus(spec(["a.txt"], max_texts=10), tmp_path)
+    assert out["train"] == full["train"][:10]
+    assert out["validation"] == full["validation"]
+
+
+def test_missing_file_names_path_and_key(tmp_path):
+    with pytest.raises(EmbryoError, match=r"nope\.txt.*file not found"):
+        load_corpus(spec(["nope.txt"]), tmp_path)
+    with pytest.raises(EmbryoError, match=r"nope\.txt \(config key corpora\.wiki\.files\)"):
+        check_corpus("wiki", spec(["nope.txt"]), tmp_path)
+    lines_file(tmp_path / "a.txt", 3)
+    check_corpus("wiki", spec(["a.txt"]), tmp_path)
+    with pytest.raises(EmbryoError, match=r"corpora\.wiki\.validation_files"):
+        check_corpus("wiki", spec(["a.txt"], validation_files=["v.txt"]), tmp_path)
+    with pytest.raises(EmbryoError, match=r"corpora\.hub\.hub_id"):
+        check_corpus("hub", {"source": "hub", "hub_id": None}, None)
+
+
+def test_empty_corpus_and_single_document(tmp_path):
+    (tmp_path / "blank.txt").write_text("\n  \n")
+    with pytest.raises(EmbryoError, match=r"blank\.txt: empty corpus"):
+        load_corpus(spec(["blank.txt"]), tmp_path)
+    (tmp_path / "one.txt").write_text("only line\n")
+    with pytest.raises(EmbryoError, match=r"one\.txt: a single document cannot be split"):
+        load_corpus(spec(["one.txt"]), tmp_path)
+
+
+def test_unknown_extension(tmp_path):
+    (tmp_path / "a.csv").write_text("x\n")
+    for call in (
+        lambda: load_corpus(spec(["a.csv"]), tmp_path),
+        lambda: check_corpus("c", spec(["a.csv"]), tmp_path),
+    ):
+        with pytest.raises(EmbryoError, match=r"a\.csv: cannot tell the format.*\.jsonl"):
+            call()
+    assert load_corpus(spec(["a.csv", "a.csv"], format="text"), tmp_path)["train"] == ["x"]
+
+
+def test_hub_source(monkeypatch):
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(path, name=None, *, split, revision=None):
+        calls.append((path, name, split, revision))
+        texts = {"train": ["a", "", "b", "c", "d"], "validation": ["v"]}[split]
+        return datasets.Dataset.from_dict({"text": texts, "n": list(range(len(texts)))})
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    hub = {"source": "hub", "hub_id": "org/corpus", "hub_config": "cfg", "split": "train"}
+    hub |= {"validation_split": "validation", "revision": "abc123", "text_field": "text"}
+    hub |= {"validation_fraction": 0.05, "seed": 0, "max_texts": None}
+    assert load_corpus(hub, None) == {"train": ["a", "b", "c", "d"], "validation": ["v"]}
+    assert calls == [
+        ("org/corpus", "cfg", "train", "abc123"),
+        ("org/corpus", "cfg", "validation", "abc123"),
+    ]
+
+    out = load_corpus(hub | {"validation_split": None, "validation_fraction": 0.25}, None)
+    assert len(out["validation"]) == 1 and sorted(out["train"] + out["validation"]) == [
+        "a",
+        "b",
+        "c",
+        "d",
+    ]
+    with pytest.raises(EmbryoError, match=r"org/corpus.*no column 'body'.*\['text', 'n'\]"):
+        load_corpus(hub | {"text_field": "body"}, None)
+
+
+def test_prepare_corpus_writes_parquet(tmp_path):
+    lines_file(tmp_path / "a.txt", 40)
+    train_out, valid_out = tmp_path / "out" / "train.parquet", tmp_path / "out" / "valid.parquet"
+    stats = prepare_corpus(
+        spec(["a.txt"], validation_fraction=0.25), tmp_path, train_out, valid_out
+    )
+    train, valid = pd.read_parquet(train_out), pd.read_parquet(valid_out)
+    assert list(train.columns) == ["text"] and list(valid.columns) == ["text"]
+    assert pq.read_schema(train_out).field("text").type == pa.string()
+    assert stats == {
+        "train": {"texts": 30, "chars": int(train["text"].str.len().sum())},
+        "validation": {"texts": 10, "chars": int(valid["text"].str.len().sum())},
+    }
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "train.parquet",
+        "valid.parquet",
+    ]
+
+
+def test_import_is_light():
+    heavy = "{'numpy', 'pyarrow', 'datasets', 'pandas'}"
+    code = f"import sys, embryo.corpus; print(sorted({heavy} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.realdata
+def test_real_wikitext_valid():
+    path = SHARED_DATA / "wikitext-2" / "valid.txt"
+    if not path.exists():
+        pytest.skip(f"../shared/data is absent: {path} not found")
+    docs = _read_documents(path, "wikitext")
+    texts = [t for d in docs for t in d]
+    assert 50 <= len(docs) <= 70  # WikiText-2 valid has 60 articles
+    assert 1000 <= len(texts) <= 2000
+    assert not any(t.startswith("=") and t.endswith("=") for t in texts)
+    assert not any(" @-@ " in t or " @,@ " in t or " @.@ " in t for t in texts)
+    out = load_corpus(spec([str(path)], format="wikitext", seed=3), None)
+    assert len(out["train"]) + len(out["validation"]) == len(texts)
+    assert docs[0][0].startswith("Homarus gammarus , known as the European lobster")
+    assert 0 < len(out["validation"]) < len(texts) / 5

@@ -1,0 +1,142 @@
+"""The workflow end to end through Snakemake's CLI, on a tiny config, and its partial reruns."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from .conftest import REPO, sentences
+
+pytestmark = pytest.mark.slow
+
+TINY = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
+
+
+def tiny_config(data_dir) -> dict:
+    return {
+        "data_dir": str(data_dir),
+        "threads": 1,
+        "corpora": {"c": {"source": "local", "format": "text", "files": ["corpus.txt"], "validation_fraction": 0.1}},
+        "tokenizers": {
+            "wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 120},
+            "uni": {"corpus": "c", "algorithm": "unigram", "vocab_size": 120},
+        },
+        "runs": {
+            "bert": {"architecture": "bert", "tokenizer": "wp", "block_size": 32, "checkpoints": [0, 2, 4],
+                     "model": TINY, "optimizer": OPT, "evaluation": {"max_blocks": 16}},
+            "albert": {"architecture": "albert", "tokenizer": "uni", "block_size": 32, "checkpoints": [0, 3],
+                       "model": {**TINY, "embedding_size": 16}, "optimizer": OPT, "evaluation": {"max_blocks": 16}},
+        },
+    }
+
+
+def snakemake(workdir, config: dict, *args: str, name="config.yaml") -> subprocess.CompletedProcess:
+    (workdir / name).write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+           "--configfile", str(workdir / name), "--cores", "2", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+def scheduled(result) -> set[tuple[str, str]]:
+    """(rule, wildcards) of every job a dry run would execute."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    jobs, rule = set(), None
+    for line in result.stdout.splitlines():
+        if m := re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):", line):
+            rule = m.group(1)
+            if rule == "all":
+                rule = None
+        elif rule and (m := re.match(r"^\s+wildcards: (.*)", line)):
+            jobs.add((rule, m.group(1)))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    data = workdir / "data"
+    data.mkdir()
+    (data / "corpus.txt").write_text("\n".join(sentences(1500, seed=5)) + "\n")
+    config = tiny_config(data)
+    result = snakemake(workdir, config)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return workdir, config
+
+
+def test_end_to_end_exports_loadable_checkpoints(workflow):
+    import pandas as pd
+    import torch
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    workdir, config = workflow
+    for run, spec in config["runs"].items():
+        for step in spec["checkpoints"]:
+            out = workdir / f"results/{run}/models/step-{step}"
+            model = AutoModelForMaskedLM.from_pretrained(out)
+            tokenizer = AutoTokenizer.from_pretrained(out)
+            with torch.no_grad():
+                logits = model(**tokenizer("The old cat sees a dog .", return_tensors="pt")).logits
+            assert logits.shape[-1] == len(tokenizer)
+        curve = pd.read_csv(workdir / f"results/{run}/validation.csv")
+        assert curve["step"].tolist() == spec["checkpoints"]
+        assert curve["val_loss"].iloc[-1] < curve["val_loss"].iloc[0]
+        assert (workdir / f"results/logs/pretrain/{run}/step-0.log").exists()
+    assert not list(workdir.glob("results/**/.*tmp-*")), "temporary outputs left behind"
+
+
+def test_unchanged_config_schedules_nothing(workflow):
+    workdir, config = workflow
+    assert scheduled(snakemake(workdir, config, "-n")) == set()
+
+
+def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
+    workdir, config = workflow
+    changed = copy.deepcopy(config)
+    changed["runs"]["bert"]["optimizer"]["lr"] = 1.0e-3
+    jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
+    assert jobs == {
+        ("pretrain", "run=bert, step=2"),
+        ("pretrain", "run=bert, step=4"),
+        ("export_checkpoint", "run=bert, step=2"),
+        ("export_checkpoint", "run=bert, step=4"),
+        ("validation_curve", "run=bert"),
+    }
+    changed = copy.deepcopy(config)
+    changed["tokenizers"]["uni"]["vocab_size"] = 110
+    jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
+    assert jobs == {"train_tokenizer", "tokenize_corpus", "pretrain", "export_checkpoint", "validation_curve"}
+
+
+def test_imported_run_lands_beside_trained_ones(workflow):
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    workdir, config = workflow
+    with_import = copy.deepcopy(config)
+    with_import["runs"]["mirror"] = {
+        "architecture": "bert",
+        "checkpoints": [2, 4],
+        "import": {"path": str(workdir / "results/bert/models/step-{step}")},
+    }
+    result = snakemake(workdir, with_import, name="import.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for step in (2, 4):
+        a = AutoModelForMaskedLM.from_pretrained(workdir / f"results/mirror/models/step-{step}")
+        b = AutoModelForMaskedLM.from_pretrained(workdir / f"results/bert/models/step-{step}")
+        for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+            assert torch.equal(va, vb), ka
+
+
+def test_bad_config_fails_before_any_job(workflow):
+    workdir, config = workflow
+    bad = copy.deepcopy(config)
+    bad["runs"]["bert"]["checkpoints"] = [0, 4, 2]
+    result = snakemake(workdir, bad, name="bad.yaml")
+    assert result.returncode != 0
+    assert "runs.bert.checkpoints: must be strictly increasing" in result.stdout + result.stderr

@@ -1,0 +1,11 @@
+from embryo.checkpoints import import_checkpoint
+from embryo.logs import logged
+
+with logged(snakemake.log[0]):
+    import_checkpoint(
+        snakemake.params.source,
+        int(snakemake.wildcards.step),
+        snakemake.params.data_dir,
+        snakemake.output[0],
+        provenance=snakemake.params.provenance,
+    )

@@ -1,0 +1,13 @@
+from embryo.blocks import pack_corpus
+from embryo.logs import logged
+
+with logged(snakemake.log[0]):
+    stats = pack_corpus(
+        snakemake.input.tokenizer,
+        snakemake.input.train,
+        snakemake.input.validation,
+        snakemake.output[0],
+        block_size=snakemake.params.block_size,
+        num_proc=snakemake.threads,
+    )
+    print(stats)
