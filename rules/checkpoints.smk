@@ -29,7 +29,11 @@ rule import_checkpoint:
     params:
         source=lambda w: RUNS[w.run]["import"],
         data_dir=DATA_DIR,
-        provenance=lambda w: {"run": w.run, "step": int(w.step), "import": RUNS[w.run]["import"]},
+        provenance=lambda w: {
+            "run": w.run,
+            "step": int(w.step),
+            "import": RUNS[w.run]["import"],
+        },
         code=fingerprint("embryo.checkpoints"),
     script:
         "../workflow/scripts/import_checkpoint.py"

@@ -5,9 +5,12 @@ import embryo.config as ec
 from embryo.corpus import input_files
 from embryo.fingerprint import fingerprint
 
-
 # ---- validation: unknown keys, wrong types, missing files fail here, before any job runs
-config.update(ec.validate(config, ec.load_schema(Path(workflow.basedir) / "config" / "schema.yaml")))
+config.update(
+    ec.validate(
+        config, ec.load_schema(Path(workflow.basedir) / "config" / "schema.yaml")
+    )
+)
 DATA_DIR = str(Path(config["data_dir"]).resolve())
 RUNS = config["runs"]
 TRAINED = [name for name, run in RUNS.items() if not ec.is_imported(run)]
@@ -71,4 +74,6 @@ def segment_inputs(wildcards):
 
 
 def run_segments(wildcards):
-    return [segment_dir(wildcards.run, s) for s in ec.checkpoint_steps(RUNS[wildcards.run])]
+    return [
+        segment_dir(wildcards.run, s) for s in ec.checkpoint_steps(RUNS[wildcards.run])
+    ]

@@ -43,9 +43,9 @@ rule tokenize_corpus:
         "results/logs/tokenize_corpus/{corpus}/{tokenizer}-block{block}.log",
     benchmark:
         "results/benchmarks/tokenize_corpus/{corpus}/{tokenizer}-block{block}.tsv"
+    threads: 1
     params:
         block_size=lambda w: int(w.block),
         code=fingerprint("embryo.blocks"),
-    threads: 1
     script:
         "../workflow/scripts/tokenize_corpus.py"

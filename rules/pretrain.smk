@@ -7,10 +7,10 @@ rule pretrain:
         "results/logs/pretrain/{run}/step-{step}.log",
     benchmark:
         "results/benchmarks/pretrain/{run}/step-{step}.tsv"
+    threads: config["threads"] or workflow.cores
     params:
         settings=lambda w: ec.segment_settings(config, w.run, int(w.step)),
         code=fingerprint("embryo.pretrain"),
-    threads: config["threads"] or workflow.cores
     script:
         "../workflow/scripts/pretrain.py"
 

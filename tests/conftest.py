@@ -22,8 +22,14 @@ def sentences(n: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        words = [rng.choice(DETS), rng.choice(ADJS), rng.choice(NOUNS), rng.choice(VERBS),
-                 rng.choice(DETS), rng.choice(NOUNS)]
+        words = [
+            rng.choice(DETS),
+            rng.choice(ADJS),
+            rng.choice(NOUNS),
+            rng.choice(VERBS),
+            rng.choice(DETS),
+            rng.choice(NOUNS),
+        ]
         if rng.random() < 0.5:
             words += [rng.choice(PREPS), rng.choice(DETS), rng.choice(NOUNS)]
         out.append(" ".join(words).capitalize() + " .")
@@ -51,7 +57,9 @@ def tiny_tokenizer(tiny_corpus, tmp_path_factory):
     from embryo.tokenizer import train_tokenizer_from_parquet
 
     out = tmp_path_factory.mktemp("tok") / "wordpiece"
-    train_tokenizer_from_parquet(tiny_corpus[0], out, algorithm="wordpiece", vocab_size=120, lowercase=True)
+    train_tokenizer_from_parquet(
+        tiny_corpus[0], out, algorithm="wordpiece", vocab_size=120, lowercase=True
+    )
     return out
 
 

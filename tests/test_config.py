@@ -55,18 +55,54 @@ def test_every_schema_property_is_documented():
     [
         (lambda c: c["runs"]["r"].update(optimzer={}), r"runs\.r: unknown key\(s\) 'optimzer'"),
         (lambda c: c.update(dta_dir="x"), r"\(top level\): unknown key\(s\) 'dta_dir'"),
-        (lambda c: c["runs"]["r"].update(optimizer={"lr": "fast"}), r"runs\.r\.optimizer\.lr: 'fast' is not of type"),
-        (lambda c: c["runs"]["r"].update(checkpoints=[0, 20, 10]), r"runs\.r\.checkpoints: must be strictly increasing"),
-        (lambda c: c["runs"]["r"].update(checkpoints=[5, 10]), r"runs\.r\.checkpoints: a trained run starts at step 0"),
-        (lambda c: c["runs"]["r"].update(architecture="gpt2"), r"runs\.r\.architecture: 'gpt2' is not one of"),
-        (lambda c: c["corpora"]["c"].update(files=["nope.txt"]), r"nope\.txt \(config key corpora\.c\.files\): file not found"),
-        (lambda c: c["runs"]["r"].update(tokenizer="u"), r"runs\.r\.tokenizer: unknown tokenizer 'u'"),
-        (lambda c: c["runs"]["r"].update(model={"hidden_size": 30, "num_heads": 4}), r"num_heads 4 does not divide"),
-        (lambda c: c["runs"]["r"].update(objective={"sop": True}), r"sentence-order prediction is ALBERT's"),
-        (lambda c: c["runs"]["r"].update(optimizer={"batch_size": 10, "grad_accum": 3}), r"grad_accum: 3 does not divide"),
-        (lambda c: c["runs"]["r"].update(optimizer={"total_steps": 5}), r"total_steps: 5 is before the last checkpoint 20"),
-        (lambda c: c["runs"]["r"].update(checkpoints={"every": 5}), r"neither a list of steps nor a schedule"),
-        (lambda c: c["runs"]["r"].update({"import": {"path": "x/{step}"}}), r"imported run brings its own tokenizer"),
+        (
+            lambda c: c["runs"]["r"].update(optimizer={"lr": "fast"}),
+            r"runs\.r\.optimizer\.lr: 'fast' is not of type",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(checkpoints=[0, 20, 10]),
+            r"runs\.r\.checkpoints: must be strictly increasing",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(checkpoints=[5, 10]),
+            r"runs\.r\.checkpoints: a trained run starts at step 0",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(architecture="gpt2"),
+            r"runs\.r\.architecture: 'gpt2' is not one of",
+        ),
+        (
+            lambda c: c["corpora"]["c"].update(files=["nope.txt"]),
+            r"nope\.txt \(config key corpora\.c\.files\): file not found",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(tokenizer="u"),
+            r"runs\.r\.tokenizer: unknown tokenizer 'u'",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(model={"hidden_size": 30, "num_heads": 4}),
+            r"num_heads 4 does not divide",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(objective={"sop": True}),
+            r"sentence-order prediction is ALBERT's",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(optimizer={"batch_size": 10, "grad_accum": 3}),
+            r"grad_accum: 3 does not divide",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(optimizer={"total_steps": 5}),
+            r"total_steps: 5 is before the last checkpoint 20",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(checkpoints={"every": 5}),
+            r"neither a list of steps nor a schedule",
+        ),
+        (
+            lambda c: c["runs"]["r"].update({"import": {"path": "x/{step}"}}),
+            r"imported run brings its own tokenizer",
+        ),
     ],
 )
 def test_bad_config_names_the_key(good, edit, message):
@@ -89,10 +125,15 @@ def test_segment_settings_separate_initialisation_from_optimisation(good):
     cfg = check(good)
     assert "optimizer" not in ec.segment_settings(cfg, "r", 0)
     assert ec.segment_settings(cfg, "r", 10)["optimizer"]["total_steps"] == 20
-    assert ec.previous_step(cfg["runs"]["r"], 20) == 10 and ec.previous_step(cfg["runs"]["r"], 0) is None
+    assert (
+        ec.previous_step(cfg["runs"]["r"], 20) == 10
+        and ec.previous_step(cfg["runs"]["r"], 0) is None
+    )
 
 
 def test_shipped_configs_are_valid():
     for path in sorted((REPO / "config").glob("*.yaml")):
         if path.name != "schema.yaml":
-            ec.validate(yaml.safe_load(path.read_text()), SCHEMA, source=str(path), check_files=False)
+            ec.validate(
+                yaml.safe_load(path.read_text()), SCHEMA, source=str(path), check_files=False
+            )

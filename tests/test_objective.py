@@ -18,8 +18,14 @@ def test_derive_seed_is_stable_and_distinct():
 def test_masking_rates_and_specials():
     ids = torch.randint(10, V, (400, 128))
     ids[:, 0], ids[:, -1] = CLS, SEP
-    inputs, labels = mask_tokens(ids, special_ids={CLS, SEP, PAD}, mask_id=MASK, vocab_size=V,
-                                 probability=0.15, gen=generator(0))
+    inputs, labels = mask_tokens(
+        ids,
+        special_ids={CLS, SEP, PAD},
+        mask_id=MASK,
+        vocab_size=V,
+        probability=0.15,
+        gen=generator(0),
+    )
     selected = labels != -100
     assert not selected[:, 0].any() and not selected[:, -1].any()
     assert torch.equal(labels[selected], ids[selected])
@@ -35,9 +41,15 @@ def test_masking_rates_and_specials():
 
 def test_masking_is_a_function_of_the_seed():
     ids = torch.randint(10, V, (4, 16))
-    a = mask_tokens(ids, special_ids={CLS}, mask_id=MASK, vocab_size=V, probability=0.5, gen=generator(1, 2))
-    b = mask_tokens(ids, special_ids={CLS}, mask_id=MASK, vocab_size=V, probability=0.5, gen=generator(1, 2))
-    c = mask_tokens(ids, special_ids={CLS}, mask_id=MASK, vocab_size=V, probability=0.5, gen=generator(1, 3))
+    a = mask_tokens(
+        ids, special_ids={CLS}, mask_id=MASK, vocab_size=V, probability=0.5, gen=generator(1, 2)
+    )
+    b = mask_tokens(
+        ids, special_ids={CLS}, mask_id=MASK, vocab_size=V, probability=0.5, gen=generator(1, 2)
+    )
+    c = mask_tokens(
+        ids, special_ids={CLS}, mask_id=MASK, vocab_size=V, probability=0.5, gen=generator(1, 3)
+    )
     assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
     assert not torch.equal(a[1], c[1])
 

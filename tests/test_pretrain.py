@@ -11,36 +11,66 @@ from safetensors.torch import load_file
 from embryo.checkpoints import export_checkpoint
 from embryo.pretrain import batch_indices, run_segment
 
-MODEL = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
-         "dropout": 0.1, "initializer_range": 0.02}
+MODEL = {
+    "size": "tiny",
+    "hidden_size": 32,
+    "num_layers": 2,
+    "num_heads": 2,
+    "intermediate_size": 64,
+    "dropout": 0.1,
+    "initializer_range": 0.02,
+}
 
 
 def settings(architecture="bert", step=0, sop=False, **optimizer):
     model = dict(MODEL, embedding_size=16) if architecture == "albert" else dict(MODEL)
     out = {
-        "architecture": architecture, "seed": 3, "block_size": 32, "model": model,
+        "architecture": architecture,
+        "seed": 3,
+        "block_size": 32,
+        "model": model,
         "objective": {"mlm_probability": 0.15, "sop": sop},
         "evaluation": {"batch_size": 16, "max_blocks": 32},
-        "tokenizer": "t", "corpus": "c", "step": step,
+        "tokenizer": "t",
+        "corpus": "c",
+        "step": step,
     }
     if step:
-        out["optimizer"] = {"lr": 3e-3, "weight_decay": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-6,
-                            "warmup_steps": 2, "total_steps": 6, "batch_size": 8, "grad_accum": 2,
-                            "max_grad_norm": 1.0, "mixed_precision": "no", **optimizer}
+        out["optimizer"] = {
+            "lr": 3e-3,
+            "weight_decay": 0.01,
+            "beta1": 0.9,
+            "beta2": 0.999,
+            "eps": 1e-6,
+            "warmup_steps": 2,
+            "total_steps": 6,
+            "batch_size": 8,
+            "grad_accum": 2,
+            "max_grad_norm": 1.0,
+            "mixed_precision": "no",
+            **optimizer,
+        }
     return out
 
 
 def segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, step, previous, sop=False, name=None):
     out = tmp_path / (name or f"step-{step}")
-    run_segment(settings(arch, step, sop), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
-                previous_dir=previous, out_dir=out, threads=1)
+    run_segment(
+        settings(arch, step, sop),
+        blocks_dir=tiny_blocks,
+        tokenizer_dir=tiny_tokenizer,
+        previous_dir=previous,
+        out_dir=out,
+        threads=1,
+    )
     return out
 
 
 def test_batch_indices_visit_every_block_once_per_epoch():
     n, b = 10, 4
     first_epoch = [i for t in range(1, 3) for i in batch_indices(t, b, n, seed=0)] + list(
-        batch_indices(3, b, n, seed=0)[:2])
+        batch_indices(3, b, n, seed=0)[:2]
+    )
     assert sorted(first_epoch) == list(range(n))
     assert list(batch_indices(5, b, n, seed=0)) == list(batch_indices(5, b, n, seed=0))
     assert list(batch_indices(1, b, n, seed=0)) != list(batch_indices(1, b, n, seed=1))
@@ -54,7 +84,10 @@ def test_chain_of_segments_equals_one_run(tmp_path, tiny_tokenizer, tiny_blocks,
     s6 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 6, s4, sop)
     one = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 6, s0, sop, name="uninterrupted")
 
-    chained, single = load_file(s6 / "model" / "model.safetensors"), load_file(one / "model" / "model.safetensors")
+    chained, single = (
+        load_file(s6 / "model" / "model.safetensors"),
+        load_file(one / "model" / "model.safetensors"),
+    )
     initial = load_file(s0 / "model" / "model.safetensors")
     assert chained.keys() == single.keys()
     for key in chained:
@@ -62,19 +95,27 @@ def test_chain_of_segments_equals_one_run(tmp_path, tiny_tokenizer, tiny_blocks,
     assert any(not torch.equal(chained[k], initial[k]) for k in chained), "training changed nothing"
     a, b = torch.load(s6 / "state.pt"), torch.load(one / "state.pt")
     assert a["scheduler"] == b["scheduler"]
-    for pa, pb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True):
+    for pa, pb in zip(
+        a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True
+    ):
         assert torch.equal(pa["exp_avg_sq"], pb["exp_avg_sq"])
     curve = (one / "train_curve.csv").read_text().splitlines()
-    chain_curve = [line for s in (s2, s4, s6) for line in (s / "train_curve.csv").read_text().splitlines()[1:]]
+    chain_curve = [
+        line for s in (s2, s4, s6) for line in (s / "train_curve.csv").read_text().splitlines()[1:]
+    ]
     assert curve[1:] == chain_curve
-    assert json.loads((s6 / "metrics.json").read_text())["val_loss"] == json.loads(
-        (one / "metrics.json").read_text())["val_loss"]
+    assert (
+        json.loads((s6 / "metrics.json").read_text())["val_loss"]
+        == json.loads((one / "metrics.json").read_text())["val_loss"]
+    )
 
 
 def test_step_zero_is_seeded_and_scored(tmp_path, tiny_tokenizer, tiny_blocks):
     a = segment(tmp_path, tiny_tokenizer, tiny_blocks, "roberta", 0, None, name="a")
     b = segment(tmp_path, tiny_tokenizer, tiny_blocks, "roberta", 0, None, name="b")
-    assert (a / "model" / "model.safetensors").read_bytes() == (b / "model" / "model.safetensors").read_bytes()
+    assert (a / "model" / "model.safetensors").read_bytes() == (
+        b / "model" / "model.safetensors"
+    ).read_bytes()
     metrics = json.loads((a / "metrics.json").read_text())
     # an untrained model is close to uniform over the vocabulary: loss ~ ln(V)
     assert metrics["val_loss"] == pytest.approx(torch.log(torch.tensor(120.0)).item(), rel=0.1)
@@ -82,7 +123,9 @@ def test_step_zero_is_seeded_and_scored(tmp_path, tiny_tokenizer, tiny_blocks):
 
 
 @pytest.mark.parametrize("arch,sop", [("bert", False), ("albert", True), ("roberta", False)])
-def test_export_loads_with_auto_classes_and_reproduces_logits(tmp_path, tiny_tokenizer, tiny_blocks, arch, sop):
+def test_export_loads_with_auto_classes_and_reproduces_logits(
+    tmp_path, tiny_tokenizer, tiny_blocks, arch, sop
+):
     from transformers import AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer
 
     s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 0, None, sop)
@@ -91,7 +134,11 @@ def test_export_loads_with_auto_classes_and_reproduces_logits(tmp_path, tiny_tok
     export_checkpoint(s2, tiny_tokenizer, out, provenance={"run": "r", "step": 2})
 
     exported = AutoModelForMaskedLM.from_pretrained(out).eval()
-    trained = (AutoModelForPreTraining if sop else AutoModelForMaskedLM).from_pretrained(s2 / "model").eval()
+    trained = (
+        (AutoModelForPreTraining if sop else AutoModelForMaskedLM)
+        .from_pretrained(s2 / "model")
+        .eval()
+    )
     tokenizer = AutoTokenizer.from_pretrained(out)
     batch = tokenizer(["The old cat sees a dog .", "A bird ."], return_tensors="pt", padding=True)
     with torch.no_grad():

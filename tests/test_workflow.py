@@ -22,24 +22,57 @@ def tiny_config(data_dir) -> dict:
     return {
         "data_dir": str(data_dir),
         "threads": 1,
-        "corpora": {"c": {"source": "local", "format": "text", "files": ["corpus.txt"], "validation_fraction": 0.1}},
+        "corpora": {
+            "c": {
+                "source": "local",
+                "format": "text",
+                "files": ["corpus.txt"],
+                "validation_fraction": 0.1,
+            }
+        },
         "tokenizers": {
             "wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 120},
             "uni": {"corpus": "c", "algorithm": "unigram", "vocab_size": 120},
         },
         "runs": {
-            "bert": {"architecture": "bert", "tokenizer": "wp", "block_size": 32, "checkpoints": [0, 2, 4],
-                     "model": TINY, "optimizer": OPT, "evaluation": {"max_blocks": 16}},
-            "albert": {"architecture": "albert", "tokenizer": "uni", "block_size": 32, "checkpoints": [0, 3],
-                       "model": {**TINY, "embedding_size": 16}, "optimizer": OPT, "evaluation": {"max_blocks": 16}},
+            "bert": {
+                "architecture": "bert",
+                "tokenizer": "wp",
+                "block_size": 32,
+                "checkpoints": [0, 2, 4],
+                "model": TINY,
+                "optimizer": OPT,
+                "evaluation": {"max_blocks": 16},
+            },
+            "albert": {
+                "architecture": "albert",
+                "tokenizer": "uni",
+                "block_size": 32,
+                "checkpoints": [0, 3],
+                "model": {**TINY, "embedding_size": 16},
+                "optimizer": OPT,
+                "evaluation": {"max_blocks": 16},
+            },
         },
     }
 
 
 def snakemake(workdir, config: dict, *args: str, name="config.yaml") -> subprocess.CompletedProcess:
     (workdir / name).write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           "--configfile", str(workdir / name), "--cores", "2", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(workdir / name),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
@@ -110,7 +143,13 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     changed = copy.deepcopy(config)
     changed["tokenizers"]["uni"]["vocab_size"] = 110
     jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
-    assert jobs == {"train_tokenizer", "tokenize_corpus", "pretrain", "export_checkpoint", "validation_curve"}
+    assert jobs == {
+        "train_tokenizer",
+        "tokenize_corpus",
+        "pretrain",
+        "export_checkpoint",
+        "validation_curve",
+    }
 
 
 def test_imported_run_lands_beside_trained_ones(workflow):

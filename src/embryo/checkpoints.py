@@ -31,7 +31,9 @@ def export_checkpoint(segment_dir, tokenizer_dir, out_dir, *, provenance: dict) 
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / "embryo.json").write_text(json.dumps({**provenance, "metrics": metrics}, indent=2) + "\n")
+        (tmp / "embryo.json").write_text(
+            json.dumps({**provenance, "metrics": metrics}, indent=2) + "\n"
+        )
 
 
 def import_source(spec: dict, step: int, data_dir) -> tuple[str, str | None]:
@@ -43,7 +45,9 @@ def import_source(spec: dict, step: int, data_dir) -> tuple[str, str | None]:
     if not path.is_absolute():
         path = Path(data_dir) / path
     if not (path / "config.json").exists():
-        raise EmbryoError(f"{path}: expected a save_pretrained directory (with config.json) for step {step}")
+        raise EmbryoError(
+            f"{path}: expected a save_pretrained directory (with config.json) for step {step}"
+        )
     return str(path), None
 
 
@@ -65,7 +69,8 @@ def validation_table(segment_dirs, out_csv, *, run: str) -> None:
     """One row per checkpoint: the run's validation loss and perplexity curve, as CSV."""
     import pandas as pd
 
-    rows = [{"run": run, **json.loads((Path(d) / "metrics.json").read_text())} for d in segment_dirs]
+    rows = [
+        {"run": run, **json.loads((Path(d) / "metrics.json").read_text())} for d in segment_dirs
+    ]
     table = pd.DataFrame(rows).sort_values("step")
     write_text(out_csv, table.to_csv(index=False))
-

@@ -39,7 +39,9 @@ def load(path: str | os.PathLike, schema_path: str | os.PathLike) -> dict:
     return validate(config or {}, load_schema(schema_path), source=str(path))
 
 
-def validate(config: dict, schema: dict, *, source: str = "config", check_files: bool = True) -> dict:
+def validate(
+    config: dict, schema: dict, *, source: str = "config", check_files: bool = True
+) -> dict:
     """Check ``config`` against ``schema`` and the rules a schema cannot say; fill defaults.
 
     Returns a new dict with every default filled in. Raises EmbryoError listing every
@@ -55,7 +57,9 @@ def validate(config: dict, schema: dict, *, source: str = "config", check_files:
     config = fill_defaults(copy.deepcopy(config), schema, schema)
     problems = list(_semantic_problems(config, check_files))
     if problems:
-        raise EmbryoError(f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems))
+        raise EmbryoError(
+            f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems)
+        )
     return config
 
 

@@ -31,7 +31,9 @@ def model_dims(architecture: str, model: dict) -> dict:
     if architecture == "albert":
         dims["embedding_size"] = model.get("embedding_size", emb)
     elif "embedding_size" in model:
-        raise EmbryoError(f"embedding_size is ALBERT's factorised embedding; {architecture} has none")
+        raise EmbryoError(
+            f"embedding_size is ALBERT's factorised embedding; {architecture} has none"
+        )
     if dims["hidden_size"] % dims["num_attention_heads"]:
         raise EmbryoError(
             f"num_heads {dims['num_attention_heads']} does not divide hidden_size {dims['hidden_size']}"

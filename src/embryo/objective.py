@@ -3,11 +3,16 @@
 Every random choice draws from an explicit ``torch.Generator``, seeded from (run seed,
 step, purpose) by :func:`derive_seed`, so a segment resumed at any step makes exactly the
 choices an uninterrupted run would, with no RNG state to carry between jobs.
+
+Only training code imports this module, so it imports torch at the top.
 """
 
 from __future__ import annotations
 
 import hashlib
+
+import torch
+import torch.nn.functional as F
 
 
 def derive_seed(*parts) -> int:
@@ -17,8 +22,6 @@ def derive_seed(*parts) -> int:
 
 
 def generator(*parts):
-    import torch
-
     return torch.Generator().manual_seed(derive_seed(*parts))
 
 
@@ -29,8 +32,6 @@ def mask_tokens(input_ids, *, special_ids, mask_id: int, vocab_size: int, probab
     mask token with probability 0.8, a uniformly random token with 0.1, and stays with
     0.1. Returns ``(inputs, labels)`` with labels -100 at unselected positions.
     """
-    import torch
-
     labels = input_ids.clone()
     special = torch.isin(input_ids, torch.tensor(sorted(special_ids), dtype=input_ids.dtype))
     probs = torch.full(input_ids.shape, probability)
@@ -40,7 +41,9 @@ def mask_tokens(input_ids, *, special_ids, mask_id: int, vocab_size: int, probab
     to_mask = torch.bernoulli(torch.full(input_ids.shape, 0.8), generator=gen).bool() & selected
     inputs[to_mask] = mask_id
     to_random = (
-        torch.bernoulli(torch.full(input_ids.shape, 0.5), generator=gen).bool() & selected & ~to_mask
+        torch.bernoulli(torch.full(input_ids.shape, 0.5), generator=gen).bool()
+        & selected
+        & ~to_mask
     )
     random_ids = torch.randint(vocab_size, input_ids.shape, generator=gen, dtype=input_ids.dtype)
     inputs[to_random] = random_ids[to_random]
@@ -57,8 +60,6 @@ def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen):
     ALBERT cuts at sentence boundaries of a document; ours cuts the packed stream, so a
     segment may start mid-sentence.
     """
-    import torch
-
     batch, length = input_ids.shape
     content = input_ids[:, 1 : length - 2]
     n = content.shape[1]
@@ -74,3 +75,34 @@ def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen):
         out[i] = torch.cat([input_ids.new_tensor([cls_id]), a, sep, b, sep])
         types[i, len(a) + 2 :] = 1
     return out, types, swap
+
+
+# The masked-LM head of each family: (attribute, takes the hidden states of the selected positions)
+_MLM_HEADS = {"albert": "predictions", "bert": "cls", "roberta": "lm_head"}
+
+
+class PretrainingLoss(torch.nn.Module):
+    """The pretraining loss of a Hugging Face masked LM, with the output layer run sparsely.
+
+    Equal to the model's own ``loss`` (mean cross-entropy over the selected positions,
+    plus ALBERT's sentence-order loss when the model has an SOP head), but the
+    vocabulary projection — the largest matrix product of a small model — runs on the
+    ~15% selected positions only (Izsak et al. 2021, "How to Train BERT with an Academic
+    Budget", §3). Wrapping the model in a module keeps distributed data parallel
+    gradient synchronisation intact.
+    """
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.head = getattr(model, _MLM_HEADS[model.config.model_type])
+
+    def forward(self, input_ids, labels, token_type_ids=None, sentence_order_label=None):
+        out = self.model.base_model(input_ids=input_ids, token_type_ids=token_type_ids)
+        selected = labels != -100
+        logits = self.head(out.last_hidden_state[selected])
+        loss = F.cross_entropy(logits.float(), labels[selected])
+        if sentence_order_label is not None:
+            order = self.model.sop_classifier(out.pooler_output)
+            loss = loss + F.cross_entropy(order.float(), sentence_order_label)
+        return loss

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from embryo.atomic import atomic_path
 from embryo.errors import EmbryoError
-from embryo.objective import derive_seed, generator, mask_tokens, sentence_order
 
 
 def batch_indices(step: int, batch_size: int, n_blocks: int, seed: int):
@@ -48,14 +47,20 @@ def batch_indices(step: int, batch_size: int, n_blocks: int, seed: int):
 
 
 def _special_ids(tokenizer) -> set[int]:
-    return {i for i in (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id) if i is not None}
+    return {
+        i
+        for i in (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+        if i is not None
+    }
 
 
 def _mlm_logits(output):
     return output.prediction_logits if hasattr(output, "prediction_logits") else output.logits
 
 
-def evaluate(model, blocks, tokenizer, *, seed: int, probability: float, batch_size: int, max_blocks):
+def evaluate(
+    model, blocks, tokenizer, *, seed: int, probability: float, batch_size: int, max_blocks
+):
     """Masked-LM loss (natural log), perplexity = exp(loss) and accuracy on validation blocks.
 
     The same blocks and the same masks (seeded by the run seed) at every checkpoint, so
@@ -63,6 +68,8 @@ def evaluate(model, blocks, tokenizer, *, seed: int, probability: float, batch_s
     """
     import torch
     import torch.nn.functional as F
+
+    from embryo.objective import generator, mask_tokens
 
     n = len(blocks) if max_blocks is None else min(max_blocks, len(blocks))
     ids = blocks.with_format("torch")[:n]["input_ids"].long()
@@ -81,7 +88,10 @@ def evaluate(model, blocks, tokenizer, *, seed: int, probability: float, batch_s
     model.eval()
     with torch.no_grad():
         for start in range(0, n, batch_size):
-            x, y = inputs[start : start + batch_size].to(device), labels[start : start + batch_size].to(device)
+            x, y = (
+                inputs[start : start + batch_size].to(device),
+                labels[start : start + batch_size].to(device),
+            )
             logits = _mlm_logits(model(input_ids=x)).float()
             total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
             keep = y != -100
@@ -89,26 +99,38 @@ def evaluate(model, blocks, tokenizer, *, seed: int, probability: float, batch_s
             count += keep.sum().item()
     model.train(was_training)
     loss = total / max(count, 1)
-    return {"val_loss": loss, "val_perplexity": math.exp(min(loss, 700)), "val_accuracy": correct / max(count, 1),
-            "val_masked_tokens": count, "val_blocks": n}
+    return {
+        "val_loss": loss,
+        "val_perplexity": math.exp(min(loss, 700)),
+        "val_accuracy": correct / max(count, 1),
+        "val_masked_tokens": count,
+        "val_blocks": n,
+    }
 
 
 def _optimizer(model, opt: dict):
     import torch
 
     decay, no_decay = [], []
-    norms = {id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()}
+    norms = {
+        id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()
+    }
     for name, p in model.named_parameters():
         (no_decay if name.endswith("bias") or id(p) in norms else decay).append(p)
     return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": opt["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": opt["weight_decay"]},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=opt["lr"],
         betas=(opt["beta1"], opt["beta2"]),
         eps=opt["eps"],
     )
 
 
-def run_segment(settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_dir, threads: int = 0) -> dict:
+def run_segment(
+    settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_dir, threads: int = 0
+) -> dict:
     """Train one segment ending at ``settings["step"]`` and write ``out_dir`` atomically.
 
     ``settings`` is :func:`embryo.config.segment_settings`; ``previous_dir`` is the
@@ -117,10 +139,22 @@ def run_segment(settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_
     import torch
     from accelerate import Accelerator
     from tqdm import tqdm
-    from transformers import AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers import (
+        AutoModelForMaskedLM,
+        AutoModelForPreTraining,
+        AutoTokenizer,
+        get_linear_schedule_with_warmup,
+    )
 
     from embryo.blocks import load_blocks
     from embryo.models import new_model, parameter_count
+    from embryo.objective import (
+        PretrainingLoss,
+        derive_seed,
+        generator,
+        mask_tokens,
+        sentence_order,
+    )
 
     if threads:
         torch.set_num_threads(threads)
@@ -132,32 +166,48 @@ def run_segment(settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_
     if len(data["train"][0]["input_ids"]) != settings["block_size"]:
         raise EmbryoError(f"{blocks_dir}: blocks are not {settings['block_size']} tokens long")
     opt = settings.get("optimizer")
-    accelerator = Accelerator(mixed_precision=opt["mixed_precision"] if opt else "no", cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(
+        mixed_precision=opt["mixed_precision"] if opt else "no", cpu=not torch.cuda.is_available()
+    )
 
     # ---- model: seeded initialisation at step 0, else the predecessor's weights
     if previous_dir is None:
         if step != 0:
             raise EmbryoError(f"segment {step} needs its predecessor's training state")
-        model = new_model(settings["architecture"], settings["model"], tokenizer, settings["block_size"],
-                          seed=seed, sop=sop)
+        model = new_model(
+            settings["architecture"],
+            settings["model"],
+            tokenizer,
+            settings["block_size"],
+            seed=seed,
+            sop=sop,
+        )
     else:
         auto = AutoModelForPreTraining if sop else AutoModelForMaskedLM
         model = auto.from_pretrained(Path(previous_dir) / "model")
-    first = 0 if previous_dir is None else json.loads((Path(previous_dir) / "metrics.json").read_text())["step"]
+    first = (
+        0
+        if previous_dir is None
+        else json.loads((Path(previous_dir) / "metrics.json").read_text())["step"]
+    )
 
     curve, train_losses = [], []
     if step > first:
         # ---- optimizer and schedule over the run's total steps, resumed from the predecessor
         optimizer = _optimizer(model, opt)
-        scheduler = get_linear_schedule_with_warmup(optimizer, opt["warmup_steps"], opt["total_steps"])
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, opt["warmup_steps"], opt["total_steps"]
+        )
         state_file = Path(previous_dir) / "state.pt"
         if first > 0 and not state_file.exists():
-            raise EmbryoError(f"{state_file}: training state missing; rerun the segment that wrote {previous_dir}")
+            raise EmbryoError(
+                f"{state_file}: training state missing; rerun the segment that wrote {previous_dir}"
+            )
         if first > 0:
             state = torch.load(state_file, weights_only=False)
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-        model, optimizer = accelerator.prepare(model, optimizer)
+        objective, optimizer = accelerator.prepare(PretrainingLoss(model), optimizer)
         model.train()
         train = data["train"].with_format("torch")
         per_process = opt["batch_size"] // accelerator.num_processes
@@ -173,18 +223,27 @@ def run_segment(settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_
             torch.manual_seed(derive_seed(seed, t, rank, "dropout"))
             types = order = None
             if sop:
-                ids, types, order = sentence_order(ids, cls_id=tokenizer.cls_token_id,
-                                                   sep_id=tokenizer.sep_token_id, gen=gen)
-            inputs, labels = mask_tokens(ids, special_ids=specials, mask_id=tokenizer.mask_token_id,
-                                         vocab_size=len(tokenizer), probability=settings["objective"]["mlm_probability"],
-                                         gen=gen)
+                ids, types, order = sentence_order(
+                    ids, cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, gen=gen
+                )
+            inputs, labels = mask_tokens(
+                ids,
+                special_ids=specials,
+                mask_id=tokenizer.mask_token_id,
+                vocab_size=len(tokenizer),
+                probability=settings["objective"]["mlm_probability"],
+                gen=gen,
+            )
             step_loss = 0.0
             for m in range(0, per_process, micro):
                 batch = {"input_ids": inputs[m : m + micro], "labels": labels[m : m + micro]}
                 if sop:
-                    batch |= {"token_type_ids": types[m : m + micro], "sentence_order_label": order[m : m + micro]}
+                    batch |= {
+                        "token_type_ids": types[m : m + micro],
+                        "sentence_order_label": order[m : m + micro],
+                    }
                 batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                loss = model(**batch).loss / opt["grad_accum"]
+                loss = objective(**batch) / opt["grad_accum"]
                 accelerator.backward(loss)
                 step_loss += loss.detach()
             if opt["max_grad_norm"] is not None:
@@ -195,15 +254,19 @@ def run_segment(settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_
             loss_value = accelerator.reduce(step_loss, "mean").item()
             train_losses.append(loss_value)
             curve.append((t, loss_value, scheduler.get_last_lr()[0]))
-        model = accelerator.unwrap_model(model)
 
     # ---- validation and atomic save
     metrics = {"step": step, "parameters": parameter_count(model)}
     if accelerator.is_main_process:
-        metrics |= evaluate(model, data["validation"], tokenizer, seed=seed,
-                            probability=settings["objective"]["mlm_probability"],
-                            batch_size=settings["evaluation"]["batch_size"],
-                            max_blocks=settings["evaluation"]["max_blocks"])
+        metrics |= evaluate(
+            model,
+            data["validation"],
+            tokenizer,
+            seed=seed,
+            probability=settings["objective"]["mlm_probability"],
+            batch_size=settings["evaluation"]["batch_size"],
+            max_blocks=settings["evaluation"]["max_blocks"],
+        )
         metrics |= {
             "train_loss": sum(train_losses) / len(train_losses) if train_losses else None,
             "lr": curve[-1][2] if curve else 0.0,
@@ -213,8 +276,14 @@ def run_segment(settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_
         with atomic_path(out_dir, directory=True) as tmp:
             model.save_pretrained(tmp / "model")
             if step > first:
-                torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step},
-                           tmp / "state.pt")
+                torch.save(
+                    {
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(),
+                        "step": step,
+                    },
+                    tmp / "state.pt",
+                )
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             (tmp / "train_curve.csv").write_text(
                 "step,loss,lr\n" + "".join(f"{t},{loss!r},{lr!r}\n" for t, loss, lr in curve)
