@@ -1,0 +1,61 @@
+"""Atomic outputs, code fingerprints and import sources."""
+
+from __future__ import annotations
+
+import pytest
+
+from embryo.atomic import atomic_path, write_json
+from embryo.checkpoints import import_source
+from embryo.errors import EmbryoError
+from embryo.fingerprint import fingerprint, modules
+
+
+def test_atomic_file_and_directory_appear_only_when_complete(tmp_path):
+    target = tmp_path / "out" / "metrics.json"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert not target.exists() and list(target.parent.iterdir()) == []
+    write_json(target, {"a": 1})
+    assert target.read_text() == '{\n  "a": 1\n}\n'
+
+    folder = tmp_path / "model"
+    with pytest.raises(RuntimeError), atomic_path(folder, directory=True) as tmp:
+        (tmp / "weights").write_text("half")
+        raise RuntimeError("killed")
+    assert not folder.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    with atomic_path(folder, directory=True) as tmp:
+        (tmp / "weights").write_text("all")
+    assert (folder / "weights").read_text() == "all"
+
+
+def test_fingerprints_follow_exactly_the_imported_modules():
+    deps = modules("embryo.pretrain")
+    assert {
+        "embryo.pretrain",
+        "embryo.objective",
+        "embryo.blocks",
+        "embryo.models",
+        "embryo.atomic",
+    } <= set(deps)
+    assert "embryo.corpus" not in deps and "embryo.tokenizer" not in deps
+    assert "embryo.pretrain" not in modules("embryo.corpus")
+    assert fingerprint("embryo.pretrain") == fingerprint("embryo.pretrain")
+    assert fingerprint("embryo.pretrain") != fingerprint("embryo.corpus")
+    assert len(fingerprint("embryo.corpus")) == 12
+
+
+def test_import_sources(tmp_path):
+    assert import_source({"hub_id": "org/model", "revision": "step{step}"}, 1000, tmp_path) == (
+        "org/model",
+        "step1000",
+    )
+    assert import_source({"hub_id": "org/model", "revision": None}, 5, tmp_path) == (
+        "org/model",
+        None,
+    )
+    (tmp_path / "ckpt-7").mkdir()
+    (tmp_path / "ckpt-7" / "config.json").write_text("{}")
+    assert import_source({"path": "ckpt-{step}"}, 7, tmp_path) == (str(tmp_path / "ckpt-7"), None)
+    with pytest.raises(EmbryoError, match=r"ckpt-8: expected a save_pretrained directory"):
+        import_source({"path": "ckpt-{step}"}, 8, tmp_path)
