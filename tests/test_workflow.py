@@ -179,3 +179,15 @@ def test_bad_config_fails_before_any_job(workflow):
     result = snakemake(workdir, bad, name="bad.yaml")
     assert result.returncode != 0
     assert "runs.bert.checkpoints: must be strictly increasing" in result.stdout + result.stderr
+
+
+def test_configfile_replaces_the_demo_config(tmp_path):
+    """--configfile from the repository replaces config/config.yaml instead of merging into it."""
+    (tmp_path / "corpus.txt").write_text("\n".join(sentences(50)) + "\n")
+    config = tiny_config(tmp_path)
+    config["runs"] = {"only": config["runs"]["bert"]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--configfile", str(tmp_path / "config.yaml")]
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    runs = {m.group(1) for _, w in scheduled(result) if (m := re.match(r"run=([^,]+)", w))}
+    assert runs == {"only"}
