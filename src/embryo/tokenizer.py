@@ -226,8 +226,8 @@ def _post_processor(algorithm: str, tok):
     )
 
 
-def _train(
-    texts,
+def train_tokenizer(
+    texts: Iterable[str],
     out_dir,
     *,
     algorithm: str,
@@ -237,7 +237,11 @@ def _train(
     model_max_length: int | None = None,
     source: str = "the input",
 ) -> dict:
-    """Train, check and save; return ``{"vocab_size": actual, "texts": n}``."""
+    """Train an ``algorithm`` tokenizer on ``texts`` and save it atomically in ``out_dir``.
+
+    Empty texts are skipped; ``min_frequency`` applies to wordpiece and bpe merges;
+    ``source`` names the input in error messages. Returns ``{"vocab_size", "texts"}``.
+    """
     if algorithm not in ALGORITHMS:
         raise EmbryoError(
             f"unknown tokenizer algorithm {algorithm!r}; expected one of {ALGORITHMS}"
@@ -296,31 +300,6 @@ def _train(
     return {"vocab_size": actual, "texts": count[0]}
 
 
-def train_tokenizer(
-    texts: Iterable[str],
-    out_dir,
-    *,
-    algorithm: str,
-    vocab_size: int,
-    lowercase: bool,
-    min_frequency: int = 2,
-    model_max_length: int | None = None,
-) -> None:
-    """Train an ``algorithm`` tokenizer on ``texts`` and save it atomically in ``out_dir``.
-
-    Empty texts are skipped. ``min_frequency`` applies to wordpiece and bpe merges.
-    """
-    _train(
-        texts,
-        out_dir,
-        algorithm=algorithm,
-        vocab_size=vocab_size,
-        lowercase=lowercase,
-        min_frequency=min_frequency,
-        model_max_length=model_max_length,
-    )
-
-
 def _open_parquet(path):
     """Open a Parquet file that must have a ``text`` column; EmbryoError if it cannot."""
     import pyarrow.parquet as pq
@@ -346,4 +325,4 @@ def train_tokenizer_from_parquet(train_parquet, out_dir, **kwargs) -> dict:
     Keyword arguments are those of :func:`train_tokenizer`.
     """
     parquet = _open_parquet(train_parquet)
-    return _train(_iter_texts(parquet), out_dir, source=where(train_parquet), **kwargs)
+    return train_tokenizer(_iter_texts(parquet), out_dir, source=where(train_parquet), **kwargs)
