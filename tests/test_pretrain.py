@@ -157,3 +157,35 @@ def test_missing_training_state_is_an_error(tmp_path, tiny_tokenizer, tiny_block
     (s2 / "state.pt").unlink()
     with pytest.raises(EmbryoError, match="training state missing"):
         segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 4, s2)
+
+
+@pytest.mark.parametrize("arch,sop", [("bert", False), ("albert", True), ("roberta", False)])
+def test_sparse_loss_equals_the_models_own_loss(tiny_tokenizer, arch, sop):
+    from transformers import AutoTokenizer
+
+    from embryo.models import new_model
+    from embryo.objective import PretrainingLoss, generator, mask_tokens, sentence_order
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
+    model_spec = dict(MODEL, embedding_size=16) if arch == "albert" else MODEL
+    model = new_model(arch, model_spec, tokenizer, 32, seed=0, sop=sop).eval()
+    ids = torch.randint(5, len(tokenizer), (4, 32))
+    ids[:, 0], ids[:, -1] = tokenizer.cls_token_id, tokenizer.sep_token_id
+    batch = {}
+    if sop:
+        ids, types, order = sentence_order(
+            ids, cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, gen=generator(1)
+        )
+        batch = {"token_type_ids": types, "sentence_order_label": order}
+    inputs, labels = mask_tokens(
+        ids,
+        special_ids={tokenizer.cls_token_id, tokenizer.sep_token_id},
+        mask_id=tokenizer.mask_token_id,
+        vocab_size=len(tokenizer),
+        probability=0.3,
+        gen=generator(0),
+    )
+    with torch.no_grad():
+        ours = PretrainingLoss(model)(input_ids=inputs, labels=labels, **batch)
+        theirs = model(input_ids=inputs, labels=labels, **batch).loss
+    torch.testing.assert_close(ours, theirs, rtol=1e-6, atol=1e-6)

@@ -77,30 +77,38 @@ def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen):
     return out, types, swap
 
 
-# The masked-LM head of each family: (attribute, takes the hidden states of the selected positions)
+# The masked-LM head of each family; it maps hidden states of any shape to vocabulary logits.
 _MLM_HEADS = {"albert": "predictions", "bert": "cls", "roberta": "lm_head"}
 
 
-class PretrainingLoss(torch.nn.Module):
-    """The pretraining loss of a Hugging Face masked LM, with the output layer run sparsely.
+def masked_logits(model, input_ids, selected, token_type_ids=None):
+    """Vocabulary logits at the ``selected`` positions only, and the encoder output.
 
-    Equal to the model's own ``loss`` (mean cross-entropy over the selected positions,
-    plus ALBERT's sentence-order loss when the model has an SOP head), but the
-    vocabulary projection — the largest matrix product of a small model — runs on the
-    ~15% selected positions only (Izsak et al. 2021, "How to Train BERT with an Academic
-    Budget", §3). Wrapping the model in a module keeps distributed data parallel
-    gradient synchronisation intact.
+    The same numbers as ``model(input_ids).logits[selected]``, but the vocabulary
+    projection — the largest matrix product of a small model — runs on the ~15% selected
+    positions only (sparse prediction: Izsak et al. 2021, "How to Train BERT with an
+    Academic Budget", §3).
+    """
+    out = model.base_model(input_ids=input_ids, token_type_ids=token_type_ids)
+    head = getattr(model, _MLM_HEADS[model.config.model_type])
+    return head(out.last_hidden_state[selected]), out
+
+
+class PretrainingLoss(torch.nn.Module):
+    """The pretraining loss of a Hugging Face masked LM, computed with :func:`masked_logits`.
+
+    Equal to the model's own ``loss``: mean cross-entropy over the selected positions,
+    plus ALBERT's sentence-order loss when the model has an SOP head. Wrapping the model
+    in a module keeps distributed data parallel gradient synchronisation intact.
     """
 
     def __init__(self, model):
         super().__init__()
         self.model = model
-        self.head = getattr(model, _MLM_HEADS[model.config.model_type])
 
     def forward(self, input_ids, labels, token_type_ids=None, sentence_order_label=None):
-        out = self.model.base_model(input_ids=input_ids, token_type_ids=token_type_ids)
         selected = labels != -100
-        logits = self.head(out.last_hidden_state[selected])
+        logits, out = masked_logits(self.model, input_ids, selected, token_type_ids)
         loss = F.cross_entropy(logits.float(), labels[selected])
         if sentence_order_label is not None:
             order = self.model.sop_classifier(out.pooler_output)

@@ -54,10 +54,6 @@ def _special_ids(tokenizer) -> set[int]:
     }
 
 
-def _mlm_logits(output):
-    return output.prediction_logits if hasattr(output, "prediction_logits") else output.logits
-
-
 def evaluate(
     model, blocks, tokenizer, *, seed: int, probability: float, batch_size: int, max_blocks
 ):
@@ -69,7 +65,7 @@ def evaluate(
     import torch
     import torch.nn.functional as F
 
-    from embryo.objective import generator, mask_tokens
+    from embryo.objective import generator, mask_tokens, masked_logits
 
     n = len(blocks) if max_blocks is None else min(max_blocks, len(blocks))
     ids = blocks.with_format("torch")[:n]["input_ids"].long()
@@ -92,10 +88,10 @@ def evaluate(
                 inputs[start : start + batch_size].to(device),
                 labels[start : start + batch_size].to(device),
             )
-            logits = _mlm_logits(model(input_ids=x)).float()
-            total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum").item()
             keep = y != -100
-            correct += (logits.argmax(-1)[keep] == y[keep]).sum().item()
+            logits = masked_logits(model, x, keep)[0].float()
+            total += F.cross_entropy(logits, y[keep], reduction="sum").item()
+            correct += (logits.argmax(-1) == y[keep]).sum().item()
             count += keep.sum().item()
     model.train(was_training)
     loss = total / max(count, 1)
