@@ -189,3 +189,10 @@ def test_sparse_loss_equals_the_models_own_loss(tiny_tokenizer, arch, sop):
         ours = PretrainingLoss(model)(input_ids=inputs, labels=labels, **batch)
         theirs = model(input_ids=inputs, labels=labels, **batch).loss
     torch.testing.assert_close(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+def test_learning_rate_schedule_by_hand():
+    from embryo.pretrain import lr_factor
+
+    assert [lr_factor(t, 2, 6) for t in range(1, 8)] == [0.5, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
+    assert [lr_factor(t, 0, 3) for t in (1, 2, 3)] == [1.0, 2 / 3, 1 / 3]

@@ -46,6 +46,19 @@ def batch_indices(step: int, batch_size: int, n_blocks: int, seed: int):
     return out
 
 
+def lr_factor(step: int, warmup: int, total: int) -> float:
+    """The learning rate of optimizer step ``step`` (1-based), as a fraction of the peak.
+
+    Linear warm-up reaching the peak at step ``warmup`` (at step 1 without warm-up), then
+    linear decay that would reach 0 at step ``total + 1``, so no step is taken with a zero
+    learning rate (the ``transformers`` schedule gives the first step a learning rate of 0,
+    which would make checkpoint 1 a copy of checkpoint 0).
+    """
+    if step <= warmup:
+        return step / warmup
+    return max(0.0, (total + 1 - step) / (total + 1 - max(warmup, 1)))
+
+
 def _special_ids(tokenizer) -> set[int]:
     return {
         i
@@ -135,12 +148,7 @@ def run_segment(
     import torch
     from accelerate import Accelerator
     from tqdm import tqdm
-    from transformers import (
-        AutoModelForMaskedLM,
-        AutoModelForPreTraining,
-        AutoTokenizer,
-        get_linear_schedule_with_warmup,
-    )
+    from transformers import AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer
 
     from embryo.blocks import load_blocks
     from embryo.models import new_model, parameter_count
@@ -191,8 +199,8 @@ def run_segment(
     if step > first:
         # ---- optimizer and schedule over the run's total steps, resumed from the predecessor
         optimizer = _optimizer(model, opt)
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, opt["warmup_steps"], opt["total_steps"]
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda k: lr_factor(k + 1, opt["warmup_steps"], opt["total_steps"])
         )
         state_file = Path(previous_dir) / "state.pt"
         if first > 0 and not state_file.exists():
@@ -244,12 +252,13 @@ def run_segment(
                 step_loss += loss.detach()
             if opt["max_grad_norm"] is not None:
                 accelerator.clip_grad_norm_(model.parameters(), opt["max_grad_norm"])
+            lr = optimizer.param_groups[0]["lr"]
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             loss_value = accelerator.reduce(step_loss, "mean").item()
             train_losses.append(loss_value)
-            curve.append((t, loss_value, scheduler.get_last_lr()[0]))
+            curve.append((t, loss_value, lr))
 
     # ---- validation and atomic save
     metrics = {"step": step, "parameters": parameter_count(model)}
