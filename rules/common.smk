@@ -12,6 +12,7 @@ config.update(
     )
 )
 DATA_DIR = str(Path(config["data_dir"]).resolve())
+BUILTIN_DIR = "results/builtin"
 RUNS = config["runs"]
 TRAINED = [name for name, run in RUNS.items() if not ec.is_imported(run)]
 IMPORTED = [name for name, run in RUNS.items() if ec.is_imported(run)]
@@ -51,8 +52,16 @@ def get_final_output():
 
 
 # ---- input functions
+def source_root(spec):
+    """Where a source's relative file names point: the built-in mirror or data_dir."""
+    return BUILTIN_DIR if spec["source"] == "builtin" else DATA_DIR
+
+
 def corpus_files(wildcards):
-    return input_files(config["corpora"][wildcards.corpus], DATA_DIR)
+    spec = config["corpora"][wildcards.corpus]
+    if spec["source"] == "builtin":
+        return [BUILTIN_DIR]
+    return input_files(spec, DATA_DIR)
 
 
 def tokenizer_corpus(wildcards):

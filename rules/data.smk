@@ -1,3 +1,18 @@
+rule generate_builtin:
+    output:
+        directory(BUILTIN_DIR),
+    log:
+        "results/logs/generate_builtin.log",
+    benchmark:
+        "results/benchmarks/generate_builtin.tsv"
+    params:
+        seed=config["builtin"]["seed"],
+        sizes=config["builtin"]["sizes"],
+        code=fingerprint("embryo.builtin"),
+    script:
+        "../workflow/scripts/generate_builtin.py"
+
+
 rule prepare_corpus:
     input:
         corpus_files,
@@ -10,7 +25,7 @@ rule prepare_corpus:
         "results/benchmarks/prepare_corpus/{corpus}.tsv"
     params:
         spec=lambda w: config["corpora"][w.corpus],
-        data_dir=DATA_DIR,
+        data_dir=lambda w: source_root(config["corpora"][w.corpus]),
         code=fingerprint("embryo.corpus"),
     script:
         "../workflow/scripts/prepare_corpus.py"

@@ -137,3 +137,13 @@ def test_shipped_configs_are_valid():
             ec.validate(
                 yaml.safe_load(path.read_text()), SCHEMA, source=str(path), check_files=False
             )
+
+
+def test_builtin_sizes_in_schema_match_the_library():
+    from embryo.builtin import DEFAULT_SIZES, MINIMUM
+
+    sizes = SCHEMA["properties"]["builtin"]["properties"]["sizes"]["properties"]
+    assert {k: v["default"] for k, v in sizes.items()} == DEFAULT_SIZES
+    assert {k: v["minimum"] for k, v in sizes.items() if v["minimum"] > 1} == {
+        k: v for k, v in MINIMUM.items() if v > 1
+    }

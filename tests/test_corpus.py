@@ -279,3 +279,22 @@ def test_real_wikitext_valid():
     assert len(out["train"]) + len(out["validation"]) == len(texts)
     assert docs[0][0].startswith("Homarus gammarus , known as the European lobster")
     assert 0 < len(out["validation"]) < len(texts) / 5
+
+
+def test_builtin_corpus_reads_the_generated_mirror(tmp_path):
+    from embryo.builtin import generate
+    from embryo.corpus import as_local, check_corpus, input_files
+
+    spec = {"source": "builtin"}
+    assert as_local(spec) == {
+        "source": "local",
+        "files": ["corpus/train.txt"],
+        "validation_files": ["corpus/valid.txt"],
+        "format": "wikitext",
+    }
+    check_corpus("b", spec, tmp_path)  # nothing to check before generation
+    assert input_files(spec, tmp_path) == []
+    generate(tmp_path / "mirror", seed=3, sizes={"corpus_train": 200, "corpus_valid": 40})
+    splits = load_corpus(spec, tmp_path / "mirror")
+    assert len(splits["train"]) > len(splits["validation"]) > 0
+    assert not any(text.lstrip().startswith("= ") for text in splits["train"])

@@ -59,3 +59,8 @@ def test_import_sources(tmp_path):
     assert import_source({"path": "ckpt-{step}"}, 7, tmp_path) == (str(tmp_path / "ckpt-7"), None)
     with pytest.raises(EmbryoError, match=r"ckpt-8: expected a save_pretrained directory"):
         import_source({"path": "ckpt-{step}"}, 8, tmp_path)
+
+
+def test_fingerprint_covers_the_submodules_of_a_package():
+    deps = modules("embryo.builtin")
+    assert {"embryo.builtin.world", "embryo.builtin.grammar", "embryo.builtin.tasks"} <= set(deps)

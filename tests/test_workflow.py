@@ -15,6 +15,16 @@ from .conftest import REPO, sentences
 pytestmark = pytest.mark.slow
 
 TINY = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+BUILTIN_SIZES = {
+    "corpus_train": 1500,
+    "corpus_valid": 200,
+    "treebank_train": 50,
+    "treebank_dev": 20,
+    "treebank_test": 20,
+    "task_train": 40,
+    "task_dev": 20,
+    "blimp": 10,
+}
 OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
 
 
@@ -28,11 +38,13 @@ def tiny_config(data_dir) -> dict:
                 "format": "text",
                 "files": ["corpus.txt"],
                 "validation_fraction": 0.1,
-            }
+            },
+            "b": {"source": "builtin"},
         },
+        "builtin": {"seed": 1, "sizes": BUILTIN_SIZES},
         "tokenizers": {
             "wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 120},
-            "uni": {"corpus": "c", "algorithm": "unigram", "vocab_size": 120},
+            "uni": {"corpus": "b", "algorithm": "unigram", "vocab_size": 200},
         },
         "runs": {
             "bert": {
@@ -79,15 +91,13 @@ def snakemake(workdir, config: dict, *args: str, name="config.yaml") -> subproce
 def scheduled(result) -> set[tuple[str, str]]:
     """(rule, wildcards) of every job a dry run would execute."""
     assert result.returncode == 0, result.stdout + result.stderr
-    jobs, rule = set(), None
+    jobs = []
     for line in result.stdout.splitlines():
         if m := re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):", line):
-            rule = m.group(1)
-            if rule == "all":
-                rule = None
-        elif rule and (m := re.match(r"^\s+wildcards: (.*)", line)):
-            jobs.add((rule, m.group(1)))
-    return jobs
+            jobs.append([m.group(1), ""])
+        elif jobs and (m := re.match(r"^\s+wildcards: (.*)", line)):
+            jobs[-1][1] = m.group(1)
+    return {(rule, wildcards) for rule, wildcards in jobs if rule != "all"}
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +151,23 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         ("validation_curve", "run=bert"),
     }
     changed = copy.deepcopy(config)
-    changed["tokenizers"]["uni"]["vocab_size"] = 110
+    changed["builtin"]["seed"] = 2
+    jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
+    assert jobs == {
+        "generate_builtin",
+        "prepare_corpus",
+        "train_tokenizer",
+        "tokenize_corpus",
+        "pretrain",
+        "export_checkpoint",
+        "validation_curve",
+    }
+    assert not {w for _, w in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))} & {
+        "run=bert, step=0",
+        "corpus=c",
+    }
+    changed = copy.deepcopy(config)
+    changed["tokenizers"]["uni"]["vocab_size"] = 190
     jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
     assert jobs == {
         "train_tokenizer",

@@ -15,6 +15,13 @@ from functools import cache
 from pathlib import Path
 
 
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent is a module, not a package
+        return False
+
+
 @cache
 def _source(module: str) -> tuple[str, frozenset[str]]:
     spec = importlib.util.find_spec(module)
@@ -25,8 +32,12 @@ def _source(module: str) -> tuple[str, frozenset[str]]:
     for node in ast.walk(ast.parse(text)):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("embryo"):
             deps.add(node.module)
-            if node.module == "embryo":  # from embryo import corpus, models
-                deps.update(f"embryo.{a.name}" for a in node.names)
+            # from embryo import corpus / from embryo.builtin import world: submodules
+            deps.update(
+                f"{node.module}.{a.name}"
+                for a in node.names
+                if _is_module(f"{node.module}.{a.name}")
+            )
         elif isinstance(node, ast.Import):
             deps.update(a.name for a in node.names if a.name.startswith("embryo"))
     return text, frozenset(deps - {"embryo"})

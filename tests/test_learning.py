@@ -1,8 +1,9 @@
-"""Real data: tiny BERT and ALBERT pretrained on WikiText-2 (../shared/data) learn."""
+"""Tiny models learn: BERT and ALBERT on WikiText-2 (../shared/data), BERT on the built-in language."""
 
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -11,14 +12,25 @@ from embryo.corpus import prepare_corpus
 from embryo.pretrain import run_segment
 from embryo.tokenizer import train_tokenizer_from_parquet
 
-pytestmark = [pytest.mark.slow, pytest.mark.realdata]
+from .conftest import SHARED_DATA
+
+pytestmark = pytest.mark.slow
 STEPS = 300
 
 
 @pytest.fixture(scope="module")
-def wikitext(tmp_path_factory):
-    from .conftest import SHARED_DATA
+def builtin(tmp_path_factory):
+    from embryo.builtin import generate
 
+    root = tmp_path_factory.mktemp("builtin")
+    generate(root / "mirror", seed=0, sizes={"corpus_train": 8000, "corpus_valid": 800})
+    spec = {"source": "builtin"}
+    prepare_corpus(spec, root / "mirror", root / "train.parquet", root / "validation.parquet")
+    return root
+
+
+@pytest.fixture(scope="module")
+def wikitext(tmp_path_factory):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data mirror {SHARED_DATA} is absent (see ../shared/data/README.md)")
     root = tmp_path_factory.mktemp("wikitext")
@@ -32,21 +44,29 @@ def wikitext(tmp_path_factory):
     return root
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("architecture,algorithm", [("bert", "wordpiece"), ("albert", "unigram")])
-def test_validation_loss_falls_well_below_initialisation(
+def test_on_wikitext_validation_loss_falls_well_below_initialisation(
     wikitext, architecture, algorithm, tmp_path
 ):
-    tokenizer = tmp_path / "tokenizer"
+    pretrain_and_check(wikitext, architecture, algorithm, tmp_path, vocab_size=4000)
+
+
+def test_on_builtin_language_validation_loss_falls_well_below_initialisation(builtin, tmp_path):
+    pretrain_and_check(builtin, "bert", "wordpiece", tmp_path, vocab_size=1000)
+
+
+def pretrain_and_check(corpus, architecture, algorithm, tmp_path, vocab_size):
+    tokenizer, blocks = tmp_path / "tokenizer", tmp_path / "blocks"
     train_tokenizer_from_parquet(
-        wikitext / "train.parquet", tokenizer, algorithm=algorithm, vocab_size=4000, lowercase=True
-    )
-    blocks = tmp_path / "blocks"
-    pack_corpus(
+        corpus / "train.parquet",
         tokenizer,
-        wikitext / "train.parquet",
-        wikitext / "validation.parquet",
-        blocks,
-        block_size=64,
+        algorithm=algorithm,
+        vocab_size=vocab_size,
+        lowercase=True,
+    )
+    pack_corpus(
+        tokenizer, corpus / "train.parquet", corpus / "validation.parquet", blocks, block_size=64
     )
     settings = {
         "architecture": architecture,
@@ -73,17 +93,18 @@ def test_validation_loss_falls_well_below_initialisation(
     }
     common = {"blocks_dir": blocks, "tokenizer_dir": tokenizer, "threads": 2}
     start = run_segment(
-        {**settings, "step": 0}, previous_dir=None, out_dir=tmp_path / "step-0", **common
+        {**settings, "step": 0}, previous_dir=None, out_dir=tmp_path / "s0", **common
     )
     end = run_segment(
         {**settings, "step": STEPS, "optimizer": optimizer},
-        previous_dir=tmp_path / "step-0",
-        out_dir=tmp_path / f"step-{STEPS}",
+        previous_dir=tmp_path / "s0",
+        out_dir=tmp_path / "end",
         **common,
     )
     print(json.dumps({"architecture": architecture, "start": start, "end": end}, indent=1))
-    # ln(4000) = 8.3 nats at initialisation; a tiny model that learns unigram statistics
-    # and some context gets well below 7.
-    assert start["val_loss"] > 7.5
-    assert end["val_loss"] < start["val_loss"] - 1.5
+    # About ln(V) nats at initialisation (8.3 for V = 4000, 6.9 for 1000). After 300 steps
+    # a tiny model is far below: measured 8.32 -> 6.29 on WikiText-2 (BERT) and 6.93 -> 5.37
+    # on the built-in language; at least one nat (perplexity / e) is required.
+    assert start["val_loss"] > 0.9 * math.log(vocab_size)
+    assert end["val_loss"] < start["val_loss"] - 1.0
     assert end["val_accuracy"] > 0.05

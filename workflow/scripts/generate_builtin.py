@@ -1,0 +1,8 @@
+from embryo.builtin import generate
+from embryo.logs import logged
+
+with logged(snakemake.log[0]):
+    stats = generate(
+        snakemake.output[0], seed=snakemake.params.seed, sizes=dict(snakemake.params.sizes)
+    )
+    print(stats)
