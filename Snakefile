@@ -21,6 +21,8 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/checkpoints.smk"
+include: "rules/analyses.smk"
+include: "rules/figures.smk"
 
 
 rule all:

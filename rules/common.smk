@@ -3,6 +3,7 @@ from pathlib import Path
 
 import embryo.config as ec
 from embryo.corpus import input_files
+from embryo.figures import FIGURES
 from embryo.fingerprint import fingerprint
 
 # ---- validation: unknown keys, wrong types, missing files fail here, before any job runs
@@ -28,6 +29,8 @@ wildcard_constraints:
     corpus=alternatives(config["corpora"]),
     tokenizer=alternatives(config["tokenizers"]),
     step=r"\d+",
+    split="train|test",
+    task="upos|xpos|deprel",
     block=r"\d+",
 
 
@@ -45,10 +48,56 @@ def blocks_dir(run):
     return f"results/data/{ec.run_corpus(config, run)}/{spec['tokenizer']}-block{spec['block_size']}"
 
 
+ANALYSES = [
+    name
+    for name in ("mlm_pos", "probe", "lama", "blimp")
+    if config["analyses"]["probing" if name == "probe" else name]["enabled"]
+]
+
+
+def analysed_steps(run):
+    """The run's checkpoints that analyses.steps selects (all by default)."""
+    wanted = config["analyses"]["steps"]
+    return [s for s in ec.checkpoint_steps(RUNS[run]) if wanted is None or s in wanted]
+
+
+def analysis_outputs(wildcards):
+    """Every per-checkpoint output of one analysis, across runs and steps."""
+    if wildcards.analysis == "validation":
+        return [f"results/{r}/validation.csv" for r in TRAINED]
+    out = []
+    for run in RUNS:
+        for step in analysed_steps(run):
+            base = f"results/{run}/step-{step}"
+            if wildcards.analysis == "probe":
+                out += [
+                    f"{base}/probe/{t}" for t in config["analyses"]["probing"]["tasks"]
+                ]
+            else:
+                out.append(f"{base}/{wildcards.analysis}.csv")
+    return out
+
+
+def figure_names():
+    """The figures whose tables this config produces."""
+    tables = set(ANALYSES) | ({"validation"} if TRAINED else set())
+    tasks = config["analyses"]["probing"]["tasks"]
+    return [
+        name
+        for name, (table, _) in FIGURES.items()
+        if table in tables
+        and (table != "probe" or name.removeprefix("probe_") in tasks)
+    ]
+
+
 def get_final_output():
-    """Every checkpoint of every run, and the validation curve of every trained run."""
+    """Every checkpoint of every run, the analysis tables and the figures."""
     models = [model_dir(r, s) for r in RUNS for s in ec.checkpoint_steps(RUNS[r])]
-    return models + [f"results/{r}/validation.csv" for r in TRAINED]
+    tables = [
+        f"results/tables/{a}.csv" for a in ANALYSES + ["validation"] * bool(TRAINED)
+    ]
+    figures = [f"results/figures/{name}.png" for name in figure_names()]
+    return models + tables + figures
 
 
 # ---- input functions
@@ -80,6 +129,39 @@ def segment_inputs(wildcards):
     if previous is not None:
         inputs["previous"] = segment_dir(run, previous)
     return inputs
+
+
+def _root(source):
+    return BUILTIN_DIR if source == "builtin" else DATA_DIR
+
+
+def treebank_settings(split):
+    """Path and sentence cap of a treebank split (train or test)."""
+    tb = config["treebank"]
+    return {
+        "path": str(Path(_root(tb["source"])) / tb[split]),
+        "max_sentences": tb["max_sentences"][split],
+    }
+
+
+def treebank_input(split):
+    """The treebank file as a job input (the built-in mirror, when it is generated)."""
+    tb = config["treebank"]
+    return (
+        [BUILTIN_DIR]
+        if tb["source"] == "builtin"
+        else [treebank_settings(split)["path"]]
+    )
+
+
+def analysis_root(name):
+    spec = config["analyses"][name]
+    return str(Path(_root(spec["source"])) / spec["dir"])
+
+
+def analysis_input(name):
+    spec = config["analyses"][name]
+    return [BUILTIN_DIR] if spec["source"] == "builtin" else [analysis_root(name)]
 
 
 def run_segments(wildcards):

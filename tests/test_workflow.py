@@ -25,6 +25,7 @@ BUILTIN_SIZES = {
     "task_dev": 20,
     "blimp": 10,
 }
+ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp"}
 OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
 
 
@@ -42,6 +43,14 @@ def tiny_config(data_dir) -> dict:
             "b": {"source": "builtin"},
         },
         "builtin": {"seed": 1, "sizes": BUILTIN_SIZES},
+        "treebank": {"max_sentences": {"train": 40, "test": 20}},
+        "analyses": {
+            "steps": [4],
+            "max_length": 32,
+            "batch_size": 32,
+            "lama": {"max_facts_per_relation": 5},
+            "blimp": {"max_pairs": 5},
+        },
         "tokenizers": {
             "wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 120},
             "uni": {"corpus": "b", "algorithm": "unigram", "vocab_size": 200},
@@ -130,6 +139,13 @@ def test_end_to_end_exports_loadable_checkpoints(workflow):
         assert curve["step"].tolist() == spec["checkpoints"]
         assert curve["val_loss"].iloc[-1] < curve["val_loss"].iloc[0]
         assert (workdir / f"results/logs/pretrain/{run}/step-0.log").exists()
+    for analysis in ("mlm_pos", "probe", "lama", "blimp"):
+        table = pd.read_parquet(workdir / f"results/tables/{analysis}.parquet")
+        assert set(table["run"]) == {"bert"} and set(table["step"]) == {4}, analysis
+    probe = pd.read_csv(workdir / "results/tables/probe.csv")
+    assert set(probe["layer"]) == {0, 1, 2} and set(probe["task"]) == {"upos", "xpos", "deprel"}
+    for figure in ("validation", "mlm_pos", "mlm_pos_rescaled", "probe_upos", "lama", "blimp"):
+        assert (workdir / f"results/figures/{figure}.png").stat().st_size > 10_000
     assert not list(workdir.glob("results/**/.*tmp-*")), "temporary outputs left behind"
 
 
@@ -143,38 +159,58 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     changed = copy.deepcopy(config)
     changed["runs"]["bert"]["optimizer"]["lr"] = 1.0e-3
     jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
-    assert jobs == {
+    training = {
+        (r, w) for r, w in jobs if r in ("pretrain", "export_checkpoint", "validation_curve")
+    }
+    assert training == {
         ("pretrain", "run=bert, step=2"),
         ("pretrain", "run=bert, step=4"),
         ("export_checkpoint", "run=bert, step=2"),
         ("export_checkpoint", "run=bert, step=4"),
         ("validation_curve", "run=bert"),
     }
+    analyses = {(r, w) for r, w in jobs if r in ANALYSIS_RULES}
+    assert {r for r, _ in analyses} == ANALYSIS_RULES
+    assert all(w.startswith("run=bert, step=4") for _, w in analyses)
+    assert len(analyses) == 8  # features x2, probes x3, mlm_pos, lama, blimp
+    assert {r for r, _ in jobs} - {r for r, _ in training | analyses} == {"table", "figure"}
     changed = copy.deepcopy(config)
     changed["builtin"]["seed"] = 2
     jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
-    assert jobs == {
-        "generate_builtin",
-        "prepare_corpus",
-        "train_tokenizer",
-        "tokenize_corpus",
-        "pretrain",
-        "export_checkpoint",
-        "validation_curve",
-    }
+    assert (
+        jobs
+        == {
+            "generate_builtin",
+            "prepare_corpus",
+            "train_tokenizer",
+            "tokenize_corpus",
+            "pretrain",
+            "export_checkpoint",
+            "validation_curve",
+            "table",
+            "figure",
+        }
+        | ANALYSIS_RULES
+    )  # the treebank, facts and pairs are built-in too
     assert not {w for _, w in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))} & {
         "run=bert, step=0",
         "corpus=c",
     }
     changed = copy.deepcopy(config)
     changed["tokenizers"]["uni"]["vocab_size"] = 190
-    jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
-    assert jobs == {
+    jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
+    assert {rule for rule, _ in jobs} == {
         "train_tokenizer",
         "tokenize_corpus",
         "pretrain",
         "export_checkpoint",
         "validation_curve",
+        "table",
+        "figure",
+    }
+    assert {w for r, w in jobs if r in ("table", "figure")} == {
+        "analysis=validation",
+        "figure=validation",
     }
 
 

@@ -69,7 +69,9 @@ def read_conllu(path, *, max_sentences: int | None = None) -> list[Sentence]:
     return sentences
 
 
-def word_pieces(tokenizer, words: list[str], *, max_length: int) -> tuple[list[int], list[tuple[int, int]]]:
+def word_pieces(
+    tokenizer, words: list[str], *, max_length: int
+) -> tuple[list[int], list[tuple[int, int]]]:
     """Encode ``words`` as one sequence with special tokens; return (ids, piece span per word).
 
     Span ``(a, b)`` means pieces ``ids[a:b]`` spell word ``i``. The words from the first

@@ -1,0 +1,20 @@
+rule figure:
+    input:
+        table=lambda w: f"results/tables/{FIGURES[w.figure][0]}.parquet",
+    output:
+        report(
+            "results/figures/{figure}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+        ),
+    log:
+        "results/logs/figure/{figure}.log",
+    benchmark:
+        "results/benchmarks/figure/{figure}.tsv"
+    wildcard_constraints:
+        figure="|".join(FIGURES),
+    params:
+        caption=lambda w: FIGURES[w.figure][1],
+        code=fingerprint("embryo.figures"),
+    script:
+        "../workflow/scripts/figure.py"

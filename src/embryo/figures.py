@@ -1,0 +1,175 @@
+"""The papers' figures, drawn from the tidy tables (one panel row per run).
+
+Steps are on a symmetric-log axis (linear below 1, logarithmic above), so step 0 and the
+log-spaced early checkpoints are all visible, as in the Embryology paper's figures.
+Every function takes a table (pandas.DataFrame) and an output path (PNG; a PDF is
+written beside it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embryo.atomic import atomic_path
+
+UPOS_ORDER = ["DET", "ADP", "CCONJ", "PRON", "AUX", "PUNCT", "PART", "SCONJ", "NUM",
+              "NOUN", "PROPN", "VERB", "ADJ", "ADV"]  # fmt: skip
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _step_axis(ax):
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("pretraining step")
+    ax.grid(alpha=0.3)
+
+
+def _save(fig, path) -> None:
+    path = Path(path)
+    fig.tight_layout()
+    for target in (path, path.with_suffix(".pdf")):
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=target.suffix[1:], dpi=120)
+    _plt().close(fig)
+
+
+def _panels(n_rows: int, n_cols: int, width=5.0, height=3.4):
+    plt = _plt()
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(width * n_cols, height * n_rows), squeeze=False
+    )
+    return fig, axes
+
+
+def validation_curves(table, path) -> None:
+    """Validation perplexity (exp of the natural-log MLM loss) vs step, one line per run."""
+    fig, axes = _panels(1, 1, width=6)
+    ax = axes[0, 0]
+    for run, rows in table.groupby("run"):
+        ax.plot(rows["step"], rows["val_perplexity"], marker="o", label=run)
+    ax.set_yscale("log")
+    ax.set_ylabel("validation perplexity")
+    _step_axis(ax)
+    ax.legend()
+    _save(fig, path)
+
+
+def pos_curves(table, path, *, rescaled: bool = False, tagset: str = "upos") -> None:
+    """Accuracy per POS tag vs step, for reconstruction and mask prediction.
+
+    With ``rescaled`` each tag's curve is divided by its value at the last step, as the
+    Embryology paper's Figure 2 does, so that learning *order* is visible.
+    """
+    table = table[table["tagset"] == tagset]
+    runs = sorted(table["run"].unique())
+    modes = ["reconstruction", "mask_prediction"]
+    fig, axes = _panels(len(runs), 2)
+    present = set(table["tag"])
+    tags = [t for t in UPOS_ORDER if t in present] if tagset == "upos" else sorted(present)
+    colors = _plt().get_cmap("tab20")
+    for i, run in enumerate(runs):
+        for j, mode in enumerate(modes):
+            ax = axes[i, j]
+            rows = table[(table["run"] == run) & (table["mode"] == mode)]
+            for k, tag in enumerate(tags):
+                curve = rows[rows["tag"] == tag].sort_values("step")
+                if curve.empty:
+                    continue
+                y = curve["accuracy"].to_numpy()
+                if rescaled:
+                    final = y[-1]
+                    y = y / final if final > 0 else y * 0
+                ax.plot(
+                    curve["step"],
+                    y,
+                    label=tag,
+                    color=colors(k % 20),
+                    linewidth=1.4,
+                    marker="o",
+                    markersize=3,
+                )
+            ax.set_title(f"{run}: {mode.replace('_', ' ')}")
+            ax.set_ylabel("accuracy / final accuracy" if rescaled else "accuracy")
+            _step_axis(ax)
+    axes[0, -1].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    _save(fig, path)
+
+
+def probe_heatmaps(table, path, *, task: str) -> None:
+    """Probe accuracy and selectivity per layer (rows) and step (columns), per run."""
+    table = table[table["task"] == task]
+    runs = sorted(table["run"].unique())
+    fig, axes = _panels(len(runs), 2, width=5.5)
+    for i, run in enumerate(runs):
+        rows = table[table["run"] == run]
+        for j, measure in enumerate(["accuracy", "selectivity"]):
+            ax = axes[i, j]
+            grid = rows.pivot_table(index="layer", columns="step", values=measure)
+            image = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis")
+            ax.set_xticks(
+                range(grid.shape[1]), [str(s) for s in grid.columns], rotation=45, fontsize=7
+            )
+            ax.set_yticks(range(grid.shape[0]), [str(layer) for layer in grid.index])
+            ax.set_xlabel("pretraining step")
+            ax.set_ylabel("layer (0 = embeddings)")
+            ax.set_title(f"{run}: {task} probe {measure}")
+            fig.colorbar(image, ax=ax)
+    _save(fig, path)
+
+
+def grouped_curves(table, path, *, group: str, value: str, ylabel: str, title: str) -> None:
+    """A measure vs step, one line per ``group`` value (e.g. LAMA relation type, BLiMP field)."""
+    runs = sorted(table["run"].unique())
+    fig, axes = _panels(len(runs), 1, width=6)
+    for i, run in enumerate(runs):
+        ax = axes[i, 0]
+        rows = table[table["run"] == run]
+        for name, curve in rows.groupby(group):
+            curve = curve.groupby("step", as_index=False)[value].mean()
+            ax.plot(curve["step"], curve[value], marker="o", label=str(name))
+        ax.set_title(f"{run}: {title}")
+        ax.set_ylabel(ylabel)
+        _step_axis(ax)
+        ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+# figure name -> (table it is drawn from, caption for the report)
+FIGURES = {
+    "validation": ("validation", "Validation perplexity (exp of the natural-log masked-LM loss) at every checkpoint of every trained run."),
+    "mlm_pos": ("mlm_pos", "Token reconstruction (left) and mask prediction (right) accuracy per UPOS tag vs pretraining step; a word counts only if all its pieces are right (Chiang et al. 2020, Fig. 1)."),
+    "mlm_pos_rescaled": ("mlm_pos", "The same curves divided by each tag's accuracy at the last step, so that the order in which parts of speech are learned is visible (Chiang et al. 2020, Fig. 2)."),
+    "probe_upos": ("probe", "Linear probe accuracy and selectivity (accuracy minus Hewitt & Liang control-task accuracy) for UPOS, per layer and step."),
+    "probe_xpos": ("probe", "Linear probe accuracy and selectivity for Penn XPOS tags, per layer and step."),
+    "probe_deprel": ("probe", "Edge-probing accuracy and selectivity for dependency relations (head and dependent features), per layer and step."),
+    "lama": ("lama", "LAMA P@1 vs pretraining step, averaged over relations of each type (1-1, N-1, N-M)."),
+    "blimp": ("blimp", "BLiMP accuracy (pseudo-log-likelihood of the good sentence above the bad one) vs step, averaged over the paradigms of each field."),
+}  # fmt: skip
+
+
+def draw(name: str, table, path) -> None:
+    """Draw figure ``name`` (a key of FIGURES) from its table."""
+    if name == "validation":
+        validation_curves(table, path)
+    elif name in ("mlm_pos", "mlm_pos_rescaled"):
+        pos_curves(table, path, rescaled=name.endswith("rescaled"))
+    elif name.startswith("probe_"):
+        probe_heatmaps(table, path, task=name.removeprefix("probe_"))
+    elif name == "lama":
+        grouped_curves(
+            table, path, group="type", value="p_at_1", ylabel="P@1", title="LAMA by relation type"
+        )
+    elif name == "blimp":
+        grouped_curves(
+            table, path, group="field", value="accuracy", ylabel="accuracy", title="BLiMP by field"
+        )
+    else:
+        raise KeyError(f"unknown figure {name!r}; expected one of {sorted(FIGURES)}")

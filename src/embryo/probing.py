@@ -1,0 +1,319 @@
+"""Layer-wise linear probes of linguistic knowledge, with control tasks.
+
+The embryology paper trains a linear classifier on each layer's frozen word
+representations to read off part of speech and dependency relations, and tracks the
+accuracy over pretraining (Chiang et al. 2020, §4, "Linguistic knowledge"). Here:
+
+- ``upos`` / ``xpos``: one item per word, the probe sees the word's representation;
+- ``deprel``: edge probing (Tenney et al. 2019): one item per non-root word, the probe
+  sees ``[dependent; head]`` (gold head) and predicts the relation.
+
+A probe's accuracy alone does not tell what the representation encodes from what the
+probe memorises, so each probe is paired with a *control task* (Hewitt & Liang 2019,
+"Designing and Interpreting Probes with Control Tasks", §2): every word type gets a
+fixed random label drawn from the task's empirical label distribution; *selectivity*
+= task accuracy - control accuracy (their §3).
+
+All layers' probes are trained together in one batched computation (a weight tensor
+[layers, in_dim, classes], one ``torch.baddbmm`` per step), task and control side by
+side, on features cached by :mod:`embryo.features`, in whitened input coordinates so
+that a few epochs of Adam reach the softmax regression's optimum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from bisect import bisect_right
+from collections import Counter
+from pathlib import Path
+
+from embryo.errors import EmbryoError
+
+TASKS = ("upos", "xpos", "deprel")
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise EmbryoError(f"unknown probing task {task!r}; expected one of {TASKS}")
+
+
+def _items(sentences, task: str):
+    """(pairs, labels, word types) of the task's items, words indexed over all sentences."""
+    _check_task(task)
+    pairs, labels, types = [], [], []
+    offset = 0
+    for s in sentences:
+        if task == "deprel":
+            for i, head in enumerate(s.heads):
+                if head >= 0:
+                    pairs.append((offset + i, offset + head))
+                    labels.append(s.deprels[i])
+                    types.append(s.words[i])
+        else:
+            tags = getattr(s, task)
+            pairs.extend((offset + i,) for i in range(len(tags)))
+            labels.extend(tags)
+            types.extend(s.words)
+        offset += len(s.words)
+    return pairs, labels, types
+
+
+def probe_labels(sentences, task: str):
+    """Items of ``task`` over ``sentences``: ``(pair_index, labels)``.
+
+    ``pair_index`` is int64 [n_items, 1] (word) for upos/xpos and [n_items, 2]
+    (dependent, head) for deprel, indexing words of all sentences concatenated in
+    order (the rows of the features file); ``labels`` is a list of strings.
+    """
+    import numpy as np
+
+    pairs, labels, _ = _items(sentences, task)
+    width = 2 if task == "deprel" else 1
+    return np.array(pairs, dtype=np.int64).reshape(-1, width), labels
+
+
+def _uniform(seed: int, task: str, word: str) -> float:
+    """A uniform number in [0, 1) fixed by (seed, task, word)."""
+    digest = hashlib.sha256(f"{seed}\0{task}\0{word}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") / 2**64
+
+
+def control_labels(sentences, task: str, seed: int, *, reference=None) -> list[str]:
+    """Control-task labels (Hewitt & Liang 2019, §2): one fixed random label per word type.
+
+    Word type ``v`` (the exact form; for deprel the dependent's form) gets the label at
+    quantile ``u(seed, v)`` of the empirical label distribution of ``reference``
+    (default: ``sentences``). ``u`` is a hash, so a type gets the same label in every
+    split as long as the same ``reference`` is used: pass the training sentences when
+    labelling the test split.
+    """
+    _, labels, types = _items(sentences, task)
+    counts = Counter(labels if reference is None else _items(reference, task)[1])
+    if not counts:
+        raise EmbryoError(f"control_labels: no {task} item to take a label distribution from")
+    names = sorted(counts)
+    total = sum(counts.values())
+    cdf, running = [], 0
+    for name in names:
+        running += counts[name]
+        cdf.append(running / total)
+    cdf[-1] = 1.0
+    chosen = {}
+    for word in types:
+        if word not in chosen:
+            chosen[word] = names[min(bisect_right(cdf, _uniform(seed, task, word)), len(names) - 1)]
+    return [chosen[word] for word in types]
+
+
+def _as_features(feats, name: str, sentences) -> dict:
+    """Load ``feats`` if it is a path; check that it was extracted from ``sentences``."""
+    import numpy as np
+
+    from embryo.features import load_features
+
+    if isinstance(feats, str | Path):
+        feats = load_features(feats)
+    lengths = np.array([len(s.words) for s in sentences], dtype=np.int64)
+    offsets = np.asarray(feats["sentence_offsets"])
+    if len(offsets) != len(lengths) + 1 or not np.array_equal(np.diff(offsets), lengths):
+        raise EmbryoError(
+            f"{name} features hold {len(offsets) - 1} sentences / {offsets[-1]} words; expected "
+            f"the {len(lengths)} sentences / {lengths.sum()} words given (extract them again)"
+        )
+    return feats
+
+
+def _encode(labels, classes: list[str]):
+    """Class indices; a label not in ``classes`` becomes ``len(classes)`` (unknown)."""
+    import torch
+
+    index = {c: k for k, c in enumerate(classes)}
+    return torch.tensor([index.get(label, len(classes)) for label in labels], dtype=torch.long)
+
+
+class _Inputs:
+    """Probe inputs [layers, batch, in_dim] gathered from float16 word features, standardised.
+
+    Standardisation (and the whitening in :meth:`whitening`) use training statistics
+    only; a linear probe with a bias can undo any affine map of its input, so they change
+    how fast the probe trains, not what it can learn.
+    """
+
+    def __init__(self, features, pairs, mean=None, std=None, chunk: int = 4096):
+        import torch
+
+        self.features = torch.from_numpy(features)  # [n_words, L, H], float16
+        self.pairs = torch.from_numpy(pairs)
+        self.layers = self.features.shape[1]
+        self.dim = self.features.shape[2] * pairs.shape[1]
+        if mean is None:  # statistics of the training inputs, per layer and dimension
+            total = torch.zeros(self.layers, self.dim, dtype=torch.float64)
+            squares = torch.zeros_like(total)
+            for start in range(0, len(pairs), chunk):
+                x = self.raw(torch.arange(start, min(start + chunk, len(pairs)))).double()
+                total += x.sum(1)
+                squares += (x * x).sum(1)
+            n = max(len(pairs), 1)
+            mean = total / n
+            std = (squares / n - mean * mean).clamp_min(0).sqrt().clamp_min(1e-6)
+        self.mean, self.std = mean.float()[:, None], std.float()[:, None]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def raw(self, rows):
+        x = self.features[self.pairs[rows]]  # [B, k, L, H]
+        return x.float().permute(2, 0, 1, 3).reshape(self.layers, len(rows), self.dim)
+
+    def __call__(self, rows):
+        return (self.raw(rows) - self.mean) / self.std
+
+    def whitening(self, sample: int = 16384, ridge: float = 1e-3):
+        """PCA whitening [layers, in_dim, in_dim] from up to ``sample`` evenly spaced items.
+
+        Hidden states are strongly correlated, which makes plain gradient descent on a
+        softmax regression slow; training the probe in whitened coordinates
+        (``W = P @ V``) reaches the optimum in a few epochs. ``ridge`` (relative to the
+        mean eigenvalue) keeps near-constant directions from blowing up.
+        """
+        import torch
+
+        rows = torch.linspace(0, len(self) - 1, min(len(self), sample)).round().long().unique()
+        x = self(rows)
+        values, vectors = torch.linalg.eigh(x.transpose(1, 2) @ x / len(rows))
+        values = values.clamp_min(0) + ridge * values.clamp_min(0).mean(1, keepdim=True)
+        return vectors / values.clamp_min(1e-12).sqrt()[:, None, :]
+
+
+def probe_all_layers(
+    train_feats,
+    train_sents,
+    test_feats,
+    test_sents,
+    task: str,
+    *,
+    seed: int = 0,
+    epochs: int = 8,
+    lr: float = 5e-2,
+    weight_decay: float = 0.0,
+    batch_size: int = 1024,
+    min_steps: int = 100,
+) -> list[dict]:
+    """Train a softmax-regression probe per layer on ``train``, score it on the whole ``test``.
+
+    ``*_feats`` are :func:`embryo.features.load_features` dicts (or their paths) for the
+    given sentences. Inputs are standardised and whitened with training statistics (the
+    probe is trained in whitened coordinates, where ``weight_decay`` applies); all
+    layers' probes and their control-task twins (:func:`control_labels`, same recipe) are
+    trained jointly by minibatch Adam with a linearly decaying learning rate, from zero
+    weights, for ``epochs`` passes over the training items (more on a small training set,
+    to make at least ``min_steps`` updates); the seed fixes the batch order and the
+    control labels. Items touching a word
+    truncated at extraction are left out of both splits (``test_truncated`` counts
+    them); a test label never seen in training is counted wrong. Returns one dict per
+    layer (0 = embeddings): ``layer, task, accuracy, control_accuracy, selectivity,
+    majority_baseline, n_train, n_test, n_classes, test_unseen_labels, test_truncated``.
+    """
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from tqdm import tqdm
+
+    _check_task(task)
+    train = _as_features(train_feats, "train", train_sents)
+    test = _as_features(test_feats, "test", test_sents)
+    if train["features"].shape[1:] != test["features"].shape[1:]:
+        raise EmbryoError(
+            f"train features {train['features'].shape[1:]} and test features "
+            f"{test['features'].shape[1:]} differ in [layers, hidden]; expected one checkpoint"
+        )
+    train_pairs, train_labels = probe_labels(train_sents, task)
+    test_pairs, test_labels = probe_labels(test_sents, task)
+    train_control = control_labels(train_sents, task, seed)
+    test_control = control_labels(test_sents, task, seed, reference=train_sents)
+
+    keep = train["kept"][train_pairs].all(axis=1)
+    test_keep = test["kept"][test_pairs].all(axis=1)
+    train_pairs, test_pairs = train_pairs[keep], test_pairs[test_keep]
+    train_labels = [x for x, k in zip(train_labels, keep, strict=True) if k]
+    train_control = [x for x, k in zip(train_control, keep, strict=True) if k]
+    test_labels = [x for x, k in zip(test_labels, test_keep, strict=True) if k]
+    test_control = [x for x, k in zip(test_control, test_keep, strict=True) if k]
+    if not train_labels or not test_labels:
+        raise EmbryoError(
+            f"probe {task}: {len(train_labels)} training and {len(test_labels)} test items; "
+            "expected some of each (are all words truncated?)"
+        )
+
+    classes, control_classes = sorted(set(train_labels)), sorted(set(train_control))
+    n_classes, n_control = len(classes), len(control_classes)
+    y, y_control = _encode(train_labels, classes), _encode(train_control, control_classes)
+    y_test = _encode(test_labels, classes)
+    y_test_control = _encode(test_control, control_classes)
+
+    inputs = _Inputs(train["features"], train_pairs)
+    test_inputs = _Inputs(test["features"], test_pairs, inputs.mean[:, 0], inputs.std[:, 0])
+    layers, dim, n = inputs.layers, inputs.dim, len(train_labels)
+    # Task classes and control classes side by side: one product per step, two softmaxes.
+    whiten = inputs.whitening()
+    white = torch.zeros(layers, dim, n_classes + n_control, requires_grad=True)
+    bias = torch.zeros(layers, 1, n_classes + n_control, requires_grad=True)
+    optimizer = torch.optim.Adam([white, bias], lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(n / batch_size)
+    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
+    total = epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 - t / total)
+    gen = torch.Generator().manual_seed(seed)
+
+    for _ in tqdm(range(epochs), desc=f"probe {task}", mininterval=10, disable=epochs < 2):
+        order = torch.randperm(n, generator=gen)
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            weight = torch.bmm(whiten, white)  # [L, in_dim, C + C']
+            logits = torch.baddbmm(bias, inputs(rows), weight)  # [L, B, C + C']
+            # Mean over items, summed over layers: each layer's probe gets its own mean loss.
+            loss = layers * (
+                F.cross_entropy(logits[..., :n_classes].flatten(0, 1), y[rows].repeat(layers))
+                + F.cross_entropy(
+                    logits[..., n_classes:].flatten(0, 1), y_control[rows].repeat(layers)
+                )
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+
+    correct = torch.zeros(layers, dtype=torch.long)
+    control_correct = torch.zeros(layers, dtype=torch.long)
+    with torch.no_grad():
+        weight = torch.bmm(whiten, white)
+        for start in range(0, len(test_labels), 8192):
+            rows = torch.arange(start, min(start + 8192, len(test_labels)))
+            logits = torch.baddbmm(bias, test_inputs(rows), weight)
+            correct += (logits[..., :n_classes].argmax(-1) == y_test[rows]).sum(1)
+            control_correct += (logits[..., n_classes:].argmax(-1) == y_test_control[rows]).sum(1)
+
+    n_test = len(test_labels)
+    majority = Counter(train_labels).most_common(1)[0][0]
+    majority_baseline = float(np.mean([label == majority for label in test_labels]))
+    results = []
+    for layer in range(layers):
+        accuracy = correct[layer].item() / n_test
+        control_accuracy = control_correct[layer].item() / n_test
+        results.append(
+            {
+                "layer": layer,
+                "task": task,
+                "accuracy": accuracy,
+                "control_accuracy": control_accuracy,
+                "selectivity": accuracy - control_accuracy,
+                "majority_baseline": majority_baseline,
+                "n_train": n,
+                "n_test": n_test,
+                "n_classes": n_classes,
+                "test_unseen_labels": int((y_test == n_classes).sum()),
+                "test_truncated": int((~test_keep).sum()),
+            }
+        )
+    return results

@@ -1,0 +1,48 @@
+"""Tidy tables: one row per measurement, across runs, steps (and layers, tags, relations).
+
+Every per-checkpoint output carries its ``run`` and ``step`` columns, so a table is their
+concatenation. Tables are written as Parquet (for analysis) and CSV (for reading).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from embryo.atomic import atomic_path
+
+
+def with_keys(frame, **keys):
+    """``frame`` with key columns (run, step, ...) first."""
+    for i, (name, value) in enumerate(keys.items()):
+        frame.insert(i, name, value)
+    return frame
+
+
+def write_csv(frame, path) -> None:
+    """Write a DataFrame as CSV, atomically."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def collect(paths):
+    """Concatenate per-checkpoint outputs: CSV files, or directories of ``layer-*.json`` files."""
+    import pandas as pd
+
+    frames = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            rows = [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
+            frames.append(pd.DataFrame(rows))
+        else:
+            frames.append(pd.read_csv(path))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    keys = [k for k in ("run", "step", "task", "layer") if k in table.columns]
+    return table.sort_values(keys, kind="stable", ignore_index=True) if keys else table
+
+
+def write_table(table, csv_path, parquet_path) -> None:
+    """Write one table as CSV and Parquet, atomically."""
+    write_csv(table, csv_path)
+    with atomic_path(parquet_path) as tmp:
+        table.to_parquet(tmp, index=False)

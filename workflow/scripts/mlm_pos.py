@@ -1,0 +1,16 @@
+from embryo.logs import logged
+from embryo.mlm_pos import mlm_by_pos
+from embryo.tables import with_keys, write_csv
+from embryo.treebank import read_conllu
+
+treebank = snakemake.params.treebank
+with logged(snakemake.log[0]):
+    sentences = read_conllu(treebank["path"], max_sentences=treebank["max_sentences"])
+    table = mlm_by_pos(
+        snakemake.input.model,
+        sentences,
+        batch_size=snakemake.params.batch_size,
+        max_length=snakemake.params.max_length,
+    )
+    w = snakemake.wildcards
+    write_csv(with_keys(table, run=w.run, step=int(w.step)), snakemake.output[0])

@@ -1,0 +1,24 @@
+import json
+
+from embryo.atomic import atomic_path
+from embryo.features import load_features
+from embryo.logs import logged
+from embryo.probing import probe_all_layers
+from embryo.treebank import read_conllu
+
+p, w = snakemake.params, snakemake.wildcards
+with logged(snakemake.log[0]):
+    train = read_conllu(p.train["path"], max_sentences=p.train["max_sentences"])
+    test = read_conllu(p.test["path"], max_sentences=p.test["max_sentences"])
+    rows = probe_all_layers(
+        load_features(snakemake.input.train),
+        train,
+        load_features(snakemake.input.test),
+        test,
+        w.task,
+        seed=p.seed,
+    )
+    with atomic_path(snakemake.output[0], directory=True) as tmp:
+        for row in rows:
+            row = {"run": w.run, "step": int(w.step), **row}
+            (tmp / f"layer-{row['layer']}.json").write_text(json.dumps(row, indent=2) + "\n")

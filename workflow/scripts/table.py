@@ -1,0 +1,5 @@
+from embryo.logs import logged
+from embryo.tables import collect, write_table
+
+with logged(snakemake.log[0]):
+    write_table(collect(snakemake.input), snakemake.output.csv, snakemake.output.parquet)
