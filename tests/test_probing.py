@@ -190,7 +190,10 @@ def test_features_are_mean_pieces_of_every_layer(tiny_model, tmp_path):
     feats = load_features(tmp_path / "f.safetensors")
     n_words = sum(len(s.words) for s in sents)
     assert feats["features"].shape == (n_words, 3, 32) and feats["features"].dtype == np.float16
-    assert feats["sentence_offsets"].tolist() == np.cumsum([0] + [len(s.words) for s in sents]).tolist()
+    assert (
+        feats["sentence_offsets"].tolist()
+        == np.cumsum([0] + [len(s.words) for s in sents]).tolist()
+    )
     assert feats["kept"].all() and stats["words"] == n_words and stats["layers"] == 3
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
@@ -230,7 +233,9 @@ def test_truncated_words_are_zero_and_not_kept_and_probes_cover_all_layers(tiny_
         assert [r["layer"] for r in results] == [0, 1, 2]  # embeddings + 2 layers
         pairs, _ = probe_labels(test, task)
         kept = feats["kept"][pairs].all(axis=1)
-        assert all(r["n_test"] == kept.sum() and r["test_truncated"] == (~kept).sum() for r in results)
+        assert all(
+            r["n_test"] == kept.sum() and r["test_truncated"] == (~kept).sum() for r in results
+        )
         assert all(0 <= r["accuracy"] <= 1 and r["task"] == task for r in results)
 
     with pytest.raises(EmbryoError, match="expected the 19 sentences"):

@@ -133,57 +133,161 @@ def _encode(labels, classes: list[str]):
 
 
 class _Inputs:
-    """Probe inputs [layers, batch, in_dim] gathered from float16 word features, standardised.
+    """Probe inputs gathered batch by batch from float16 word features [n_words, L, H].
 
-    Standardisation (and the whitening in :meth:`whitening`) use training statistics
-    only; a linear probe with a bias can undo any affine map of its input, so they change
-    how fast the probe trains, not what it can learn.
+    The item ``r`` of a task is the words ``pairs[r]`` (one, or dependent and head); its
+    input at layer ``l`` is their layer-``l`` features concatenated (``in_dim = k * H``).
+    Batches are gathered into reused buffers (fresh multi-megabyte tensors per step cost
+    more than the probe's own products), and standardisation and whitening are folded
+    into the weights instead of applied to the inputs (see :func:`_effective`).
     """
 
-    def __init__(self, features, pairs, mean=None, std=None, chunk: int = 4096):
+    def __init__(self, features, pairs, batch_size: int):
+        import numpy as np
         import torch
 
-        self.features = torch.from_numpy(features)  # [n_words, L, H], float16
-        self.pairs = torch.from_numpy(pairs)
-        self.layers = self.features.shape[1]
-        self.dim = self.features.shape[2] * pairs.shape[1]
-        if mean is None:  # statistics of the training inputs, per layer and dimension
-            total = torch.zeros(self.layers, self.dim, dtype=torch.float64)
-            squares = torch.zeros_like(total)
-            for start in range(0, len(pairs), chunk):
-                x = self.raw(torch.arange(start, min(start + chunk, len(pairs)))).double()
-                total += x.sum(1)
-                squares += (x * x).sum(1)
-            n = max(len(pairs), 1)
-            mean = total / n
-            std = (squares / n - mean * mean).clamp_min(0).sqrt().clamp_min(1e-6)
-        self.mean, self.std = mean.float()[:, None], std.float()[:, None]
+        self.features, self.pairs = features, pairs
+        _, self.layers, self.hidden = features.shape
+        self.k = pairs.shape[1]
+        self.dim = self.k * self.hidden
+        self._half = np.empty((batch_size, self.k, self.layers, self.hidden), np.float16)
+        self._full = torch.empty(batch_size, self.k, self.layers, self.hidden)
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def raw(self, rows):
-        x = self.features[self.pairs[rows]]  # [B, k, L, H]
-        return x.float().permute(2, 0, 1, 3).reshape(self.layers, len(rows), self.dim)
-
-    def __call__(self, rows):
-        return (self.raw(rows) - self.mean) / self.std
-
-    def whitening(self, sample: int = 16384, ridge: float = 1e-3):
-        """PCA whitening [layers, in_dim, in_dim] from up to ``sample`` evenly spaced items.
-
-        Hidden states are strongly correlated, which makes plain gradient descent on a
-        softmax regression slow; training the probe in whitened coordinates
-        (``W = P @ V``) reaches the optimum in a few epochs. ``ridge`` (relative to the
-        mean eigenvalue) keeps near-constant directions from blowing up.
-        """
+    def parts(self, rows) -> list:
+        """Per word of the item, a [L, B, H] float32 view (valid until the next call)."""
+        import numpy as np
         import torch
 
-        rows = torch.linspace(0, len(self) - 1, min(len(self), sample)).round().long().unique()
-        x = self(rows)
-        values, vectors = torch.linalg.eigh(x.transpose(1, 2) @ x / len(rows))
+        half = self._half[: len(rows)]
+        np.take(self.features, self.pairs[rows], axis=0, out=half, mode="clip")
+        full = self._full[: len(rows)]
+        full.copy_(torch.from_numpy(half))
+        return [full[:, j].transpose(0, 1) for j in range(self.k)]
+
+    def logits(self, rows, weight, bias):
+        """``x @ weight + bias`` for every layer: [L, B, C] from weight [L, in_dim, C]."""
+        import torch
+
+        out = bias
+        for j, x in enumerate(self.parts(rows)):
+            out = torch.baddbmm(out, x, weight[:, j * self.hidden : (j + 1) * self.hidden])
+        return out
+
+    def full(self, rows):
+        import torch
+
+        return torch.cat(self.parts(rows), dim=-1)  # [L, B, in_dim]
+
+    def moments(self, batch_size: int):
+        """Per-layer mean and standard deviation [L, in_dim] of all items, in float64."""
+        import torch
+
+        total = torch.zeros(self.layers, self.dim, dtype=torch.float64)
+        squares = torch.zeros_like(total)
+        for start in range(0, len(self), batch_size):
+            x = self.full(range(start, min(start + batch_size, len(self)))).double()
+            total += x.sum(1)
+            squares += (x * x).sum(1)
+        mean = total / len(self)
+        std = (squares / len(self) - mean * mean).clamp_min(0).sqrt().clamp_min(1e-6)
+        return mean.float(), std.float()
+
+    def whitening(self, mean, std, batch_size: int, sample: int = 16384, ridge: float = 1e-3):
+        """PCA whitening P [L, in_dim, in_dim] of the standardised inputs, from up to
+        ``sample`` evenly spaced items: ``((x - mean) / std) @ P`` has identity covariance.
+
+        ``ridge`` (relative to the mean eigenvalue) keeps near-constant directions from
+        blowing up.
+        """
+        import numpy as np
+        import torch
+
+        rows = np.unique(np.linspace(0, len(self) - 1, min(len(self), sample)).round().astype(int))
+        cov = torch.zeros(self.layers, self.dim, self.dim)
+        for start in range(0, len(rows), batch_size):
+            z = (self.full(rows[start : start + batch_size]) - mean[:, None]) / std[:, None]
+            cov += z.transpose(1, 2) @ z
+        values, vectors = torch.linalg.eigh(cov / len(rows))
         values = values.clamp_min(0) + ridge * values.clamp_min(0).mean(1, keepdim=True)
         return vectors / values.clamp_min(1e-12).sqrt()[:, None, :]
+
+
+def _effective(white, bias, scaled_whitening, mean):
+    """Weights on raw inputs of the probe ``((x - mean) / std) @ P @ white + bias``.
+
+    With ``scaled_whitening = P / std`` (rows scaled): ``W = scaled_whitening @ white``
+    and ``b = bias - mean @ W``. Training in whitened coordinates makes the softmax
+    regression well conditioned (hidden states are strongly correlated), so a few epochs
+    of Adam reach its optimum; a linear probe with a bias represents the same functions
+    of ``x`` either way.
+    """
+    import torch
+
+    weight = torch.bmm(scaled_whitening, white)
+    return weight, bias - torch.bmm(mean[:, None, :], weight)
+
+
+def _train(inputs, targets, *, seed, epochs, lr, weight_decay, batch_size, min_steps, desc):
+    """Jointly train softmax regressions on every layer, one per label set in ``targets``.
+
+    ``targets`` are (labels [n], n_classes) pairs; their classes sit side by side in one
+    weight tensor [L, in_dim, sum of classes], each with its own softmax. Returns the
+    effective (weight, bias) on raw inputs.
+    """
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from tqdm import tqdm
+
+    mean, std = inputs.moments(batch_size)
+    scaled = inputs.whitening(mean, std, batch_size) / std[:, :, None]
+    layers, n = inputs.layers, len(inputs)
+    bounds = np.cumsum([0] + [c for _, c in targets])
+    white = torch.zeros(layers, inputs.dim, int(bounds[-1]), requires_grad=True)
+    bias = torch.zeros(layers, 1, int(bounds[-1]), requires_grad=True)
+    optimizer = torch.optim.Adam([white, bias], lr=lr, weight_decay=weight_decay)
+    steps_per_epoch = math.ceil(n / batch_size)
+    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
+    total = epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 - t / total)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in tqdm(range(epochs), desc=desc, mininterval=10, disable=epochs < 2):
+        order = torch.randperm(n, generator=gen).numpy()
+        for start in range(0, n, batch_size):
+            rows = order[start : start + batch_size]
+            logits = inputs.logits(rows, *_effective(white, bias, scaled, mean))  # [L, B, C]
+            # Mean over items, summed over layers and label sets: each probe its own loss.
+            loss = 0
+            for (labels, _), a, b in zip(targets, bounds[:-1], bounds[1:], strict=True):
+                target = labels[rows].repeat(layers)
+                loss = loss + layers * F.cross_entropy(logits[..., a:b].flatten(0, 1), target)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    with torch.no_grad():
+        return _effective(white, bias, scaled, mean)
+
+
+def _correct(inputs, weight, bias, targets, batch_size: int):
+    """Per label set, the number of items each layer's probe gets right: [L] tensors."""
+    import numpy as np
+    import torch
+
+    bounds = np.cumsum([0] + [c for _, c in targets])
+    correct = [torch.zeros(inputs.layers, dtype=torch.long) for _ in targets]
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch_size):
+            rows = np.arange(start, min(start + batch_size, len(inputs)))
+            logits = inputs.logits(rows, weight, bias)
+            for k, ((labels, _), a, b) in enumerate(
+                zip(targets, bounds[:-1], bounds[1:], strict=True)
+            ):
+                correct[k] += (logits[..., a:b].argmax(-1) == labels[rows]).sum(1)
+    return correct
 
 
 def probe_all_layers(
@@ -203,22 +307,18 @@ def probe_all_layers(
     """Train a softmax-regression probe per layer on ``train``, score it on the whole ``test``.
 
     ``*_feats`` are :func:`embryo.features.load_features` dicts (or their paths) for the
-    given sentences. Inputs are standardised and whitened with training statistics (the
-    probe is trained in whitened coordinates, where ``weight_decay`` applies); all
-    layers' probes and their control-task twins (:func:`control_labels`, same recipe) are
-    trained jointly by minibatch Adam with a linearly decaying learning rate, from zero
-    weights, for ``epochs`` passes over the training items (more on a small training set,
-    to make at least ``min_steps`` updates); the seed fixes the batch order and the
-    control labels. Items touching a word
-    truncated at extraction are left out of both splits (``test_truncated`` counts
-    them); a test label never seen in training is counted wrong. Returns one dict per
-    layer (0 = embeddings): ``layer, task, accuracy, control_accuracy, selectivity,
-    majority_baseline, n_train, n_test, n_classes, test_unseen_labels, test_truncated``.
+    given sentences. All layers' probes and their control-task twins
+    (:func:`control_labels`, same recipe) are trained jointly by minibatch Adam in
+    standardised, whitened input coordinates (training statistics; ``weight_decay``
+    applies there), from zero weights, with a linearly decaying learning rate, for
+    ``epochs`` passes (more on a small training set, to make ``min_steps`` updates). The
+    seed fixes the batch order and the control labels. Items touching a word truncated at
+    extraction are left out of both splits (``test_truncated`` counts them); a test label
+    never seen in training is counted wrong. Returns one dict per layer (0 = embeddings):
+    ``layer, task, accuracy, control_accuracy, selectivity, majority_baseline, n_train,
+    n_test, n_classes, test_unseen_labels, test_truncated``.
     """
     import numpy as np
-    import torch
-    import torch.nn.functional as F
-    from tqdm import tqdm
 
     _check_task(task)
     train = _as_features(train_feats, "train", train_sents)
@@ -252,49 +352,23 @@ def probe_all_layers(
     y_test = _encode(test_labels, classes)
     y_test_control = _encode(test_control, control_classes)
 
-    inputs = _Inputs(train["features"], train_pairs)
-    test_inputs = _Inputs(test["features"], test_pairs, inputs.mean[:, 0], inputs.std[:, 0])
-    layers, dim, n = inputs.layers, inputs.dim, len(train_labels)
-    # Task classes and control classes side by side: one product per step, two softmaxes.
-    whiten = inputs.whitening()
-    white = torch.zeros(layers, dim, n_classes + n_control, requires_grad=True)
-    bias = torch.zeros(layers, 1, n_classes + n_control, requires_grad=True)
-    optimizer = torch.optim.Adam([white, bias], lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = math.ceil(n / batch_size)
-    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
-    total = epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1 - t / total)
-    gen = torch.Generator().manual_seed(seed)
-
-    for _ in tqdm(range(epochs), desc=f"probe {task}", mininterval=10, disable=epochs < 2):
-        order = torch.randperm(n, generator=gen)
-        for start in range(0, n, batch_size):
-            rows = order[start : start + batch_size]
-            weight = torch.bmm(whiten, white)  # [L, in_dim, C + C']
-            logits = torch.baddbmm(bias, inputs(rows), weight)  # [L, B, C + C']
-            # Mean over items, summed over layers: each layer's probe gets its own mean loss.
-            loss = layers * (
-                F.cross_entropy(logits[..., :n_classes].flatten(0, 1), y[rows].repeat(layers))
-                + F.cross_entropy(
-                    logits[..., n_classes:].flatten(0, 1), y_control[rows].repeat(layers)
-                )
-            )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-
-    correct = torch.zeros(layers, dtype=torch.long)
-    control_correct = torch.zeros(layers, dtype=torch.long)
-    with torch.no_grad():
-        weight = torch.bmm(whiten, white)
-        for start in range(0, len(test_labels), 8192):
-            rows = torch.arange(start, min(start + 8192, len(test_labels)))
-            logits = torch.baddbmm(bias, test_inputs(rows), weight)
-            correct += (logits[..., :n_classes].argmax(-1) == y_test[rows]).sum(1)
-            control_correct += (logits[..., n_classes:].argmax(-1) == y_test_control[rows]).sum(1)
-
-    n_test = len(test_labels)
+    inputs = _Inputs(train["features"], train_pairs, batch_size)
+    weight, bias = _train(
+        inputs,
+        [(y, n_classes), (y_control, n_control)],
+        seed=seed,
+        epochs=epochs,
+        lr=lr,
+        weight_decay=weight_decay,
+        batch_size=batch_size,
+        min_steps=min_steps,
+        desc=f"probe {task}",
+    )
+    test_inputs = _Inputs(test["features"], test_pairs, batch_size)
+    correct, control_correct = _correct(
+        test_inputs, weight, bias, [(y_test, n_classes), (y_test_control, n_control)], batch_size
+    )
+    layers, n, n_test = inputs.layers, len(inputs), len(test_inputs)
     majority = Counter(train_labels).most_common(1)[0][0]
     majority_baseline = float(np.mean([label == majority for label in test_labels]))
     results = []
