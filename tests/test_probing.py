@@ -68,6 +68,9 @@ def synthetic(labels_per_sentence, *, hidden=16, seed=0, informative=(1, 2), wor
     return sents, feats
 
 
+FAST = {"seed": 0, "epochs": 1, "min_steps": 25}  # a few updates suffice on these features
+
+
 def random_labels(n_sentences, rng, classes="ABCD", length=10):
     return [[str(c) for c in rng.choice(list(classes), length)] for _ in range(n_sentences)]
 
@@ -76,7 +79,7 @@ def test_probe_separates_class_means_but_not_shuffled_labels():
     rng = np.random.default_rng(1)
     train, train_f = synthetic(random_labels(100, rng), seed=1, informative=(1, 2))
     test, test_f = synthetic(random_labels(50, rng), seed=1, informative=(1, 2))
-    results = probe_all_layers(train_f, train, test_f, test, "upos", seed=0, epochs=4)
+    results = probe_all_layers(train_f, train, test_f, test, "upos", **FAST)
     assert [r["layer"] for r in results] == [0, 1, 2]
     assert results[0]["accuracy"] < 0.4  # layer 0 is noise: chance is 0.25
     assert min(r["accuracy"] for r in results[1:]) > 0.95
@@ -85,7 +88,7 @@ def test_probe_separates_class_means_but_not_shuffled_labels():
         assert r["selectivity"] == pytest.approx(r["accuracy"] - r["control_accuracy"])
         # every word is a new type, so the control task cannot be learnt
         assert r["control_accuracy"] < 0.5
-    assert probe_all_layers(train_f, train, test_f, test, "upos", seed=0, epochs=4) == results
+    assert probe_all_layers(train_f, train, test_f, test, "upos", **FAST) == results
 
     # The same features with the training labels shuffled: nothing to learn.
     flat = [label for s in train for label in s.upos]
@@ -94,14 +97,14 @@ def test_probe_separates_class_means_but_not_shuffled_labels():
         Sentence(s.sent_id, s.words, [next(shuffled) for _ in s.words], s.xpos, s.heads, s.deprels)
         for s in train
     ]
-    chance = probe_all_layers(train_f, train_shuffled, test_f, test, "upos", seed=0, epochs=4)
+    chance = probe_all_layers(train_f, train_shuffled, test_f, test, "upos", **FAST)
     assert max(r["accuracy"] for r in chance) < 0.4
 
 
 def test_unseen_test_labels_count_as_wrong_and_majority_baseline_by_hand():
     train, train_f = synthetic([["A"] * 6 + ["B"] * 4] * 10, seed=3)
     test, test_f = synthetic([["A"] * 5 + ["B"] * 5 + ["Z"] * 2] * 10, seed=3)
-    (result,) = probe_all_layers(train_f, train, test_f, test, "upos", epochs=4)[2:]
+    *_, result = probe_all_layers(train_f, train, test_f, test, "upos", **FAST | {"min_steps": 60})
     assert result["n_test"] == 120 and result["test_unseen_labels"] == 20
     # Z items look like A items: the probe says A, which is wrong; A and B are separable.
     assert result["accuracy"] == pytest.approx(100 / 120)
@@ -228,7 +231,8 @@ def test_truncated_words_are_zero_and_not_kept_and_probes_cover_all_layers(tiny_
             tmp_path / "test.safetensors",
             test,
             task,
-            epochs=2,
+            epochs=1,
+            min_steps=10,
         )
         assert [r["layer"] for r in results] == [0, 1, 2]  # embeddings + 2 layers
         pairs, _ = probe_labels(test, task)

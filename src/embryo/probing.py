@@ -181,52 +181,48 @@ class _Inputs:
 
         return torch.cat(self.parts(rows), dim=-1)  # [L, B, in_dim]
 
-    def moments(self, batch_size: int):
-        """Per-layer mean and standard deviation [L, in_dim] of all items, in float64."""
-        import torch
-
-        total = torch.zeros(self.layers, self.dim, dtype=torch.float64)
-        squares = torch.zeros_like(total)
-        for start in range(0, len(self), batch_size):
-            x = self.full(range(start, min(start + batch_size, len(self)))).double()
-            total += x.sum(1)
-            squares += (x * x).sum(1)
-        mean = total / len(self)
-        std = (squares / len(self) - mean * mean).clamp_min(0).sqrt().clamp_min(1e-6)
-        return mean.float(), std.float()
-
-    def whitening(self, mean, std, batch_size: int, sample: int = 16384, ridge: float = 1e-3):
-        """PCA whitening P [L, in_dim, in_dim] of the standardised inputs, from up to
-        ``sample`` evenly spaced items: ``((x - mean) / std) @ P`` has identity covariance.
-
-        ``ridge`` (relative to the mean eigenvalue) keeps near-constant directions from
-        blowing up.
+    def conditioning(self, batch_size: int, sample: int = 16384, ridge: float = 1e-3):
+        """``(mean [L, in_dim], Q [L, in_dim, in_dim])`` such that ``(x - mean) @ Q`` has
+        (nearly) identity covariance: standardisation, then whitening by the inverse
+        Cholesky factor of the correlation matrix (``ridge`` added to its diagonal keeps
+        near-constant directions from blowing up). Estimated on up to ``sample`` evenly
+        spaced items: it only has to condition the problem, not be exact.
         """
         import numpy as np
         import torch
 
         rows = np.unique(np.linspace(0, len(self) - 1, min(len(self), sample)).round().astype(int))
-        cov = torch.zeros(self.layers, self.dim, self.dim)
-        for start in range(0, len(rows), batch_size):
-            z = (self.full(rows[start : start + batch_size]) - mean[:, None]) / std[:, None]
-            cov += z.transpose(1, 2) @ z
-        values, vectors = torch.linalg.eigh(cov / len(rows))
-        values = values.clamp_min(0) + ridge * values.clamp_min(0).mean(1, keepdim=True)
-        return vectors / values.clamp_min(1e-12).sqrt()[:, None, :]
+        chunks = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+        total = torch.zeros(self.layers, self.dim, dtype=torch.float64)
+        squares = torch.zeros_like(total)
+        for chunk in chunks:
+            x = self.full(chunk).double()
+            total += x.sum(1)
+            squares += (x * x).sum(1)
+        mean = total / len(rows)
+        std = (squares / len(rows) - mean * mean).clamp_min(0).sqrt().clamp_min(1e-6)
+        mean, std = mean.float(), std.float()
+        corr = torch.zeros(self.layers, self.dim, self.dim)
+        for chunk in chunks:
+            z = (self.full(chunk) - mean[:, None]) / std[:, None]
+            corr += z.transpose(1, 2) @ z
+        eye = torch.eye(self.dim)
+        factor = torch.linalg.cholesky(corr / len(rows) + ridge * eye)  # corr = R R^T
+        whiten = torch.linalg.solve_triangular(factor, eye.expand_as(corr), upper=False)
+        return mean, whiten.transpose(1, 2) / std[:, :, None]  # diag(1/std) R^-T
 
 
-def _effective(white, bias, scaled_whitening, mean):
-    """Weights on raw inputs of the probe ``((x - mean) / std) @ P @ white + bias``.
+def _effective(white, bias, conditioning, mean):
+    """Weights on raw inputs of the probe ``(x - mean) @ Q @ white + bias``.
 
-    With ``scaled_whitening = P / std`` (rows scaled): ``W = scaled_whitening @ white``
-    and ``b = bias - mean @ W``. Training in whitened coordinates makes the softmax
-    regression well conditioned (hidden states are strongly correlated), so a few epochs
-    of Adam reach its optimum; a linear probe with a bias represents the same functions
-    of ``x`` either way.
+    With ``Q = conditioning``: ``W = Q @ white`` and ``b = bias - mean @ W``. Training in
+    whitened coordinates makes the softmax regression well conditioned (hidden states
+    are strongly correlated), so a few epochs of Adam reach its optimum; a linear probe
+    with a bias represents the same functions of ``x`` either way.
     """
     import torch
 
-    weight = torch.bmm(scaled_whitening, white)
+    weight = torch.bmm(conditioning, white)
     return weight, bias - torch.bmm(mean[:, None, :], weight)
 
 
@@ -242,8 +238,7 @@ def _train(inputs, targets, *, seed, epochs, lr, weight_decay, batch_size, min_s
     import torch.nn.functional as F
     from tqdm import tqdm
 
-    mean, std = inputs.moments(batch_size)
-    scaled = inputs.whitening(mean, std, batch_size) / std[:, :, None]
+    mean, conditioning = inputs.conditioning(batch_size)
     layers, n = inputs.layers, len(inputs)
     bounds = np.cumsum([0] + [c for _, c in targets])
     white = torch.zeros(layers, inputs.dim, int(bounds[-1]), requires_grad=True)
@@ -258,7 +253,8 @@ def _train(inputs, targets, *, seed, epochs, lr, weight_decay, batch_size, min_s
         order = torch.randperm(n, generator=gen).numpy()
         for start in range(0, n, batch_size):
             rows = order[start : start + batch_size]
-            logits = inputs.logits(rows, *_effective(white, bias, scaled, mean))  # [L, B, C]
+            weight, shift = _effective(white, bias, conditioning, mean)
+            logits = inputs.logits(rows, weight, shift)  # [L, B, C]
             # Mean over items, summed over layers and label sets: each probe its own loss.
             loss = 0
             for (labels, _), a, b in zip(targets, bounds[:-1], bounds[1:], strict=True):
@@ -269,7 +265,7 @@ def _train(inputs, targets, *, seed, epochs, lr, weight_decay, batch_size, min_s
             optimizer.step()
             schedule.step()
     with torch.no_grad():
-        return _effective(white, bias, scaled, mean)
+        return _effective(white, bias, conditioning, mean)
 
 
 def _correct(inputs, weight, bias, targets, batch_size: int):

@@ -1,8 +1,11 @@
+import torch
+
 from embryo.blimp import blimp_scores, load_blimp
 from embryo.logs import logged
 from embryo.tables import with_keys, write_csv
 
 p, w = snakemake.params, snakemake.wildcards
+torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
     pairs = load_blimp(p.root, max_pairs=p.max_pairs)
     table = blimp_scores(snakemake.input.model, pairs, batch_size=p.batch_size)

@@ -1,9 +1,12 @@
+import torch
+
 from embryo.logs import logged
 from embryo.mlm_pos import mlm_by_pos
 from embryo.tables import with_keys, write_csv
 from embryo.treebank import read_conllu
 
 treebank = snakemake.params.treebank
+torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
     sentences = read_conllu(treebank["path"], max_sentences=treebank["max_sentences"])
     table = mlm_by_pos(

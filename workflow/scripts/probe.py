@@ -1,5 +1,7 @@
 import json
 
+import torch
+
 from embryo.atomic import atomic_path
 from embryo.features import load_features
 from embryo.logs import logged
@@ -7,6 +9,7 @@ from embryo.probing import probe_all_layers
 from embryo.treebank import read_conllu
 
 p, w = snakemake.params, snakemake.wildcards
+torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
     train = read_conllu(p.train["path"], max_sentences=p.train["max_sentences"])
     test = read_conllu(p.test["path"], max_sentences=p.test["max_sentences"])
