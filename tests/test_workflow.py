@@ -46,7 +46,7 @@ def tiny_config(data_dir) -> dict:
         "treebank": {"max_sentences": {"train": 40, "test": 20}},
         "analyses": {
             "steps": [4],
-            "max_length": 32,
+            "max_length": 64,  # more than the 32 positions: capped per model
             "batch_size": 32,
             "lama": {"max_facts_per_relation": 5},
             "blimp": {"max_pairs": 5},

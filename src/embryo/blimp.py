@@ -20,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from embryo.errors import EmbryoError, where
+from embryo.models import max_positions
 
 REQUIRED = ("sentence_good", "sentence_bad", "field", "linguistics_term", "UID")
 COLUMNS = ["paradigm", "field", "linguistics_term", "pairs", "skipped_too_long", "accuracy"]
@@ -130,19 +131,11 @@ def pseudo_log_likelihoods(model, tokenizer, sentences, *, batch_size: int = 64)
     return totals
 
 
-def _max_positions(model) -> int:
-    config = model.config
-    n = config.max_position_embeddings
-    if config.model_type == "roberta":  # positions start after pad_token_id
-        n -= config.pad_token_id + 1
-    return n
-
-
 def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64):
     """Accuracy per paradigm (`COLUMNS`) for an eval-mode model on its device."""
     import pandas as pd
 
-    limit = _max_positions(model)
+    limit = max_positions(model)
     fits = {}
     for pair in pairs:
         for s in (pair["sentence_good"], pair["sentence_bad"]):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from embryo.atomic import atomic_path
 from embryo.errors import EmbryoError
+from embryo.models import max_positions
 from embryo.treebank import word_pieces
 
 KEYS = ("features", "sentence_offsets", "kept")
@@ -81,6 +82,7 @@ def extract_features(
     np.cumsum(lengths, out=offsets[1:])
     features = np.zeros((int(offsets[-1]), n_layers, hidden), dtype=np.float16)
     kept = np.zeros(int(offsets[-1]), dtype=bool)
+    max_length = min(max_length, max_positions(encoder))
     encoded = [word_pieces(tokenizer, w, max_length=max_length) for w in words]
     order = sorted(range(len(words)), key=lambda i: (len(encoded[i][0]), i))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]

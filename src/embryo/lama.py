@@ -16,6 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from embryo.errors import EmbryoError, where
+from embryo.models import max_positions
 
 TYPES = ("1-1", "N-1", "N-M")
 COLUMNS = [
@@ -159,14 +160,6 @@ def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 
     return out
 
 
-def _max_positions(model) -> int:
-    config = model.config
-    n = config.max_position_embeddings
-    if config.model_type == "roberta":  # positions start after pad_token_id
-        n -= config.pad_token_id + 1
-    return n
-
-
 def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
     """Per-relation P@1 and MRR rows (`COLUMNS`) for an eval-mode model on its device."""
     import pandas as pd
@@ -174,7 +167,7 @@ def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
     mask = tokenizer.mask_token
     if mask is None:
         raise EmbryoError(f"tokenizer {tokenizer.name_or_path!r} has no mask token")
-    limit = _max_positions(model)
+    limit = max_positions(model)
     rows, kept = {}, []
     sequences, positions, targets = [], [], []
     for fact in facts:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from embryo.errors import EmbryoError
+from embryo.models import max_positions
 from embryo.treebank import word_pieces
 
 MODES = ("reconstruction", "mask_prediction")
@@ -154,15 +155,6 @@ def summarise(records):
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _max_positions(model) -> int:
-    """The longest sequence the model's position embeddings admit."""
-    config = model.config
-    n = config.max_position_embeddings
-    if config.model_type == "roberta":  # positions start after pad_token_id
-        n -= config.pad_token_id + 1
-    return n
-
-
 def mlm_by_pos(
     model_dir,
     sentences,
@@ -186,7 +178,7 @@ def mlm_by_pos(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForMaskedLM.from_pretrained(model_dir).to(device).eval()
-    max_length = min(max_length, _max_positions(model))
+    max_length = min(max_length, max_positions(model))
     with torch.no_grad():
         records = score_words(
             model, tokenizer, list(sentences), batch_size=batch_size, max_length=max_length

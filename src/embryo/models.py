@@ -87,3 +87,12 @@ def new_model(architecture: str, model: dict, tokenizer, block_size: int, *, see
 
 def parameter_count(model) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def max_positions(model) -> int:
+    """The longest sequence the model's position embeddings admit (RoBERTa counts from pad + 1)."""
+    config = model.config
+    n = config.max_position_embeddings
+    if config.model_type == "roberta":
+        n -= config.pad_token_id + 1
+    return n
