@@ -15,11 +15,11 @@ and vocabulary logits are computed at the masked positions only.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
-from embryo.errors import EmbryoError, where
+from embryo.errors import EmbryoError
+from embryo.jsonl import read_records
 from embryo.models import max_positions
 
 REQUIRED = ("sentence_good", "sentence_bad", "field", "linguistics_term", "UID")
@@ -48,27 +48,13 @@ def load_blimp(root, *, paradigms=None, max_pairs: int | None = None) -> list[di
     pairs = []
     for path in files:
         n_kept = 0
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if max_pairs is not None and n_kept >= max_pairs:
-                    break
-                if not line.strip():
-                    continue
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise EmbryoError(f"{where(path, n)}: not valid JSON ({err.msg})") from None
-                if not isinstance(rec, dict):
-                    raise EmbryoError(f"{where(path, n)}: expected a JSON object")
-                for key in REQUIRED:
-                    if not isinstance(rec.get(key), str) or not rec[key]:
-                        raise EmbryoError(
-                            f"{where(path, n)}: missing or empty string field {key!r}"
-                        )
-                pair = {key: rec[key] for key in REQUIRED}
-                pair["pairID"] = str(rec.get("pairID", n_kept))
-                pairs.append(pair)
-                n_kept += 1
+        for _, rec in read_records(path, REQUIRED):
+            if max_pairs is not None and n_kept >= max_pairs:
+                break
+            pair = {key: rec[key] for key in REQUIRED}
+            pair["pairID"] = str(rec.get("pairID", n_kept))
+            pairs.append(pair)
+            n_kept += 1
     return pairs
 
 

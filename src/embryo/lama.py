@@ -11,11 +11,11 @@ relations, overall and per relation type (1-1, N-1, N-M).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 from embryo.errors import EmbryoError, where
+from embryo.jsonl import read_records
 from embryo.models import max_positions
 
 TYPES = ("1-1", "N-1", "N-M")
@@ -30,24 +30,6 @@ COLUMNS = [
     "mrr",
 ]
 SUMMARY_COLUMNS = ["type", "relations", "p_at_1", "mrr"]
-
-
-def _read_jsonl(path: Path, required: tuple[str, ...]):
-    """Yield ``(line number, record)`` of a JSON-lines file; EmbryoError naming file:line."""
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise EmbryoError(f"{where(path, n)}: not valid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise EmbryoError(f"{where(path, n)}: expected a JSON object")
-            for key in required:
-                if not isinstance(record.get(key), str) or not record[key]:
-                    raise EmbryoError(f"{where(path, n)}: missing or empty string field {key!r}")
-            yield n, record
 
 
 def load_lama(
@@ -65,7 +47,7 @@ def load_lama(
     if not index.is_file():
         raise EmbryoError(f"{index}: LAMA relations file not found")
     known = {}
-    for n, rec in _read_jsonl(index, ("relation", "template", "label", "type")):
+    for n, rec in read_records(index, ("relation", "template", "label", "type")):
         if rec["type"] not in TYPES:
             raise EmbryoError(f"{where(index, n)}: type {rec['type']!r} is not one of {TYPES}")
         if rec["template"].count("[Y]") != 1:
@@ -83,7 +65,7 @@ def load_lama(
         if not path.is_file():
             continue
         rel = known[relation]
-        for i, (_, rec) in enumerate(_read_jsonl(path, ("sub_label", "obj_label"))):
+        for i, (_, rec) in enumerate(read_records(path, ("sub_label", "obj_label"))):
             if max_facts_per_relation is not None and i >= max_facts_per_relation:
                 break
             facts.append(
