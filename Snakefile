@@ -22,6 +22,7 @@ include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/checkpoints.smk"
 include: "rules/analyses.smk"
+include: "rules/finetune.smk"
 include: "rules/figures.smk"
 
 

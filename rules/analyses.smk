@@ -1,16 +1,17 @@
 rule extract_features:
     input:
         model="results/{run}/models/step-{step}",
-        treebank=lambda w: treebank_input(w.split),
+        treebank=treebank_input("train") + treebank_input("test"),
     output:
-        "results/{run}/step-{step}/features/{split}.safetensors",
+        train="results/{run}/step-{step}/features/train.safetensors",
+        test="results/{run}/step-{step}/features/test.safetensors",
     log:
-        "results/logs/extract_features/{run}/step-{step}/{split}.log",
+        "results/logs/extract_features/{run}/step-{step}.log",
     benchmark:
-        "results/benchmarks/extract_features/{run}/step-{step}/{split}.tsv"
+        "results/benchmarks/extract_features/{run}/step-{step}.tsv"
     threads: config["threads"] or workflow.cores
     params:
-        treebank=lambda w: treebank_settings(w.split),
+        treebank={split: treebank_settings(split) for split in ("train", "test")},
         max_length=config["analyses"]["max_length"],
         batch_size=config["analyses"]["batch_size"],
         code=fingerprint("embryo.features"),
@@ -22,13 +23,13 @@ rule probe:
     input:
         train="results/{run}/step-{step}/features/train.safetensors",
         test="results/{run}/step-{step}/features/test.safetensors",
-        treebank=lambda w: treebank_input("train") + treebank_input("test"),
+        treebank=treebank_input("train") + treebank_input("test"),
     output:
-        directory("results/{run}/step-{step}/probe/{task}"),
+        directory("results/{run}/step-{step}/probe/{probe}"),
     log:
-        "results/logs/probe/{run}/step-{step}/{task}.log",
+        "results/logs/probe/{run}/step-{step}/{probe}.log",
     benchmark:
-        "results/benchmarks/probe/{run}/step-{step}/{task}.tsv"
+        "results/benchmarks/probe/{run}/step-{step}/{probe}.tsv"
     threads: config["threads"] or workflow.cores
     params:
         train=treebank_settings("train"),
@@ -42,7 +43,7 @@ rule probe:
 rule mlm_pos:
     input:
         model="results/{run}/models/step-{step}",
-        treebank=lambda w: treebank_input("test"),
+        treebank=treebank_input("test"),
     output:
         "results/{run}/step-{step}/mlm_pos.csv",
     log:
@@ -62,7 +63,7 @@ rule mlm_pos:
 rule lama:
     input:
         model="results/{run}/models/step-{step}",
-        facts=lambda w: analysis_input("lama"),
+        facts=analysis_input("lama"),
     output:
         "results/{run}/step-{step}/lama.csv",
     log:
@@ -82,7 +83,7 @@ rule lama:
 rule blimp:
     input:
         model="results/{run}/models/step-{step}",
-        pairs=lambda w: analysis_input("blimp"),
+        pairs=analysis_input("blimp"),
     output:
         "results/{run}/step-{step}/blimp.csv",
     log:
@@ -110,7 +111,7 @@ rule table:
     benchmark:
         "results/benchmarks/table/{analysis}.tsv"
     wildcard_constraints:
-        analysis="mlm_pos|probe|lama|blimp|validation",
+        analysis="mlm_pos|probe|lama|blimp|downstream|validation",
     params:
         code=fingerprint("embryo.tables"),
     script:

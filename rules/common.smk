@@ -17,6 +17,8 @@ BUILTIN_DIR = "results/builtin"
 RUNS = config["runs"]
 TRAINED = [name for name, run in RUNS.items() if not ec.is_imported(run)]
 IMPORTED = [name for name, run in RUNS.items() if ec.is_imported(run)]
+# tasks are tokenised once per tokenizer: a trained run's, or an imported run's own
+TASK_VOCABS = sorted(config["tokenizers"]) + [f"imported.{r}" for r in IMPORTED]
 
 
 def alternatives(names):
@@ -29,8 +31,12 @@ wildcard_constraints:
     corpus=alternatives(config["corpora"]),
     tokenizer=alternatives(config["tokenizers"]),
     step=r"\d+",
-    split="train|test",
-    task="upos|xpos|deprel",
+    probe="upos|xpos|deprel",
+    task=alternatives(config["tasks"]),
+    vocab=alternatives(TASK_VOCABS),
+    n=r"full|\d+",
+    reinit="none",
+    seed=r"\d+",
     block=r"\d+",
 
 
@@ -50,21 +56,41 @@ def blocks_dir(run):
 
 ANALYSES = [
     name
-    for name in ("mlm_pos", "probe", "lama", "blimp")
+    for name in ("mlm_pos", "probe", "lama", "blimp", "downstream")
     if config["analyses"]["probing" if name == "probe" else name]["enabled"]
+    and (name != "downstream" or ec.downstream_tasks(config))
 ]
 
 
-def analysed_steps(run):
-    """The run's checkpoints that analyses.steps selects (all by default)."""
-    wanted = config["analyses"]["steps"]
+def analysed_steps(run, wanted=None):
+    """The run's checkpoints that ``wanted`` (default: analyses.steps) selects; None = all."""
+    wanted = config["analyses"]["steps"] if wanted is None else wanted
     return [s for s in ec.checkpoint_steps(RUNS[run]) if wanted is None or s in wanted]
+
+
+def finetune_path(run, step, task, n="full", reinit="none", seed=0):
+    return f"results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/metrics.json"
+
+
+def downstream_outputs():
+    """Fine-tuning jobs of the downstream analysis: every task at the chosen steps, reinit none."""
+    spec = config["analyses"]["downstream"]
+    n = spec["train_size"] or "full"
+    return [
+        finetune_path(run, step, task, n, "none", seed)
+        for run in RUNS
+        for step in analysed_steps(run, spec["steps"])
+        for task in ec.downstream_tasks(config)
+        for seed in spec["seeds"]
+    ]
 
 
 def analysis_outputs(wildcards):
     """Every per-checkpoint output of one analysis, across runs and steps."""
     if wildcards.analysis == "validation":
         return [f"results/{r}/validation.csv" for r in TRAINED]
+    if wildcards.analysis == "downstream":
+        return downstream_outputs()
     out = []
     for run in RUNS:
         for step in analysed_steps(run):
@@ -168,3 +194,26 @@ def run_segments(wildcards):
     return [
         segment_dir(wildcards.run, s) for s in ec.checkpoint_steps(RUNS[wildcards.run])
     ]
+
+
+def task_vocab(run):
+    """The key of the tokenizer a run's tasks are tokenised with."""
+    return RUNS[run]["tokenizer"] if run in TRAINED else f"imported.{run}"
+
+
+def vocab_source(wildcards):
+    """A tokenizer directory: a trained tokenizer, or an imported run's first checkpoint."""
+    if wildcards.vocab in config["tokenizers"]:
+        return f"results/tokenizers/{wildcards.vocab}"
+    run = wildcards.vocab.removeprefix("imported.")
+    return model_dir(run, ec.checkpoint_steps(RUNS[run])[0])
+
+
+def task_input(wildcards):
+    """The task's files as a job input (the built-in mirror, local files, or none for hub)."""
+    spec = config["tasks"][wildcards.task]
+    if spec["source"] == "builtin":
+        return [BUILTIN_DIR]
+    if spec["source"] == "local":
+        return [str(Path(DATA_DIR) / spec[split]) for split in ("train", "dev")]
+    return []

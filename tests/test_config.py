@@ -19,7 +19,10 @@ SCHEMA = ec.load_schema(REPO / "config" / "schema.yaml")
 def good(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("one line\nanother line\n")
+    (tmp_path / "train.tsv").write_text("sentence\tlabel\ngood\t1\n")
+    (tmp_path / "dev.tsv").write_text("sentence\tlabel\nbad\t0\n")
     return {
+        "tasks": {"sst": {"source": "local", "text": ["sentence"], "label": "label"}},
         "data_dir": str(tmp_path),
         "corpora": {"c": {"source": "local", "files": ["corpus.txt"]}},
         "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 100}},
@@ -102,6 +105,30 @@ def test_every_schema_property_is_documented():
         (
             lambda c: c["runs"]["r"].update({"import": {"path": "x/{step}"}}),
             r"imported run brings its own tokenizer",
+        ),
+        (
+            lambda c: c["tasks"]["sst"].update(train="glue/train.tsv"),
+            r"glue/train\.tsv \(config key tasks\.sst\.train\): file not found",
+        ),
+        (
+            lambda c: c["tasks"]["sst"].update(text=["content"]),
+            r"train\.tsv:1 \(config key tasks\.sst\): no column\(s\) \['content'\]",
+        ),
+        (
+            lambda c: c["tasks"]["sst"].update(type="regression", metrics=["accuracy"]),
+            r"tasks\.sst\.metrics: \['accuracy'\] do not apply to a regression task",
+        ),
+        (
+            lambda c: c["tasks"]["sst"].update(text=["a", "b", "c"]),
+            r"tasks\.sst\.text: .* is too long",
+        ),
+        (
+            lambda c: c.update(analyses={"downstream": {"tasks": ["mnli"]}}),
+            r"analyses\.downstream\.tasks: unknown task 'mnli'",
+        ),
+        (
+            lambda c: c["tasks"]["sst"].update(metrics=["bleu"]),
+            r"tasks\.sst\.metrics\.0: 'bleu' is not one of",
         ),
     ],
 )

@@ -25,7 +25,7 @@ BUILTIN_SIZES = {
     "task_dev": 20,
     "blimp": 10,
 }
-ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp"}
+ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp", "finetune"}
 OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
 
 
@@ -50,7 +50,26 @@ def tiny_config(data_dir) -> dict:
             "batch_size": 32,
             "lama": {"max_facts_per_relation": 5},
             "blimp": {"max_pairs": 5},
+            "downstream": {"seeds": [0]},
         },
+        "tasks": {
+            "sst2": {
+                "source": "builtin",
+                "train": "glue/SST-2/train.tsv",
+                "dev": "glue/SST-2/dev.tsv",
+                "text": [1],
+                "label": 0,
+            },
+            "stsb": {
+                "source": "builtin",
+                "train": "glue/STS-B/train.tsv",
+                "dev": "glue/STS-B/dev.tsv",
+                "text": ["sentence1", "sentence2"],
+                "label": "score",
+                "type": "regression",
+            },
+        },  # fmt: skip
+        "finetuning": {"lr": 1.0e-3, "batch_size": 8, "epochs": 1, "max_length": 32},
         "tokenizers": {
             "wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 120},
             "uni": {"corpus": "b", "algorithm": "unigram", "vocab_size": 200},
@@ -139,12 +158,17 @@ def test_end_to_end_exports_loadable_checkpoints(workflow):
         assert curve["step"].tolist() == spec["checkpoints"]
         assert curve["val_loss"].iloc[-1] < curve["val_loss"].iloc[0]
         assert (workdir / f"results/logs/pretrain/{run}/step-0.log").exists()
-    for analysis in ("mlm_pos", "probe", "lama", "blimp"):
+    for analysis in ("mlm_pos", "probe", "lama", "blimp", "downstream"):
         table = pd.read_parquet(workdir / f"results/tables/{analysis}.parquet")
         assert set(table["run"]) == {"bert"} and set(table["step"]) == {4}, analysis
     probe = pd.read_csv(workdir / "results/tables/probe.csv")
     assert set(probe["layer"]) == {0, 1, 2} and set(probe["task"]) == {"upos", "xpos", "deprel"}
-    for figure in ("validation", "mlm_pos", "mlm_pos_rescaled", "probe_upos", "lama", "blimp"):
+    downstream = pd.read_csv(workdir / "results/tables/downstream.csv")
+    assert set(downstream["task"]) == {"sst2", "stsb"} and set(downstream["reinit"]) == {"none"}
+    assert set(downstream["metric"]) == {"accuracy", "pearson"}
+    assert downstream["n_train"].tolist() == [40, 40] and downstream["score"].notna().all()
+    for figure in ("validation", "mlm_pos", "mlm_pos_rescaled", "probe_upos", "lama", "blimp",
+                   "downstream"):  # fmt: skip
         assert (workdir / f"results/figures/{figure}.png").stat().st_size > 10_000
     assert not list(workdir.glob("results/**/.*tmp-*")), "temporary outputs left behind"
 
@@ -172,7 +196,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     analyses = {(r, w) for r, w in jobs if r in ANALYSIS_RULES}
     assert {r for r, _ in analyses} == ANALYSIS_RULES
     assert all(w.startswith("run=bert, step=4") for _, w in analyses)
-    assert len(analyses) == 8  # features x2, probes x3, mlm_pos, lama, blimp
+    assert len(analyses) == 9  # features, probes x3, mlm_pos, lama, blimp, finetune x2
     assert {r for r, _ in jobs} - {r for r, _ in training | analyses} == {"table", "figure"}
     changed = copy.deepcopy(config)
     changed["builtin"]["seed"] = 2
@@ -187,11 +211,12 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
             "pretrain",
             "export_checkpoint",
             "validation_curve",
+            "prepare_task",
             "table",
             "figure",
         }
         | ANALYSIS_RULES
-    )  # the treebank, facts and pairs are built-in too
+    )  # the treebank, facts, pairs and tasks are built-in too
     assert not {w for _, w in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))} & {
         "run=bert, step=0",
         "corpus=c",
@@ -212,6 +237,13 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         "analysis=validation",
         "figure=validation",
     }
+    changed = copy.deepcopy(config)
+    changed["finetuning"]["lr"] = 2.0e-3
+    jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
+    assert jobs == {
+        ("finetune", f"run=bert, step=4, task={t}, n=full, reinit=none, seed=0")
+        for t in ("sst2", "stsb")
+    } | {("table", "analysis=downstream"), ("figure", "figure=downstream")}
 
 
 def test_imported_run_lands_beside_trained_ones(workflow):

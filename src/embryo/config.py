@@ -127,6 +127,7 @@ def _semantic_problems(config: dict, check_files: bool):
     for name, spec in config["tokenizers"].items():
         if spec["corpus"] not in config["corpora"]:
             yield f"tokenizers.{name}.corpus: unknown corpus {spec['corpus']!r}; defined: {sorted(config['corpora'])}"
+    yield from _task_problems(config, check_files)
     for name, run in config["runs"].items():
         key = f"runs.{name}"
         if not re.fullmatch(RUN_NAME, name):
@@ -164,6 +165,42 @@ def _semantic_problems(config: dict, check_files: bool):
             yield f"{key}.optimizer.total_steps: {opt['total_steps']} is before the last checkpoint {last}"
         if run["objective"]["sop"] and run["architecture"] != "albert":
             yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
+
+
+def _task_problems(config: dict, check_files: bool):
+    import re
+
+    from embryo import tasks
+
+    for name, spec in config["tasks"].items():
+        key = f"tasks.{name}"
+        if not re.fullmatch(RUN_NAME, name):
+            yield f"{key}: a task name may hold letters, digits and _ . + - only"
+        if spec["source"] == "hub" and not spec.get("hub_id"):
+            yield f"{key}.hub_id: a hub task needs a dataset id"
+        wrong = {
+            "classification": {"pearson", "spearman"},
+            "regression": {"accuracy", "f1", "matthews"},
+        }
+        bad = sorted(set(tasks.metrics_of(spec)) & wrong[spec["type"]])
+        if bad:
+            yield f"{key}.metrics: {bad} do not apply to a {spec['type']} task"
+        if spec["type"] == "regression" and spec["labels"] is not None:
+            yield f"{key}.labels: a regression task has no label set; remove this key"
+        if check_files:
+            try:
+                tasks.check_task(name, spec, config["data_dir"])
+            except EmbryoError as err:
+                yield str(err)
+    for name in downstream_tasks(config):
+        if name not in config["tasks"]:
+            yield f"analyses.downstream.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
+
+
+def downstream_tasks(config: dict) -> list[str]:
+    """The tasks the downstream analysis fine-tunes on (all defined tasks by default)."""
+    wanted = config["analyses"]["downstream"]["tasks"]
+    return list(config["tasks"]) if wanted is None else list(wanted)
 
 
 # --------------------------------------------------------------------------- runs and steps

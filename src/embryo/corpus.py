@@ -65,7 +65,7 @@ def _format_of(path: Path, fmt: str) -> str:
     return _EXTENSIONS[path.suffix.lower()]
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
     """The lines of a UTF-8 file (a byte-order mark is dropped); bad bytes name file:line."""
     data = path.read_bytes()
     try:
@@ -79,7 +79,7 @@ def _read_lines(path: Path) -> list[str]:
 def _read_wikitext(path: Path) -> list[list[str]]:
     """Articles of the tokenized WikiText release: headings dropped, ``@-@`` joins restored."""
     docs: list[list[str]] = [[]]
-    for line in _read_lines(path):
+    for line in read_lines(path):
         stripped = line.strip()
         heading = _HEADING.fullmatch(stripped)
         if heading:
@@ -96,7 +96,7 @@ def _read_wikitext(path: Path) -> list[list[str]]:
 def _read_jsonl(path: Path, field: str) -> list[str]:
     """The ``field`` of every JSON object, one per (non-blank) line."""
     texts = []
-    for number, line in enumerate(_read_lines(path), start=1):
+    for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
         try:
@@ -138,7 +138,7 @@ def _read_documents(path: Path, fmt: str = "auto", field: str = "text") -> list[
     if fmt == "wikitext":
         docs = _read_wikitext(path)
     elif fmt == "text":
-        docs = [[line.strip()] for line in _read_lines(path)]
+        docs = [[line.strip()] for line in read_lines(path)]
     elif fmt == "jsonl":
         docs = [[t] for t in _read_jsonl(path, field)]
     else:

@@ -142,6 +142,27 @@ def grouped_curves(table, path, *, group: str, value: str, ylabel: str, title: s
     _save(fig, path)
 
 
+def downstream_curves(table, path) -> None:
+    """Each task's headline dev metric vs step, one panel per task, one line per run.
+
+    Lines are means over seeds; with several seeds a band spans their minimum to maximum.
+    """
+    tasks = sorted(table["task"].unique())
+    fig, axes = _panels(1, len(tasks), width=4.5)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        rows = table[table["task"] == task]
+        for run, curve in rows.groupby("run"):
+            stats = curve.groupby("step")["score"].agg(["mean", "min", "max", "count"])
+            ax.plot(stats.index, stats["mean"], marker="o", label=run)
+            if stats["count"].max() > 1:
+                ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
+        ax.set_title(f"{task} (n = {rows['n'].iloc[0]})")
+        ax.set_ylabel(f"dev {rows['metric'].iloc[0]}")
+        _step_axis(ax)
+        ax.legend(fontsize=8)
+    _save(fig, path)
+
+
 # figure name -> (table it is drawn from, caption for the report)
 FIGURES = {
     "validation": ("validation", "Validation perplexity (exp of the natural-log masked-LM loss) at every checkpoint of every trained run."),
@@ -151,6 +172,7 @@ FIGURES = {
     "probe_xpos": ("probe", "Linear probe accuracy and selectivity for Penn XPOS tags, per layer and step."),
     "probe_deprel": ("probe", "Edge-probing accuracy and selectivity for dependency relations (head and dependent features), per layer and step."),
     "lama": ("lama", "LAMA P@1 vs pretraining step, averaged over relations of each type (1-1, N-1, N-M)."),
+    "downstream": ("downstream", "Dev score of each checkpoint fine-tuned on each task (whole model, no reinitialisation; mean over seeds, band = min to max) vs pretraining step (Chiang et al. 2020, Fig. 5)."),
     "blimp": ("blimp", "BLiMP accuracy (pseudo-log-likelihood of the good sentence above the bad one) vs step, averaged over the paradigms of each field."),
 }  # fmt: skip
 
@@ -171,5 +193,7 @@ def draw(name: str, table, path) -> None:
         grouped_curves(
             table, path, group="field", value="accuracy", ylabel="accuracy", title="BLiMP by field"
         )
+    elif name == "downstream":
+        downstream_curves(table, path)
     else:
         raise KeyError(f"unknown figure {name!r}; expected one of {sorted(FIGURES)}")

@@ -117,7 +117,8 @@ def evaluate(
     }
 
 
-def _optimizer(model, opt: dict):
+def adamw(model, opt: dict):
+    """AdamW with weight decay on weights only (not on biases and LayerNorm), as BERT trains."""
     import torch
 
     decay, no_decay = [], []
@@ -198,7 +199,7 @@ def run_segment(
     curve, train_losses = [], []
     if step > first:
         # ---- optimizer and schedule over the run's total steps, resumed from the predecessor
-        optimizer = _optimizer(model, opt)
+        optimizer = adamw(model, opt)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda k: lr_factor(k + 1, opt["warmup_steps"], opt["total_steps"])
         )

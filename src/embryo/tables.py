@@ -25,19 +25,32 @@ def write_csv(frame, path) -> None:
         frame.to_csv(tmp, index=False)
 
 
+def flat_row(record: dict) -> dict:
+    """A JSON record as one table row: nested dicts spread into columns, lists dropped."""
+    row = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            row.update(flat_row(value))
+        elif not isinstance(value, list):
+            row[key] = value
+    return row
+
+
 def collect(paths):
-    """Concatenate per-checkpoint outputs: CSV files, or directories of ``layer-*.json`` files."""
+    """Concatenate per-checkpoint outputs: CSV files, JSON records, or directories of JSON records."""
     import pandas as pd
 
     frames = []
     for path in map(Path, paths):
-        if path.is_dir():
-            rows = [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
-            frames.append(pd.DataFrame(rows))
+        if path.is_dir() or path.suffix == ".json":
+            files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+            frames.append(pd.DataFrame([flat_row(json.loads(p.read_text())) for p in files]))
         else:
             frames.append(pd.read_csv(path))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    keys = [k for k in ("run", "step", "task", "layer") if k in table.columns]
+    keys = [
+        k for k in ("run", "step", "task", "n", "reinit", "seed", "layer") if k in table.columns
+    ]
     return table.sort_values(keys, kind="stable", ignore_index=True) if keys else table
 
 

@@ -18,7 +18,7 @@ with logged(snakemake.log[0]):
         train,
         load_features(snakemake.input.test),
         test,
-        w.task,
+        w.probe,
         seed=p.seed,
     )
     with atomic_path(snakemake.output[0], directory=True) as tmp:

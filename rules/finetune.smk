@@ -1,0 +1,36 @@
+rule prepare_task:
+    input:
+        data=task_input,
+        tokenizer=vocab_source,
+    output:
+        directory("results/tasks/{task}/{vocab}"),
+    log:
+        "results/logs/prepare_task/{task}/{vocab}.log",
+    benchmark:
+        "results/benchmarks/prepare_task/{task}/{vocab}.tsv"
+    params:
+        spec=lambda w: config["tasks"][w.task],
+        root=lambda w: source_root(config["tasks"][w.task]),
+        max_length=config["finetuning"]["max_length"],
+        code=fingerprint("embryo.tasks"),
+    script:
+        "../workflow/scripts/prepare_task.py"
+
+
+rule finetune:
+    input:
+        model="results/{run}/models/step-{step}",
+        task=lambda w: f"results/tasks/{w.task}/{task_vocab(w.run)}",
+    output:
+        "results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/metrics.json",
+    log:
+        "results/logs/finetune/{run}/step-{step}/{task}/n-{n}/{reinit}/seed-{seed}.log",
+    benchmark:
+        "results/benchmarks/finetune/{run}/step-{step}/{task}/n-{n}/{reinit}/seed-{seed}.tsv"
+    threads: config["threads"] or workflow.cores
+    params:
+        n=lambda w: None if w.n == "full" else int(w.n),
+        hparams=config["finetuning"],
+        code=fingerprint("embryo.finetune"),
+    script:
+        "../workflow/scripts/finetune.py"

@@ -1,0 +1,212 @@
+"""GLUE-format tasks, downstream metrics and fine-tuning one checkpoint."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from embryo.errors import EmbryoError
+from embryo.finetune import finetune, training_subset
+from embryo.metrics import score
+from embryo.tasks import load_task, prepare_task, read_split
+
+from .conftest import sentences
+
+BASE = dict(source="local", format="auto", header=True, type="classification", labels=None, metrics=None)  # fmt: skip
+HPARAMS = dict(lr=3e-3, batch_size=16, epochs=3, warmup_ratio=0.1, weight_decay=0.0,
+               max_grad_norm=1.0, eval_batch_size=64)  # fmt: skip
+DIMS = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+
+
+def spec(**kw) -> dict:
+    return {**BASE, "train": "train.tsv", "dev": "dev.tsv", **kw}
+
+
+# ---- metrics, by hand
+
+
+def test_metrics_match_hand_computation():
+    pred, gold = [1, 0, 1, 1], [1, 1, 1, 0]
+    assert score("accuracy", pred, gold) == 0.5
+    # tp = 2, fp = 1, fn = 1: F1 = 2·2 / (2·2 + 1 + 1)
+    assert score("f1", pred, gold) == pytest.approx(4 / 6)
+    # tn = 0: MCC = (tp·tn - fp·fn) / sqrt((tp+fp)(tp+fn)(tn+fp)(tn+fn)) = -1 / sqrt(3·3·1·1)
+    assert score("matthews", pred, gold) == pytest.approx(-1 / 3)
+    # deviations (-1, 0, 1) and (-4/3, -1/3, 5/3): r = 3 / sqrt(2 · 42/9)
+    assert score("pearson", [1, 2, 3], [1, 2, 4]) == pytest.approx(3 / math.sqrt(2 * 42 / 9))
+    assert score("spearman", [1, 2, 3], [1, 2, 4]) == pytest.approx(1.0)
+    assert score("spearman", [3, 2, 1], [1, 2, 4]) == pytest.approx(-1.0)
+    assert score("pearson", [2, 2, 2], [1, 2, 4]) == 0.0  # constant predictions: undefined -> 0
+    with pytest.raises(KeyError, match="unknown metric"):
+        score("bleu", [1], [1])
+
+
+# ---- reading GLUE files as distributed
+
+
+def test_reads_glue_quirks(tmp_path):
+    # SST-2: Windows line ends, and the dev header names the text column differently
+    (tmp_path / "train.tsv").write_bytes(b"label\tsentence\r\n0\tdull film\r\n1\tgreat film\r\n")
+    (tmp_path / "dev.tsv").write_text("label\tcontent\n1\tgreat\n")
+    task = load_task(spec(text=[1], label=0), tmp_path)
+    assert task["train"]["text"] == [["dull film", "great film"]]
+    assert task["train"]["label"] == [0, 1] and task["dev"]["label"] == [1]
+    assert task["labels"] == ["0", "1"]
+    # MRPC: byte-order mark, unbalanced quotes, a sentence pair by header names
+    pair = '\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\t"He said so.\tHe did.\n'
+    (tmp_path / "mrpc.tsv").write_text(pair)
+    rows = read_split(tmp_path / "mrpc.tsv", spec(text=["#1 String", "#2 String"], label="Quality"))
+    assert rows["text"] == [['"He said so.'], ["He did."]] and rows["label"] == ["1"]
+    # CoLA: no header, positions
+    (tmp_path / "cola.tsv").write_text("gj04\t1\t\tThe cat sat.\ngj04\t0\t*\tCat the sat.\n")
+    rows = read_split(tmp_path / "cola.tsv", spec(text=[3], label=1, header=False))
+    assert rows["text"] == [["The cat sat.", "Cat the sat."]] and rows["line"] == [1, 2]
+
+
+def test_bad_task_files_name_file_and_line(tmp_path):
+    (tmp_path / "train.tsv").write_text("label\tsentence\n0\tfine\n1\n")
+    with pytest.raises(EmbryoError, match=r"train\.tsv:3: 1 tab/comma-separated fields"):
+        read_split(tmp_path / "train.tsv", spec(text=["sentence"], label="label"))
+    with pytest.raises(EmbryoError, match=r"train\.tsv:1: no column 'text' in the header"):
+        read_split(tmp_path / "train.tsv", spec(text=["text"], label="label"))
+    (tmp_path / "train.tsv").write_text("label\tsentence\n0\ta\n1\tb\n")
+    (tmp_path / "dev.tsv").write_text("label\tsentence\n0\ta\n2\tb\n")
+    with pytest.raises(EmbryoError, match=r"dev\.tsv:3: label '2' is not one of \['0', '1'\]"):
+        load_task(spec(text=["sentence"], label="label"), tmp_path)
+    (tmp_path / "dev.tsv").write_text("label\tsentence\n0.5\ta\nhigh\tb\n")
+    with pytest.raises(EmbryoError, match=r"dev\.tsv:3: regression label 'high' is not a number"):
+        load_task(spec(text=["sentence"], label="label", type="regression"), tmp_path)
+    with pytest.raises(EmbryoError, match="task file not found"):
+        read_split(tmp_path / "missing.tsv", spec(text=[0], label=1))
+
+
+@pytest.mark.parametrize(
+    ("task", "kw", "sizes", "labels"),
+    [
+        ("SST-2", dict(text=[1], label=0), (67349, 872), ["0", "1"]),
+        ("CoLA", dict(text=[3], label=1, header=False), (8551, 527), ["0", "1"]),
+        ("MRPC", dict(text=["#1 String", "#2 String"], label="Quality"), (3668, 408), ["0", "1"]),
+    ],
+)
+def test_real_glue_files(shared_data, task, kw, sizes, labels):
+    t = load_task(
+        spec(train=f"glue/{task}/train.tsv", dev=f"glue/{task}/dev.tsv", **kw), shared_data
+    )
+    assert (len(t["train"]["label"]), len(t["dev"]["label"])) == sizes
+    assert t["labels"] == labels
+    assert all(text for column in t["dev"]["text"] for text in column)
+
+
+# ---- subsets
+
+
+def test_training_subset_is_seeded():
+    a, b, c = (training_subset(1000, 50, s) for s in (0, 0, 1))
+    assert len(a) == 50 and len(set(a.tolist())) == 50
+    assert (a == b).all() and not (a == c).all()
+    assert len(training_subset(1000, None, 0)) == 1000
+    with pytest.raises(EmbryoError, match="subset of 2000 rows"):
+        training_subset(1000, 2000, 0)
+
+
+# ---- fine-tuning a tiny model
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_tokenizer, tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    from embryo.models import new_model
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
+    out = tmp_path_factory.mktemp("ft") / "bert"
+    new_model("bert", DIMS, tokenizer, 64, seed=0, sop=False).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def _write(path, header, rows):
+    path.write_text("\n".join(["\t".join(header)] + ["\t".join(map(str, r)) for r in rows]) + "\n")
+
+
+@pytest.fixture(scope="module")
+def tasks(tmp_path_factory, model_dir):
+    """A pair task (do both sentences name the same first noun?) and a regression task."""
+    root = tmp_path_factory.mktemp("tasks")
+    texts = sentences(700, seed=5)
+    pairs = []
+    for i, (a, b) in enumerate(zip(texts[::2], texts[1::2], strict=True)):
+        same = i % 2
+        second = b if not same else " ".join([b.split()[0], *a.split()[1:3], *b.split()[3:]])
+        pairs.append((int(a.split()[2] == second.split()[2]), a, second))
+    _write(root / "pair-train.tsv", ["label", "s1", "s2"], pairs[:300])
+    _write(root / "pair-dev.tsv", ["label", "s1", "s2"], pairs[300:])
+    scores = [(len(t.split()) / 2, t) for t in texts]  # score: half the word count
+    _write(root / "reg-train.tsv", ["score", "sentence"], scores[:600])
+    _write(root / "reg-dev.tsv", ["score", "sentence"], scores[600:])
+    specs = {
+        "pair": spec(train="pair-train.tsv", dev="pair-dev.tsv", text=["s1", "s2"], label="label",
+                     metrics=["accuracy", "f1"]),
+        "reg": spec(train="reg-train.tsv", dev="reg-dev.tsv", text=["sentence"], label="score",
+                    type="regression"),
+    }  # fmt: skip
+    out = {}
+    for name, s in specs.items():
+        out[name] = root / "prepared" / name
+        prepare_task(s, root, model_dir, out[name], name=name, max_length=48)
+    return out
+
+
+def test_prepared_pair_task_has_segments(tasks, model_dir):
+    import pyarrow.parquet as pq
+
+    info = json.loads((tasks["pair"] / "task.json").read_text())
+    assert info["pair"] and info["num_labels"] == 2 and info["train_rows"] == 300
+    rows = pq.read_table(tasks["pair"] / "train.parquet").to_pydict()
+    types = rows["token_type_ids"][0]
+    assert types[0] == 0 and types[-1] == 1 and sorted(set(types)) == [0, 1]
+    assert all(len(ids) <= 48 for ids in rows["input_ids"])
+
+
+def test_regression_task_learns_and_reports_correlations(tasks, model_dir, tmp_path):
+    out = tmp_path / "metrics.json"
+    result = finetune(model_dir, tasks["reg"], out, n=None, seed=0, hparams=HPARAMS,
+                      provenance={"run": "r", "step": 0})  # fmt: skip
+    assert json.loads(out.read_text())["score"] == result["score"]
+    assert result["metric"] == "pearson" and set(result["metrics"]) == {"pearson", "spearman"}
+    # sentence length is plain to a transformer with position embeddings
+    assert result["metrics"]["pearson"] > 0.8, result["epochs"]
+    assert result["n_train"] == 600 and len(result["curve"]) == result["steps"] == 3 * 38
+    assert {"classifier.weight", "bert.pooler.dense.weight"} <= set(result["new_parameters"])
+
+
+def test_pair_task_is_reproducible_and_subset_sized(tasks, model_dir, tmp_path):
+    runs = [
+        finetune(
+            model_dir,
+            tasks["pair"],
+            tmp_path / f"{i}.json",
+            n=100,
+            seed=seed,
+            hparams={**HPARAMS, "epochs": 1},
+        )  # fmt: skip
+        for i, seed in enumerate((3, 3, 4))
+    ]
+    assert runs[0]["n_train"] == 100 and set(runs[0]["metrics"]) == {"accuracy", "f1"}
+    assert runs[0]["metrics"] == runs[1]["metrics"] and runs[0]["curve"] == runs[1]["curve"]
+    assert runs[0]["curve"] != runs[2]["curve"]
+
+
+def test_too_long_for_the_model_is_refused(tasks, tmp_path, tiny_tokenizer):
+    from transformers import AutoTokenizer
+
+    from embryo.models import new_model
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
+    short = tmp_path / "short"
+    new_model("bert", DIMS, tokenizer, 16, seed=0, sop=False).save_pretrained(short)
+    with pytest.raises(EmbryoError, match="lower finetuning.max_length"):
+        finetune(short, tasks["pair"], tmp_path / "m.json", n=None, seed=0, hparams=HPARAMS)
+    assert not (tmp_path / "m.json").exists()

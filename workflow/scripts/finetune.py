@@ -1,0 +1,17 @@
+import torch
+
+from embryo.finetune import finetune
+from embryo.logs import logged
+
+p, w = snakemake.params, snakemake.wildcards
+torch.set_num_threads(snakemake.threads)
+with logged(snakemake.log[0]):
+    finetune(
+        snakemake.input.model,
+        snakemake.input.task,
+        snakemake.output[0],
+        n=p.n,
+        seed=int(w.seed),
+        hparams=p.hparams,
+        provenance={"run": w.run, "step": int(w.step), "n": w.n, "reinit": w.reinit},
+    )

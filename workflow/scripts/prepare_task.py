@@ -1,0 +1,14 @@
+from embryo.logs import logged
+from embryo.tasks import prepare_task
+
+p, w = snakemake.params, snakemake.wildcards
+with logged(snakemake.log[0]):
+    info = prepare_task(
+        p.spec,
+        p.root,
+        snakemake.input.tokenizer,
+        snakemake.output[0],
+        name=w.task,
+        max_length=p.max_length,
+    )
+    print(info)
