@@ -210,3 +210,14 @@ def test_too_long_for_the_model_is_refused(tasks, tmp_path, tiny_tokenizer):
     with pytest.raises(EmbryoError, match="lower finetuning.max_length"):
         finetune(short, tasks["pair"], tmp_path / "m.json", n=None, seed=0, hparams=HPARAMS)
     assert not (tmp_path / "m.json").exists()
+
+
+def test_jsonl_tasks_read_by_field(tmp_path):
+    (tmp_path / "t.jsonl").write_text(
+        '{"q": "why?", "a": "because", "y": 1}\n\n{"q": "x", "y": 0}\n'
+    )
+    with pytest.raises(EmbryoError, match=r"t\.jsonl:3: missing field\(s\) \['a'\]"):
+        read_split(tmp_path / "t.jsonl", spec(text=["q", "a"], label="y"))
+    (tmp_path / "t.jsonl").write_text('{"q": "why?", "a": "because", "y": 1}\n')
+    rows = read_split(tmp_path / "t.jsonl", spec(text=["q", "a"], label="y"))
+    assert rows == {"line": [1], "text": [["why?"], ["because"]], "label": ["1"]}

@@ -26,6 +26,7 @@ from pathlib import Path
 from embryo.atomic import atomic_path
 from embryo.corpus import read_lines
 from embryo.errors import EmbryoError, where
+from embryo.jsonl import read_records
 
 SPLITS = ("train", "dev")
 DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["pearson", "spearman"]}
@@ -90,13 +91,7 @@ def read_split(path, spec: dict) -> dict:
     refs = list(spec["text"]) + [spec["label"]]
     out = {"line": [], "text": [[] for _ in spec["text"]], "label": []}
     if fmt == "jsonl":
-        for n, line in enumerate(read_lines(path), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise EmbryoError(f"{where(path, n)}: not valid JSON ({err.msg})") from None
+        for n, record in read_records(path, ()):
             missing = [r for r in refs if r not in record]
             if missing:
                 raise EmbryoError(f"{where(path, n)}: missing field(s) {missing}")
