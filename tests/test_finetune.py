@@ -221,3 +221,14 @@ def test_jsonl_tasks_read_by_field(tmp_path):
     (tmp_path / "t.jsonl").write_text('{"q": "why?", "a": "because", "y": 1}\n')
     rows = read_split(tmp_path / "t.jsonl", spec(text=["q", "a"], label="y"))
     assert rows == {"line": [1], "text": [["why?"], ["because"]], "label": ["1"]}
+
+
+def test_truncated_rows_are_counted(tmp_path, model_dir):
+    rows = "label\tsentence\n0\tthe old cat sees the dog near the river\n1\tthe cat\n"
+    (tmp_path / "train.tsv").write_text(rows)
+    (tmp_path / "dev.tsv").write_text(rows)
+    s = spec(text=["sentence"], label="label")
+    info = prepare_task(s, tmp_path, model_dir, tmp_path / "short", name="t", max_length=6)
+    assert (info["train_truncated"], info["dev_truncated"]) == (1, 1)
+    info = prepare_task(s, tmp_path, model_dir, tmp_path / "long", name="t", max_length=64)
+    assert info["train_truncated"] == 0

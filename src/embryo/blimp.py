@@ -170,11 +170,10 @@ def blimp_scores(model_dir, pairs, *, batch_size: int = 64, device=None):
     PLL(good) > PLL(bad) (a tie counts as wrong; NaN when no pair was scored).
     """
     import torch
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForMaskedLM.from_pretrained(model_dir).to(device).eval()
+    from embryo.models import load_masked_lm
+
+    model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
         return score_pairs(model, tokenizer, list(pairs), batch_size=batch_size)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from embryo.atomic import atomic_path
 from embryo.errors import EmbryoError
-from embryo.models import max_positions
+from embryo.models import load_masked_lm, max_positions
 from embryo.treebank import word_pieces
 
 KEYS = ("features", "sentence_offsets", "kept")
@@ -60,7 +60,6 @@ def extract_features(
     import torch
     from safetensors.numpy import save_file
     from tqdm import tqdm
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     started = time.perf_counter()
     if batch_size < 1:
@@ -68,10 +67,9 @@ def extract_features(
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise EmbryoError(f"{model_dir}: expected a save_pretrained checkpoint (config.json)")
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    encoder = AutoModelForMaskedLM.from_pretrained(model_dir).base_model.to(device).eval()
+    model, tokenizer = load_masked_lm(model_dir, device)
+    encoder = model.base_model
+    device = encoder.device
     n_layers = encoder.config.num_hidden_layers + 1
     hidden = encoder.config.hidden_size
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0

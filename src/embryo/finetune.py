@@ -47,8 +47,8 @@ def _read(task_dir: Path, split: str) -> dict:
     return pq.read_table(task_dir / f"{split}.parquet").to_pydict()
 
 
-def _batch(rows: dict, index, pad_id: int):
-    """Padded tensors (input_ids, token_type_ids, attention_mask) and labels of ``index``."""
+def _batch(rows: dict, index, pad_id: int, device):
+    """Padded tensors (input_ids, token_type_ids, attention_mask) and labels of ``index``, on ``device``."""
     import torch
 
     ids = [rows["input_ids"][i] for i in index]
@@ -61,9 +61,9 @@ def _batch(rows: dict, index, pad_id: int):
         input_ids[r, :k] = torch.tensor(ids[r])
         types[r, :k] = torch.tensor(rows["token_type_ids"][i])
         mask[r, :k] = 1
-    labels = torch.tensor([rows["label"][i] for i in index])
+    labels = torch.tensor([rows["label"][i] for i in index], device=device)
     inputs = {"input_ids": input_ids, "token_type_ids": types, "attention_mask": mask}
-    return inputs, labels
+    return {k: v.to(device) for k, v in inputs.items()}, labels
 
 
 def evaluate(model, rows: dict, info: dict, *, batch_size: int, pad_id: int) -> dict:
@@ -79,10 +79,10 @@ def evaluate(model, rows: dict, info: dict, *, batch_size: int, pad_id: int) -> 
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            inputs, _ = _batch(rows, index, pad_id)
+            inputs, _ = _batch(rows, index, pad_id, model.device)
             logits = model(**inputs).logits
             out = logits[:, 0] if info["type"] == "regression" else logits.argmax(-1)
-            predictions[index] = out.float().numpy()
+            predictions[index] = out.float().cpu().numpy()
     model.train()
     gold = np.asarray(rows["label"])
     return {m: score(m, predictions, gold) for m in info["metrics"]}
@@ -119,7 +119,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int, hparams
     import numpy as np
     import torch
 
-    from embryo.models import max_positions
+    from embryo.models import default_device, max_positions
     from embryo.objective import derive_seed
     from embryo.pretrain import adamw, lr_factor
 
@@ -129,6 +129,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int, hparams
     train, dev = _read(task_dir, "train"), _read(task_dir, "dev")
     subset = training_subset(len(train["label"]), n, seed)
     model, new_parameters = load_classifier(model_dir, info, seed)
+    model.to(default_device())
     longest = max(max(map(len, train["input_ids"])), max(map(len, dev["input_ids"])))
     if longest > max_positions(model):
         raise EmbryoError(
@@ -155,7 +156,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int, hparams
         for start in range(0, len(order), batch_size):
             step += 1
             torch.manual_seed(derive_seed(seed, "dropout", step))
-            inputs, labels = _batch(train, order[start : start + batch_size], pad_id)
+            inputs, labels = _batch(train, order[start : start + batch_size], pad_id, model.device)
             loss = model(**inputs, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), hparams["max_grad_norm"])

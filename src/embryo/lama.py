@@ -204,13 +204,12 @@ def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):
     of 1/rank (Petroni et al. 2019, §4). NaN when no fact of the relation was scored.
     """
     import torch
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from embryo.models import load_masked_lm
 
     if batch_size < 1:
         raise EmbryoError(f"lama_scores: batch_size should be >= 1, not {batch_size!r}")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForMaskedLM.from_pretrained(model_dir).to(device).eval()
+    model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
         return score_facts(model, tokenizer, list(facts), batch_size=batch_size)
 

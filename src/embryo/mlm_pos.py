@@ -171,13 +171,12 @@ def mlm_by_pos(
     one row per (mode, tagset, tag) and columns `COLUMNS` (see :func:`summarise`).
     """
     import torch
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from embryo.models import load_masked_lm
 
     if batch_size < 1:
         raise EmbryoError(f"mlm_by_pos: batch_size should be >= 1, not {batch_size!r}")
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForMaskedLM.from_pretrained(model_dir).to(device).eval()
+    model, tokenizer = load_masked_lm(model_dir, device)
     max_length = min(max_length, max_positions(model))
     with torch.no_grad():
         records = score_words(

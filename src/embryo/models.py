@@ -96,3 +96,20 @@ def max_positions(model) -> int:
     if config.model_type == "roberta":
         n -= config.pad_token_id + 1
     return n
+
+
+def default_device() -> str:
+    """ "cuda" when a GPU is visible, else "cpu"."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_masked_lm(model_dir, device=None):
+    """A checkpoint's ``AutoModelForMaskedLM`` in eval mode on ``device`` (default: the GPU
+    if any), and its tokenizer."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForMaskedLM.from_pretrained(model_dir).to(device or default_device())
+    return model.eval(), tokenizer

@@ -214,9 +214,12 @@ def prepare_task(spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_len
             enc = tokenizer(
                 *rows["text"], truncation=True, max_length=max_length, return_token_type_ids=True
             )
-            full = tokenizer(*rows["text"], truncation=False)["input_ids"]
+            # only a row that fills max_length can have been cut: re-encode just those
+            full = [i for i, ids in enumerate(enc["input_ids"]) if len(ids) == max_length]
+            texts = [[column[i] for i in full] for column in rows["text"]]
+            lengths = map(len, tokenizer(*texts)["input_ids"]) if full else []
             info[f"{split}_rows"] = len(rows["line"])
-            info[f"{split}_truncated"] = sum(len(f) > max_length for f in full)
+            info[f"{split}_truncated"] = sum(n > max_length for n in lengths)
             label_type = pa.int64() if task["labels"] else pa.float32()
             table = pa.table(
                 {
@@ -247,8 +250,10 @@ def check_task(name: str, spec: dict, data_dir) -> None:
             raise EmbryoError(
                 f"tasks.{name}: columns {names} are names but header is false; use 0-based positions"
             )
-        first = next(_delimited_rows(path, "\t" if fmt == "tsv" else ","), (1, []))[1]
-        header = [h.strip() for h in first]
+        with path.open(encoding="utf-8-sig") as fh:  # the header only: this runs at every dry run
+            first = fh.readline().rstrip("\r\n")
+        fields = first.split("\t") if fmt == "tsv" else next(csv.reader([first]), [])
+        header = [h.strip() for h in fields]
         missing = [r for r in names if r not in header]
         if missing:
             raise EmbryoError(
