@@ -10,7 +10,9 @@ Usage: python benchmarks/probing.py [--words 20000] [--hidden 256] [--layers 12]
    forward hook counts encoder calls during extraction and during probing of all three
    tasks from the cached file (expected: one call per batch, then none).
 
-This is a benchmark, not a test: it asserts nothing and prints a small table.
+This is a benchmark, not a test: it asserts nothing and prints a small table, with a line
+saying whether the 2x target of issue 4 holds at the width asked for. Measured on 2 CPU
+cores: 1.96x at hidden 128, 9.9x at hidden 768 (see that line for why).
 """
 
 from __future__ import annotations
@@ -98,7 +100,17 @@ def bench_probing(args, rng) -> None:
     print(f"{'one layer':<32}{t_one:>10.2f}{1:>8}{one[-1]['accuracy']:>12.3f}")
     print(f"{'all layers, one batched job':<32}{t_all:>10.2f}{n:>8}{full[-1]['accuracy']:>12.3f}")
     print(f"{'layers one by one (estimate)':<32}{n * t_one:>10.2f}{n:>8}{'':>12}")
-    print(f"ratio all layers / one layer: {t_all / t_one:.2f} (one by one: {n})")
+    ratio = t_all / t_one
+    print(f"ratio all layers / one layer: {ratio:.2f} (one by one: {n})")
+    verdict = "met" if ratio <= 2 else "NOT met"
+    print(
+        f"target 'all layers <= 2x one layer': {verdict} at hidden {args.hidden}. The fixed "
+        "costs (batch gathering, half-to-float copies, Python steps) are shared by all layers, "
+        "but the arithmetic is not: whitening costs words x hidden^2 and each Adam step "
+        "words x hidden x classes per layer. At the tiny models' widths (<= 256) the shared "
+        "costs dominate and the target holds; at BERT-base width (768) arithmetic dominates "
+        f"and the ratio tends to the number of layers ({n})."
+    )
 
 
 def bench_extraction(args, rng) -> None:

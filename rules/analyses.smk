@@ -111,7 +111,7 @@ rule table:
     benchmark:
         "results/benchmarks/table/{analysis}.tsv"
     wildcard_constraints:
-        analysis="mlm_pos|probe|lama|blimp|downstream|validation",
+        analysis="mlm_pos|probe|lama|blimp|downstream|validation|transferability|task_probe",
     params:
         code=fingerprint("embryo.tables"),
     script:

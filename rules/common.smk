@@ -3,8 +3,9 @@ from pathlib import Path
 
 import embryo.config as ec
 from embryo.corpus import input_files
-from embryo.figures import FIGURES
+from embryo.figures import FIGURE_FAMILIES, FIGURES, figure_tables
 from embryo.fingerprint import fingerprint
+from embryo.reinit import WILDCARD as REINIT_SCHEMES
 
 # ---- validation: unknown keys, wrong types, missing files fail here, before any job runs
 config.update(
@@ -35,7 +36,7 @@ wildcard_constraints:
     task=alternatives(config["tasks"]),
     vocab=alternatives(TASK_VOCABS),
     n=r"full|\d+",
-    reinit="none",
+    reinit=REINIT_SCHEMES,
     seed=r"\d+",
     block=r"\d+",
 
@@ -60,6 +61,9 @@ ANALYSES = [
     if config["analyses"]["probing" if name == "probe" else name]["enabled"]
     and (name != "downstream" or ec.downstream_tasks(config))
 ]
+TRANSFER = config["transferability"]
+if TRANSFER["enabled"] and ec.transfer_tasks(config):
+    ANALYSES += ["transferability"] + ["task_probe"] * TRANSFER["probing"]["enabled"]
 
 
 def analysed_steps(run, wanted=None):
@@ -85,12 +89,46 @@ def downstream_outputs():
     ]
 
 
+def transfer_steps(run):
+    """The run's checkpoints in the grid: transferability.steps, or its last one."""
+    wanted = TRANSFER["steps"]
+    return (
+        analysed_steps(run, wanted) if wanted else ec.checkpoint_steps(RUNS[run])[-1:]
+    )
+
+
+def transferability_outputs():
+    """Every grid point: run x step x task x size x scheme x seed, one fine-tuning job each."""
+    return [
+        finetune_path(run, step, task, n, scheme, seed)
+        for run in ec.transfer_runs(config)
+        for step in transfer_steps(run)
+        for task in ec.transfer_tasks(config)
+        for n in TRANSFER["train_sizes"]
+        for scheme in ec.transfer_schemes(config, run)
+        for seed in TRANSFER["seeds"]
+    ]
+
+
+def task_probe_outputs():
+    return [
+        f"results/{run}/step-{step}/task_probe/{task}"
+        for run in ec.transfer_runs(config)
+        for step in transfer_steps(run)
+        for task in ec.transfer_tasks(config)
+    ]
+
+
 def analysis_outputs(wildcards):
     """Every per-checkpoint output of one analysis, across runs and steps."""
     if wildcards.analysis == "validation":
         return [f"results/{r}/validation.csv" for r in TRAINED]
     if wildcards.analysis == "downstream":
         return downstream_outputs()
+    if wildcards.analysis == "transferability":
+        return transferability_outputs()
+    if wildcards.analysis == "task_probe":
+        return task_probe_outputs()
     out = []
     for run in RUNS:
         for step in analysed_steps(run):
@@ -104,16 +142,36 @@ def analysis_outputs(wildcards):
     return out
 
 
+def transfer_families():
+    """Scheme families in the grid, and whether single-layer schemes span two steps."""
+    families, crossed = set(), False
+    for run in ec.transfer_runs(config):
+        found = {s.split("-")[0] for s in ec.transfer_schemes(config, run)}
+        families |= found
+        crossed |= "single" in found and len(transfer_steps(run)) > 1
+    return families, crossed
+
+
 def figure_names():
     """The figures whose tables this config produces."""
     tables = set(ANALYSES) | ({"validation"} if TRAINED else set())
-    tasks = config["analyses"]["probing"]["tasks"]
-    return [
-        name
-        for name, (table, _) in FIGURES.items()
-        if table in tables
-        and (table != "probe" or name.removeprefix("probe_") in tasks)
-    ]
+    families, crossed = set(), False
+    if "transferability" in tables:
+        tables.add("transfer_summary")
+        families, crossed = transfer_families()
+    probes = config["analyses"]["probing"]["tasks"]
+    names = []
+    for name in FIGURES:
+        if not set(figure_tables(name)) <= tables:
+            continue
+        if name.startswith("probe_") and name.removeprefix("probe_") not in probes:
+            continue
+        if name in FIGURE_FAMILIES and not FIGURE_FAMILIES[name] & families:
+            continue
+        if name == "transfer_crossed" and not crossed:
+            continue
+        names.append(name)
+    return names
 
 
 def get_final_output():
@@ -122,6 +180,11 @@ def get_final_output():
     tables = [
         f"results/tables/{a}.csv" for a in ANALYSES + ["validation"] * bool(TRAINED)
     ]
+    if "transferability" in ANALYSES:
+        tables += [
+            "results/tables/transfer_summary.csv",
+            "results/tables/scrambling.csv",
+        ]
     figures = [f"results/figures/{name}.png" for name in figure_names()]
     return models + tables + figures
 

@@ -1,6 +1,8 @@
 rule figure:
     input:
-        table=lambda w: f"results/tables/{FIGURES[w.figure][0]}.parquet",
+        tables=lambda w: [
+            f"results/tables/{t}.parquet" for t in figure_tables(w.figure)
+        ],
     output:
         report(
             "results/figures/{figure}.png",

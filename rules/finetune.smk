@@ -31,6 +31,44 @@ rule finetune:
     params:
         n=lambda w: None if w.n == "full" else int(w.n),
         hparams=config["finetuning"],
+        # the recipe matters only when layers are redrawn: none jobs ignore it
+        init=lambda w: (
+            "model" if w.reinit == "none" else config["transferability"]["init"]
+        ),
         code=fingerprint("embryo.finetune"),
     script:
         "../workflow/scripts/finetune.py"
+
+
+rule task_probe:
+    input:
+        model="results/{run}/models/step-{step}",
+        task=lambda w: f"results/tasks/{w.task}/{task_vocab(w.run)}",
+    output:
+        directory("results/{run}/step-{step}/task_probe/{task}"),
+    log:
+        "results/logs/task_probe/{run}/step-{step}/{task}.log",
+    benchmark:
+        "results/benchmarks/task_probe/{run}/step-{step}/{task}.tsv"
+    threads: config["threads"] or workflow.cores
+    params:
+        settings=TRANSFER["probing"],
+        batch_size=config["finetuning"]["eval_batch_size"],
+        code=fingerprint("embryo.task_probe"),
+    script:
+        "../workflow/scripts/task_probe.py"
+
+
+rule transfer_summary:
+    input:
+        "results/tables/transferability.parquet",
+    output:
+        summary="results/tables/transfer_summary.csv",
+        parquet="results/tables/transfer_summary.parquet",
+        scrambling="results/tables/scrambling.csv",
+    log:
+        "results/logs/table/transfer_summary.log",
+    params:
+        code=fingerprint("embryo.transfer"),
+    script:
+        "../workflow/scripts/transfer_summary.py"

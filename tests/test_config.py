@@ -130,6 +130,41 @@ def test_every_schema_property_is_documented():
             lambda c: c["tasks"]["sst"].update(metrics=["bleu"]),
             r"tasks\.sst\.metrics\.0: 'bleu' is not one of",
         ),
+        (
+            lambda c: c.update(transferability={"tasks": ["qnli"]}),
+            r"transferability\.tasks: unknown task 'qnli'",
+        ),
+        (
+            lambda c: c.update(transferability={"runs": ["big"]}),
+            r"transferability\.runs: unknown run 'big'",
+        ),
+        (
+            lambda c: c.update(transferability={"schemes": ["progressive-k3"]}),
+            r"reinit progressive-k3: out of range for a model of 2 layers",
+        ),
+        (
+            lambda c: c.update(transferability={"schemes": ["reinit-top"]}),
+            r"transferability\.schemes \(run r\): unknown reinit scheme 'reinit-top'",
+        ),
+        (
+            lambda c: c.update(transferability={"steps": [15]}),
+            r"transferability\.steps: \[15\] are checkpoints of none of the runs",
+        ),
+        (
+            lambda c: c.update(transferability={"train_sizes": [2, "full"]}),
+            r"2 training examples asked for, but task sst's train file has at most 1 rows",
+        ),
+        (
+            lambda c: (
+                c["runs"]["r"].update(architecture="albert")
+                or c.update(transferability={"schemes": ["scramble-n1"]})
+            ),
+            r"scramble-s2 permutes the layers of an ALBERT",
+        ),
+        (
+            lambda c: c.update(transferability={"init": "xavier"}),
+            r"transferability\.init: 'xavier' is not one of",
+        ),
     ],
 )
 def test_bad_config_names_the_key(good, edit, message):

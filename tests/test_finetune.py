@@ -232,3 +232,46 @@ def test_truncated_rows_are_counted(tmp_path, model_dir):
     assert (info["train_truncated"], info["dev_truncated"]) == (1, 1)
     info = prepare_task(s, tmp_path, model_dir, tmp_path / "long", name="t", max_length=64)
     assert info["train_truncated"] == 0
+
+
+# ---- reinitialisation before fine-tuning, and task probing
+
+
+def test_reinit_scheme_is_applied_and_recorded(tasks, model_dir, tmp_path):
+    hp = {**HPARAMS, "epochs": 1}
+    run = lambda name, reinit: finetune(model_dir, tasks["pair"], tmp_path / f"{name}.json",  # noqa: E731
+                                        n=100, seed=0, hparams=hp, reinit=reinit)  # fmt: skip
+    none, kept_all, single = run("a", "none"), run("b", "progressive-k2"), run("c", "single-0")
+    assert none["reinit_layers"] == [] and none["init"] is None and none["layers"] == 2
+    assert kept_all["curve"] == none["curve"]  # K = L keeps every layer: the same job
+    assert single["reinit_layers"] == [0] and single["init"] == "model"
+    assert single["curve"] != none["curve"]
+    with pytest.raises(EmbryoError, match="single-5"):
+        run("d", "single-5")
+
+
+def test_task_probe_separates_layers_of_synthetic_features():
+    import numpy as np
+
+    from embryo.task_probe import probe_layers
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    x = rng.normal(size=(400, 2, 8))
+    x[:, 1, 0] += 3 * (2 * y - 1)  # layer 1 carries the label, layer 0 is noise
+    info = {"type": "classification", "metrics": ["accuracy"]}
+    scores = probe_layers(x[:300], y[:300], x[300:], y[300:], info)
+    assert scores[1]["accuracy"] > 0.95 and 0.3 < scores[0]["accuracy"] < 0.7
+
+
+def test_task_probe_job_writes_every_layer(tasks, model_dir, tmp_path):
+    from embryo.task_probe import task_probe
+
+    out = tmp_path / "probe"
+    records = task_probe(model_dir, tasks["reg"], out, train_size=200,
+                         provenance={"run": "r", "step": 0})  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == ["layer-0.json", "layer-1.json", "layer-2.json"]
+    assert [r["layer"] for r in records] == [0, 1, 2] and records[0]["n_train"] == 200
+    assert records[0]["metric"] == "pearson" and records[0]["run"] == "r"
+    # word count (the label) is visible in mean-pooled states through position embeddings
+    assert max(r["score"] for r in records) > 0.5

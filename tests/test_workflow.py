@@ -26,6 +26,16 @@ BUILTIN_SIZES = {
     "blimp": 10,
 }
 ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp", "finetune"}
+SCHEMES = ["progressive-k0", "progressive-k1", "none", "single-0", "scramble-s2"]  # bert, 2 layers
+GRID = {  # transferability jobs: steps x tasks x sizes x schemes, seed 0
+    f"run=bert, step={step}, task={task}, n={n}, reinit={scheme}, seed=0"
+    for step in (2, 4)
+    for task in ("sst2", "stsb")
+    for n in (20, "full")
+    for scheme in SCHEMES
+}
+TRANSFER_FIGURES = {"transfer_progressive", "transfer_layers", "transfer_scramble",
+                    "transfer_probing", "transfer_crossed"}  # fmt: skip
 OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
 
 
@@ -70,6 +80,15 @@ def tiny_config(data_dir) -> dict:
             },
         },  # fmt: skip
         "finetuning": {"lr": 1.0e-3, "batch_size": 8, "epochs": 1, "max_length": 32},
+        "transferability": {
+            "runs": ["bert"],
+            "steps": [2, 4],
+            "tasks": ["sst2", "stsb"],
+            "train_sizes": [20, "full"],
+            "schemes": ["progressive", "single-0", "scramble-n1"],
+            "seeds": [0],
+            "probing": {"train_size": 30},
+        },
         "tokenizers": {
             "wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 120},
             "uni": {"corpus": "b", "algorithm": "unigram", "vocab_size": 200},
@@ -173,6 +192,36 @@ def test_end_to_end_exports_loadable_checkpoints(workflow):
     assert not list(workdir.glob("results/**/.*tmp-*")), "temporary outputs left behind"
 
 
+def test_transferability_grid(workflow):
+    import json
+
+    import pandas as pd
+
+    workdir, _ = workflow
+    root = workdir / "results/bert"
+    for point in GRID:
+        w = dict(kv.split("=") for kv in point.split(", "))
+        path = root / f"step-{w['step']}/finetune/{w['task']}/n-{w['n']}/{w['reinit']}/seed-0"
+        metrics = json.loads((path / "metrics.json").read_text())
+        assert metrics["reinit"] == w["reinit"] and metrics["seconds"] > 0
+        assert metrics["n_train"] == (40 if w["n"] == "full" else 20)
+        if w["reinit"] == "scramble-s2":
+            assert metrics["layer_order"] == [1, 0] and metrics["reinit_layers"] == []
+        elif w["reinit"].startswith("progressive-k"):
+            assert metrics["reinit_layers"] == list(range(int(w["reinit"][-1]), 2))
+    summary = pd.read_csv(workdir / "results/tables/transfer_summary.csv")
+    assert len(summary) == len(GRID) and (summary["seeds"] == 1).all()
+    none = summary[summary["reinit"] == "none"]
+    assert (none["delta"] == 0).all() and set(none["kept_layers"]) == {2}
+    assert set(summary["family"]) == {"progressive", "none", "single", "scramble"}
+    probe = pd.read_csv(workdir / "results/tables/task_probe.csv")
+    assert set(probe["layer"]) == {0, 1, 2} and set(probe["step"]) == {2, 4}
+    assert set(probe["metric"]) == {"accuracy", "pearson"}
+    assert (workdir / "results/tables/scrambling.csv").exists()
+    for figure in TRANSFER_FIGURES:
+        assert (workdir / f"results/figures/{figure}.png").stat().st_size > 10_000, figure
+
+
 def test_unchanged_config_schedules_nothing(workflow):
     workdir, config = workflow
     assert scheduled(snakemake(workdir, config, "-n")) == set()
@@ -193,11 +242,17 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         ("export_checkpoint", "run=bert, step=4"),
         ("validation_curve", "run=bert"),
     }
-    analyses = {(r, w) for r, w in jobs if r in ANALYSIS_RULES}
-    assert {r for r, _ in analyses} == ANALYSIS_RULES
+    grid = {(r, w) for r, w in jobs if r in ("finetune", "task_probe")}
+    assert {w for r, w in grid if r == "finetune"} == GRID  # downstream's 2 jobs are in it
+    assert {w for r, w in grid if r == "task_probe"} == {
+        f"run=bert, step={step}, task={task}" for step in (2, 4) for task in ("sst2", "stsb")
+    }
+    analyses = {(r, w) for r, w in jobs if r in ANALYSIS_RULES} - grid
+    assert {r for r, _ in analyses} == ANALYSIS_RULES - {"finetune"}
     assert all(w.startswith("run=bert, step=4") for _, w in analyses)
-    assert len(analyses) == 9  # features, probes x3, mlm_pos, lama, blimp, finetune x2
-    assert {r for r, _ in jobs} - {r for r, _ in training | analyses} == {"table", "figure"}
+    assert len(analyses) == 7  # features, probes x3, mlm_pos, lama, blimp
+    rest = {r for r, _ in jobs} - {r for r, _ in training | analyses | grid}
+    assert rest == {"table", "figure", "transfer_summary"}
     changed = copy.deepcopy(config)
     changed["builtin"]["seed"] = 2
     jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
@@ -214,6 +269,8 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
             "prepare_task",
             "table",
             "figure",
+            "task_probe",
+            "transfer_summary",
         }
         | ANALYSIS_RULES
     )  # the treebank, facts, pairs and tasks are built-in too
@@ -240,10 +297,18 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     changed = copy.deepcopy(config)
     changed["finetuning"]["lr"] = 2.0e-3
     jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
-    assert jobs == {
-        ("finetune", f"run=bert, step=4, task={t}, n=full, reinit=none, seed=0")
-        for t in ("sst2", "stsb")
-    } | {("table", "analysis=downstream"), ("figure", "figure=downstream")}
+    assert {w for r, w in jobs if r == "finetune"} == GRID
+    assert {(r, w) for r, w in jobs if r != "finetune"} == {
+        ("table", "analysis=downstream"),
+        ("table", "analysis=transferability"),
+        ("transfer_summary", ""),
+        ("figure", "figure=downstream"),
+    } | {("figure", f"figure={f}") for f in TRANSFER_FIGURES}
+    changed = copy.deepcopy(config)
+    changed["transferability"]["seeds"] = [0, 1]
+    jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
+    assert {w for r, w in jobs if r == "finetune"} == {w.replace("seed=0", "seed=1") for w in GRID}
+    assert {r for r, _ in jobs} == {"finetune", "table", "transfer_summary", "figure"}
 
 
 def test_imported_run_lands_beside_trained_ones(workflow):
@@ -280,6 +345,7 @@ def test_configfile_replaces_the_demo_config(tmp_path):
     (tmp_path / "corpus.txt").write_text("\n".join(sentences(50)) + "\n")
     config = tiny_config(tmp_path)
     config["runs"] = {"only": config["runs"]["bert"]}
+    config["transferability"]["runs"] = ["only"]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     cmd = [sys.executable, "-m", "snakemake", "-n", "--configfile", str(tmp_path / "config.yaml")]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)

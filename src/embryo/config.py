@@ -195,12 +195,88 @@ def _task_problems(config: dict, check_files: bool):
     for name in downstream_tasks(config):
         if name not in config["tasks"]:
             yield f"analyses.downstream.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
+    yield from _transfer_problems(config, check_files)
 
 
 def downstream_tasks(config: dict) -> list[str]:
     """The tasks the downstream analysis fine-tunes on (all defined tasks by default)."""
     wanted = config["analyses"]["downstream"]["tasks"]
     return list(config["tasks"]) if wanted is None else list(wanted)
+
+
+# --------------------------------------------------------------------------- transferability
+
+
+def transfer_tasks(config: dict) -> list[str]:
+    """The tasks of the transferability grid (all defined tasks by default)."""
+    wanted = config["transferability"]["tasks"]
+    return list(config["tasks"]) if wanted is None else list(wanted)
+
+
+def transfer_runs(config: dict) -> list[str]:
+    """The runs of the transferability grid (every run by default)."""
+    wanted = config["transferability"]["runs"]
+    return list(config["runs"]) if wanted is None else list(wanted)
+
+
+def num_layers(config: dict, run_name: str) -> int:
+    """The run's number of encoder layers, from its model section."""
+    from embryo.models import model_dims
+
+    run = config["runs"][run_name]
+    return model_dims(run["architecture"], run["model"])["num_hidden_layers"]
+
+
+def transfer_schemes(config: dict, run_name: str) -> list[str]:
+    """The run's reinit schemes, families expanded for its depth."""
+    from embryo.reinit import expand_schemes
+
+    return expand_schemes(config["transferability"]["schemes"], num_layers(config, run_name))
+
+
+def _transfer_problems(config: dict, check_files: bool):
+    from embryo import tasks
+
+    spec = config["transferability"]
+    sizes = [n for n in spec["train_sizes"] if n != "full"]
+    for name in transfer_tasks(config):
+        if name not in config["tasks"]:
+            yield f"transferability.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
+        elif sizes and check_files and spec["enabled"]:
+            try:
+                rows = tasks.max_train_rows(config["tasks"][name], config["data_dir"])
+            except (OSError, EmbryoError):
+                continue  # a missing file is reported by the task's own check
+            if rows is not None and max(sizes) > rows:
+                yield (
+                    f"transferability.train_sizes: {max(sizes)} training examples asked for, "
+                    f"but task {name}'s train file has at most {rows} rows"
+                )
+    wanted = spec["steps"]
+    known = {
+        s
+        for r in transfer_runs(config)
+        if r in config["runs"]
+        for s in checkpoint_steps(config["runs"][r])
+    }
+    missing = sorted(set(wanted or []) - known)
+    if missing:
+        yield f"transferability.steps: {missing} are checkpoints of none of the runs {transfer_runs(config)}"
+    for name in transfer_runs(config):
+        if name not in config["runs"]:
+            yield f"transferability.runs: unknown run {name!r}; defined: {sorted(config['runs'])}"
+            continue
+        try:
+            schemes = transfer_schemes(config, name)
+        except EmbryoError as err:
+            yield f"transferability.schemes (run {name}): {err}"
+            continue
+        scrambles = [s for s in schemes if s.startswith("scramble")]
+        if scrambles and config["runs"][name]["architecture"] == "albert":
+            yield (
+                f"transferability.schemes (run {name}): {scrambles[0]} permutes the layers of "
+                "an ALBERT, which shares one set of weights across them: the same model"
+            )
 
 
 # --------------------------------------------------------------------------- runs and steps

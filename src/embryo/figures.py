@@ -163,7 +163,7 @@ def downstream_curves(table, path) -> None:
     _save(fig, path)
 
 
-# figure name -> (table it is drawn from, caption for the report)
+# figure name -> (table(s) it is drawn from, caption for the report)
 FIGURES = {
     "validation": ("validation", "Validation perplexity (exp of the natural-log masked-LM loss) at every checkpoint of every trained run."),
     "mlm_pos": ("mlm_pos", "Token reconstruction (left) and mask prediction (right) accuracy per UPOS tag vs pretraining step; a word counts only if all its pieces are right (Chiang et al. 2020, Fig. 1)."),
@@ -174,11 +174,34 @@ FIGURES = {
     "lama": ("lama", "LAMA P@1 vs pretraining step, averaged over relations of each type (1-1, N-1, N-M)."),
     "downstream": ("downstream", "Dev score of each checkpoint fine-tuned on each task (whole model, no reinitialisation; mean over seeds, band = min to max) vs pretraining step (Chiang et al. 2020, Fig. 5)."),
     "blimp": ("blimp", "BLiMP accuracy (pseudo-log-likelihood of the good sentence above the bad one) vs step, averaged over the paradigms of each field."),
+    "transfer_progressive": ("transfer_summary", "Progressive reinitialisation (Tamkin et al. 2020, Fig. 1): dev score after fine-tuning with the embeddings and the first K layers pretrained and the rest redrawn, one line per training-set size (band: 95% t interval over seeds). Pretraining helps where a line rises with K; the paper found it helps more with less data."),
+    "transfer_layers": ("transfer_summary", "Localised reinitialisation: change of the dev score against keeping every layer, when one layer (single), a block of layers (block) is redrawn or only a block is kept (only); x is the layer (a block's centre). Below zero: the layer was worth transferring."),
+    "transfer_scramble": ("transfer_summary", "Scrambling: dev score of each permutation of the pretrained layers (dots) against the pretrained order (bar), per training-set size."),
+    "transfer_probing": (("task_probe", "transfer_summary"), "Task probing vs reinitialisation: a linear classifier on the frozen model's representation after layer k (line, left axis) and the score lost by redrawing that layer before fine-tuning (bars, right axis). Do the layers that probe best matter most?"),
+    "transfer_crossed": ("transfer_summary", "When does each layer become worth transferring? Score lost by redrawing one layer before fine-tuning (largest training-set size), per pretraining step (x) and layer (y); red = the pretrained layer helped."),
 }  # fmt: skip
 
+# transferability figures: the scheme families one of them needs in the grid
+FIGURE_FAMILIES = {
+    "transfer_progressive": {"progressive"},
+    "transfer_layers": {"single", "block", "only"},
+    "transfer_scramble": {"scramble"},
+    "transfer_probing": {"single"},
+    "transfer_crossed": {"single"},
+}
 
-def draw(name: str, table, path) -> None:
-    """Draw figure ``name`` (a key of FIGURES) from its table."""
+
+def figure_tables(name: str) -> tuple[str, ...]:
+    """The tables figure ``name`` is drawn from."""
+    tables = FIGURES[name][0]
+    return (tables,) if isinstance(tables, str) else tuple(tables)
+
+
+def draw(name: str, tables: dict, path) -> None:
+    """Draw figure ``name`` (a key of FIGURES) from its tables (name -> DataFrame)."""
+    from embryo import transfer_figures as tf
+
+    table = tables[figure_tables(name)[0]]
     if name == "validation":
         validation_curves(table, path)
     elif name in ("mlm_pos", "mlm_pos_rescaled"):
@@ -195,5 +218,15 @@ def draw(name: str, table, path) -> None:
         )
     elif name == "downstream":
         downstream_curves(table, path)
+    elif name == "transfer_progressive":
+        tf.progressive(table, path)
+    elif name == "transfer_layers":
+        tf.layer_effects(table, path)
+    elif name == "transfer_scramble":
+        tf.scrambling(table, path)
+    elif name == "transfer_probing":
+        tf.probing_vs_reinit(table, tables["transfer_summary"], path)
+    elif name == "transfer_crossed":
+        tf.crossed(table, path)
     else:
         raise KeyError(f"unknown figure {name!r}; expected one of {sorted(FIGURES)}")

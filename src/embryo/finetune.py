@@ -41,13 +41,14 @@ def training_subset(n_rows: int, n: int | None, seed: int):
     return np.sort(rng.choice(n_rows, size=n, replace=False))
 
 
-def _read(task_dir: Path, split: str) -> dict:
+def read_prepared(task_dir: Path, split: str) -> dict:
+    """A split of a task prepared by :func:`embryo.tasks.prepare_task`, as columns."""
     import pyarrow.parquet as pq
 
     return pq.read_table(task_dir / f"{split}.parquet").to_pydict()
 
 
-def _batch(rows: dict, index, pad_id: int, device):
+def batch_tensors(rows: dict, index, pad_id: int, device):
     """Padded tensors (input_ids, token_type_ids, attention_mask) and labels of ``index``, on ``device``."""
     import torch
 
@@ -79,7 +80,7 @@ def evaluate(model, rows: dict, info: dict, *, batch_size: int, pad_id: int) -> 
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            inputs, _ = _batch(rows, index, pad_id, model.device)
+            inputs, _ = batch_tensors(rows, index, pad_id, model.device)
             logits = model(**inputs).logits
             out = logits[:, 0] if info["type"] == "regression" else logits.argmax(-1)
             predictions[index] = out.float().cpu().numpy()
@@ -108,13 +109,16 @@ def load_classifier(model_dir, info: dict, seed: int):
 
 
 def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int, hparams: dict,
+             reinit: str = "none", init: str = "model",
              provenance: dict | None = None) -> dict:  # fmt: skip
     """Fine-tune ``model_dir`` on the prepared task in ``task_dir``; write ``metrics.json``.
 
-    ``hparams``: lr, batch_size, epochs, warmup_ratio, weight_decay, max_grad_norm,
-    eval_batch_size. Returns what is written: the headline ``metric`` and its ``score``,
-    all ``metrics``, per-epoch dev metrics, the training-loss ``curve``, the subset size
-    and the wall time.
+    ``reinit`` is a scheme of :mod:`embryo.reinit`, applied (with recipe ``init``) to the
+    loaded checkpoint before fine-tuning. ``hparams``: lr, batch_size, epochs,
+    warmup_ratio, weight_decay, max_grad_norm, eval_batch_size. Returns what is written:
+    the headline ``metric`` and its ``score``, all ``metrics``, per-epoch dev metrics,
+    the training-loss ``curve``, the layers redrawn and their order, the subset size and
+    the wall time.
     """
     import numpy as np
     import torch
@@ -122,13 +126,15 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int, hparams
     from embryo.models import default_device, max_positions
     from embryo.objective import derive_seed
     from embryo.pretrain import adamw, lr_factor
+    from embryo.reinit import apply_scheme
 
     started = time.perf_counter()
     task_dir = Path(task_dir)
     info = json.loads((task_dir / "task.json").read_text())
-    train, dev = _read(task_dir, "train"), _read(task_dir, "dev")
+    train, dev = read_prepared(task_dir, "train"), read_prepared(task_dir, "dev")
     subset = training_subset(len(train["label"]), n, seed)
     model, new_parameters = load_classifier(model_dir, info, seed)
+    scheme = apply_scheme(model, reinit, seed=seed, init=init)
     model.to(default_device())
     longest = max(max(map(len, train["input_ids"])), max(map(len, dev["input_ids"])))
     if longest > max_positions(model):
@@ -156,7 +162,9 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int, hparams
         for start in range(0, len(order), batch_size):
             step += 1
             torch.manual_seed(derive_seed(seed, "dropout", step))
-            inputs, labels = _batch(train, order[start : start + batch_size], pad_id, model.device)
+            inputs, labels = batch_tensors(
+                train, order[start : start + batch_size], pad_id, model.device
+            )
             loss = model(**inputs, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), hparams["max_grad_norm"])
@@ -184,6 +192,10 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int, hparams
         "epochs": per_epoch,
         "curve": curve,
         "new_parameters": new_parameters,
+        "reinit_layers": list(scheme.reinit),
+        "layer_order": list(scheme.order),
+        "init": init if scheme.changes_layers else None,
+        "layers": model.config.num_hidden_layers,
         "seconds": time.perf_counter() - started,
     }
     write_json(out_path, result)

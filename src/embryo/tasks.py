@@ -234,6 +234,25 @@ def prepare_task(spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_len
     return info
 
 
+def max_train_rows(spec: dict, data_dir) -> int | None:
+    """An upper bound on a local task's training rows (its lines, less a header); None if not local.
+
+    Counted in binary blocks, without parsing, so that a training-set size no file can
+    satisfy is refused at graph time, before any job runs.
+    """
+    if spec["source"] != "local":
+        return None
+    path = Path(data_dir) / spec["train"]
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"  # a last line without its newline
+    has_header = _format(path, spec) != "jsonl" and spec.get("header", True)
+    return lines - has_header
+
+
 def check_task(name: str, spec: dict, data_dir) -> None:
     """Check a local task before any job runs: files exist, named columns are in the header."""
     if spec["source"] != "local":

@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pandas as pd
 
 from embryo.figures import draw
 from embryo.logs import logged
 
 with logged(snakemake.log[0]):
-    draw(snakemake.wildcards.figure, pd.read_parquet(snakemake.input.table), snakemake.output[0])
+    tables = {Path(p).stem: pd.read_parquet(p) for p in snakemake.input.tables}
+    draw(snakemake.wildcards.figure, tables, snakemake.output[0])

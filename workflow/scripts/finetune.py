@@ -13,5 +13,7 @@ with logged(snakemake.log[0]):
         n=p.n,
         seed=int(w.seed),
         hparams=p.hparams,
+        reinit=w.reinit,
+        init=p.init,
         provenance={"run": w.run, "step": int(w.step), "n": w.n, "reinit": w.reinit},
     )

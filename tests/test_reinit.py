@@ -1,0 +1,206 @@
+"""Reinitialisation schemes: each changes exactly the parameters it names (Tamkin et al. 2020)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import (
+    AlbertConfig,
+    AlbertForSequenceClassification,
+    BertConfig,
+    BertForSequenceClassification,
+)
+
+from embryo.errors import EmbryoError
+from embryo.reinit import apply_scheme, expand_schemes, parse_scheme, untie_albert
+
+DIMS = dict(vocab_size=50, hidden_size=32, num_attention_heads=2, intermediate_size=64,
+            max_position_embeddings=16, hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0)  # fmt: skip
+
+
+def pretrained_like(model):
+    """Perturb every parameter, so that LayerNorm is not already the identity and biases not 0."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen) * 0.05)
+    return model
+
+
+def bert(layers=3):
+    torch.manual_seed(0)
+    return pretrained_like(
+        BertForSequenceClassification(BertConfig(num_hidden_layers=layers, **DIMS))
+    )
+
+
+def albert(layers=3):
+    torch.manual_seed(0)
+    cfg = AlbertConfig(
+        num_hidden_layers=layers, embedding_size=16, classifier_dropout_prob=0.0, **DIMS
+    )
+    return pretrained_like(AlbertForSequenceClassification(cfg))
+
+
+def snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def changed(before, model):
+    after = model.state_dict()
+    return {k for k in before if not torch.equal(before[k], after[k])}
+
+
+def layer_keys(state, i):
+    return {k for k in state if k.startswith(f"bert.encoder.layer.{i}.")}
+
+
+def outputs(model, seed=1):
+    model.eval()
+    ids = torch.randint(0, 50, (3, 12), generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        return model(input_ids=ids).logits
+
+
+def test_parse_names_the_layers_redrawn():
+    assert parse_scheme("none", 4).reinit == ()
+    assert parse_scheme("progressive-k1", 4).reinit == (1, 2, 3)
+    assert parse_scheme("progressive-k4", 4).reinit == ()
+    assert parse_scheme("progressive-k0", 4).reinit == (0, 1, 2, 3)
+    assert parse_scheme("block-1-2", 4).reinit == (1, 2)
+    assert parse_scheme("only-1-2", 4).reinit == (0, 3)
+    assert parse_scheme("single-3", 4).reinit == (3,)
+    scramble = parse_scheme("scramble-s1", 4)
+    assert scramble.reinit == () and sorted(scramble.order) == [0, 1, 2, 3]
+    assert scramble.order == parse_scheme("scramble-s1", 4).order
+    assert scramble.order != tuple(range(4))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["progressive-k5", "block-2-1", "block-0-4", "only-3-9", "single-4", "scramble-s0", "foo"],
+)
+def test_parse_refuses_impossible_schemes(name):
+    with pytest.raises(EmbryoError, match="reinit|scheme"):
+        parse_scheme(name, 4)
+
+
+def test_expand_families():
+    assert expand_schemes(["none", "progressive", "single"], 2) == [
+        "none", "progressive-k0", "progressive-k1", "single-0", "single-1",
+    ]  # fmt: skip
+    assert expand_schemes(["block-w2", "only-w2"], 3) == [
+        "block-0-1", "block-1-2", "only-0-1", "only-1-2",
+    ]  # fmt: skip
+    assert expand_schemes(["scramble-n2"], 3) == ["scramble-s1", "scramble-s2"]
+    # on 2 layers seed 1 is the identity (= none); on 3 layers seeds 4..13 repeat orders
+    assert expand_schemes(["scramble-n1"], 2) == ["scramble-s2"]
+    assert expand_schemes(["scramble-n4"], 3) == [f"scramble-s{s}" for s in (1, 2, 3, 14)]
+    with pytest.raises(EmbryoError, match="only 1 layer order other than its own"):
+        expand_schemes(["scramble-n2"], 2)
+    with pytest.raises(EmbryoError, match="single-7"):
+        expand_schemes(["single-7"], 3)
+
+
+@pytest.mark.parametrize(
+    "name", ["progressive-k1", "progressive-k0", "block-1-2", "only-1-1", "single-0", "single-2"]
+)
+def test_each_scheme_changes_exactly_its_layers(name):
+    model = bert(3)
+    before = snapshot(model)
+    scheme = apply_scheme(model, name, seed=0)
+    expected = set().union(*(layer_keys(before, i) for i in scheme.reinit))
+    assert changed(before, model) == expected
+
+
+def test_model_init_draws_like_a_fresh_model():
+    model = bert(2)
+    apply_scheme(model, "single-1", seed=0)
+    layer = model.bert.encoder.layer[1]
+    weight = layer.intermediate.dense.weight
+    assert abs(weight.std().item() - 0.02) < 0.002
+    assert torch.all(layer.intermediate.dense.bias == 0)
+    assert torch.all(layer.output.LayerNorm.weight == 1)
+    assert torch.all(layer.output.LayerNorm.bias == 0)
+
+
+def test_original_recipe_redraws_only_linear_weights_near_zero():
+    model = bert(2)
+    before = snapshot(model)
+    apply_scheme(model, "single-0", seed=0, init="original")
+    prefix = "bert.encoder.layer.0."
+    moved = changed(before, model)
+    assert moved == {k for k in layer_keys(before, 0) if k.endswith("weight") or "LayerNorm" in k}
+    layer = model.bert.encoder.layer[0]
+    for linear in (layer.attention.self.query, layer.intermediate.dense, layer.output.dense):
+        assert linear.weight.abs().max().item() <= 0.04 * 0.02 + 1e-9
+    assert torch.equal(before[prefix + "intermediate.dense.bias"], layer.intermediate.dense.bias)
+    assert torch.all(layer.output.LayerNorm.weight == 1)
+
+
+def test_reinit_is_reproducible_from_the_seed():
+    a, b, c = bert(2), bert(2), bert(2)
+    apply_scheme(a, "single-0", seed=3)
+    apply_scheme(b, "single-0", seed=3)
+    apply_scheme(c, "single-0", seed=4)
+    key = "bert.encoder.layer.0.output.dense.weight"
+    assert torch.equal(a.state_dict()[key], b.state_dict()[key])
+    assert not torch.equal(a.state_dict()[key], c.state_dict()[key])
+
+
+def test_progressive_all_layers_kept_is_none():
+    model, reference = bert(3), bert(3)
+    apply_scheme(model, "progressive-k3", seed=0)
+    apply_scheme(reference, "none", seed=0)
+    assert changed(snapshot(reference), model) == set()
+
+
+def test_scramble_holds_the_same_layers_in_another_order():
+    model = bert(3)
+    before = snapshot(model)
+    scheme = apply_scheme(model, "scramble-s2", seed=0)
+    assert scheme.order != (0, 1, 2)
+    after = model.state_dict()
+    for position, source in enumerate(scheme.order):
+        for key in layer_keys(before, source):
+            moved = key.replace(f"layer.{source}.", f"layer.{position}.")
+            assert torch.equal(after[moved], before[key])
+    outside = {k for k in before if ".encoder.layer." not in k}
+    assert all(torch.equal(after[k], before[k]) for k in outside)
+
+
+def test_untying_albert_preserves_its_outputs():
+    model = albert(3)
+    reference = outputs(model)
+    untie_albert(model)
+    assert model.config.num_hidden_groups == 3
+    assert len(model.albert.encoder.albert_layer_groups) == 3
+    assert torch.allclose(outputs(model), reference, atol=1e-6)
+    # and the copies are independent parameters
+    groups = model.albert.encoder.albert_layer_groups
+    assert groups[0].albert_layers[0].ffn.weight is not groups[1].albert_layers[0].ffn.weight
+
+
+def test_albert_single_layer_reinit_changes_only_that_copy():
+    model = albert(3)
+    shared = snapshot(model)
+    apply_scheme(model, "single-1", seed=0)
+    after = model.state_dict()
+    for i in range(3):
+        prefix = f"albert.encoder.albert_layer_groups.{i}."
+        keys = [k for k in after if k.startswith(prefix)]
+        same = [torch.equal(after[k], shared[k.replace(prefix, "albert.encoder.albert_layer_groups.0.")])
+                for k in keys]  # fmt: skip
+        assert (not all(same)) if i == 1 else all(same)
+    outside = [k for k in shared if "albert_layer_groups" not in k]
+    assert all(torch.equal(after[k], shared[k]) for k in outside)
+
+
+def test_albert_none_stays_shared_and_scramble_is_refused():
+    model = albert(2)
+    apply_scheme(model, "none", seed=0)
+    apply_scheme(model, "progressive-k2", seed=0)
+    assert model.config.num_hidden_groups == 1
+    with pytest.raises(EmbryoError, match="shares one set of weights"):
+        apply_scheme(model, "scramble-s1", seed=0)
