@@ -1,7 +1,9 @@
 """Figures of the transferability grid (Tamkin et al. 2020), drawn from ``transfer_summary``.
 
 Panels are laid out with one row per (run, pretraining step) and one column per task;
-scores are means over seeds with their 95% t interval (see :mod:`embryo.transfer`).
+scores are means over seeds with their 95% t interval (see :mod:`embryo.transfer`),
+drawn clipped to the range the metric can take: with two seeds the interval is
+±12.7 sd and would otherwise stretch an accuracy axis far beyond [0, 1].
 """
 
 from __future__ import annotations
@@ -11,6 +13,30 @@ import math
 from embryo.figures import _panels, _plt, _save
 
 MARKERS = {"single": "o", "block": "s", "only": "^"}
+# metrics that can be negative; every other metric lies in [0, 1]
+SIGNED = {"pearson", "spearman", "matthews"}
+
+
+def interval(rows, difference: bool = False):
+    """Lower and upper ends of the 95% interval of the rows' mean score (of their
+    difference to ``none`` if ``difference``), the score clipped to the metric's range."""
+    import numpy as np
+
+    low, high = (-1.0, 1.0) if rows["metric"].iloc[0] in SIGNED else (0.0, 1.0)
+    mean = rows["mean"].to_numpy(dtype=float)
+    half = rows["ci95"].fillna(0).to_numpy(dtype=float)
+    shift = rows["none_mean"].to_numpy(dtype=float) if difference else 0.0
+    return np.clip(mean - half, low, high) - shift, np.clip(mean + half, low, high) - shift
+
+
+def _yerr(rows, sign: float = 1.0):
+    """Error bars of ``sign`` x (score - none) with the clipped interval, as matplotlib's
+    asymmetric ``yerr``."""
+    low, high = interval(rows, difference=True)
+    if sign < 0:
+        low, high = -high, -low
+    center = sign * rows["delta"].to_numpy(dtype=float)
+    return [center - low, high - center]
 
 
 def size_order(sizes) -> list[str]:
@@ -58,8 +84,8 @@ def progressive(summary, path) -> None:
             line = rows[rows["n"] == n].sort_values("kept_layers")
             color = colors(k / max(len(sizes) - 1, 1) * 0.85)
             ax.plot(line["kept_layers"], line["mean"], marker="o", color=color, label=_label(n))
-            ax.fill_between(line["kept_layers"], line["mean"] - line["ci95"].fillna(0),
-                            line["mean"] + line["ci95"].fillna(0), color=color, alpha=0.2)  # fmt: skip
+            ax.fill_between(line["kept_layers"], *interval(line), color=color,
+                            alpha=0.2)  # fmt: skip
         layers = int(rows["layers"].iloc[0]) if len(rows) else 0
         ax.set_xticks(range(layers + 1))
         ax.set_xlabel("pretrained layers kept (K)")
@@ -82,7 +108,7 @@ def layer_effects(summary, path) -> None:
                 if line.empty:
                     continue
                 x = (line["first_layer"] + line["last_layer"]) / 2
-                ax.errorbar(x, line["delta"], yerr=line["ci95"].fillna(0), marker=marker,
+                ax.errorbar(x, line["delta"], yerr=_yerr(line), marker=marker,
                             capsize=3, color=colors(k / max(len(sizes) - 1, 1) * 0.85),
                             label=f"{family}, {_label(n)}")  # fmt: skip
         ax.axhline(0, color="black", linewidth=0.8)
@@ -142,7 +168,7 @@ def probing_vs_reinit(probe, summary, path) -> None:
             bars = bars[bars["n"] == n]
             twin = ax.twinx()
             twin.bar(bars["first_layer"] + 1, -bars["delta"], width=0.5, alpha=0.5,
-                     color="tab:purple", yerr=bars["ci95"].fillna(0), capsize=3,
+                     color="tab:purple", yerr=_yerr(bars, -1.0), capsize=3,
                      error_kw={"ecolor": "dimgray", "elinewidth": 1})  # fmt: skip
             twin.axhline(0, color="tab:purple", linewidth=0.6)
             twin.set_ylabel(f"score lost by redrawing it ({_label(n)})", color="tab:purple")
