@@ -29,9 +29,10 @@ from embryo.errors import EmbryoError
 POOLINGS = ("mean", "cls")
 
 
-def sentence_features(model_dir, rows: dict, *, pooling: str = "mean", batch_size: int = 64,
-                      device=None):  # fmt: skip
-    """Pooled representation of every row at every layer: float32 [n_rows, L + 1, hidden]."""
+def sentence_features(model_dir, splits: list[dict], *, pooling: str = "mean",
+                      batch_size: int = 64, device=None) -> list:  # fmt: skip
+    """Pooled representation of every row of each split at every layer, the checkpoint
+    loaded once: one float32 array [n_rows, L + 1, hidden] per split."""
     import numpy as np
     import torch
 
@@ -43,21 +44,25 @@ def sentence_features(model_dir, rows: dict, *, pooling: str = "mean", batch_siz
     model, tokenizer = load_masked_lm(model_dir, device)
     encoder = model.base_model
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    n_layers = encoder.config.num_hidden_layers + 1
-    order = np.argsort([len(x) for x in rows["input_ids"]], kind="stable")
-    out = np.zeros((len(order), n_layers, encoder.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            index = order[start : start + batch_size]
-            inputs, _ = batch_tensors(rows, index, pad_id, encoder.device)
-            states = torch.stack(encoder(**inputs, output_hidden_states=True).hidden_states, 1)
-            if pooling == "cls":
-                pooled = states[:, :, 0]
-            else:
-                mask = inputs["attention_mask"][:, None, :, None].to(states.dtype)
-                pooled = (states * mask).sum(2) / mask.sum(2)
-            out[index] = pooled.float().cpu().numpy()
-    return out
+    shape = (encoder.config.num_hidden_layers + 1, encoder.config.hidden_size)
+    features = []
+    for rows in splits:
+        order = np.argsort([len(x) for x in rows["input_ids"]], kind="stable")
+        out = np.zeros((len(order), *shape), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                index = order[start : start + batch_size]
+                inputs, _ = batch_tensors(rows, index, pad_id, encoder.device)
+                hidden = encoder(**inputs, output_hidden_states=True).hidden_states
+                states = torch.stack(hidden, 1)
+                if pooling == "cls":
+                    pooled = states[:, :, 0]
+                else:
+                    mask = inputs["attention_mask"][:, None, :, None].to(states.dtype)
+                    pooled = (states * mask).sum(2) / mask.sum(2)
+                out[index] = pooled.float().cpu().numpy()
+        features.append(out)
+    return features
 
 
 def probe_layers(train_x, train_y, dev_x, dev_y, info: dict, *, regularization: float = 1.0):
@@ -96,9 +101,9 @@ def task_probe(model_dir, task_dir, out_dir, *, pooling: str = "mean", train_siz
     train, dev = read_prepared(task_dir, "train"), read_prepared(task_dir, "dev")
     subset = training_subset(len(train["label"]), train_size, 0)
     train = {k: [v[i] for i in subset] for k, v in train.items()}
-    kw = {"pooling": pooling, "batch_size": batch_size}
-    train_x = sentence_features(model_dir, train, **kw)
-    dev_x = sentence_features(model_dir, dev, **kw)
+    train_x, dev_x = sentence_features(
+        model_dir, [train, dev], pooling=pooling, batch_size=batch_size
+    )
     per_layer = probe_layers(
         train_x, train["label"], dev_x, dev["label"], info, regularization=regularization
     )
