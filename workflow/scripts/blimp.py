@@ -1,3 +1,7 @@
+from embryo.warm import delegate
+
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+
 import torch
 
 from embryo.blimp import blimp_scores, load_blimp

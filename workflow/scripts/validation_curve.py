@@ -1,3 +1,7 @@
+from embryo.warm import delegate
+
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+
 from embryo.checkpoints import validation_table
 from embryo.logs import logged
 
