@@ -113,6 +113,7 @@ rule table:
     wildcard_constraints:
         analysis="mlm_pos|probe|lama|blimp|downstream|validation|transferability|task_probe",
     params:
-        code=fingerprint("embryo.tables"),
+        repeats=scheme_repeats,
+        code=fingerprint("embryo.tables", "embryo.transfer"),
     script:
         "../workflow/scripts/table.py"

@@ -98,16 +98,24 @@ def transfer_steps(run):
 
 
 def transferability_outputs():
-    """Every grid point: run x step x task x size x scheme x seed, one fine-tuning job each."""
+    """Every grid point: run x step x task x size x scheme x seed, one fine-tuning job each
+    (a scheme that builds the same model as another is that one's job: scheme_repeats)."""
     return [
         finetune_path(run, step, task, n, scheme, seed)
         for run in ec.transfer_runs(config)
         for step in transfer_steps(run)
         for task in ec.transfer_tasks(config)
         for n in TRANSFER["train_sizes"]
-        for scheme in ec.transfer_schemes(config, run)
+        for scheme in ec.transfer_jobs(config, run)[0]
         for seed in TRANSFER["seeds"]
     ]
+
+
+def scheme_repeats(wildcards):
+    """Per run, the grid's schemes whose rows repeat another's job: {run: {scheme: job's}}."""
+    if wildcards.analysis != "transferability":
+        return {}
+    return {run: ec.transfer_jobs(config, run)[1] for run in ec.transfer_runs(config)}
 
 
 def task_probe_outputs():

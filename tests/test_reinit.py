@@ -12,7 +12,7 @@ from transformers import (
 )
 
 from embryo.errors import EmbryoError
-from embryo.reinit import apply_scheme, expand_schemes, parse_scheme, untie_albert
+from embryo.reinit import apply_scheme, expand_schemes, parse_scheme, same_model, untie_albert
 
 DIMS = dict(vocab_size=50, hidden_size=32, num_attention_heads=2, intermediate_size=64,
             max_position_embeddings=16, hidden_dropout_prob=0.0,
@@ -101,6 +101,29 @@ def test_expand_families():
         expand_schemes(["scramble-n2"], 2)
     with pytest.raises(EmbryoError, match="single-7"):
         expand_schemes(["single-7"], 3)
+
+
+def test_schemes_that_build_the_same_model_are_one_job():
+    assert same_model(["none", "progressive-k0", "progressive-k1", "single-0", "single-1"], 2) == {
+        "single-1": "progressive-k1"
+    }
+    names = ["single-2", "only-0-1", "block-1-2", "block-0-2", "progressive-k1", "progressive-k2",
+             "progressive-k0", "block-1-1", "single-1", "scramble-s3", "scramble-s4",
+             "scramble-s5", "none"]  # fmt: skip
+    # on 3 layers: {2} redrawn = progressive-k2; {1, 2} = progressive-k1; all = progressive-k0;
+    # block-1-1 = single-1 (block before single); seeds 3 and 4 give one order, 5 the identity
+    assert parse_scheme("scramble-s3", 3).order == parse_scheme("scramble-s4", 3).order
+    assert parse_scheme("scramble-s5", 3).order == (0, 1, 2)
+    assert same_model(names, 3) == {
+        "single-2": "progressive-k2", "only-0-1": "progressive-k2", "block-1-2": "progressive-k1",
+        "block-0-2": "progressive-k0", "single-1": "block-1-1", "scramble-s4": "scramble-s3",
+        "scramble-s5": "none",
+    }  # fmt: skip
+    for init in ("model", "original"):  # and the models are indeed equal
+        a, b = bert(3), bert(3)
+        apply_scheme(a, "block-1-2", seed=4, init=init)
+        apply_scheme(b, "progressive-k1", seed=4, init=init)
+        assert not changed(snapshot(a), b)
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,7 @@ def tiny_config(data_dir) -> dict:
             "steps": [2, 4],
             "tasks": ["sst2", "stsb"],
             "train_sizes": [20, "full"],
-            "schemes": ["progressive", "single-0", "scramble-n1"],
+            "schemes": ["progressive", "single", "scramble-n1"],  # single-1 = progressive-k1
             "seeds": [0],
             "probing": {"train_size": 30},
         },
@@ -209,8 +209,14 @@ def test_transferability_grid(workflow):
             assert metrics["layer_order"] == [1, 0] and metrics["reinit_layers"] == []
         elif w["reinit"].startswith("progressive-k"):
             assert metrics["reinit_layers"] == list(range(int(w["reinit"][-1]), 2))
+    assert not (root / "step-2/finetune/sst2/n-20/single-1").exists()  # progressive-k1's job
+    table = pd.read_parquet(workdir / "results/tables/transferability.parquet")
+    repeat = table[table["reinit"] == "single-1"].drop(columns=["reinit", "same_as"])
+    job = table[table["reinit"] == "progressive-k1"].drop(columns=["reinit", "same_as"])
+    assert len(repeat) == 8 and repeat.reset_index(drop=True).equals(job.reset_index(drop=True))
+    assert set(table.loc[table["reinit"] == "single-1", "same_as"]) == {"progressive-k1"}
     summary = pd.read_csv(workdir / "results/tables/transfer_summary.csv")
-    assert len(summary) == len(GRID) and (summary["seeds"] == 1).all()
+    assert len(summary) == len(GRID) + 8 and (summary["seeds"] == 1).all()
     none = summary[summary["reinit"] == "none"]
     assert (none["delta"] == 0).all() and set(none["kept_layers"]) == {2}
     assert set(summary["family"]) == {"progressive", "none", "single", "scramble"}

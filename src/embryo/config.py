@@ -234,6 +234,15 @@ def transfer_schemes(config: dict, run_name: str) -> list[str]:
     return expand_schemes(config["transferability"]["schemes"], num_layers(config, run_name))
 
 
+def transfer_jobs(config: dict, run_name: str) -> tuple[list[str], dict[str, str]]:
+    """The run's schemes that are fine-tuned, and those that repeat one: {scheme: job's}."""
+    from embryo.reinit import same_model
+
+    schemes = transfer_schemes(config, run_name)
+    repeats = same_model(schemes, num_layers(config, run_name))
+    return [s for s in schemes if s not in repeats], repeats
+
+
 def _transfer_problems(config: dict, check_files: bool):
     from embryo import tasks
 

@@ -146,6 +146,25 @@ def expand_schemes(names, num_layers: int) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def same_model(names, num_layers: int) -> dict[str, str]:
+    """The schemes among ``names`` that are another's experiment: {name: the other's name}.
+
+    Two schemes that redraw the same layers and leave the same order build the same model
+    from the same seed (:func:`apply_scheme` draws layer by layer in a fixed order), so
+    their fine-tuning is one job: on a 2-layer model ``single-1`` is ``progressive-k1``;
+    on any model ``block-{i}-{L-1}`` is ``progressive-k{i}``. The job kept is the first
+    in the order none, progressive, block, only, single, scramble.
+    """
+    parsed = [parse_scheme(name, num_layers) for name in names]
+    families = list(_PATTERNS)
+    first: dict[tuple, str] = {}
+    for scheme in sorted(parsed, key=lambda s: families.index(s.family)):
+        first.setdefault((scheme.reinit, scheme.order), scheme.name)
+    return {
+        s.name: first[(s.reinit, s.order)] for s in parsed if first[(s.reinit, s.order)] != s.name
+    }
+
+
 def _scramble_seeds(count: int, num_layers: int) -> list[str]:
     others = math.factorial(num_layers) - 1
     if count > others:

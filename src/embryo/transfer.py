@@ -34,6 +34,26 @@ def _scheme_columns(reinit: str, layers: int) -> dict:
     }
 
 
+def with_repeats(table, repeats: dict):
+    """``table`` with rows for the schemes that repeat another's job, copied from that job.
+
+    ``repeats`` is {run: {scheme: scheme of the job}} (:func:`embryo.reinit.same_model`);
+    each copied row keeps its job's scheme in ``same_as`` (empty for rows of their own).
+    """
+    import pandas as pd
+
+    copies = [
+        table[(table["run"] == run) & (table["reinit"] == job)].assign(reinit=scheme, same_as=job)
+        for run, schemes in repeats.items()
+        for scheme, job in schemes.items()
+    ]
+    if not copies:
+        return table
+    table = pd.concat([table.assign(same_as=None), *copies], ignore_index=True)
+    keys = [k for k in ("run", "step", "task", "n", "reinit", "seed") if k in table.columns]
+    return table.sort_values(keys, kind="stable", ignore_index=True)
+
+
 def ci95(values) -> float:
     """Half-width of the two-sided 95% t interval of the mean of ``values`` (NaN for one value)."""
     import math
