@@ -98,8 +98,10 @@ def transfer_steps(run):
 
 
 def transferability_outputs():
-    """Every grid point: run x step x task x size x scheme x seed, one fine-tuning job each
-    (a scheme that builds the same model as another is that one's job: scheme_repeats)."""
+    """Every grid point: run x step x task x size x scheme x seed, one job each.
+
+    A scheme that builds the same model as another is that one's job (scheme_repeats).
+    """
     return [
         finetune_path(run, step, task, n, scheme, seed)
         for run in ec.transfer_runs(config)
