@@ -162,9 +162,39 @@ def transfer_families():
     return families, crossed
 
 
+def ki_pairs():
+    """Each knowledge-inheritance student with its teacher, twin and schedule."""
+    pairs = []
+    for name, run in RUNS.items():
+        if run.get("teacher") is None:
+            continue
+        settings = ec.segment_settings(config, name, ec.checkpoint_steps(run)[-1])
+        spec = settings["teacher"]
+        pairs.append(
+            {
+                "student": name,
+                "teacher": spec["run"],
+                "teacher_step": spec["step"],
+                "twin": spec["twin"],
+                **{
+                    k: spec[k] for k in ("schedule", "alpha", "kd_steps", "temperature")
+                },
+                "top_k": spec["top_k"],
+            }
+        )
+    return pairs
+
+
+def ki_runs():
+    """The runs the inheritance table compares: students, their twins and teachers."""
+    runs = {p[k] for p in ki_pairs() for k in ("student", "twin", "teacher")}
+    return sorted(r for r in runs if r is not None)
+
+
 def figure_names():
     """The figures whose tables this config produces."""
     tables = set(ANALYSES) | ({"validation"} if TRAINED else set())
+    tables |= {"inheritance"} if ki_pairs() else set()
     families, crossed = set(), False
     if "transferability" in tables:
         tables.add("transfer_summary")
@@ -179,6 +209,13 @@ def figure_names():
         if name in FIGURE_FAMILIES and not FIGURE_FAMILIES[name] & families:
             continue
         if name == "transfer_crossed" and not crossed:
+            continue
+        if name == "ki_saving" and not any(p["twin"] for p in ki_pairs()):
+            continue
+        if name == "ki_downstream" and not any(
+            analysed_steps(p["student"], config["analyses"]["downstream"]["steps"])
+            for p in ki_pairs()
+        ):
             continue
         names.append(name)
     return names
@@ -195,6 +232,7 @@ def get_final_output():
             "results/tables/transfer_summary.csv",
             "results/tables/scrambling.csv",
         ]
+    tables += ["results/tables/inheritance.csv"] * bool(ki_pairs())
     figures = [f"results/figures/{name}.png" for name in figure_names()]
     return models + tables + figures
 
@@ -227,6 +265,9 @@ def segment_inputs(wildcards):
     previous = ec.previous_step(RUNS[run], step)
     if previous is not None:
         inputs["previous"] = segment_dir(run, previous)
+    teacher = ec.teacher_checkpoint(config, run)
+    if teacher is not None and step > 0:  # a student waits for its teacher's checkpoint
+        inputs["teacher"] = "results/{}/models/step-{}".format(*teacher)
     return inputs
 
 

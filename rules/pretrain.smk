@@ -28,3 +28,20 @@ rule validation_curve:
         code=fingerprint("embryo.checkpoints"),
     script:
         "../workflow/scripts/validation_curve.py"
+
+
+rule inheritance_table:
+    input:
+        lambda w: [f"results/{run}/validation.csv" for run in ki_runs()],
+    output:
+        csv="results/tables/inheritance.csv",
+        parquet="results/tables/inheritance.parquet",
+    log:
+        "results/logs/table/inheritance.log",
+    benchmark:
+        "results/benchmarks/table/inheritance.tsv"
+    params:
+        pairs=ki_pairs(),
+        code=fingerprint("embryo.inheritance", "embryo.tables"),
+    script:
+        "../workflow/scripts/inheritance_table.py"

@@ -174,6 +174,64 @@ def test_bad_config_names_the_key(good, edit, message):
         check(cfg)
 
 
+def with_student(cfg, **teacher):
+    """``cfg`` with a student s of run r (4 layers) and its from-scratch twin w."""
+    student = {"architecture": "bert", "tokenizer": "t", "checkpoints": [0, 10],
+               "model": {"num_layers": 4}}  # fmt: skip
+    cfg["runs"]["w"] = copy.deepcopy(student)
+    cfg["runs"]["s"] = {**student, "teacher": {"run": "r", "twin": "w", **teacher}}
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda c: with_student(c, run="nobody"), r"runs\.s\.teacher\.run: unknown run 'nobody'"),
+        (
+            lambda c: with_student(c, step=15),
+            r"runs\.s\.teacher\.step: 15 is not a checkpoint of r",
+        ),
+        (
+            lambda c: (
+                with_student(c)
+                and c["tokenizers"].update(u={"corpus": "c"})
+                or c["runs"]["r"].update(tokenizer="u")
+            ),
+            r"runs\.s\.teacher\.run: teacher r uses tokenizer 'u', this run 't'; knowledge "
+            r"inheritance .* must share the tokenizer",
+        ),
+        (
+            lambda c: with_student(c) and c["runs"]["r"].update(teacher={"run": "s"}),
+            r"a cycle of teachers: r -> s -> r",
+        ),
+        (lambda c: with_student(c, top_k=500), r"top_k: 500 is more than the vocabulary's 100"),
+        (
+            lambda c: with_student(c) and c["runs"]["w"].update(seed=3),
+            r"runs\.s\.teacher\.twin: w differs from s in seed",
+        ),
+        (
+            lambda c: with_student(c) and c["runs"]["r"].update(block_size=64),
+            r"teacher r has block_size 64, less than this run's 128",
+        ),
+        (lambda c: with_student(c, schedule="cosine"), r"schedule: 'cosine' is not one of"),
+    ],
+)
+def test_bad_teacher_names_the_key(good, edit, message):
+    cfg = copy.deepcopy(good)
+    edit(cfg)
+    with pytest.raises(EmbryoError, match=message):
+        check(cfg)
+
+
+def test_student_segments_carry_the_teacher_and_its_schedule(good):
+    cfg = check(with_student(copy.deepcopy(good)))
+    assert "teacher" not in ec.segment_settings(cfg, "s", 0)  # initialisation: no teacher
+    ki = ec.segment_settings(cfg, "s", 10)["teacher"]
+    assert ki == {"run": "r", "step": 20, "twin": "w", "schedule": "linear", "alpha": 1.0,
+                  "kd_steps": 10, "temperature": 2.0, "top_k": None}  # fmt: skip
+    assert ec.teacher_checkpoint(cfg, "s") == ("r", 20) and ec.teacher_checkpoint(cfg, "r") is None
+
+
 def test_schedule_expansion_by_hand():
     run = {"checkpoints": {"until": 100, "every": 25, "log_spaced": True, "log_base": 2}}
     assert ec.checkpoint_steps(run) == [0, 1, 2, 4, 8, 16, 25, 50, 75, 100]

@@ -196,3 +196,39 @@ def test_learning_rate_schedule_by_hand():
 
     assert [lr_factor(t, 2, 6) for t in range(1, 8)] == [0.5, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
     assert [lr_factor(t, 0, 3) for t in (1, 2, 3)] == [1.0, 2 / 3, 1 / 3]
+
+
+def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
+    tmp_path, tiny_tokenizer, tiny_blocks
+):
+    """Knowledge inheritance: α_0 = 0 equals from-scratch training bit for bit."""
+    s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
+    trained = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, s0, name="teacher")
+    teacher = tmp_path / "teacher-model"
+    export_checkpoint(trained, tiny_tokenizer, teacher, provenance={"run": "t", "step": 6})
+
+    def student(name, **ki):
+        deeper = {**MODEL, "num_layers": 3}
+        start = settings("bert", 0) | {"model": deeper}
+        out0 = tmp_path / f"{name}-0"
+        run_segment(start, blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
+                    previous_dir=None, out_dir=out0, threads=1)  # fmt: skip
+        spec = settings("bert", 6) | {"model": deeper}
+        if ki:
+            spec["teacher"] = {"run": "t", "step": 6, "twin": None, "schedule": "linear",
+                               "kd_steps": 4, "temperature": 2.0, "top_k": None, **ki}  # fmt: skip
+        out = tmp_path / name
+        run_segment(spec, blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
+                    previous_dir=out0, out_dir=out, threads=1,
+                    teacher_dir=teacher if ki else None)  # fmt: skip
+        return out
+
+    twin, zero, guided = student("twin"), student("zero", alpha=0.0), student("ki", alpha=1.0)
+    weights = {run: load_file(run / "model" / "model.safetensors") for run in (twin, zero, guided)}
+    assert all(torch.equal(weights[twin][k], weights[zero][k]) for k in weights[twin])
+    assert any(not torch.equal(weights[twin][k], weights[guided][k]) for k in weights[twin])
+    # the curve records α_t: linear from α_0 = 1 over kd_steps = 4, then 0
+    rows = [line.split(",") for line in (guided / "train_curve.csv").read_text().splitlines()]
+    assert rows[0] == ["step", "loss", "lr", "alpha"]
+    assert [float(r[3]) for r in rows[1:]] == [0.75, 0.5, 0.25, 0.0, 0.0, 0.0]
+    assert (twin / "train_curve.csv").read_text().splitlines()[0] == "step,loss,lr"

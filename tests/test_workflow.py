@@ -357,3 +357,47 @@ def test_configfile_replaces_the_demo_config(tmp_path):
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     runs = {m.group(1) for _, w in scheduled(result) if (m := re.match(r"run=([^,]+)", w))}
     assert runs == {"only"}
+
+
+def with_student(config: dict) -> dict:
+    """``config`` with a 3-layer student of bert at step 4 and its from-scratch twin."""
+    ki = copy.deepcopy(config)
+    twin = {**copy.deepcopy(ki["runs"]["bert"]), "checkpoints": [0, 3]}
+    twin["model"] = {**TINY, "num_layers": 3}
+    ki["runs"]["twin"] = twin
+    ki["runs"]["student"] = {
+        **copy.deepcopy(twin),
+        "teacher": {"run": "bert", "step": 4, "twin": "twin", "kd_steps": 2, "top_k": 20},
+    }
+    return ki
+
+
+def test_a_student_waits_for_its_teachers_checkpoint(tmp_path):
+    (tmp_path / "corpus.txt").write_text("\n".join(sentences(50)) + "\n")
+    config = with_student(tiny_config(tmp_path))
+    jobs = scheduled(snakemake(tmp_path, config, "-n", "results/student/train/step-3"))
+    assert {("export_checkpoint", "run=bert, step=4"), ("pretrain", "run=bert, step=4"),
+            ("pretrain", "run=student, step=0")} < jobs  # fmt: skip
+    assert not {w for r, w in jobs if w.startswith("run=twin")}
+    jobs = scheduled(snakemake(tmp_path, config, "-n", "results/student/train/step-0"))
+    assert not {w for r, w in jobs if w.startswith("run=bert")}, "step 0 needs no teacher"
+
+
+def test_knowledge_inheritance_table_and_figures(workflow):
+    """Last in this module: it adds runs to the shared results."""
+    import pandas as pd
+
+    workdir, config = workflow
+    result = snakemake(workdir, with_student(config), name="ki.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = pd.read_csv(workdir / "results/tables/inheritance.csv")
+    assert table["twin_step"].tolist() == [3]
+    assert set(table[["student", "teacher", "teacher_step", "twin"]].itertuples(index=False)) == {
+        ("student", "bert", 4, "twin")
+    }
+    assert (table["schedule"] == "linear").all() and (table["top_k"] == 20).all()
+    curve = pd.read_csv(workdir / "results/student/train/step-3/train_curve.csv")
+    assert curve["alpha"].tolist() == [0.5, 0.0, 0.0]
+    for figure in ("ki_validation", "ki_saving"):
+        assert (workdir / f"results/figures/{figure}.png").stat().st_size > 10_000, figure
+    assert not (workdir / "results/figures/ki_downstream.png").exists()  # students not analysed

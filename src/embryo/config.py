@@ -165,6 +165,80 @@ def _semantic_problems(config: dict, check_files: bool):
             yield f"{key}.optimizer.total_steps: {opt['total_steps']} is before the last checkpoint {last}"
         if run["objective"]["sop"] and run["architecture"] != "albert":
             yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
+    yield from _teacher_problems(config)
+
+
+# what a from-scratch twin shares with its knowledge-inheritance student
+TWIN_KEYS = ("architecture", "tokenizer", "corpus", "seed", "block_size", "checkpoints",
+             "model", "objective", "optimizer", "evaluation")  # fmt: skip
+
+
+def _teacher_problems(config: dict):
+    """Knowledge-inheritance students: teachers that exist, share the tokenizer, no cycles."""
+    runs = config["runs"]
+    for name, run in runs.items():
+        spec = run.get("teacher")
+        if spec is None:
+            continue
+        key = f"runs.{name}.teacher"
+        if run.get("import") is not None:
+            yield f"{key}: an imported run is not trained here, so it cannot have a teacher"
+            continue
+        teacher = runs.get(spec["run"])
+        if teacher is None:
+            yield f"{key}.run: unknown run {spec['run']!r}; defined: {sorted(runs)}"
+            continue
+        lineage, current = [name], spec["run"]
+        while current in runs:
+            if current in lineage:
+                yield f"{key}.run: a cycle of teachers: {' -> '.join([*lineage, current])}"
+                break
+            lineage.append(current)
+            current = (runs[current].get("teacher") or {}).get("run")
+        if teacher.get("import") is not None or teacher.get("tokenizer") != run.get("tokenizer"):
+            theirs = (
+                "its own (imported)" if teacher.get("import") else repr(teacher.get("tokenizer"))
+            )
+            yield (
+                f"{key}.run: teacher {spec['run']} uses tokenizer {theirs}, this run "
+                f"{run.get('tokenizer')!r}; knowledge inheritance compares the two models' "
+                "distributions over one vocabulary, so they must share the tokenizer"
+            )
+        if spec["step"] is not None and spec["step"] not in checkpoint_steps(teacher):
+            yield (
+                f"{key}.step: {spec['step']} is not a checkpoint of {spec['run']} "
+                f"({checkpoint_steps(teacher)})"
+            )
+        if teacher.get("block_size", 0) < run["block_size"]:
+            yield (
+                f"{key}.run: teacher {spec['run']} has block_size {teacher.get('block_size')}, "
+                f"less than this run's {run['block_size']}: it has no positions for the rest"
+            )
+        vocab = config["tokenizers"].get(run.get("tokenizer"), {}).get("vocab_size")
+        if spec["top_k"] is not None and vocab is not None and spec["top_k"] > vocab:
+            yield f"{key}.top_k: {spec['top_k']} is more than the vocabulary's {vocab} tokens"
+        twin = spec["twin"]
+        if twin is not None:
+            if twin not in runs:
+                yield f"{key}.twin: unknown run {twin!r}; defined: {sorted(runs)}"
+            elif runs[twin].get("teacher") is not None or twin == name:
+                yield f"{key}.twin: {twin} must be trained from scratch, without a teacher"
+            else:
+                differ = [k for k in TWIN_KEYS if runs[twin].get(k) != run.get(k)]
+                if differ:
+                    yield (
+                        f"{key}.twin: {twin} differs from {name} in {', '.join(differ)}; a twin "
+                        "is the same run without the teacher"
+                    )
+
+
+def teacher_checkpoint(config: dict, run_name: str) -> tuple[str, int] | None:
+    """(teacher run, step) of a knowledge-inheritance student; None for other runs."""
+    spec = config["runs"][run_name].get("teacher")
+    if spec is None:
+        return None
+    step = spec["step"]
+    return spec["run"], checkpoint_steps(config["runs"][spec["run"]])[-1] if step is None else step
 
 
 def _task_problems(config: dict, check_files: bool):
@@ -353,4 +427,8 @@ def segment_settings(config: dict, run_name: str, step: int) -> dict:
     }
     if step > 0:
         settings["optimizer"] = {**run["optimizer"], "total_steps": total_steps(run)}
+        if run.get("teacher") is not None:
+            teacher, teacher_step = teacher_checkpoint(config, run_name)
+            kd_steps = run["teacher"]["kd_steps"] or total_steps(run)
+            settings["teacher"] = {**run["teacher"], "step": teacher_step, "kd_steps": kd_steps}
     return settings

@@ -179,6 +179,9 @@ FIGURES = {
     "transfer_scramble": ("transfer_summary", "Scrambling: dev score of each permutation of the pretrained layers (dots) against the pretrained order (bar), per training-set size."),
     "transfer_probing": (("task_probe", "transfer_summary"), "Task probing vs reinitialisation: a linear classifier on the frozen model's representation after layer k (line, left axis) and the score lost by redrawing that layer before fine-tuning (bars, right axis). Do the layers that probe best matter most?"),
     "transfer_crossed": ("transfer_summary", "When does each layer become worth transferring? Score lost by redrawing one layer before fine-tuning (largest training-set size), per pretraining step (x) and layer (y); red = the pretrained layer helped."),
+    "ki_validation": (("validation", "inheritance"), "Knowledge inheritance (Qin et al. 2021): validation perplexity vs step of each student (pretrained with its teacher's guidance), its from-scratch twin and the teacher; the shading is the inheritance weight alpha_t (right axis); dashed: the twin's final perplexity and the step at which the student reaches it. Perplexity = exp(natural-log loss); the paper's fairseq curves are base 2."),
+    "ki_saving": ("inheritance", "Steps saved by knowledge inheritance: for each checkpoint of the twin, the step at which the student first reaches the twin's perplexity there (interpolated in log perplexity between checkpoints), against the diagonal of no saving; labels: the fraction of steps saved."),
+    "ki_downstream": (("downstream", "inheritance"), "Knowledge inheritance downstream: dev score of each checkpoint of the students and their twins fine-tuned on each task (mean over seeds) vs pretraining step."),
 }  # fmt: skip
 
 # transferability figures: the scheme families one of them needs in the grid
@@ -199,6 +202,7 @@ def figure_tables(name: str) -> tuple[str, ...]:
 
 def draw(name: str, tables: dict, path) -> None:
     """Draw figure ``name`` (a key of FIGURES) from its tables (name -> DataFrame)."""
+    from embryo import inheritance_figures as inf
     from embryo import transfer_figures as tf
 
     table = tables[figure_tables(name)[0]]
@@ -228,5 +232,11 @@ def draw(name: str, tables: dict, path) -> None:
         tf.probing_vs_reinit(table, tables["transfer_summary"], path)
     elif name == "transfer_crossed":
         tf.crossed(table, path)
+    elif name == "ki_validation":
+        inf.validation(table, tables["inheritance"], path)
+    elif name == "ki_saving":
+        inf.saving(table, path)
+    elif name == "ki_downstream":
+        inf.downstream(table, tables["inheritance"], path)
     else:
         raise KeyError(f"unknown figure {name!r}; expected one of {sorted(FIGURES)}")

@@ -98,19 +98,31 @@ class PretrainingLoss(torch.nn.Module):
     """The pretraining loss of a Hugging Face masked LM, computed with :func:`masked_logits`.
 
     Equal to the model's own ``loss``: mean cross-entropy over the selected positions,
-    plus ALBERT's sentence-order loss when the model has an SOP head. Wrapping the model
-    in a module keeps distributed data parallel gradient synchronisation intact.
+    plus ALBERT's sentence-order loss when the model has an SOP head. With a ``teacher``
+    (knowledge inheritance, :mod:`embryo.inheritance`) and a weight ``alpha`` > 0, the
+    loss is (1 - alpha) times that plus alpha times the distillation term on the same
+    masked positions, the teacher evaluated without gradients. Wrapping the model in a
+    module keeps distributed data parallel gradient synchronisation intact.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, teacher=None, *, temperature: float = 1.0, top_k=None):
         super().__init__()
         self.model = model
+        self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
+        self.temperature, self.top_k = temperature, top_k
 
-    def forward(self, input_ids, labels, token_type_ids=None, sentence_order_label=None):
+    def forward(self, input_ids, labels, token_type_ids=None, sentence_order_label=None, alpha=0.0):
         selected = labels != -100
         logits, out = masked_logits(self.model, input_ids, selected, token_type_ids)
         loss = F.cross_entropy(logits.float(), labels[selected])
         if sentence_order_label is not None:
             order = self.model.sop_classifier(out.pooler_output)
             loss = loss + F.cross_entropy(order.float(), sentence_order_label)
+        if alpha > 0:
+            from embryo.inheritance import kd_loss
+
+            with torch.no_grad():
+                guide = masked_logits(self.teacher, input_ids, selected, token_type_ids)[0]
+            kd = kd_loss(logits, guide, temperature=self.temperature, top_k=self.top_k)
+            loss = (1 - alpha) * loss + alpha * kd
         return loss

@@ -138,19 +138,30 @@ def adamw(model, opt: dict):
     )
 
 
+def train_curve_csv(curve, ki) -> str:
+    """The segment's curve as CSV: step, loss, lr, and a student's inheritance weight alpha."""
+    head = "step,loss,lr" + (",alpha" if ki else "")
+    rows = [(t, loss, lr, *((a,) if ki else ())) for t, loss, lr, a in curve]
+    return head + "\n" + "".join(",".join(map(repr, row)) + "\n" for row in rows)
+
+
 def run_segment(
-    settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_dir, threads: int = 0
-) -> dict:
+    settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_dir, threads: int = 0,
+    teacher_dir=None,
+) -> dict:  # fmt: skip
     """Train one segment ending at ``settings["step"]`` and write ``out_dir`` atomically.
 
     ``settings`` is :func:`embryo.config.segment_settings`; ``previous_dir`` is the
-    predecessor's segment directory (None at step 0). Returns the segment's metrics.
+    predecessor's segment directory (None at step 0); ``teacher_dir`` the teacher's
+    exported checkpoint of a knowledge-inheritance student (``settings["teacher"]``).
+    Returns the segment's metrics.
     """
     import torch
     from accelerate import Accelerator
     from tqdm import tqdm
     from transformers import AutoModelForMaskedLM, AutoModelForPreTraining, AutoTokenizer
 
+    from embryo import inheritance
     from embryo.blocks import load_blocks
     from embryo.models import new_model, parameter_count
     from embryo.objective import (
@@ -212,7 +223,18 @@ def run_segment(
             state = torch.load(state_file, weights_only=False)
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
-        objective, optimizer = accelerator.prepare(PretrainingLoss(model), optimizer)
+        ki = settings.get("teacher")
+        ki_schedule = ki and {k: ki[k] for k in ("schedule", "kd_steps")} | {"alpha0": ki["alpha"]}
+        if ki is not None and teacher_dir is None:
+            raise EmbryoError(f"segment {step} is a student's: it needs {ki['run']}'s checkpoint")
+        teacher = AutoModelForMaskedLM.from_pretrained(teacher_dir) if ki else None
+        objective, optimizer = accelerator.prepare(
+            PretrainingLoss(
+                model, teacher, temperature=ki["temperature"] if ki else 1.0,
+                top_k=ki["top_k"] if ki else None,
+            ),
+            optimizer,
+        )  # fmt: skip
         model.train()
         train = data["train"].with_format("torch")
         per_process = opt["batch_size"] // accelerator.num_processes
@@ -239,6 +261,7 @@ def run_segment(
                 probability=settings["objective"]["mlm_probability"],
                 gen=gen,
             )
+            weight = inheritance.alpha(t, **ki_schedule) if ki else 0.0
             step_loss = 0.0
             for m in range(0, per_process, micro):
                 batch = {"input_ids": inputs[m : m + micro], "labels": labels[m : m + micro]}
@@ -248,7 +271,7 @@ def run_segment(
                         "sentence_order_label": order[m : m + micro],
                     }
                 batch = {k: v.to(accelerator.device) for k, v in batch.items()}
-                loss = objective(**batch) / opt["grad_accum"]
+                loss = objective(**batch, alpha=weight) / opt["grad_accum"]
                 accelerator.backward(loss)
                 step_loss += loss.detach()
             if opt["max_grad_norm"] is not None:
@@ -259,7 +282,7 @@ def run_segment(
             optimizer.zero_grad(set_to_none=True)
             loss_value = accelerator.reduce(step_loss, "mean").item()
             train_losses.append(loss_value)
-            curve.append((t, loss_value, lr))
+            curve.append((t, loss_value, lr, weight))
 
     # ---- validation and atomic save
     metrics = {"step": step, "parameters": parameter_count(model)}
@@ -276,6 +299,7 @@ def run_segment(
         metrics |= {
             "train_loss": sum(train_losses) / len(train_losses) if train_losses else None,
             "lr": curve[-1][2] if curve else 0.0,
+            **({"alpha": curve[-1][3] if curve else None} if settings.get("teacher") else {}),
             "tokens_seen": step * (opt["batch_size"] if opt else 0) * settings["block_size"],
             "seconds": time.time() - started,
         }
@@ -291,8 +315,6 @@ def run_segment(
                     tmp / "state.pt",
                 )
             (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            (tmp / "train_curve.csv").write_text(
-                "step,loss,lr\n" + "".join(f"{t},{loss!r},{lr!r}\n" for t, loss, lr in curve)
-            )
+            (tmp / "train_curve.csv").write_text(train_curve_csv(curve, settings.get("teacher")))
     accelerator.wait_for_everyone()
     return metrics

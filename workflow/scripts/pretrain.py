@@ -11,6 +11,7 @@ with logged(snakemake.log[0]):
         blocks_dir=snakemake.input.blocks,
         tokenizer_dir=snakemake.input.tokenizer,
         previous_dir=snakemake.input.get("previous"),
+        teacher_dir=snakemake.input.get("teacher"),
         out_dir=snakemake.output[0],
         threads=snakemake.threads,
     )
