@@ -265,9 +265,14 @@ def segment_inputs(wildcards):
     previous = ec.previous_step(RUNS[run], step)
     if previous is not None:
         inputs["previous"] = segment_dir(run, previous)
-    teacher = ec.teacher_checkpoint(config, run)
-    if teacher is not None and step > 0:  # a student waits for its teacher's checkpoint
-        inputs["teacher"] = "results/{}/models/step-{}".format(*teacher)
+    # a grown run's step 0 is the source's checkpoint; a student's later steps need the teacher
+    for name, link, needed in (
+        ("source", "grow_from", step == 0),
+        ("teacher", "teacher", step > 0),
+    ):
+        linked = ec.linked_checkpoint(config, run, link)
+        if linked is not None and needed:
+            inputs[name] = model_dir(*linked)
     return inputs
 
 

@@ -223,13 +223,70 @@ def test_bad_teacher_names_the_key(good, edit, message):
         check(cfg)
 
 
+def with_grown(cfg, model, **grow_from):
+    cfg["runs"]["g"] = {"architecture": "bert", "tokenizer": "t", "checkpoints": [0, 10],
+                        "model": model, "grow_from": {"run": "r", **grow_from}}  # fmt: skip
+    return cfg
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (
+            lambda c: with_grown(c, {"num_layers": 4}, run="g"),
+            r"grow_from\.run: 'g' is not another run",
+        ),
+        (
+            lambda c: with_grown(c, {"num_layers": 4}, step=5),
+            r"grow_from\.step: 5 is not a checkpoint of r",
+        ),
+        (lambda c: with_grown(c, {"num_layers": 1}), r"smaller than r: num_hidden_layers 1 < 2"),
+        (
+            lambda c: with_grown(c, {"hidden_size": 256}),
+            r"the head size must stay 64 \(this run: 256 / 2 = 128\)",
+        ),
+        (
+            lambda c: (
+                with_grown(c, {"num_layers": 4}) and c["runs"]["g"].update(architecture="roberta")
+            ),
+            r"from a BERT to a BERT or a RoBERTa to a RoBERTa; here bert -> roberta",
+        ),
+        (
+            lambda c: (
+                with_grown(c, {"num_layers": 4})
+                and c["tokenizers"].update(u={"corpus": "c"})
+                or c["runs"]["g"].update(tokenizer="u")
+            ),
+            r"grow_from\.run: r uses tokenizer 't', this run 'u'",
+        ),
+    ],
+)
+def test_bad_growth_names_the_key(good, edit, message):
+    cfg = copy.deepcopy(good)
+    edit(cfg)
+    with pytest.raises(EmbryoError, match=message):
+        check(cfg)
+
+
+def test_a_grown_run_starts_from_its_source(good):
+    cfg = check(with_grown(copy.deepcopy(good), {"hidden_size": 256, "num_heads": 4}))
+    assert ec.segment_settings(cfg, "g", 0)["grow_from"] == {"run": "r", "step": 20}
+    assert (
+        ec.linked_checkpoint(cfg, "g", "grow_from") == ("r", 20)
+        and ec.linked_checkpoint(cfg, "r", "grow_from") is None
+    )
+
+
 def test_student_segments_carry_the_teacher_and_its_schedule(good):
     cfg = check(with_student(copy.deepcopy(good)))
     assert "teacher" not in ec.segment_settings(cfg, "s", 0)  # initialisation: no teacher
     ki = ec.segment_settings(cfg, "s", 10)["teacher"]
     assert ki == {"run": "r", "step": 20, "twin": "w", "schedule": "linear", "alpha": 1.0,
                   "kd_steps": 10, "temperature": 2.0, "top_k": None}  # fmt: skip
-    assert ec.teacher_checkpoint(cfg, "s") == ("r", 20) and ec.teacher_checkpoint(cfg, "r") is None
+    assert (
+        ec.linked_checkpoint(cfg, "s", "teacher") == ("r", 20)
+        and ec.linked_checkpoint(cfg, "r", "teacher") is None
+    )
 
 
 def test_schedule_expansion_by_hand():

@@ -232,3 +232,20 @@ def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
     assert rows[0] == ["step", "loss", "lr", "alpha"]
     assert [float(r[3]) for r in rows[1:]] == [0.75, 0.5, 0.25, 0.0, 0.0, 0.0]
     assert (twin / "train_curve.csv").read_text().splitlines()[0] == "step,loss,lr"
+
+
+def test_a_grown_run_starts_as_its_source(tmp_path, tiny_tokenizer, tiny_blocks):
+    """Step 0 of a run grown to twice the width computes what its source computed."""
+    s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
+    trained = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, s0, name="source")
+    source = tmp_path / "source-model"
+    export_checkpoint(trained, tiny_tokenizer, source, provenance={"run": "s", "step": 6})
+    wide = {**MODEL, "hidden_size": 64, "num_heads": 4, "intermediate_size": 128}
+    spec = settings("bert", 0) | {"model": wide, "grow_from": {"run": "s", "step": 6}}
+    out = tmp_path / "grown"
+    run_segment(spec, blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer, previous_dir=None,
+                out_dir=out, threads=1, source_dir=source)  # fmt: skip
+    grown, before = (json.loads((d / "metrics.json").read_text()) for d in (out, trained))
+    assert grown["grown_from"] == "s@6" and grown["growth_exact"]
+    assert grown["growth_logit_deviation"] < 1e-4
+    assert grown["val_loss"] == pytest.approx(before["val_loss"], abs=1e-4)

@@ -381,6 +381,11 @@ def test_a_student_waits_for_its_teachers_checkpoint(tmp_path):
     assert not {w for r, w in jobs if w.startswith("run=twin")}
     jobs = scheduled(snakemake(tmp_path, config, "-n", "results/student/train/step-0"))
     assert not {w for r, w in jobs if w.startswith("run=bert")}, "step 0 needs no teacher"
+    # growth and a teacher combined: step 0 grows from bert's last checkpoint
+    for run in ("student", "twin"):
+        config["runs"][run]["grow_from"] = {"run": "bert"}
+    jobs = scheduled(snakemake(tmp_path, config, "-n", "results/student/train/step-0"))
+    assert ("export_checkpoint", "run=bert, step=4") in jobs
 
 
 def test_knowledge_inheritance_table_and_figures(workflow):

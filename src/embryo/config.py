@@ -166,11 +166,12 @@ def _semantic_problems(config: dict, check_files: bool):
         if run["objective"]["sop"] and run["architecture"] != "albert":
             yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
     yield from _teacher_problems(config)
+    yield from _growth_problems(config)
 
 
 # what a from-scratch twin shares with its knowledge-inheritance student
 TWIN_KEYS = ("architecture", "tokenizer", "corpus", "seed", "block_size", "checkpoints",
-             "model", "objective", "optimizer", "evaluation")  # fmt: skip
+             "model", "objective", "optimizer", "evaluation", "grow_from")  # fmt: skip
 
 
 def _teacher_problems(config: dict):
@@ -232,9 +233,59 @@ def _teacher_problems(config: dict):
                     )
 
 
-def teacher_checkpoint(config: dict, run_name: str) -> tuple[str, int] | None:
-    """(teacher run, step) of a knowledge-inheritance student; None for other runs."""
-    spec = config["runs"][run_name].get("teacher")
+def _growth_problems(config: dict):
+    """Runs grown from another: a source of the same family and tokenizer, not larger."""
+    from embryo import models
+
+    runs = config["runs"]
+    for name, run in runs.items():
+        spec = run.get("grow_from")
+        if spec is None:
+            continue
+        key = f"runs.{name}.grow_from"
+        source = runs.get(spec["run"])
+        if source is None or spec["run"] == name:
+            yield f"{key}.run: {spec['run']!r} is not another run; defined: {sorted(runs)}"
+            continue
+        if run.get("import") is not None or source.get("import") is not None:
+            yield f"{key}: growth is between runs trained here (an imported run has its own tokenizer)"
+            continue
+        if (
+            run["architecture"] not in ("bert", "roberta")
+            or source["architecture"] != run["architecture"]
+        ):
+            yield (
+                f"{key}.run: growth is from a BERT to a BERT or a RoBERTa to a RoBERTa; here "
+                f"{source['architecture']} -> {run['architecture']}"
+            )
+            continue
+        if source.get("tokenizer") != run.get("tokenizer"):
+            yield f"{key}.run: {spec['run']} uses tokenizer {source.get('tokenizer')!r}, this run {run.get('tokenizer')!r}"
+        if spec["step"] is not None and spec["step"] not in checkpoint_steps(source):
+            yield f"{key}.step: {spec['step']} is not a checkpoint of {spec['run']} ({checkpoint_steps(source)})"
+        try:
+            old = models.model_dims(source["architecture"], source["model"])
+            new = models.model_dims(run["architecture"], run["model"])
+        except EmbryoError:
+            continue  # reported as the run's model
+        smaller = [f"{k} {new[k]} < {old[k]}" for k in old if new[k] < old[k]]
+        if source["block_size"] > run["block_size"]:
+            smaller.append(f"block_size {run['block_size']} < {source['block_size']}")
+        if smaller:
+            yield f"{key}: this run is smaller than {spec['run']}: {', '.join(smaller)}"
+        heads = (old["hidden_size"] // old["num_attention_heads"],
+                 new["hidden_size"] // new["num_attention_heads"])  # fmt: skip
+        if heads[0] != heads[1]:
+            yield (
+                f"{key}: heads are copied whole, so the head size must stay {heads[0]} "
+                f"(this run: {new['hidden_size']} / {new['num_attention_heads']} = {heads[1]})"
+            )
+
+
+def linked_checkpoint(config: dict, run_name: str, link: str) -> tuple[str, int] | None:
+    """(run, step) that a run's ``teacher`` or ``grow_from`` names (a null step: that
+    run's last checkpoint); None when the run has no such link."""
+    spec = config["runs"][run_name].get(link)
     if spec is None:
         return None
     step = spec["step"]
@@ -425,10 +476,13 @@ def segment_settings(config: dict, run_name: str, step: int) -> dict:
         "corpus": run_corpus(config, run_name),
         "step": step,
     }
+    if run.get("grow_from") is not None:  # the initialisation (step 0) is the grown source
+        source, source_step = linked_checkpoint(config, run_name, "grow_from")
+        settings["grow_from"] = {"run": source, "step": source_step}
     if step > 0:
         settings["optimizer"] = {**run["optimizer"], "total_steps": total_steps(run)}
         if run.get("teacher") is not None:
-            teacher, teacher_step = teacher_checkpoint(config, run_name)
+            teacher, teacher_step = linked_checkpoint(config, run_name, "teacher")
             kd_steps = run["teacher"]["kd_steps"] or total_steps(run)
             settings["teacher"] = {**run["teacher"], "step": teacher_step, "kd_steps": kd_steps}
     return settings

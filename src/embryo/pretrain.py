@@ -138,6 +138,24 @@ def adamw(model, opt: dict):
     )
 
 
+def grown(model, source_dir, validation, spec: dict) -> dict:
+    """Overwrite ``model`` with the source checkpoint grown to its size; what was done.
+
+    The summary includes the largest change of the masked-LM logits on four validation
+    blocks (zero up to rounding when the growth preserves the function).
+    """
+    from transformers import AutoModelForMaskedLM
+
+    from embryo.growth import grow, output_deviation
+
+    if source_dir is None:
+        raise EmbryoError(f"step 0 grows from {spec['run']}: it needs that run's checkpoint")
+    source = AutoModelForMaskedLM.from_pretrained(source_dir)
+    summary = grow(source, model)
+    ids = validation.with_format("torch")[:4]["input_ids"].long()
+    return {**spec, **summary, "logit_deviation": output_deviation(source, model, ids)}
+
+
 def train_curve_csv(curve, ki) -> str:
     """The segment's curve as CSV: step, loss, lr, and a student's inheritance weight alpha."""
     head = "step,loss,lr" + (",alpha" if ki else "")
@@ -147,14 +165,15 @@ def train_curve_csv(curve, ki) -> str:
 
 def run_segment(
     settings: dict, *, blocks_dir, tokenizer_dir, previous_dir, out_dir, threads: int = 0,
-    teacher_dir=None,
+    teacher_dir=None, source_dir=None,
 ) -> dict:  # fmt: skip
     """Train one segment ending at ``settings["step"]`` and write ``out_dir`` atomically.
 
     ``settings`` is :func:`embryo.config.segment_settings`; ``previous_dir`` is the
     predecessor's segment directory (None at step 0); ``teacher_dir`` the teacher's
-    exported checkpoint of a knowledge-inheritance student (``settings["teacher"]``).
-    Returns the segment's metrics.
+    exported checkpoint of a knowledge-inheritance student (``settings["teacher"]``);
+    ``source_dir`` the exported checkpoint a grown run starts from at step 0
+    (``settings["grow_from"]``, :mod:`embryo.growth`). Returns the segment's metrics.
     """
     import torch
     from accelerate import Accelerator
@@ -186,7 +205,8 @@ def run_segment(
         mixed_precision=opt["mixed_precision"] if opt else "no", cpu=not torch.cuda.is_available()
     )
 
-    # ---- model: seeded initialisation at step 0, else the predecessor's weights
+    # ---- model: seeded initialisation (or a grown source) at step 0, else the predecessor's
+    growth = None
     if previous_dir is None:
         if step != 0:
             raise EmbryoError(f"segment {step} needs its predecessor's training state")
@@ -198,6 +218,8 @@ def run_segment(
             seed=seed,
             sop=sop,
         )
+        if settings.get("grow_from"):
+            growth = grown(model, source_dir, data["validation"], settings["grow_from"])
     else:
         auto = AutoModelForPreTraining if sop else AutoModelForMaskedLM
         model = auto.from_pretrained(Path(previous_dir) / "model")
@@ -286,6 +308,10 @@ def run_segment(
 
     # ---- validation and atomic save
     metrics = {"step": step, "parameters": parameter_count(model)}
+    if growth:
+        metrics |= {"grown_from": f"{growth['run']}@{growth['step']}",
+                    "growth_exact": growth["exact"],
+                    "growth_logit_deviation": growth["logit_deviation"]}  # fmt: skip
     if accelerator.is_main_process:
         metrics |= evaluate(
             model,

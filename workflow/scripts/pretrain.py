@@ -12,6 +12,7 @@ with logged(snakemake.log[0]):
         tokenizer_dir=snakemake.input.tokenizer,
         previous_dir=snakemake.input.get("previous"),
         teacher_dir=snakemake.input.get("teacher"),
+        source_dir=snakemake.input.get("source"),
         out_dir=snakemake.output[0],
         threads=snakemake.threads,
     )
