@@ -174,21 +174,45 @@ TWIN_KEYS = ("architecture", "tokenizer", "corpus", "seed", "block_size", "check
              "model", "objective", "optimizer", "evaluation", "grow_from")  # fmt: skip
 
 
-def _teacher_problems(config: dict):
-    """Knowledge-inheritance students: teachers that exist, share the tokenizer, no cycles."""
+def _links(config: dict, link: str):
+    """Runs naming another run through ``link`` (teacher, grow_from), checked in common.
+
+    Yields a problem (a string) when the other run is unknown or the run itself, when
+    either is imported, when they use different tokenizers or when the step is not one
+    of the other's checkpoints; else ``(key, name, run, spec, other)``.
+    """
     runs = config["runs"]
     for name, run in runs.items():
-        spec = run.get("teacher")
+        spec = run.get(link)
         if spec is None:
             continue
-        key = f"runs.{name}.teacher"
-        if run.get("import") is not None:
-            yield f"{key}: an imported run is not trained here, so it cannot have a teacher"
+        key, other = f"runs.{name}.{link}", runs.get(spec["run"])
+        if other is None or spec["run"] == name:
+            yield f"{key}.run: {spec['run']!r} is not another run; defined: {sorted(runs)}"
+        elif run.get("import") is not None or other.get("import") is not None:
+            yield f"{key}: only between runs trained here (an imported run has its own tokenizer)"
+        elif other.get("tokenizer") != run.get("tokenizer"):
+            yield (
+                f"{key}.run: {spec['run']} uses tokenizer {other.get('tokenizer')!r}, this run "
+                f"{run.get('tokenizer')!r}; both models must read and predict one vocabulary"
+            )
+        elif spec["step"] is not None and spec["step"] not in checkpoint_steps(other):
+            yield (
+                f"{key}.step: {spec['step']} is not a checkpoint of {spec['run']} "
+                f"({checkpoint_steps(other)})"
+            )
+        else:
+            yield key, name, run, spec, other
+
+
+def _teacher_problems(config: dict):
+    """Knowledge-inheritance students: a teacher with room for the blocks, no cycles, a twin."""
+    runs = config["runs"]
+    for link in _links(config, "teacher"):
+        if isinstance(link, str):
+            yield link
             continue
-        teacher = runs.get(spec["run"])
-        if teacher is None:
-            yield f"{key}.run: unknown run {spec['run']!r}; defined: {sorted(runs)}"
-            continue
+        key, name, run, spec, teacher = link
         lineage, current = [name], spec["run"]
         while current in runs:
             if current in lineage:
@@ -196,23 +220,9 @@ def _teacher_problems(config: dict):
                 break
             lineage.append(current)
             current = (runs[current].get("teacher") or {}).get("run")
-        if teacher.get("import") is not None or teacher.get("tokenizer") != run.get("tokenizer"):
-            theirs = (
-                "its own (imported)" if teacher.get("import") else repr(teacher.get("tokenizer"))
-            )
+        if teacher["block_size"] < run["block_size"]:
             yield (
-                f"{key}.run: teacher {spec['run']} uses tokenizer {theirs}, this run "
-                f"{run.get('tokenizer')!r}; knowledge inheritance compares the two models' "
-                "distributions over one vocabulary, so they must share the tokenizer"
-            )
-        if spec["step"] is not None and spec["step"] not in checkpoint_steps(teacher):
-            yield (
-                f"{key}.step: {spec['step']} is not a checkpoint of {spec['run']} "
-                f"({checkpoint_steps(teacher)})"
-            )
-        if teacher.get("block_size", 0) < run["block_size"]:
-            yield (
-                f"{key}.run: teacher {spec['run']} has block_size {teacher.get('block_size')}, "
+                f"{key}.run: teacher {spec['run']} has block_size {teacher['block_size']}, "
                 f"less than this run's {run['block_size']}: it has no positions for the rest"
             )
         vocab = config["tokenizers"].get(run.get("tokenizer"), {}).get("vocab_size")
@@ -234,22 +244,14 @@ def _teacher_problems(config: dict):
 
 
 def _growth_problems(config: dict):
-    """Runs grown from another: a source of the same family and tokenizer, not larger."""
+    """Runs grown from another: a source of the same family, not larger, same head size."""
     from embryo import models
 
-    runs = config["runs"]
-    for name, run in runs.items():
-        spec = run.get("grow_from")
-        if spec is None:
+    for link in _links(config, "grow_from"):
+        if isinstance(link, str):
+            yield link
             continue
-        key = f"runs.{name}.grow_from"
-        source = runs.get(spec["run"])
-        if source is None or spec["run"] == name:
-            yield f"{key}.run: {spec['run']!r} is not another run; defined: {sorted(runs)}"
-            continue
-        if run.get("import") is not None or source.get("import") is not None:
-            yield f"{key}: growth is between runs trained here (an imported run has its own tokenizer)"
-            continue
+        key, _, run, spec, source = link
         if (
             run["architecture"] not in ("bert", "roberta")
             or source["architecture"] != run["architecture"]
@@ -259,10 +261,6 @@ def _growth_problems(config: dict):
                 f"{source['architecture']} -> {run['architecture']}"
             )
             continue
-        if source.get("tokenizer") != run.get("tokenizer"):
-            yield f"{key}.run: {spec['run']} uses tokenizer {source.get('tokenizer')!r}, this run {run.get('tokenizer')!r}"
-        if spec["step"] is not None and spec["step"] not in checkpoint_steps(source):
-            yield f"{key}.step: {spec['step']} is not a checkpoint of {spec['run']} ({checkpoint_steps(source)})"
         try:
             old = models.model_dims(source["architecture"], source["model"])
             new = models.model_dims(run["architecture"], run["model"])

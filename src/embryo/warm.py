@@ -59,6 +59,7 @@ PRELOAD = (
     "transformers.models.roberta.modeling_roberta",
     "snakemake.iocontainers",
     "snakemake.logging",
+    "matplotlib.pyplot",
 )
 
 
