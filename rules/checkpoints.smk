@@ -10,6 +10,7 @@ rule export_checkpoint:
         "results/benchmarks/export_checkpoint/{run}/step-{step}.tsv"
     wildcard_constraints:
         run=alternatives(TRAINED),
+    priority: 10
     params:
         provenance=lambda w: {
             "run": w.run,

@@ -7,6 +7,9 @@ rule pretrain:
         "results/logs/pretrain/{run}/step-{step}.log",
     benchmark:
         "results/benchmarks/pretrain/{run}/step-{step}.tsv"
+    # a segment goes before analyses: the chains of segments (and a student's wait for
+    # its teacher's last one) are the workflow's critical path
+    priority: 10
     threads: config["threads"] or workflow.cores
     params:
         settings=lambda w: ec.segment_settings(config, w.run, int(w.step)),
