@@ -175,11 +175,17 @@ def ki_pairs():
                 "student": name,
                 "teacher": spec["run"],
                 "teacher_step": spec["step"],
-                "twin": spec["twin"],
                 **{
-                    k: spec[k] for k in ("schedule", "alpha", "kd_steps", "temperature")
+                    k: spec[k]
+                    for k in (
+                        "twin",
+                        "schedule",
+                        "alpha",
+                        "kd_steps",
+                        "temperature",
+                        "top_k",
+                    )
                 },
-                "top_k": spec["top_k"],
             }
         )
     return pairs

@@ -246,7 +246,6 @@ def run_segment(
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
         ki = settings.get("teacher")
-        ki_schedule = ki and {k: ki[k] for k in ("schedule", "kd_steps")} | {"alpha0": ki["alpha"]}
         if ki is not None and teacher_dir is None:
             raise EmbryoError(f"segment {step} is a student's: it needs {ki['run']}'s checkpoint")
         teacher = AutoModelForMaskedLM.from_pretrained(teacher_dir) if ki else None
@@ -283,7 +282,13 @@ def run_segment(
                 probability=settings["objective"]["mlm_probability"],
                 gen=gen,
             )
-            weight = inheritance.alpha(t, **ki_schedule) if ki else 0.0
+            weight = (
+                inheritance.alpha(
+                    t, schedule=ki["schedule"], alpha0=ki["alpha"], kd_steps=ki["kd_steps"]
+                )
+                if ki
+                else 0.0
+            )
             step_loss = 0.0
             for m in range(0, per_process, micro):
                 batch = {"input_ids": inputs[m : m + micro], "labels": labels[m : m + micro]}

@@ -47,7 +47,11 @@ def collect(paths):
             frames.append(pd.DataFrame([flat_row(json.loads(p.read_text())) for p in files]))
         else:
             frames.append(pd.read_csv(path))
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return sort_rows(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+
+
+def sort_rows(table):
+    """``table`` sorted by the key columns it has (run, step, task, n, reinit, seed, layer)."""
     keys = [
         k for k in ("run", "step", "task", "n", "reinit", "seed", "layer") if k in table.columns
     ]

@@ -14,6 +14,7 @@ the Spearman rank correlation, over permutations, of the mean scores of two task
 from __future__ import annotations
 
 from embryo.reinit import parse_scheme
+from embryo.tables import sort_rows
 
 KEYS = ["run", "step", "task", "metric", "n", "reinit"]
 
@@ -49,9 +50,7 @@ def with_repeats(table, repeats: dict):
     ]
     if not copies:
         return table
-    table = pd.concat([table.assign(same_as=None), *copies], ignore_index=True)
-    keys = [k for k in ("run", "step", "task", "n", "reinit", "seed") if k in table.columns]
-    return table.sort_values(keys, kind="stable", ignore_index=True)
+    return sort_rows(pd.concat([table.assign(same_as=None), *copies], ignore_index=True))
 
 
 def ci95(values) -> float:
