@@ -10,6 +10,8 @@ rule extract_features:
     benchmark:
         "results/benchmarks/extract_features/{run}/step-{step}.tsv"
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("extract_features"),
     params:
         treebank={split: treebank_settings(split) for split in ("train", "test")},
         max_length=config["analyses"]["max_length"],
@@ -31,6 +33,8 @@ rule probe:
     benchmark:
         "results/benchmarks/probe/{run}/step-{step}/{probe}.tsv"
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("probe"),
     params:
         train=treebank_settings("train"),
         test=treebank_settings("test"),
@@ -51,6 +55,8 @@ rule mlm_pos:
     benchmark:
         "results/benchmarks/mlm_pos/{run}/step-{step}.tsv"
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("mlm_pos"),
     params:
         treebank=treebank_settings("test"),
         max_length=config["analyses"]["max_length"],
@@ -71,6 +77,8 @@ rule lama:
     benchmark:
         "results/benchmarks/lama/{run}/step-{step}.tsv"
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("lama"),
     params:
         root=analysis_root("lama"),
         max_facts=config["analyses"]["lama"]["max_facts_per_relation"],
@@ -91,6 +99,8 @@ rule blimp:
     benchmark:
         "results/benchmarks/blimp/{run}/step-{step}.tsv"
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("blimp"),
     params:
         root=analysis_root("blimp"),
         max_pairs=config["analyses"]["blimp"]["max_pairs"],
@@ -112,6 +122,8 @@ rule table:
         "results/benchmarks/table/{analysis}.tsv"
     wildcard_constraints:
         analysis="mlm_pos|probe|lama|blimp|downstream|validation|transferability|task_probe",
+    resources:
+        **cluster_resources("table"),
     params:
         repeats=scheme_repeats,
         code=fingerprint("embryo.tables", "embryo.transfer"),

@@ -11,6 +11,8 @@ rule export_checkpoint:
     wildcard_constraints:
         run=alternatives(TRAINED),
     priority: 10
+    resources:
+        **cluster_resources("export_checkpoint"),
     params:
         provenance=lambda w: {
             "run": w.run,
@@ -30,6 +32,8 @@ rule import_checkpoint:
         "results/benchmarks/import_checkpoint/{run}/step-{step}.tsv"
     wildcard_constraints:
         run=alternatives(IMPORTED),
+    resources:
+        **cluster_resources("import_checkpoint"),
     params:
         source=lambda w: RUNS[w.run]["import"],
         data_dir=DATA_DIR,

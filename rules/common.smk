@@ -5,7 +5,13 @@ import embryo.config as ec
 from embryo.corpus import input_files
 from embryo.figures import FIGURE_FAMILIES, FIGURES, figure_tables
 from embryo.fingerprint import fingerprint
+from embryo.locks import release_stale_locks
 from embryo.reinit import WILDCARD as REINIT_SCHEMES
+
+# ---- a run killed with SIGKILL leaves its lock: released when no Snakemake works here
+if workflow.is_main_process:
+    for lock in release_stale_locks(Path.cwd()):
+        logger.warning(f"Embryo: released {lock}, left by a killed Snakemake")
 
 # ---- validation: unknown keys, wrong types, missing files fail here, before any job runs
 config.update(
@@ -249,10 +255,20 @@ def source_root(spec):
     return BUILTIN_DIR if spec["source"] == "builtin" else DATA_DIR
 
 
+def mix_parts(wildcards):
+    """The prepared directories of a mix corpus's parts (none for other corpora)."""
+    spec = config["corpora"][wildcards.corpus]
+    parts = spec.get("parts", []) if spec["source"] == "mix" else []
+    return [f"results/corpora/{p}" for p in parts]
+
+
 def corpus_files(wildcards):
     spec = config["corpora"][wildcards.corpus]
     if spec["source"] == "builtin":
         return [BUILTIN_DIR]
+    if spec["source"] == "mix":
+        parts = mix_parts(wildcards)
+        return [f"{d}/{s}.parquet" for d in parts for s in ("train", "validation")]
     return input_files(spec, DATA_DIR)
 
 
@@ -342,3 +358,25 @@ def task_input(wildcards):
     if spec["source"] == "local":
         return [str(Path(DATA_DIR) / spec[split]) for split in ("train", "dev")]
     return []
+
+
+# ---- cluster resources: what a job asks a scheduler for (profiles/slurm); a local run
+# ignores them. Each key comes from config resources.<rule>, else resources.default, else
+# RESOURCE_DEFAULTS; runtime (minutes) and mem_mb grow with a retry's attempt number.
+RESOURCE_DEFAULTS = {"runtime": 60, "mem_mb": 4000, "gpu": 0}
+
+
+def cluster_resources(rule):
+    """runtime, mem_mb, cpus_per_task (the job's threads) and, if asked, gpu of a rule's jobs."""
+    spec = config.get("resources") or {}
+    wanted = dict(RESOURCE_DEFAULTS)
+    for given in (spec.get("default"), spec.get(rule)):
+        wanted.update({k: v for k, v in (given or {}).items() if v is not None})
+    resources = {
+        "runtime": lambda wildcards, attempt: wanted["runtime"] * attempt,
+        "mem_mb": lambda wildcards, attempt: wanted["mem_mb"] * attempt,
+        "cpus_per_task": lambda wildcards, threads: threads,
+    }
+    if wanted["gpu"]:
+        resources["gpu"] = wanted["gpu"]
+    return resources

@@ -5,6 +5,8 @@ rule generate_builtin:
         "results/logs/generate_builtin.log",
     benchmark:
         "results/benchmarks/generate_builtin.tsv"
+    resources:
+        **cluster_resources("generate_builtin"),
     params:
         seed=config["builtin"]["seed"],
         sizes=config["builtin"]["sizes"],
@@ -23,9 +25,12 @@ rule prepare_corpus:
         "results/logs/prepare_corpus/{corpus}.log",
     benchmark:
         "results/benchmarks/prepare_corpus/{corpus}.tsv"
+    resources:
+        **cluster_resources("prepare_corpus"),
     params:
         spec=lambda w: config["corpora"][w.corpus],
         data_dir=lambda w: source_root(config["corpora"][w.corpus]),
+        part_dirs=mix_parts,
         code=fingerprint("embryo.corpus"),
     script:
         "../workflow/scripts/prepare_corpus.py"
@@ -40,6 +45,8 @@ rule train_tokenizer:
         "results/logs/train_tokenizer/{tokenizer}.log",
     benchmark:
         "results/benchmarks/train_tokenizer/{tokenizer}.tsv"
+    resources:
+        **cluster_resources("train_tokenizer"),
     params:
         spec=lambda w: config["tokenizers"][w.tokenizer],
         code=fingerprint("embryo.tokenizer"),
@@ -59,6 +66,8 @@ rule tokenize_corpus:
     benchmark:
         "results/benchmarks/tokenize_corpus/{corpus}/{tokenizer}-block{block}.tsv"
     threads: 1
+    resources:
+        **cluster_resources("tokenize_corpus"),
     params:
         block_size=lambda w: int(w.block),
         code=fingerprint("embryo.blocks"),

@@ -15,6 +15,8 @@ rule figure:
         "results/benchmarks/figure/{figure}.tsv"
     wildcard_constraints:
         figure="|".join(FIGURES),
+    resources:
+        **cluster_resources("figure"),
     params:
         caption=lambda w: FIGURES[w.figure][1],
         code=fingerprint("embryo.figures"),

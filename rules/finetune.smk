@@ -8,6 +8,8 @@ rule prepare_task:
         "results/logs/prepare_task/{task}/{vocab}.log",
     benchmark:
         "results/benchmarks/prepare_task/{task}/{vocab}.tsv"
+    resources:
+        **cluster_resources("prepare_task"),
     params:
         spec=lambda w: config["tasks"][w.task],
         root=lambda w: source_root(config["tasks"][w.task]),
@@ -28,6 +30,8 @@ rule finetune:
     benchmark:
         "results/benchmarks/finetune/{run}/step-{step}/{task}/n-{n}/{reinit}/seed-{seed}.tsv"
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("finetune"),
     params:
         n=lambda w: None if w.n == "full" else int(w.n),
         hparams=config["finetuning"],
@@ -51,6 +55,8 @@ rule task_probe:
     benchmark:
         "results/benchmarks/task_probe/{run}/step-{step}/{task}.tsv"
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("task_probe"),
     params:
         settings=TRANSFER["probing"],
         batch_size=config["finetuning"]["eval_batch_size"],
@@ -68,6 +74,8 @@ rule transfer_summary:
         scrambling="results/tables/scrambling.csv",
     log:
         "results/logs/table/transfer_summary.log",
+    resources:
+        **cluster_resources("transfer_summary"),
     params:
         code=fingerprint("embryo.transfer"),
     script:

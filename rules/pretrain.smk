@@ -11,6 +11,8 @@ rule pretrain:
     # its teacher's last one) are the workflow's critical path
     priority: 10
     threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("pretrain"),
     params:
         settings=lambda w: ec.segment_settings(config, w.run, int(w.step)),
         code=fingerprint("embryo.pretrain"),
@@ -27,6 +29,8 @@ rule validation_curve:
         "results/logs/validation_curve/{run}.log",
     benchmark:
         "results/benchmarks/validation_curve/{run}.tsv"
+    resources:
+        **cluster_resources("validation_curve"),
     params:
         code=fingerprint("embryo.checkpoints"),
     script:
@@ -43,6 +47,8 @@ rule inheritance_table:
         "results/logs/table/inheritance.log",
     benchmark:
         "results/benchmarks/table/inheritance.tsv"
+    resources:
+        **cluster_resources("inheritance_table"),
     params:
         pairs=ki_pairs(),
         code=fingerprint("embryo.inheritance", "embryo.tables"),

@@ -95,6 +95,10 @@ def test_every_schema_property_is_documented():
             r"grad_accum: 3 does not divide",
         ),
         (
+            lambda c: c["runs"]["r"].update(processes=3, optimizer={"batch_size": 8}),
+            r"runs\.r\.processes: 3 processes x 1 accumulation steps do not divide batch_size 8",
+        ),
+        (
             lambda c: c["runs"]["r"].update(optimizer={"total_steps": 5}),
             r"total_steps: 5 is before the last checkpoint 20",
         ),
@@ -299,6 +303,19 @@ def test_schedule_expansion_by_hand():
     assert ec.checkpoint_steps(run) == [0, 40, 80, 90]
     run = {"checkpoints": {"until": 1000, "every": 1000, "log_spaced": True, "log_base": 10}}
     assert ec.checkpoint_steps(run) == [0, 1, 10, 100, 1000]
+    # dense early, sparse later: the union of two schedules and a step
+    run = {"checkpoints": [{"until": 40, "every": 10, "log_spaced": True, "log_base": 2},
+                           {"until": 200, "every": 50, "log_spaced": False}, 125]}  # fmt: skip
+    assert ec.checkpoint_steps(run) == [0, 1, 2, 4, 8, 10, 20, 30, 40, 50, 100, 125, 150, 200]
+
+
+def test_a_list_of_schedules_validates_and_fills_defaults(good):
+    good["runs"]["r"]["checkpoints"] = [{"until": 8, "every": 4}, {"until": 20, "every": 10}]
+    cfg = check(good)
+    assert ec.checkpoint_steps(cfg["runs"]["r"]) == [0, 1, 2, 4, 8, 10, 20]
+    good["runs"]["r"]["checkpoints"] = [{"until": 8}]
+    with pytest.raises(EmbryoError, match=r"neither a list of steps nor a schedule"):
+        check(good)
 
 
 def test_segment_settings_separate_initialisation_from_optimisation(good):
@@ -327,3 +344,18 @@ def test_builtin_sizes_in_schema_match_the_library():
     assert {k: v["minimum"] for k, v in sizes.items() if v["minimum"] > 1} == {
         k: v for k, v in MINIMUM.items() if v > 1
     }
+
+
+def test_segment_processes_come_from_the_run_or_the_gpus():
+    assert ec.segment_processes({"processes": None}, None) == 1
+    assert ec.segment_processes({"processes": None}, 4) == 4
+    assert ec.segment_processes({"processes": 2}, 4) == 2
+
+
+def test_resources_name_exactly_the_workflows_rules():
+    import re
+
+    rules = {m for f in (REPO / "rules").glob("*.smk")
+             for m in re.findall(r"^rule (\w+):", f.read_text(), flags=re.M)}  # fmt: skip
+    keys = set(SCHEMA["properties"]["resources"]["properties"]) - {"default"}
+    assert keys == rules - {"all"}

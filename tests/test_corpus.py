@@ -298,3 +298,36 @@ def test_builtin_corpus_reads_the_generated_mirror(tmp_path):
     splits = load_corpus(spec, tmp_path / "mirror")
     assert len(splits["train"]) > len(splits["validation"]) > 0
     assert not any(text.lstrip().startswith("= ") for text in splits["train"])
+
+
+def test_mix_concatenates_the_prepared_parts_in_order(tmp_path):
+    import pyarrow.parquet as pq
+
+    parts = []
+    for name, n in (("wiki", 20), ("books", 10)):
+        lines_file(tmp_path / f"{name}.txt", n, prefix=name)
+        parts.append(tmp_path / name)
+        prepare_corpus(
+            spec([f"{name}.txt"], validation_fraction=0.2), tmp_path,
+            parts[-1] / "train.parquet", parts[-1] / "validation.parquet",
+        )  # fmt: skip
+    out = tmp_path / "mix"
+    stats = prepare_corpus(
+        {"source": "mix", "parts": ["wiki", "books"], "max_texts": None}, None,
+        out / "train.parquet", out / "validation.parquet", part_dirs=parts,
+    )  # fmt: skip
+    assert stats["train"]["texts"] == 16 + 8 and stats["validation"]["texts"] == 4 + 2
+    train = pq.read_table(out / "train.parquet")["text"].to_pylist()
+    assert train[:16] == pq.read_table(parts[0] / "train.parquet")["text"].to_pylist()
+    assert all(t.startswith("books") for t in train[16:])
+
+
+def test_mix_parts_are_checked():
+    from embryo.config import _mix_problems
+
+    cfg = {"corpora": {"a": {"source": "local"}, "m": {"source": "mix", "parts": ["a"]}}}
+    assert list(_mix_problems(cfg, "x", ["a"])) == []
+    assert "unknown corpus 'z'" in next(_mix_problems(cfg, "x", ["a", "z"]))
+    assert "'m' is itself a mix" in next(_mix_problems(cfg, "x", ["m"]))
+    assert "listed twice" in next(_mix_problems(cfg, "x", ["a", "a"]))
+    assert "needs the corpora" in next(_mix_problems(cfg, "x", []))

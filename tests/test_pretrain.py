@@ -249,3 +249,35 @@ def test_a_grown_run_starts_as_its_source(tmp_path, tiny_tokenizer, tiny_blocks)
     assert grown["grown_from"] == "s@6" and grown["growth_exact"]
     assert grown["growth_logit_deviation"] < 1e-4
     assert grown["val_loss"] == pytest.approx(before["val_loss"], abs=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch, sop", [("bert", False), ("albert", True)])
+def test_two_processes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny_blocks, arch, sop):
+    """Data parallel over 2 processes (torchrun, gloo on CPU), the same global batch:
+    every process draws the whole step's masks and keeps its half, and each masked
+    position weighs the same after averaging, so without dropout the two runs differ only
+    by float rounding of the gradient all-reduce."""
+    import pandas as pd
+
+    from embryo.pretrain import launch
+
+    def run(step, previous, processes, name):
+        spec = settings(arch, step, sop, grad_accum=1)
+        spec["model"]["dropout"] = 0.0
+        out = tmp_path / name
+        launch(spec, processes=processes, threads=2, blocks_dir=tiny_blocks,
+               tokenizer_dir=tiny_tokenizer, previous_dir=previous, out_dir=out)  # fmt: skip
+        return out
+
+    s0 = run(0, None, 1, "step-0")
+    one, two = run(6, s0, 1, "one"), run(6, s0, 2, "two")
+    curves = [pd.read_csv(d / "train_curve.csv") for d in (one, two)]
+    assert curves[0]["step"].tolist() == curves[1]["step"].tolist() == list(range(1, 7))
+    assert curves[1]["loss"].to_numpy() == pytest.approx(curves[0]["loss"].to_numpy(), rel=1e-4)
+    a, b = (load_file(d / "model" / "model.safetensors") for d in (one, two))
+    for name, tensor in a.items():
+        assert torch.allclose(tensor, b[name], atol=1e-5), name
+    metrics = [json.loads((d / "metrics.json").read_text()) for d in (one, two)]
+    assert [m["processes"] for m in metrics] == [1, 2]
+    assert metrics[1]["val_loss"] == pytest.approx(metrics[0]["val_loss"], rel=1e-4)

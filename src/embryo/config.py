@@ -119,6 +119,8 @@ def _semantic_problems(config: dict, check_files: bool):
             yield f"corpora.{name}.files: a local corpus needs a list of files"
         if spec["source"] == "hub" and not spec.get("hub_id"):
             yield f"corpora.{name}.hub_id: a hub corpus needs a dataset id"
+        elif spec["source"] == "mix":
+            yield from _mix_problems(config, name, spec.get("parts"))
         elif check_files:
             try:
                 corpus.check_corpus(name, spec, config["data_dir"])
@@ -145,7 +147,7 @@ def _semantic_problems(config: dict, check_files: bool):
         if "corpus" in run and run["corpus"] not in config["corpora"]:
             yield f"{key}.corpus: unknown corpus {run['corpus']!r}; defined: {sorted(config['corpora'])}"
         ckpts = run["checkpoints"]
-        if isinstance(ckpts, list):
+        if isinstance(ckpts, list) and all(isinstance(s, int) for s in ckpts):
             bad = [(a, b) for a, b in zip(ckpts, ckpts[1:], strict=False) if b <= a]
             if bad:
                 yield f"{key}.checkpoints: must be strictly increasing; {bad[0][1]} follows {bad[0][0]}"
@@ -160,6 +162,8 @@ def _semantic_problems(config: dict, check_files: bool):
         opt = run["optimizer"]
         if opt["batch_size"] % opt["grad_accum"]:
             yield f"{key}.optimizer.grad_accum: {opt['grad_accum']} does not divide batch_size {opt['batch_size']}"
+        elif run.get("processes") and opt["batch_size"] % (run["processes"] * opt["grad_accum"]):
+            yield f"{key}.processes: {run['processes']} processes x {opt['grad_accum']} accumulation steps do not divide batch_size {opt['batch_size']}"
         last = checkpoint_steps(run)[-1]
         if opt["total_steps"] is not None and opt["total_steps"] < last:
             yield f"{key}.optimizer.total_steps: {opt['total_steps']} is before the last checkpoint {last}"
@@ -167,6 +171,20 @@ def _semantic_problems(config: dict, check_files: bool):
             yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
     yield from _teacher_problems(config)
     yield from _growth_problems(config)
+
+
+def _mix_problems(config: dict, name: str, parts):
+    key, corpora = f"corpora.{name}.parts", config["corpora"]
+    if not parts:
+        yield f"{key}: a mix needs the corpora it concatenates"
+        return
+    for part in parts:
+        if part not in corpora:
+            yield f"{key}: unknown corpus {part!r}; defined: {sorted(corpora)}"
+        elif corpora[part]["source"] == "mix":
+            yield f"{key}: {part!r} is itself a mix; list its parts instead"
+    if len(set(parts)) < len(parts):
+        yield f"{key}: a corpus is listed twice ({parts})"
 
 
 # what a from-scratch twin shares with its knowledge-inheritance student
@@ -415,17 +433,27 @@ def _transfer_problems(config: dict, check_files: bool):
 
 
 def checkpoint_steps(run: dict) -> list[int]:
-    """The run's checkpoint steps, in increasing order (a list as given, or a schedule expanded)."""
+    """The run's checkpoint steps, in increasing order: a list of steps as given, a schedule
+    expanded, or the union of a list of schedules and steps."""
     ckpts = run["checkpoints"]
-    if isinstance(ckpts, list):
+    if isinstance(ckpts, list) and all(isinstance(s, int) for s in ckpts):
         return list(ckpts)
-    until, every = ckpts["until"], ckpts["every"]
+    parts = ckpts if isinstance(ckpts, list) else [ckpts]
+    steps = set()
+    for part in parts:
+        steps |= {part} if isinstance(part, int) else _schedule_steps(part)
+    return sorted(steps)
+
+
+def _schedule_steps(schedule: dict) -> set[int]:
+    """0, log-spaced steps below ``every`` (when asked), then every ``every`` steps to ``until``."""
+    until, every = schedule["until"], schedule["every"]
     steps = {0, *range(every, until + 1, every), until}
-    if ckpts.get("log_spaced", True):
-        base = ckpts.get("log_base", 2)
+    if schedule.get("log_spaced", True):
+        base = schedule.get("log_base", 2)
         top = min(every, until)
         steps |= {base**i for i in range(int(math.log(top, base)) + 2) if base**i < top}
-    return sorted(steps)
+    return steps
 
 
 def is_imported(run: dict) -> bool:
@@ -442,6 +470,11 @@ def previous_step(run: dict, step: int) -> int | None:
 def total_steps(run: dict) -> int:
     """Steps of the learning-rate schedule: explicit, or the last checkpoint."""
     return run["optimizer"]["total_steps"] or checkpoint_steps(run)[-1]
+
+
+def segment_processes(run: dict, gpus) -> int:
+    """Processes of a pretraining segment: the run's ``processes``, else one per GPU, else 1."""
+    return run.get("processes") or max(1, int(gpus or 0))
 
 
 def run_corpus(config: dict, run_name: str) -> str:

@@ -16,10 +16,16 @@ from pathlib import Path
 
 
 def _is_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # the parent is a module, not a package
+    """Whether ``name`` is a module, found without running it or its parent module.
+
+    ``find_spec("a.b.c")`` imports ``a.b``; when ``a.b`` is a module rather than a package
+    (``from embryo.objective import PretrainingLoss``), that would import torch while
+    the Snakefile is parsed. So ask first whether the parent is a package.
+    """
+    parent = importlib.util.find_spec(name.rpartition(".")[0])
+    if parent is None or parent.submodule_search_locations is None:
         return False
+    return importlib.util.find_spec(name) is not None
 
 
 @cache

@@ -5,9 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import traceback
 
+from embryo import warm
 from embryo.errors import EmbryoError
+
+# The first line of a Snakemake job's log: seconds from the start of the process Snakemake
+# started for the job to the job's work (entering logged), and where the job runs: its
+# own process ("cold") or a child of the warm interpreter ("warm", see embryo.warm).
+STARTED = "embryo: started work {seconds:.2f} s after the job's process started ({mode})"
 
 
 @contextlib.contextmanager
@@ -18,8 +25,10 @@ def logged(path):
     reaches the log even through a handler made before the job began (transformers' logger
     in the warm interpreter, :mod:`embryo.warm`). On failure the traceback goes to the
     log, and a one-line summary to the terminal, so that a bad input file is named where
-    the user is looking.
+    the user is looking. In a Snakemake job the log begins with :data:`STARTED`, the job's
+    fixed cost (``benchmarks/startup.py`` collects it).
     """
+    started = _started() if hasattr(sys.modules.get("__main__"), "snakemake") else None
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -28,6 +37,8 @@ def logged(path):
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         sys.stdout = sys.stderr = log
+        if started is not None:
+            print(STARTED.format(seconds=started[0], mode=started[1]), file=log)
         try:
             yield
         except Exception as err:
@@ -43,3 +54,23 @@ def logged(path):
             sys.stdout, sys.stderr = streams
     for fd in saved:
         os.close(fd)
+
+
+def _started() -> tuple[float, str] | None:
+    """Seconds since the job's process started, and "warm" or "cold"; None off Linux.
+
+    In the warm interpreter's child the job's process is the one that delegated to it
+    (:data:`embryo.warm.CLIENT`). Its start is field 22 of ``/proc/<pid>/stat``, in clock
+    ticks since boot, compared with the boot-time clock (``/proc/stat``'s ``btime`` is
+    whole seconds, too coarse for this).
+    """
+    mode = "warm" if os.environ.get(warm.CHILD) == str(os.getpid()) else "cold"
+    client = os.environ.get(warm.CLIENT, "") if mode == "warm" else ""
+    pid = int(client) if client.isdigit() else os.getpid()
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            ticks = int(stat.read().rsplit(b")", 1)[1].split()[19])  # after "pid (comm)"
+        now = time.clock_gettime(time.CLOCK_BOOTTIME)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return max(0.0, now - ticks / os.sysconf("SC_CLK_TCK")), mode

@@ -103,6 +103,12 @@ class PretrainingLoss(torch.nn.Module):
     loss is (1 - alpha) times that plus alpha times the distillation term on the same
     masked positions, the teacher evaluated without gradients. Wrapping the model in a
     module keeps distributed data parallel gradient synchronisation intact.
+
+    ``scale`` multiplies the terms averaged over masked positions (MLM, distillation).
+    The training loop sets it to (this batch's masked positions × processes ×
+    accumulation steps) / (the optimizer step's masked positions), so that after data
+    parallel averaging and accumulation every masked position of the step weighs the same,
+    however the step is split; with one process and no accumulation it is exactly 1.
     """
 
     def __init__(self, model, teacher=None, *, temperature: float = 1.0, top_k=None):
@@ -111,10 +117,13 @@ class PretrainingLoss(torch.nn.Module):
         self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
         self.temperature, self.top_k = temperature, top_k
 
-    def forward(self, input_ids, labels, token_type_ids=None, sentence_order_label=None, alpha=0.0):
+    def forward(
+        self, input_ids, labels, token_type_ids=None, sentence_order_label=None, alpha=0.0,
+        scale=1.0,
+    ):  # fmt: skip
         selected = labels != -100
         logits, out = masked_logits(self.model, input_ids, selected, token_type_ids)
-        loss = F.cross_entropy(logits.float(), labels[selected])
+        loss = scale * F.cross_entropy(logits.float(), labels[selected])
         if sentence_order_label is not None:
             order = self.model.sop_classifier(out.pooler_output)
             loss = loss + F.cross_entropy(order.float(), sentence_order_label)
@@ -123,6 +132,6 @@ class PretrainingLoss(torch.nn.Module):
 
             with torch.no_grad():
                 guide = masked_logits(self.teacher, input_ids, selected, token_type_ids)[0]
-            kd = kd_loss(logits, guide, temperature=self.temperature, top_k=self.top_k)
+            kd = scale * kd_loss(logits, guide, temperature=self.temperature, top_k=self.top_k)
             loss = (1 - alpha) * loss + alpha * kd
         return loss

@@ -40,6 +40,7 @@ import os
 import sys
 
 CHILD = "EMBRYO_WARM_CHILD"
+CLIENT = "EMBRYO_WARM_CLIENT"  # in the child: the pid of the job's own process
 
 # What the server imports before forking. Each is optional (a failed import is skipped):
 # the list only decides what a job does not have to import itself.
@@ -165,7 +166,13 @@ def _send_request(conn) -> None:
     import socket
 
     request = pickle.dumps(
-        {"argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ), "path": sys.path}
+        {
+            "argv": sys.argv,
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "path": sys.path,
+            "pid": os.getpid(),  # the job's own process: embryo.logs times the job from its start
+        }
     )
     sys.stdout.flush()
     sys.stderr.flush()
@@ -327,6 +334,7 @@ def _run_child(request: dict, fds: list[int], conn) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ[CHILD] = str(os.getpid())
+        os.environ[CLIENT] = str(request.get("pid", ""))  # embryo.logs times the job from it
         sys.argv[:] = request["argv"]
         sys.path[:] = request["path"]
         for name in [m for m in sys.modules if m == "embryo" or m.startswith("embryo.")]:

@@ -11,5 +11,6 @@ with logged(snakemake.log[0]):
         snakemake.params.data_dir,
         snakemake.output.train,
         snakemake.output.validation,
+        part_dirs=snakemake.params.part_dirs,
     )
     print(stats)

@@ -2,12 +2,16 @@ from embryo.warm import delegate
 
 delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
 
+from embryo.config import segment_processes
 from embryo.logs import logged
-from embryo.pretrain import run_segment
+from embryo.pretrain import launch
 
 with logged(snakemake.log[0]):
-    metrics = run_segment(
+    metrics = launch(
         snakemake.params.settings,
+        processes=segment_processes(
+            snakemake.config["runs"][snakemake.wildcards.run], snakemake.resources.get("gpu")
+        ),
         blocks_dir=snakemake.input.blocks,
         tokenizer_dir=snakemake.input.tokenizer,
         previous_dir=snakemake.input.get("previous"),
