@@ -3,6 +3,7 @@
 #   snakemake --cores all                       the demo (config/config.yaml)
 #   snakemake --cores all --configfile config/X.yaml
 #   snakemake --profile profiles/slurm          on a SLURM cluster
+#   snakemake --report results/report.html      the report of what has been run
 
 
 from snakemake.utils import min_version
@@ -17,6 +18,9 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
@@ -24,6 +28,7 @@ include: "rules/checkpoints.smk"
 include: "rules/analyses.smk"
 include: "rules/finetune.smk"
 include: "rules/figures.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -114,7 +114,12 @@ rule table:
     input:
         analysis_outputs,
     output:
-        csv="results/tables/{analysis}.csv",
+        csv=report(
+            "results/tables/{analysis}.csv",
+            caption="../report/table.rst",
+            category=lambda w: section(w.analysis),
+            subcategory="Tables",
+        ),
         parquet="results/tables/{analysis}.parquet",
     log:
         "results/logs/table/{analysis}.log",

@@ -6,6 +6,9 @@ from embryo.corpus import input_files
 from embryo.figures import FIGURE_FAMILIES, FIGURES, figure_tables
 from embryo.fingerprint import fingerprint
 from embryo.locks import release_stale_locks
+from embryo import provenance
+from embryo.findings import TABLES as FINDINGS_TABLES
+from embryo.report import overview, section
 from embryo.reinit import WILDCARD as REINIT_SCHEMES
 
 # ---- a run killed with SIGKILL leaves its lock: released when no Snakemake works here
@@ -233,18 +236,39 @@ def figure_names():
     return names
 
 
-def get_final_output():
-    """Every checkpoint of every run, the analysis tables and the figures."""
-    models = [model_dir(r, s) for r in RUNS for s in ec.checkpoint_steps(RUNS[r])]
-    tables = [
-        f"results/tables/{a}.csv" for a in ANALYSES + ["validation"] * bool(TRAINED)
-    ]
+def final_tables():
+    """The names of the tables this config produces (results/tables/{name}.csv)."""
+    names = ANALYSES + ["validation"] * bool(TRAINED)
     if "transferability" in ANALYSES:
-        tables += [
-            "results/tables/transfer_summary.csv",
-            "results/tables/scrambling.csv",
-        ]
-    tables += ["results/tables/inheritance.csv"] * bool(ki_pairs())
+        names += ["transfer_summary", "scrambling"]
+    return names + ["inheritance"] * bool(ki_pairs())
+
+
+def report_tables():
+    """The tables and the findings: what the provenance file describes."""
+    return final_tables() + ["findings"]
+
+
+def findings_tables(wildcards):
+    """The tables the findings are checked on, as far as this config produces them."""
+    return [
+        f"results/tables/{t}.parquet" for t in final_tables() if t in FINDINGS_TABLES
+    ]
+
+
+def run_settings():
+    """Each run's settings: a trained run's last segment's (all its checkpoints depend on), an imported run's entry."""
+    last = {r: ec.checkpoint_steps(RUNS[r])[-1] for r in TRAINED}
+    return {r: ec.segment_settings(config, r, last[r]) for r in TRAINED} | {
+        r: RUNS[r] for r in IMPORTED
+    }
+
+
+def get_final_output():
+    """Every checkpoint of every run, the tables, the figures, the findings, the provenance."""
+    models = [model_dir(r, s) for r in RUNS for s in ec.checkpoint_steps(RUNS[r])]
+    tables = [f"results/tables/{name}.csv" for name in final_tables()]
+    tables += ["results/tables/findings.csv", "results/tables/provenance.json"]
     figures = [f"results/figures/{name}.png" for name in figure_names()]
     return models + tables + figures
 

@@ -7,7 +7,8 @@ rule figure:
         report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category="Figures",
+            category=lambda w: section(w.figure),
+            subcategory="Figures",
         ),
     log:
         "results/logs/figure/{figure}.log",

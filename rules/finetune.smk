@@ -69,9 +69,19 @@ rule transfer_summary:
     input:
         "results/tables/transferability.parquet",
     output:
-        summary="results/tables/transfer_summary.csv",
+        summary=report(
+            "results/tables/transfer_summary.csv",
+            caption="../report/transfer_summary.rst",
+            category=section("transfer_summary"),
+            subcategory="Tables",
+        ),
         parquet="results/tables/transfer_summary.parquet",
-        scrambling="results/tables/scrambling.csv",
+        scrambling=report(
+            "results/tables/scrambling.csv",
+            caption="../report/scrambling.rst",
+            category=section("scrambling"),
+            subcategory="Tables",
+        ),
     log:
         "results/logs/table/transfer_summary.log",
     resources:

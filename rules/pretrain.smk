@@ -41,7 +41,12 @@ rule inheritance_table:
     input:
         lambda w: [f"results/{run}/validation.csv" for run in ki_runs()],
     output:
-        csv="results/tables/inheritance.csv",
+        csv=report(
+            "results/tables/inheritance.csv",
+            caption="../report/inheritance.rst",
+            category=section("inheritance"),
+            subcategory="Tables",
+        ),
         parquet="results/tables/inheritance.parquet",
     log:
         "results/logs/table/inheritance.log",

@@ -112,16 +112,9 @@ def slurm_run(slurm_conf, tmp_path_factory):
         # the jobs' `python -m snakemake` is this interpreter's, found first on PATH too
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ["PATH"]]),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
+    result = snakemake(
+        workdir,
+        config,
         "--profile",
         str(REPO / "profiles" / "slurm"),
         # one core per group job (its jobs run one after another), so that the two
@@ -135,8 +128,9 @@ def slurm_run(slurm_conf, tmp_path_factory):
         "2",
         "--verbose",  # the job step logs its environment: SLURM_JOB_ID in the job
         *TARGETS,
-    ]
-    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
+        env=env,
+        timeout=1200,
+    )
     tail = (result.stdout + result.stderr)[-20_000:]
     assert result.returncode == 0, tail
     run_id = re.search(r"SLURM run ID: (\S+)", result.stdout + result.stderr)

@@ -6,6 +6,7 @@ import copy
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -25,6 +26,7 @@ BUILTIN_SIZES = {
     "task_dev": 20,
     "blimp": 10,
 }
+REPORT_RULES = {"findings", "provenance"}  # rerun whenever a table or the config changes
 ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp", "finetune"}
 SCHEMES = ["progressive-k0", "progressive-k1", "none", "single-0", "scramble-s2"]  # bert, 2 layers
 GRID = {  # transferability jobs: steps x tasks x sizes x schemes, seed 0
@@ -116,7 +118,10 @@ def tiny_config(data_dir) -> dict:
     }
 
 
-def snakemake(workdir, config: dict, *args: str, name="config.yaml") -> subprocess.CompletedProcess:
+def snakemake(
+    workdir, config: dict, *args: str, name="config.yaml", env=None, timeout=900
+) -> subprocess.CompletedProcess:
+    """Snakemake on the repository's Snakefile in ``workdir`` with ``config``; 2 cores unless args say."""
     (workdir / name).write_text(yaml.safe_dump(config))
     cmd = [
         sys.executable,
@@ -132,7 +137,7 @@ def snakemake(workdir, config: dict, *args: str, name="config.yaml") -> subproce
         "2",
         *args,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def scheduled(result) -> set[tuple[str, str]]:
@@ -258,7 +263,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     assert all(w.startswith("run=bert, step=4") for _, w in analyses)
     assert len(analyses) == 7  # features, probes x3, mlm_pos, lama, blimp
     rest = {r for r, _ in jobs} - {r for r, _ in training | analyses | grid}
-    assert rest == {"table", "figure", "transfer_summary"}
+    assert rest == {"table", "figure", "transfer_summary"} | REPORT_RULES
     changed = copy.deepcopy(config)
     changed["builtin"]["seed"] = 2
     jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
@@ -279,6 +284,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
             "transfer_summary",
         }
         | ANALYSIS_RULES
+        | REPORT_RULES
     )  # the treebank, facts, pairs and tasks are built-in too
     assert not {w for _, w in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))} & {
         "run=bert, step=0",
@@ -295,7 +301,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         "validation_curve",
         "table",
         "figure",
-    }
+    } | REPORT_RULES
     assert {w for r, w in jobs if r in ("table", "figure")} == {
         "analysis=validation",
         "figure=validation",
@@ -309,12 +315,19 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         ("table", "analysis=transferability"),
         ("transfer_summary", ""),
         ("figure", "figure=downstream"),
+        ("findings", ""),
+        ("provenance", ""),
     } | {("figure", f"figure={f}") for f in TRANSFER_FIGURES}
     changed = copy.deepcopy(config)
     changed["transferability"]["seeds"] = [0, 1]
     jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
     assert {w for r, w in jobs if r == "finetune"} == {w.replace("seed=0", "seed=1") for w in GRID}
-    assert {r for r, _ in jobs} == {"finetune", "table", "transfer_summary", "figure"}
+    assert {r for r, _ in jobs} == {
+        "finetune",
+        "table",
+        "transfer_summary",
+        "figure",
+    } | REPORT_RULES
 
 
 def test_imported_run_lands_beside_trained_ones(workflow):
@@ -388,8 +401,45 @@ def test_a_student_waits_for_its_teachers_checkpoint(tmp_path):
     assert ("export_checkpoint", "run=bert, step=4") in jobs
 
 
+def test_findings_and_provenance_trace_every_table(workflow):
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    from embryo.findings import COLUMNS, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+
+    workdir, config = workflow
+    findings = pd.read_csv(workdir / "results/tables/findings.csv")
+    assert list(findings.columns) == COLUMNS
+    assert set(findings["verdict"]) <= {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE}
+    # one analysed step: the POS order and the monotonicity checks have too few checkpoints
+    assert set(findings["scope"]) >= {"run bert", "probing", "LAMA", "downstream"}
+    assert (findings.loc[findings["scope"] == "run bert", "verdict"] == INCONCLUSIVE).all()
+    transfer = findings[findings["study"].str.startswith("Transferability")]
+    assert set(transfer["scope"]) == {
+        f"run bert step {s}, {t}" for s in (2, 4) for t in ("sst2", "stsb")
+    }
+
+    record = json.loads((workdir / "results/tables/provenance.json").read_text())
+    tables = {p.stem for p in (workdir / "results/tables").glob("*.csv")}
+    assert set(record["tables"]) == tables
+    for name, entry in record["tables"].items():
+        data = (workdir / f"results/tables/{name}.csv").read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert (
+            len(entry["code"]["fingerprint"]) == 12
+            and "embryo.pretrain" in entry["code"]["modules"]
+        )
+    assert "bert" in record["tables"]["mlm_pos"]["runs"]  # and "mirror", imported above
+    assert record["runs"]["bert"]["optimizer"]["lr"] == config["runs"]["bert"]["optimizer"]["lr"]
+    assert record["config"]["finetuning"]["epochs"] == 1
+    assert record["packages"]["torch"] and record["packages"]["snakemake"]
+    assert record["workflow"]["commit"] is None or len(record["workflow"]["commit"]) == 40
+
+
 def test_knowledge_inheritance_table_and_figures(workflow):
-    """Last in this module: it adds runs to the shared results."""
+    """Next to last in this module: it adds runs to the shared results."""
     import pandas as pd
 
     workdir, config = workflow
@@ -406,3 +456,30 @@ def test_knowledge_inheritance_table_and_figures(workflow):
     for figure in ("ki_validation", "ki_saving"):
         assert (workdir / f"results/figures/{figure}.png").stat().st_size > 10_000, figure
     assert not (workdir / "results/figures/ki_downstream.png").exists()  # students not analysed
+
+
+def test_report_renders_in_a_browser(workflow, tmp_path):
+    """Last: the report of everything above, opened in headless Chromium."""
+    from .browser import chromium, ink, inspect_report
+
+    workdir, config = workflow
+    report = workdir / "results/report.html"
+    result = snakemake(workdir, with_student(config), "--report", str(report), name="ki.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no chromium, and it cannot be installed here (needs root and apt-get)")
+    seen = inspect_report(browser, report, tmp_path)
+    dom = seen["front_dom"]
+    for title in ("1. Embryology", "2. Transferability", "3. Knowledge inheritance",
+                  "4. Crossed analyses", "5. Findings and provenance", "What was run",
+                  "Provenance", "student: bert, 3 layers of 32"):  # fmt: skip
+        assert title in dom, (title, seen["stderr"])
+    assert ink(seen["front_png"]) > 0.02
+    figures = {p.name for p in (workdir / "results/figures").glob("*.png")}
+    images = {Path(row["path"]).name: row for row in seen["images"]}
+    assert set(images) == figures, seen["stderr"]
+    for row in images.values():
+        assert row["shown"] and row["width"] > 300 and row["height"] > 200, row
+        assert row["ink"] > 0.02, row  # not blank: lines, text and axes
+    assert ink(seen["figure_png"]) > 0.02
