@@ -19,6 +19,9 @@ def test_largest_drop_looks_at_every_later_checkpoint():
     assert (round(drop, 6), a, b) == (0.1, 1, 2)
     drop, *_ = f.largest_drop([0, 1, 2], [0.1, 0.2, 0.3], [0.02] * 3)
     assert drop == pytest.approx(-0.1)  # never falls: the smallest rise, negated
+    # a smaller fall far beyond its noise beats a larger one inside its own
+    drop, a, b, tol = f.largest_drop([0, 1, 2, 3], [0.9, 0.5, 0.99, 0.95], [0.5, 0.02, 0.01, 0.01])
+    assert (round(drop, 6), a, b, tol) == (0.04, 2, 3, 0.01)
 
 
 def test_binomial_noise():

@@ -142,19 +142,19 @@ def pos_order(mlm_pos) -> list[dict]:
 
 
 def largest_drop(steps, scores, noise) -> tuple[float, int, int, float]:
-    """The largest fall of a score from a checkpoint to any later one.
+    """The fall of a score from a checkpoint to a later one that most exceeds its noise.
 
     Returns (drop, from step, to step, noise of that pair); drop <= 0 when the series
     never falls. ``noise[i]`` is the noise of ``scores[i]`` (see :func:`binomial_noise`);
-    a pair's noise is that of the higher score. E.g. scores (0.2, 0.6, 0.5, 0.7) at steps
-    (0, 1, 2, 3): the largest drop is 0.1, from step 1 to step 2.
+    a pair's noise is that of the earlier, higher score. E.g. scores (0.2, 0.6, 0.5, 0.7)
+    at steps (0, 1, 2, 3) with equal noise: a drop of 0.1, from step 1 to step 2.
     """
-    best = (-math.inf, steps[0], steps[0], FLOOR)
+    best, margin = (-math.inf, steps[0], steps[0], FLOOR), -math.inf
     for i in range(len(scores)):
         for j in range(i + 1, len(scores)):
             drop = scores[i] - scores[j]
-            if drop > best[0]:
-                best = (drop, int(steps[i]), int(steps[j]), noise[i])
+            if drop - noise[i] > margin:
+                best, margin = (drop, int(steps[i]), int(steps[j]), noise[i]), drop - noise[i]
     return best
 
 
@@ -193,7 +193,7 @@ def not_monotonic(tables) -> list[dict]:
     Series: the best layer's probing accuracy per run and task; LAMA P@1 over all facts
     per run; the downstream dev score (mean over seeds) per run and task. In each, the
     :func:`largest_drop` from a checkpoint to a later one, against the noise of the higher
-    score: :func:`binomial_noise` with the test words, facts or dev examples (for
+    score, :func:`binomial_noise` with the test words, facts or dev examples (for
     Matthews correlation and F1, a proportion's noise is a rough guide). Rule: with at
     least :data:`MIN_CHECKPOINTS` checkpoints in a series, ``reproduced`` (the paper: they
     do not rise monotonically) if some series drops by more than its noise, ``not
