@@ -31,9 +31,9 @@ def test_binomial_noise():
     assert f.binomial_noise(0.5, None) == f.FLOOR
 
 
-def pos_table(curves: dict, steps=(0, 10, 100), total=50) -> pd.DataFrame:
+def pos_table(curves: dict, steps=(0, 10, 100), total=50, mode="mask_prediction"):
     rows = [
-        {"run": "r", "step": s, "mode": "mask_prediction", "tagset": "upos", "tag": tag,
+        {"run": "r", "step": s, "mode": mode, "tagset": "upos", "tag": tag,
          "total": total, "accuracy": a}
         for tag, accs in curves.items()
         for s, a in zip(steps, accs, strict=True)
@@ -55,6 +55,14 @@ def test_pos_order_compares_function_and_content_word_medians():
     assert row["verdict"] == f.INCONCLUSIVE  # one function-word tag
     rare = pos_table({"DET": early, "ADP": early, "NOUN": late, "VERB": late}, total=5)
     assert f.pos_order(rare)[0]["verdict"] == f.INCONCLUSIVE  # too few words to time
+    # one row per mode: mask prediction first, then reconstruction
+    both = pd.concat([
+        pos_table({"DET": early, "ADP": early, "NOUN": late, "VERB": late}, mode=mode)
+        for mode in ("reconstruction", "mask_prediction")
+    ])  # fmt: skip
+    rows = f.pos_order(both)
+    assert [r["finding"].rsplit("in ", 1)[1] for r in rows] == ["mask prediction", "reconstruction"]
+    assert {r["verdict"] for r in rows} == {f.REPRODUCED}
 
 
 def test_not_monotonic_counts_drops_beyond_the_noise():
