@@ -12,9 +12,9 @@ The rules, in short (each function's docstring has the details):
 
 - POS learning order (Chiang et al. 2020, §4, Fig. 2: tokens of different parts of
   speech are learned at different speeds; the check asks whether function words are
-  learned before content words): the step at which each tag's mask-prediction accuracy
-  first reaches 90% of its final value, median over function-word tags against median
-  over content-word tags.
+  learned before content words): the step at which each tag's mask-prediction (and,
+  in a row of its own, reconstruction) accuracy first reaches 90% of its final value,
+  median over function-word tags against median over content-word tags.
 - Not monotonic (Chiang et al. 2020, abstract, §5-§6: linguistic knowledge, world
   knowledge and downstream performance do not generally improve as pretraining
   proceeds): whether a score falls between two checkpoints by more than its noise.
@@ -41,7 +41,7 @@ TABLES = ("mlm_pos", "probe", "lama", "downstream", "transfer_summary", "validat
 FUNCTION_TAGS = ("ADP", "AUX", "CCONJ", "DET", "PART", "PRON", "SCONJ")
 CONTENT_TAGS = ("ADJ", "ADV", "NOUN", "PROPN", "VERB")
 LEARNED_FRACTION = 0.9  # "learned": accuracy first at 90% of the final accuracy
-MIN_TOKENS = 20  # masked words of a tag at the last checkpoint, to time it at all
+MIN_TOKENS = 20  # words of a tag scored at the last checkpoint, to time it at all
 MIN_TAGS = 2  # tags per group
 MIN_CHECKPOINTS = 3
 FLOOR = 0.02  # the least change that counts, when the noise is smaller or unknown
@@ -90,9 +90,10 @@ def pos_order(mlm_pos) -> list[dict]:
     reconstruction (the word left in place and asked back). Per UPOS tag with at least
     :data:`MIN_TOKENS` words at the last checkpoint: :func:`learned_step` of its accuracy
     (a word is right only if all its pieces are). Rule: with at least
-    :data:`MIN_CHECKPOINTS` checkpoints and :data:`MIN_TAGS` timed tags in each group, ``reproduced`` if the median step of the
-    function-word tags is below that of the content-word tags, ``not reproduced`` if it is
-    above, ``inconclusive`` if they are equal or the data are too few.
+    :data:`MIN_CHECKPOINTS` checkpoints and :data:`MIN_TAGS` timed tags in each group,
+    ``reproduced`` if the median step of the function-word tags is below that of the
+    content-word tags, ``not reproduced`` if it is above, ``inconclusive`` if they are
+    equal or the data are too few.
     """
     import statistics
 

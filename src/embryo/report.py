@@ -14,7 +14,6 @@ TRANSFER = "2. Transferability"
 INHERITANCE = "3. Knowledge inheritance"
 CROSSED = "4. Crossed analyses"
 FINDINGS = "5. Findings and provenance"
-SECTIONS = (EMBRYOLOGY, TRANSFER, INHERITANCE, CROSSED, FINDINGS)
 
 _SECTION_OF = {
     EMBRYOLOGY: ("validation", "mlm_pos", "mlm_pos_rescaled", "probe", "probe_upos",
