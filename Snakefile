@@ -27,10 +27,13 @@ include: "rules/pretrain.smk"
 include: "rules/checkpoints.smk"
 include: "rules/analyses.smk"
 include: "rules/finetune.smk"
+include: "rules/results.smk"
 include: "rules/figures.smk"
-include: "rules/report.smk"
 
 
 rule all:
     input:
         get_final_output(),
+
+
+check_resources()

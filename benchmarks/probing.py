@@ -3,7 +3,7 @@
 Usage: python benchmarks/probing.py [--words 20000] [--hidden 256] [--layers 12]
 
 1. Probing cost. Synthetic word features [words, layers + 1, hidden] with class-dependent
-   means; times :func:`embryo.probing.probe_all_layers` on every layer (one batched job)
+   means; times :func:`embryo.embryology.probing.probe_all_layers` on every layer (one batched job)
    and on layer 0 only, and prints the ratio. Training layers one by one would cost
    about (layers + 1) times one layer.
 2. Extraction passes. A tiny random BERT encodes synthetic sentences once; a global
@@ -27,11 +27,23 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel
 
-from embryo.features import extract_features, load_features
-from embryo.models import new_model
-from embryo.probing import TASKS, probe_all_layers
-from embryo.tokenizer import train_tokenizer
-from embryo.treebank import Sentence
+from embryo.config.schema import fill_defaults, load_schema
+from embryo.config.settings import build
+from embryo.data.tokenizer import train_tokenizer
+from embryo.data.treebank import Sentence
+from embryo.embryology.features import extract_features, load_features
+from embryo.embryology.probing import TASKS, ProbeSettings, probe_all_layers
+from embryo.models.families import model_spec, new_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def probe_settings(**overrides) -> ProbeSettings:
+    """The workflow's probe settings: the schema's defaults (config/schema.yaml), overridden."""
+    schema = load_schema(REPO / "config" / "schema.yaml")
+    section = schema["properties"]["analyses"]["properties"]["probing"]
+    values = fill_defaults({}, section, schema) | overrides
+    return build(ProbeSettings, values, "analyses.probing")
 
 
 def synthetic_sentences(n_words: int, n_classes: int, rng, length: int = 10) -> list[Sentence]:
@@ -86,7 +98,7 @@ def bench_probing(args, rng) -> None:
     means = {f"T{t}": rng.normal(0, 0.1, args.hidden) for t in range(args.classes)}
     train_f = synthetic_features(train, args.layers, args.hidden, rng, means)
     test_f = synthetic_features(test, args.layers, args.hidden, rng, means)
-    kw = {"task": args.task, "epochs": args.epochs}
+    kw = {"task": args.task, "settings": probe_settings(epochs=args.epochs)}
     one, t_one = timed(
         lambda: probe_all_layers(only_layer(train_f, 0), train, only_layer(test_f, 0), test, **kw)
     )
@@ -122,10 +134,9 @@ def bench_extraction(args, rng) -> None:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(tmp / "tok")
-        dims = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2}
-        model = new_model(
-            "bert", {**dims, "intermediate_size": 64}, tokenizer, 64, seed=0, sop=False
-        )
+        dims = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2,
+                "intermediate_size": 64, "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
+        model = new_model("bert", model_spec("bert", dims), tokenizer, 64, seed=0, sop=False)
         model.save_pretrained(tmp / "model")
         tokenizer.save_pretrained(tmp / "model")
         calls, handle = encoder_calls()
@@ -134,7 +145,9 @@ def bench_extraction(args, rng) -> None:
             extraction_calls = len(calls)
             feats = load_features(tmp / "f.safetensors")
             for task in TASKS:
-                probe_all_layers(feats, sents, feats, sents, task, epochs=1)
+                probe_all_layers(
+                    feats, sents, feats, sents, task, settings=probe_settings(epochs=1)
+                )
         finally:
             handle.remove()
     print(f"\nfeature extraction ({len(sents)} sentences, batch 32, {stats['layers']} layers)")

@@ -4,7 +4,7 @@ Usage: .venv/bin/python benchmarks/startup.py [--cores 2] [--keep DIR] [TARGET .
 
 A job's fixed cost is the time from the start of the process Snakemake starts for the job
 (the Python process running the job's script) to the job's first useful work (entering
-:func:`embryo.logs.logged`): the interpreter's start, Snakemake's script preamble, the
+:func:`embryo.runtime.logs.logged`): the interpreter's start, Snakemake's script preamble, the
 hand-over to the warm interpreter and the script's imports. Every job writes it as the
 first line of its log (``embryo: started work 0.41 s after the job's process started
 (warm)``); in the warm interpreter it is still counted from the start of the job's own
@@ -16,7 +16,7 @@ The tiny workflow of ``tests/test_workflow.py`` (its ``tiny_config`` on a corpus
 ``tests/conftest.py``'s ``sentences``, through its ``snakemake()`` helper: 95 jobs, or
 those of the TARGETs given) runs twice, each in a fresh directory: cold (``EMBRYO_WARM=0``,
 every job in a process of its own), then warm (the default: jobs handed to
-:mod:`embryo.warm`). The jobs come from Snakemake's output (each job's rule, log and
+:mod:`embryo.runtime.warm`). The jobs come from Snakemake's output (each job's rule, log and
 benchmark file), the fixed cost from each job's log, the wall time from its benchmark file
 (``results/benchmarks/``, column ``s``; the warm server's start counts in the jobs that
 wait for it). Prints per rule the jobs, the median and max fixed cost cold and warm, and
@@ -47,7 +47,7 @@ FIELD = re.compile(r"^\s+(log|benchmark): (.+)$")
 LINE = re.compile(r"^embryo: started work (\d+\.\d+) s after the job's process started \((\w+)\)$")
 IMPORTS = {  # label: what a fresh interpreter runs, timed alone
     "import embryo": "import embryo",
-    "import embryo.warm": "import embryo.warm",
+    "import embryo.runtime.warm": "import embryo.runtime.warm",
     "Snakemake's script preamble": (
         "from snakemake.logging import logger; from snakemake.iocontainers import Snakemake"
     ),

@@ -17,20 +17,21 @@ from the same text, one optimizer step per iteration, data preparation included:
   sequence of the batch), ``BertForMaskedLM`` called as
   ``model(input_ids, attention_mask, labels=labels)`` (vocabulary logits at every
   position), ``torch.optim.AdamW``; forward, backward, step.
-* embryo: the body of the training loop of :func:`embryo.pretrain.run_segment` (one
-  process, no accumulation, no sentence order, no teacher) with the workflow's default
-  settings (``config/schema.yaml``), calling the same functions: the corpus tokenized and
-  packed into full blocks by :func:`embryo.blocks.pack_corpus` (no padding), the batch of
-  :func:`embryo.pretrain.batch_indices`, :func:`embryo.objective.mask_tokens`,
-  :class:`embryo.objective.PretrainingLoss` (the MLM head at the masked positions only),
-  :func:`embryo.pretrain.adamw` (fused, as ``run_segment`` creates it) with the linear
-  schedule, gradient clipping at 1.0, all through ``accelerate`` as the workflow runs it.
-  Keep :meth:`Embryo.step` in step with that loop when the loop changes.
+* embryo: the workflow's own training step, :meth:`embryo.train.segment.Trainer.step` as
+  :func:`embryo.train.segment.run_segment` builds it (:func:`~embryo.train.segment.build_trainer`:
+  one process, no accumulation, no sentence order, no teacher), with the workflow's
+  default settings (``config/schema.yaml``, through :func:`embryo.config.settings.segment`):
+  the corpus tokenized and packed into full blocks by :func:`embryo.data.blocks.pack_corpus`
+  (no padding), the batch of :func:`embryo.train.segment.batch_indices`,
+  :func:`embryo.train.objective.mask_tokens`, :class:`embryo.train.objective.PretrainingLoss`
+  (the MLM head at the masked positions only), :func:`embryo.train.optimizer.adamw` (fused)
+  with the linear schedule, gradient clipping at 1.0, all through ``accelerate``. What is
+  timed is the code the workflow runs, not a copy of it.
 
 Data: WikiText-2 ``valid.txt`` from ``../shared/data`` (read as Embryo reads WikiText:
 headings dropped, ``@-@`` joins restored), or, with a printed notice when that mirror is
-absent, the built-in synthetic corpus (:mod:`embryo.builtin`). The tokenizer is Embryo's
-WordPiece (:mod:`embryo.tokenizer`) trained on that text with ``vocab_size=--vocab``; a
+absent, the built-in synthetic corpus (:mod:`embryo.data.builtin`). The tokenizer is Embryo's
+WordPiece (:mod:`embryo.data.tokenizer`) trained on that text with ``vocab_size=--vocab``; a
 small corpus yields fewer entries, so the model's vocabulary is padded to ``--vocab``
 (30522 by default, BERT's): the extra rows never occur in the input, but the MLM head
 scores every row, which is what makes the head the largest matrix product of a small BERT.
@@ -91,8 +92,8 @@ MLM_PROBABILITY = 0.15
 
 def corpus_texts(workdir: Path) -> tuple[list[str], str]:
     """The training texts (paragraphs) and a description of where they came from."""
-    from embryo.builtin import generate
-    from embryo.corpus import load_corpus
+    from embryo.data.builtin import generate
+    from embryo.data.corpus import load_corpus
 
     if (SHARED_DATA / WIKITEXT).is_file():
         spec = {"source": "local", "files": [WIKITEXT], "format": "wikitext"}
@@ -107,8 +108,8 @@ def prepare_data(texts: list[str], workdir: Path, vocab: int, block: int):
     import pandas as pd
     from transformers import AutoTokenizer
 
-    from embryo.blocks import load_blocks, pack_corpus
-    from embryo.tokenizer import train_tokenizer
+    from embryo.data.blocks import load_blocks, pack_corpus
+    from embryo.data.tokenizer import train_tokenizer
 
     tokenizer_dir = workdir / "tokenizer"
     train_tokenizer(texts, tokenizer_dir, algorithm="wordpiece", vocab_size=vocab, lowercase=True)
@@ -123,19 +124,36 @@ def prepare_data(texts: list[str], workdir: Path, vocab: int, block: int):
 # --------------------------------------------------------------------------- model and FLOPs
 
 
-def initial_model(tokenizer, args):
-    """A seeded BERT as :func:`embryo.models.new_model` makes it, vocabulary padded to --vocab."""
+def workflow_settings(args):
+    """The settings of a pretraining segment as the workflow builds them: a minimal config
+    of one BERT run, validated (defaults from the schema), then
+    :func:`embryo.config.settings.segment` at the last step the benchmark takes."""
+    from embryo.config.schema import load_schema, validate
+    from embryo.config.settings import segment
+
+    total = args.warmup + args.windows * args.steps
+    model = {"hidden_size": args.hidden, "num_layers": args.layers, "num_heads": args.heads,
+             "intermediate_size": 4 * args.hidden}  # fmt: skip
+    config = {
+        "corpora": {"c": {"source": "builtin"}},
+        "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece"}},
+        "runs": {"bench": {"architecture": "bert", "tokenizer": "t", "seed": SEED,
+                           "block_size": args.block, "checkpoints": [0, total],
+                           "model": model, "optimizer": {"batch_size": args.batch},
+                           "objective": {"mlm_probability": MLM_PROBABILITY}}},
+    }  # fmt: skip
+    config = validate(config, load_schema(REPO / "config" / "schema.yaml"), check_files=False)
+    return segment(config, "bench", total)
+
+
+def initial_model(tokenizer, settings, args):
+    """A seeded BERT as :func:`embryo.models.families.new_model` makes it, vocabulary
+    padded to --vocab."""
     from transformers import AutoModelForMaskedLM
 
-    from embryo.models import build_config
+    from embryo.models.families import build_config
 
-    dims = {
-        "hidden_size": args.hidden,
-        "num_layers": args.layers,
-        "num_heads": args.heads,
-        "intermediate_size": 4 * args.hidden,
-    }
-    config = build_config("bert", dims, tokenizer, args.block)
+    config = build_config("bert", settings.model, tokenizer, args.block)
     config.vocab_size = max(args.vocab, len(tokenizer))
     torch.manual_seed(SEED)
     return AutoModelForMaskedLM.from_config(config)
@@ -233,71 +251,30 @@ class NaiveHF:
 
 
 class Embryo:
-    """The training step of :func:`embryo.pretrain.run_segment` (BERT, no SOP, no teacher)."""
+    """The workflow's training step, :meth:`embryo.train.segment.Trainer.step`."""
 
     name = "embryo"
 
-    def __init__(self, model, tokenizer, blocks, args):
+    def __init__(self, model, tokenizer, blocks, settings):
         from accelerate import Accelerator
 
-        from embryo.config import fill_defaults, load_schema
-        from embryo.objective import PretrainingLoss
-        from embryo.pretrain import _special_ids, adamw, lr_factor
+        from embryo.train.segment import build_trainer
 
-        schema = load_schema(REPO / "config" / "schema.yaml")
-        opt = fill_defaults({"batch_size": args.batch}, schema["$defs"]["optimizer"], schema)
-        opt["total_steps"] = args.warmup + args.windows * args.steps
-        self.opt, self.tokenizer = opt, tokenizer
-        self.accelerator = Accelerator(mixed_precision=opt["mixed_precision"], cpu=True)
-        self.model = model
-        optimizer = adamw(model, opt, fused=True)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda k: lr_factor(k + 1, opt["warmup_steps"], opt["total_steps"])
-        )
-        self.objective, self.optimizer = self.accelerator.prepare(PretrainingLoss(model), optimizer)
-        model.train()
-        self.train = blocks.with_format("torch")
-        self.specials = _special_ids(tokenizer)
-        self.t = 0
+        accelerator = Accelerator(mixed_precision=settings.optimizer.mixed_precision, cpu=True)
+        self.trainer = build_trainer(settings, model, tokenizer, blocks, accelerator)
+        self.settings, self.t = settings, 0
 
     def step(self) -> dict:
-        from embryo.objective import derive_seed, generator, mask_tokens
-        from embryo.pretrain import batch_indices
-
         self.t += 1
-        t, opt, accelerator = self.t, self.opt, self.accelerator
-        ids = self.train[batch_indices(t, opt["batch_size"], len(self.train), SEED)]
-        ids = ids["input_ids"].long()
-        gen = generator(SEED, t, 0, "data")
-        torch.manual_seed(derive_seed(SEED, t, 0, "dropout"))
-        inputs, labels = mask_tokens(
-            ids,
-            special_ids=self.specials,
-            mask_id=self.tokenizer.mask_token_id,
-            vocab_size=len(self.tokenizer),
-            probability=MLM_PROBABILITY,
-            gen=gen,
-        )
-        masked = (labels != -100).sum().item()
-        world = 1  # one process and (the default) no accumulation: the scale is exactly 1
-        scale = (labels != -100).sum().item() * world * opt["grad_accum"] / masked
-        loss = self.objective(input_ids=inputs, labels=labels, alpha=0.0, scale=scale)
-        loss = loss / opt["grad_accum"]
-        accelerator.backward(loss)
-        if opt["max_grad_norm"] is not None:
-            accelerator.clip_grad_norm_(self.model.parameters(), opt["max_grad_norm"])
-        self.optimizer.step()
-        self.scheduler.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss_value = accelerator.reduce(loss.detach(), "mean").item()
-        rows, length = ids.shape
-        flops = training_flops(self.model.config, [length] * rows, masked)
+        result = self.trainer.step(self.t)
+        rows, length = self.settings.optimizer.batch_size, self.settings.block_size
+        flops = training_flops(self.trainer.model.config, [length] * rows, result.masked)
         return {
             "sequences": rows,
             "tokens": rows * length,
             "useful_flops": flops,
             "executed_flops": flops,
-            "loss": loss_value,
+            "loss": result.loss,
         }
 
 
@@ -425,9 +402,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="embryo-throughput-") as tmp:
         texts, source = corpus_texts(Path(tmp))
         tokenizer, blocks, pack_stats = prepare_data(texts, Path(tmp), args.vocab, args.block)
-        model = initial_model(tokenizer, args)
+        settings = workflow_settings(args)
+        model = initial_model(tokenizer, settings, args)
         naive = NaiveHF(copy.deepcopy(model), tokenizer, texts, args)
-        embryo = Embryo(model, tokenizer, blocks, args)
+        embryo = Embryo(model, tokenizer, blocks, settings)
         print(
             f"data: {source}: {len(texts)} paragraphs, tokenizer of {len(tokenizer)} entries, "
             f"model vocabulary {model.config.vocab_size}; naive HF: {naive.lines} lines "

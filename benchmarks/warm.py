@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/warm.py [--jobs 8]
 
-A job-like script (hand over to :mod:`embryo.warm`, import torch and transformers, load a
+A job-like script (hand over to :mod:`embryo.runtime.warm`, import torch and transformers, load a
 tiny saved BERT, encode one batch) is run ``--jobs`` times as its own process
 (``EMBRYO_WARM=0``) and ``--jobs`` times delegated to a warm server, one after another,
 each from process start to exit. The first warm job starts the server (that cost is
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 SCRIPT = """
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
 delegate()
 

@@ -1,7 +1,11 @@
+# The Embryology analyses of every analysed checkpoint (embryo.embryology); each writes
+# one per-checkpoint output that the table rule gathers (embryo.registry: per_checkpoint).
+
+
 rule extract_features:
     input:
         model="results/{run}/models/step-{step}",
-        treebank=treebank_input("train") + treebank_input("test"),
+        treebank=treebank_input("train", "test"),
     output:
         train="results/{run}/step-{step}/features/train.safetensors",
         test="results/{run}/step-{step}/features/test.safetensors",
@@ -13,10 +17,10 @@ rule extract_features:
     resources:
         **cluster_resources("extract_features"),
     params:
-        treebank={split: treebank_settings(split) for split in ("train", "test")},
-        max_length=config["analyses"]["max_length"],
-        batch_size=config["analyses"]["batch_size"],
-        code=fingerprint("embryo.features"),
+        treebank={split: treebank_split(split) for split in ("train", "test")},
+        max_length=ANALYSES["max_length"],
+        batch_size=ANALYSES["batch_size"],
+        code=code("extract_features"),
     script:
         "../workflow/scripts/extract_features.py"
 
@@ -25,7 +29,7 @@ rule probe:
     input:
         train="results/{run}/step-{step}/features/train.safetensors",
         test="results/{run}/step-{step}/features/test.safetensors",
-        treebank=treebank_input("train") + treebank_input("test"),
+        treebank=treebank_input("train", "test"),
     output:
         directory("results/{run}/step-{step}/probe/{probe}"),
     log:
@@ -36,10 +40,10 @@ rule probe:
     resources:
         **cluster_resources("probe"),
     params:
-        train=treebank_settings("train"),
-        test=treebank_settings("test"),
-        seed=config["analyses"]["probing"]["seed"],
-        code=fingerprint("embryo.probing"),
+        train=treebank_split("train"),
+        test=treebank_split("test"),
+        settings=settings.probing(config),
+        code=code("probe"),
     script:
         "../workflow/scripts/probe.py"
 
@@ -58,10 +62,10 @@ rule mlm_pos:
     resources:
         **cluster_resources("mlm_pos"),
     params:
-        treebank=treebank_settings("test"),
-        max_length=config["analyses"]["max_length"],
-        batch_size=config["analyses"]["batch_size"],
-        code=fingerprint("embryo.mlm_pos"),
+        treebank=treebank_split("test"),
+        max_length=ANALYSES["max_length"],
+        batch_size=ANALYSES["batch_size"],
+        code=code("mlm_pos"),
     script:
         "../workflow/scripts/mlm_pos.py"
 
@@ -81,9 +85,9 @@ rule lama:
         **cluster_resources("lama"),
     params:
         root=analysis_root("lama"),
-        max_facts=config["analyses"]["lama"]["max_facts_per_relation"],
-        batch_size=config["analyses"]["batch_size"],
-        code=fingerprint("embryo.lama"),
+        max_facts=ANALYSES["lama"]["max_facts_per_relation"],
+        batch_size=ANALYSES["batch_size"],
+        code=code("lama"),
     script:
         "../workflow/scripts/lama.py"
 
@@ -103,34 +107,8 @@ rule blimp:
         **cluster_resources("blimp"),
     params:
         root=analysis_root("blimp"),
-        max_pairs=config["analyses"]["blimp"]["max_pairs"],
-        batch_size=config["analyses"]["batch_size"],
-        code=fingerprint("embryo.blimp"),
+        max_pairs=ANALYSES["blimp"]["max_pairs"],
+        batch_size=ANALYSES["batch_size"],
+        code=code("blimp"),
     script:
         "../workflow/scripts/blimp.py"
-
-
-rule table:
-    input:
-        analysis_outputs,
-    output:
-        csv=report(
-            "results/tables/{analysis}.csv",
-            caption="../report/table.rst",
-            category=lambda w: section(w.analysis),
-            subcategory="Tables",
-        ),
-        parquet="results/tables/{analysis}.parquet",
-    log:
-        "results/logs/table/{analysis}.log",
-    benchmark:
-        "results/benchmarks/table/{analysis}.tsv"
-    wildcard_constraints:
-        analysis="mlm_pos|probe|lama|blimp|downstream|validation|transferability|task_probe",
-    resources:
-        **cluster_resources("table"),
-    params:
-        repeats=scheme_repeats,
-        code=fingerprint("embryo.tables", "embryo.transfer"),
-    script:
-        "../workflow/scripts/table.py"

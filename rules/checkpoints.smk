@@ -16,14 +16,16 @@ rule export_checkpoint:
     params:
         provenance=lambda w: {
             "run": w.run,
-            **ec.segment_settings(config, w.run, int(w.step)),
+            **ec.as_dict(settings.segment(config, w.run, int(w.step))),
         },
-        code=fingerprint("embryo.checkpoints"),
+        code=code("export_checkpoint"),
     script:
         "../workflow/scripts/export_checkpoint.py"
 
 
 rule import_checkpoint:
+    input:
+        checks=ancient(input_checks()),
     output:
         directory("results/{run}/models/step-{step}"),
     log:
@@ -42,6 +44,6 @@ rule import_checkpoint:
             "step": int(w.step),
             "import": RUNS[w.run]["import"],
         },
-        code=fingerprint("embryo.checkpoints"),
+        code=code("import_checkpoint"),
     script:
         "../workflow/scripts/import_checkpoint.py"

@@ -2,14 +2,16 @@ import re
 from pathlib import Path
 
 import embryo.config as ec
-from embryo.corpus import input_files
-from embryo.figures import FIGURE_FAMILIES, FIGURES, figure_tables
-from embryo.fingerprint import fingerprint
-from embryo.locks import release_stale_locks
-from embryo import provenance
-from embryo.findings import TABLES as FINDINGS_TABLES
-from embryo.report import overview, section
-from embryo.reinit import WILDCARD as REINIT_SCHEMES
+from embryo import registry
+from embryo.config import settings
+from embryo.config.overview import overview
+from embryo.data.corpus import input_files
+from embryo.embryology.probing import TASKS as PROBE_TASKS
+from embryo.results import provenance
+from embryo.runtime.errors import EmbryoError
+from embryo.runtime.fingerprint import fingerprint, modules
+from embryo.runtime.locks import release_stale_locks
+from embryo.transfer.reinit import WILDCARD as REINIT_SCHEMES
 
 # ---- a run killed with SIGKILL leaves its lock: released when no Snakemake works here
 if workflow.is_main_process:
@@ -27,8 +29,11 @@ BUILTIN_DIR = "results/builtin"
 RUNS = config["runs"]
 TRAINED = [name for name, run in RUNS.items() if not ec.is_imported(run)]
 IMPORTED = [name for name, run in RUNS.items() if ec.is_imported(run)]
+STUDENTS = [name for name in TRAINED if RUNS[name].get("teacher") is not None]
 # tasks are tokenised once per tokenizer: a trained run's, or an imported run's own
 TASK_VOCABS = sorted(config["tokenizers"]) + [f"imported.{r}" for r in IMPORTED]
+TRANSFER = config["transferability"]
+ANALYSES = config["analyses"]
 
 
 def alternatives(names):
@@ -41,13 +46,33 @@ wildcard_constraints:
     corpus=alternatives(config["corpora"]),
     tokenizer=alternatives(config["tokenizers"]),
     step=r"\d+",
-    probe="upos|xpos|deprel",
+    probe=alternatives(PROBE_TASKS),
     task=alternatives(config["tasks"]),
     vocab=alternatives(TASK_VOCABS),
     n=r"full|\d+",
     reinit=REINIT_SCHEMES,
     seed=r"\d+",
     block=r"\d+",
+
+
+# ---- code: each rule's params hold the fingerprint of its job script and of the library
+# code the script runs (embryo.runtime.fingerprint), so editing that code reruns exactly
+# its jobs, and a comment or docstring reruns nothing
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+
+
+def script_path(name):
+    return SCRIPTS / f"{name}.py"
+
+
+def code(name, *extra):
+    """The code fingerprint of the rule whose script is workflow/scripts/{name}.py."""
+    return fingerprint(*extra, scripts=[script_path(name)])
+
+
+def code_modules(name, *extra):
+    """The library modules that fingerprint covers."""
+    return modules(*extra, scripts=[script_path(name)])
 
 
 # ---- paths
@@ -64,20 +89,9 @@ def blocks_dir(run):
     return f"results/data/{ec.run_corpus(config, run)}/{spec['tokenizer']}-block{spec['block_size']}"
 
 
-ANALYSES = [
-    name
-    for name in ("mlm_pos", "probe", "lama", "blimp", "downstream")
-    if config["analyses"]["probing" if name == "probe" else name]["enabled"]
-    and (name != "downstream" or ec.downstream_tasks(config))
-]
-TRANSFER = config["transferability"]
-if TRANSFER["enabled"] and ec.transfer_tasks(config):
-    ANALYSES += ["transferability"] + ["task_probe"] * TRANSFER["probing"]["enabled"]
-
-
 def analysed_steps(run, wanted=None):
     """The run's checkpoints that ``wanted`` (default: analyses.steps) selects; None = all."""
-    wanted = config["analyses"]["steps"] if wanted is None else wanted
+    wanted = ANALYSES["steps"] if wanted is None else wanted
     return [s for s in ec.checkpoint_steps(RUNS[run]) if wanted is None or s in wanted]
 
 
@@ -87,7 +101,7 @@ def finetune_path(run, step, task, n="full", reinit="none", seed=0):
 
 def downstream_outputs():
     """Fine-tuning jobs of the downstream analysis: every task at the chosen steps, reinit none."""
-    spec = config["analyses"]["downstream"]
+    spec = ANALYSES["downstream"]
     n = spec["train_size"] or "full"
     return [
         finetune_path(run, step, task, n, "none", seed)
@@ -138,37 +152,43 @@ def task_probe_outputs():
     ]
 
 
+def checkpoint_outputs(table):
+    """A per-checkpoint analysis's outputs (registry: per_checkpoint) at every analysed step."""
+    pattern = registry.TABLE[table].per_checkpoint
+    probes = ANALYSES["probing"]["tasks"] if "{probe}" in pattern else [None]
+    return [
+        f"results/{run}/step-{step}/{pattern.format(probe=probe)}"
+        for run in RUNS
+        for step in analysed_steps(run)
+        for probe in probes
+    ]
+
+
+# what each table of the table rule gathers, when it is not the per-checkpoint analyses'
+TABLE_INPUTS = {
+    "validation": lambda: [f"results/{r}/validation.csv" for r in TRAINED],
+    "downstream": downstream_outputs,
+    "transferability": transferability_outputs,
+    "task_probe": task_probe_outputs,
+}
+
+
 def analysis_outputs(wildcards):
-    """Every per-checkpoint output of one analysis, across runs and steps."""
-    if wildcards.analysis == "validation":
-        return [f"results/{r}/validation.csv" for r in TRAINED]
-    if wildcards.analysis == "downstream":
-        return downstream_outputs()
-    if wildcards.analysis == "transferability":
-        return transferability_outputs()
-    if wildcards.analysis == "task_probe":
-        return task_probe_outputs()
-    out = []
-    for run in RUNS:
-        for step in analysed_steps(run):
-            base = f"results/{run}/step-{step}"
-            if wildcards.analysis == "probe":
-                out += [
-                    f"{base}/probe/{t}" for t in config["analyses"]["probing"]["tasks"]
-                ]
-            else:
-                out.append(f"{base}/{wildcards.analysis}.csv")
-    return out
+    """Every per-checkpoint output that one table gathers, across runs and steps."""
+    if registry.TABLE[wildcards.analysis].per_checkpoint:
+        return checkpoint_outputs(wildcards.analysis)
+    return TABLE_INPUTS[wildcards.analysis]()
 
 
-def transfer_families():
-    """Scheme families in the grid, and whether single-layer schemes span two steps."""
-    families, crossed = set(), False
-    for run in ec.transfer_runs(config):
-        found = {s.split("-")[0] for s in ec.transfer_schemes(config, run)}
-        families |= found
-        crossed |= "single" in found and len(transfer_steps(run)) > 1
-    return families, crossed
+def gathered_tables():
+    """Names of the tables that the table rule writes."""
+    return [t.name for t in registry.TABLES if t.rule == "table"]
+
+
+def caption(name):
+    """A table's or figure's caption in the report (embryo.registry)."""
+    item = registry.TABLE.get(name) or registry.FIGURE[name]
+    return item.caption
 
 
 def ki_pairs():
@@ -177,15 +197,14 @@ def ki_pairs():
     for name, run in RUNS.items():
         if run.get("teacher") is None:
             continue
-        settings = ec.segment_settings(config, name, ec.checkpoint_steps(run)[-1])
-        spec = settings["teacher"]
+        ki = settings.segment(config, name, ec.checkpoint_steps(run)[-1]).teacher
         pairs.append(
             {
                 "student": name,
-                "teacher": spec["run"],
-                "teacher_step": spec["step"],
+                "teacher": ki.run,
+                "teacher_step": ki.step,
                 **{
-                    k: spec[k]
+                    k: getattr(ki, k)
                     for k in (
                         "twin",
                         "schedule",
@@ -206,60 +225,95 @@ def ki_runs():
     return sorted(r for r in runs if r is not None)
 
 
-def figure_names():
-    """The figures whose tables this config produces."""
-    tables = set(ANALYSES) | ({"validation"} if TRAINED else set())
-    tables |= {"inheritance"} if ki_pairs() else set()
-    families, crossed = set(), False
-    if "transferability" in tables:
-        tables.add("transfer_summary")
-        families, crossed = transfer_families()
-    probes = config["analyses"]["probing"]["tasks"]
-    names = []
-    for name in FIGURES:
-        if not set(figure_tables(name)) <= tables:
-            continue
-        if name.startswith("probe_") and name.removeprefix("probe_") not in probes:
-            continue
-        if name in FIGURE_FAMILIES and not FIGURE_FAMILIES[name] & families:
-            continue
-        if name == "transfer_crossed" and not crossed:
-            continue
-        if name == "ki_saving" and not any(p["twin"] for p in ki_pairs()):
-            continue
-        if name == "ki_downstream" and not any(
-            analysed_steps(p["student"], config["analyses"]["downstream"]["steps"])
-            for p in ki_pairs()
-        ):
-            continue
-        names.append(name)
-    return names
+def facts():
+    """What this config does, as the names that registry tables and figures need."""
+    out = set()
+    if TRAINED:
+        out.add("trained")
+    if ec.downstream_tasks(config):
+        out.add("downstream_tasks")
+    if TRANSFER["enabled"] and ec.transfer_tasks(config):
+        out.add("transfer")
+        if TRANSFER["probing"]["enabled"]:
+            out.add("transfer_probing")
+        for run in ec.transfer_runs(config):
+            found = {s.split("-")[0] for s in ec.transfer_schemes(config, run)}
+            out |= {f"family:{f}" for f in found}
+            if "single" in found and len(transfer_steps(run)) > 1:
+                out.add("crossed")
+    pairs = ki_pairs()
+    if pairs:
+        out.add("ki")
+    if any(p["twin"] for p in pairs):
+        out.add("twin")
+    if any(
+        analysed_steps(p["student"], ANALYSES["downstream"]["steps"]) for p in pairs
+    ):
+        out.add("students_downstream")
+    if ANALYSES["probing"]["enabled"]:
+        out |= {f"probe_task:{t}" for t in ANALYSES["probing"]["tasks"]}
+    return out
+
+
+def holds(needs, known):
+    """Whether every need holds; a need ``a|b`` holds when either does."""
+    return all(any(alt in known for alt in need.split("|")) for need in needs)
+
+
+FACTS = facts()
 
 
 def final_tables():
-    """The names of the tables this config produces (results/tables/{name}.csv)."""
-    names = ANALYSES + ["validation"] * bool(TRAINED)
-    if "transferability" in ANALYSES:
-        names += ["transfer_summary", "scrambling"]
-    return names + ["inheritance"] * bool(ki_pairs())
+    """The registry's tables that this config produces, in the registry's order."""
+    return [
+        t.name
+        for t in registry.TABLES
+        if (t.config is None or ANALYSES[t.config]["enabled"]) and holds(t.needs, FACTS)
+    ]
 
 
-def report_tables():
-    """The tables and the findings: what the provenance file describes."""
-    return final_tables() + ["findings"]
+TABLES = final_tables()
+
+
+def figure_names():
+    """The registry's figures whose tables and needs this config produces."""
+    return [
+        f.name
+        for f in registry.FIGURES
+        if set(f.tables) <= set(TABLES) and holds(f.needs, FACTS)
+    ]
 
 
 def findings_tables(wildcards):
     """The tables the findings are checked on, as far as this config produces them."""
-    return [
-        f"results/tables/{t}.parquet" for t in final_tables() if t in FINDINGS_TABLES
-    ]
+    return [f"results/tables/{t}.parquet" for t in TABLES if registry.TABLE[t].findings]
+
+
+def report_tables():
+    """The tables the provenance file describes: every table but itself."""
+    return [t for t in TABLES if t != "provenance"]
+
+
+def table_code():
+    """Per table: the rules from the corpus to it (registry: lineage) and their code."""
+    scripts = {r.name: Path(r.script).stem for r in workflow.rules if r.script}
+    out = {}
+    for name in report_tables():
+        table = registry.TABLE[name]
+        rules = [*registry.UPSTREAM, *table.lineage, table.rule]
+        paths = [script_path(scripts[r]) for r in rules]
+        out[name] = {
+            "fingerprint": fingerprint(scripts=paths),
+            "modules": modules(scripts=paths),
+            "rules": {r: code(scripts[r]) for r in rules},
+        }
+    return out
 
 
 def run_settings():
     """Each run's settings: a trained run's last segment's (all its checkpoints depend on), an imported run's entry."""
     last = {r: ec.checkpoint_steps(RUNS[r])[-1] for r in TRAINED}
-    return {r: ec.segment_settings(config, r, last[r]) for r in TRAINED} | {
+    return {r: ec.as_dict(settings.segment(config, r, last[r])) for r in TRAINED} | {
         r: RUNS[r] for r in IMPORTED
     }
 
@@ -267,10 +321,26 @@ def run_settings():
 def get_final_output():
     """Every checkpoint of every run, the tables, the figures, the findings, the provenance."""
     models = [model_dir(r, s) for r in RUNS for s in ec.checkpoint_steps(RUNS[r])]
-    tables = [f"results/tables/{name}.csv" for name in final_tables()]
-    tables += ["results/tables/findings.csv", "results/tables/provenance.json"]
+    tables = [
+        f"results/tables/{name}.{'json' if name == 'provenance' else 'csv'}"
+        for name in TABLES
+    ]
     figures = [f"results/figures/{name}.png" for name in figure_names()]
     return models + tables + figures
+
+
+# ---- input checks: every input an analysis reads is read once by an early job, which
+# every run's first pretraining segment (and every import) waits for (embryo.data.checks);
+# ancient(): a rerun check (the file was edited) does not rerun the training after it
+def input_checks():
+    """The check outputs of every input that the produced tables' jobs read (registry: checks)."""
+    kinds = {kind for t in TABLES for kind in registry.TABLE[t].checks}
+    files = [
+        f"results/checks/{k}.json" for k in ("treebank", "lama", "blimp") if k in kinds
+    ]
+    tasks = set(ec.downstream_tasks(config)) if "downstream_tasks" in kinds else set()
+    tasks |= set(ec.transfer_tasks(config)) if "transfer_tasks" in kinds else set()
+    return files + [f"results/checks/task/{t}.json" for t in sorted(tasks)]
 
 
 # ---- input functions
@@ -302,7 +372,8 @@ def tokenizer_corpus(wildcards):
 
 
 def segment_inputs(wildcards):
-    """A segment needs the tokenized data, the tokenizer and its predecessor's state."""
+    """A segment needs the tokenized data, the tokenizer and its predecessor's state;
+    step 0 waits for the input checks."""
     run, step = wildcards.run, int(wildcards.step)
     inputs = {
         "blocks": blocks_dir(run),
@@ -311,6 +382,8 @@ def segment_inputs(wildcards):
     previous = ec.previous_step(RUNS[run], step)
     if previous is not None:
         inputs["previous"] = segment_dir(run, previous)
+    elif input_checks():
+        inputs["checks"] = ancient(input_checks())
     # a grown run's step 0 is the source's checkpoint; a student's later steps need the teacher
     for name, link, needed in (
         ("source", "grow_from", step == 0),
@@ -322,36 +395,29 @@ def segment_inputs(wildcards):
     return inputs
 
 
-def _root(source):
-    return BUILTIN_DIR if source == "builtin" else DATA_DIR
+def treebank_root():
+    return source_root(config["treebank"])
 
 
-def treebank_settings(split):
-    """Path and sentence cap of a treebank split (train or test)."""
-    tb = config["treebank"]
-    return {
-        "path": str(Path(_root(tb["source"])) / tb[split]),
-        "max_sentences": tb["max_sentences"][split],
-    }
+def treebank_split(split):
+    """The settings of a treebank split (train or test): its file and sentence cap."""
+    return settings.treebank(config, split, treebank_root())
 
 
-def treebank_input(split):
-    """The treebank file as a job input (the built-in mirror, when it is generated)."""
-    tb = config["treebank"]
-    return (
-        [BUILTIN_DIR]
-        if tb["source"] == "builtin"
-        else [treebank_settings(split)["path"]]
-    )
+def treebank_input(*splits):
+    """The treebank files as a job input (the built-in mirror, when it is generated)."""
+    if config["treebank"]["source"] == "builtin":
+        return [BUILTIN_DIR]
+    return [treebank_split(split).path for split in splits]
 
 
 def analysis_root(name):
-    spec = config["analyses"][name]
-    return str(Path(_root(spec["source"])) / spec["dir"])
+    spec = ANALYSES[name]
+    return str(Path(source_root(spec)) / spec["dir"])
 
 
 def analysis_input(name):
-    spec = config["analyses"][name]
+    spec = ANALYSES[name]
     return [BUILTIN_DIR] if spec["source"] == "builtin" else [analysis_root(name)]
 
 
@@ -385,17 +451,31 @@ def task_input(wildcards):
 
 
 # ---- cluster resources: what a job asks a scheduler for (profiles/slurm); a local run
-# ignores them. Each key comes from config resources.<rule>, else resources.default, else
-# RESOURCE_DEFAULTS; runtime (minutes) and mem_mb grow with a retry's attempt number.
+# ignores them. Each key comes from config resources.<rule>, else (for a student's
+# segments) resources.pretrain, else resources.default, else RESOURCE_DEFAULTS; runtime
+# (minutes) and mem_mb grow with a retry's attempt number.
 RESOURCE_DEFAULTS = {"runtime": 60, "mem_mb": 4000, "gpu": 0}
+
+
+# a rule that asks for what another asks for, unless the config names it itself
+RESOURCE_PARENT = {"pretrain_student": "pretrain"}
+
+
+def wanted_resources(rule):
+    spec = config.get("resources") or {}
+    wanted = dict(RESOURCE_DEFAULTS)
+    for given in (
+        spec.get("default"),
+        spec.get(RESOURCE_PARENT.get(rule)),
+        spec.get(rule),
+    ):
+        wanted.update({k: v for k, v in (given or {}).items() if v is not None})
+    return wanted
 
 
 def cluster_resources(rule):
     """runtime, mem_mb, cpus_per_task (the job's threads) and, if asked, gpu of a rule's jobs."""
-    spec = config.get("resources") or {}
-    wanted = dict(RESOURCE_DEFAULTS)
-    for given in (spec.get("default"), spec.get(rule)):
-        wanted.update({k: v for k, v in (given or {}).items() if v is not None})
+    wanted = wanted_resources(rule)
     resources = {
         "runtime": lambda wildcards, attempt: wanted["runtime"] * attempt,
         "mem_mb": lambda wildcards, attempt: wanted["mem_mb"] * attempt,
@@ -404,3 +484,14 @@ def cluster_resources(rule):
     if wanted["gpu"]:
         resources["gpu"] = wanted["gpu"]
     return resources
+
+
+def check_resources():
+    """resources.<rule> must name a rule of this workflow (run after every rule is defined)."""
+    rules = {r.name for r in workflow.rules}
+    unknown = sorted(set(config.get("resources") or {}) - rules - {"default"})
+    if unknown:
+        raise EmbryoError(
+            f"config: invalid configuration\n  resources: unknown rule(s) {unknown}; "
+            f"expected default or one of: {', '.join(sorted(rules))}"
+        )

@@ -10,7 +10,7 @@ rule generate_builtin:
     params:
         seed=config["builtin"]["seed"],
         sizes=config["builtin"]["sizes"],
-        code=fingerprint("embryo.builtin"),
+        code=code("generate_builtin"),
     script:
         "../workflow/scripts/generate_builtin.py"
 
@@ -31,7 +31,7 @@ rule prepare_corpus:
         spec=lambda w: config["corpora"][w.corpus],
         data_dir=lambda w: source_root(config["corpora"][w.corpus]),
         part_dirs=mix_parts,
-        code=fingerprint("embryo.corpus"),
+        code=code("prepare_corpus"),
     script:
         "../workflow/scripts/prepare_corpus.py"
 
@@ -48,8 +48,8 @@ rule train_tokenizer:
     resources:
         **cluster_resources("train_tokenizer"),
     params:
-        spec=lambda w: config["tokenizers"][w.tokenizer],
-        code=fingerprint("embryo.tokenizer"),
+        settings=lambda w: settings.tokenizer(config, w.tokenizer),
+        code=code("train_tokenizer"),
     script:
         "../workflow/scripts/train_tokenizer.py"
 
@@ -70,6 +70,82 @@ rule tokenize_corpus:
         **cluster_resources("tokenize_corpus"),
     params:
         block_size=lambda w: int(w.block),
-        code=fingerprint("embryo.blocks"),
+        code=code("tokenize_corpus"),
     script:
         "../workflow/scripts/tokenize_corpus.py"
+
+
+# ---- input checks (embryo.data.checks): every run's first segment waits for them
+
+
+rule check_treebank:
+    input:
+        treebank_input("train", "test"),
+    output:
+        "results/checks/treebank.json",
+    log:
+        "results/logs/check_treebank.log",
+    benchmark:
+        "results/benchmarks/check_treebank.tsv"
+    resources:
+        **cluster_resources("check_treebank"),
+    params:
+        splits=lambda w: {s: treebank_split(s).path for s in ("train", "test")},
+        code=code("check_treebank"),
+    script:
+        "../workflow/scripts/check_treebank.py"
+
+
+rule check_lama:
+    input:
+        analysis_input("lama"),
+    output:
+        "results/checks/lama.json",
+    log:
+        "results/logs/check_lama.log",
+    benchmark:
+        "results/benchmarks/check_lama.tsv"
+    resources:
+        **cluster_resources("check_lama"),
+    params:
+        root=analysis_root("lama"),
+        code=code("check_lama"),
+    script:
+        "../workflow/scripts/check_lama.py"
+
+
+rule check_blimp:
+    input:
+        analysis_input("blimp"),
+    output:
+        "results/checks/blimp.json",
+    log:
+        "results/logs/check_blimp.log",
+    benchmark:
+        "results/benchmarks/check_blimp.tsv"
+    resources:
+        **cluster_resources("check_blimp"),
+    params:
+        root=analysis_root("blimp"),
+        code=code("check_blimp"),
+    script:
+        "../workflow/scripts/check_blimp.py"
+
+
+rule check_task:
+    input:
+        task_input,
+    output:
+        "results/checks/task/{task}.json",
+    log:
+        "results/logs/check_task/{task}.log",
+    benchmark:
+        "results/benchmarks/check_task/{task}.tsv"
+    resources:
+        **cluster_resources("check_task"),
+    params:
+        spec=lambda w: config["tasks"][w.task],
+        root=lambda w: source_root(config["tasks"][w.task]),
+        code=code("check_task"),
+    script:
+        "../workflow/scripts/check_task.py"

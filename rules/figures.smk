@@ -1,13 +1,13 @@
 rule figure:
     input:
         tables=lambda w: [
-            f"results/tables/{t}.parquet" for t in figure_tables(w.figure)
+            f"results/tables/{t}.parquet" for t in registry.FIGURE[w.figure].tables
         ],
     output:
         report(
             "results/figures/{figure}.png",
-            caption="../report/figure.rst",
-            category=lambda w: section(w.figure),
+            caption="../report/caption.rst",
+            category=lambda w: registry.section(w.figure),
             subcategory="Figures",
         ),
     log:
@@ -15,11 +15,14 @@ rule figure:
     benchmark:
         "results/benchmarks/figure/{figure}.tsv"
     wildcard_constraints:
-        figure="|".join(FIGURES),
+        figure=alternatives(registry.FIGURE),
     resources:
         **cluster_resources("figure"),
     params:
-        caption=lambda w: FIGURES[w.figure][1],
-        code=fingerprint("embryo.figures"),
+        draw=lambda w: registry.FIGURE[w.figure].draw,
+        options=lambda w: dict(registry.FIGURE[w.figure].options),
+        caption=lambda w: caption(w.figure),
+        # the figure's own plotting module: a figure reruns when its code changes
+        code=lambda w: code("figure", registry.FIGURE[w.figure].draw.split(":")[0]),
     script:
         "../workflow/scripts/figure.py"

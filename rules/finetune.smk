@@ -14,7 +14,7 @@ rule prepare_task:
         spec=lambda w: config["tasks"][w.task],
         root=lambda w: source_root(config["tasks"][w.task]),
         max_length=config["finetuning"]["max_length"],
-        code=fingerprint("embryo.tasks"),
+        code=code("prepare_task"),
     script:
         "../workflow/scripts/prepare_task.py"
 
@@ -34,12 +34,10 @@ rule finetune:
         **cluster_resources("finetune"),
     params:
         n=lambda w: None if w.n == "full" else int(w.n),
-        hparams=config["finetuning"],
+        hparams=settings.finetuning(config),
         # the recipe matters only when layers are redrawn: none jobs ignore it
-        init=lambda w: (
-            "model" if w.reinit == "none" else config["transferability"]["init"]
-        ),
-        code=fingerprint("embryo.finetune"),
+        init=lambda w: "model" if w.reinit == "none" else TRANSFER["init"],
+        code=code("finetune"),
     script:
         "../workflow/scripts/finetune.py"
 
@@ -58,9 +56,8 @@ rule task_probe:
     resources:
         **cluster_resources("task_probe"),
     params:
-        settings=TRANSFER["probing"],
-        batch_size=config["finetuning"]["eval_batch_size"],
-        code=fingerprint("embryo.task_probe"),
+        settings=settings.task_probing(config),
+        code=code("task_probe"),
     script:
         "../workflow/scripts/task_probe.py"
 
@@ -69,24 +66,45 @@ rule transfer_summary:
     input:
         "results/tables/transferability.parquet",
     output:
-        summary=report(
+        csv=report(
             "results/tables/transfer_summary.csv",
-            caption="../report/transfer_summary.rst",
-            category=section("transfer_summary"),
+            caption="../report/caption.rst",
+            category=registry.section("transfer_summary"),
             subcategory="Tables",
         ),
         parquet="results/tables/transfer_summary.parquet",
-        scrambling=report(
-            "results/tables/scrambling.csv",
-            caption="../report/scrambling.rst",
-            category=section("scrambling"),
-            subcategory="Tables",
-        ),
     log:
-        "results/logs/table/transfer_summary.log",
+        "results/logs/transfer_summary.log",
+    benchmark:
+        "results/benchmarks/transfer_summary.tsv"
     resources:
         **cluster_resources("transfer_summary"),
     params:
-        code=fingerprint("embryo.transfer"),
+        caption=caption("transfer_summary"),
+        code=code("transfer_summary"),
     script:
         "../workflow/scripts/transfer_summary.py"
+
+
+rule scrambling:
+    input:
+        "results/tables/transfer_summary.parquet",
+    output:
+        csv=report(
+            "results/tables/scrambling.csv",
+            caption="../report/caption.rst",
+            category=registry.section("scrambling"),
+            subcategory="Tables",
+        ),
+        parquet="results/tables/scrambling.parquet",
+    log:
+        "results/logs/scrambling.log",
+    benchmark:
+        "results/benchmarks/scrambling.tsv"
+    resources:
+        **cluster_resources("scrambling"),
+    params:
+        caption=caption("scrambling"),
+        code=code("scrambling"),
+    script:
+        "../workflow/scripts/scrambling.py"

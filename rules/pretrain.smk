@@ -1,3 +1,8 @@
+# a student's segments after step 0 (embryo.train.student) are a rule of their own: only
+# their code holds the distillation loss
+ruleorder: pretrain_student > pretrain
+
+
 rule pretrain:
     input:
         unpack(segment_inputs),
@@ -13,11 +18,41 @@ rule pretrain:
     threads: config["threads"] or workflow.cores
     resources:
         **cluster_resources("pretrain"),
+        # data-parallel processes: the same step however it is split, so no rerun trigger
+        processes=lambda w: ec.segment_processes(
+            RUNS[w.run], wanted_resources("pretrain")["gpu"]
+        ),
     params:
-        settings=lambda w: ec.segment_settings(config, w.run, int(w.step)),
-        code=fingerprint("embryo.pretrain"),
+        settings=lambda w: settings.segment(config, w.run, int(w.step)),
+        code=code("pretrain"),
     script:
         "../workflow/scripts/pretrain.py"
+
+
+rule pretrain_student:
+    input:
+        unpack(segment_inputs),
+    output:
+        directory("results/{run}/train/step-{step}"),
+    log:
+        "results/logs/pretrain_student/{run}/step-{step}.log",
+    benchmark:
+        "results/benchmarks/pretrain_student/{run}/step-{step}.tsv"
+    wildcard_constraints:
+        run=alternatives(STUDENTS),
+        step=r"[1-9]\d*",
+    priority: 10
+    threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("pretrain_student"),
+        processes=lambda w: ec.segment_processes(
+            RUNS[w.run], wanted_resources("pretrain_student")["gpu"]
+        ),
+    params:
+        settings=lambda w: settings.segment(config, w.run, int(w.step)),
+        code=code("pretrain_student"),
+    script:
+        "../workflow/scripts/pretrain_student.py"
 
 
 rule validation_curve:
@@ -32,30 +67,6 @@ rule validation_curve:
     resources:
         **cluster_resources("validation_curve"),
     params:
-        code=fingerprint("embryo.checkpoints"),
+        code=code("validation_curve"),
     script:
         "../workflow/scripts/validation_curve.py"
-
-
-rule inheritance_table:
-    input:
-        lambda w: [f"results/{run}/validation.csv" for run in ki_runs()],
-    output:
-        csv=report(
-            "results/tables/inheritance.csv",
-            caption="../report/inheritance.rst",
-            category=section("inheritance"),
-            subcategory="Tables",
-        ),
-        parquet="results/tables/inheritance.parquet",
-    log:
-        "results/logs/table/inheritance.log",
-    benchmark:
-        "results/benchmarks/table/inheritance.tsv"
-    resources:
-        **cluster_resources("inheritance_table"),
-    params:
-        pairs=ki_pairs(),
-        code=fingerprint("embryo.inheritance", "embryo.tables"),
-    script:
-        "../workflow/scripts/inheritance_table.py"

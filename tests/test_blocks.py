@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from embryo.blocks import load_blocks, pack_corpus
-from embryo.errors import EmbryoError
-from embryo.tokenizer import train_tokenizer
+from embryo.data.blocks import load_blocks, pack_corpus
+from embryo.data.tokenizer import train_tokenizer
+from embryo.runtime.errors import EmbryoError
 
 WORDS = "the a river garden city child doctor sings paints follows green old".split()
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from embryo.builtin import DEFAULT_SIZES, generate, resolve_sizes, stream, world
-from embryo.errors import EmbryoError
+from embryo.data.builtin import DEFAULT_SIZES, generate, resolve_sizes, stream, world
+from embryo.runtime.errors import EmbryoError
 
 SIZES = {
     "corpus_train": 3000,
@@ -139,7 +139,7 @@ def test_unknown_or_bad_sizes_are_refused(tmp_path):
 
 
 def test_a_failed_generation_leaves_nothing(tmp_path, monkeypatch):
-    from embryo.builtin import files
+    from embryo.data.builtin import files
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -249,7 +249,7 @@ def test_function_words_are_far_more_frequent_per_type(built):
 
 
 def test_corpus_is_wikitext_that_the_corpus_loader_reads(built):
-    from embryo.corpus import load_corpus
+    from embryo.data.corpus import load_corpus
 
     out, stats = built
     text = (out / "corpus/train.txt").read_text(encoding="utf-8")
@@ -369,7 +369,7 @@ def test_task_files_parse_like_the_real_ones(built):
 
 def test_task_files_match_the_real_mirror(built, shared_data):
     """Header line, byte-order mark, line ends and column count as in ../shared/data."""
-    from embryo.builtin.files import TSV_LAYOUT
+    from embryo.data.builtin.files import TSV_LAYOUT
 
     out, _ = built
     reals = sorted((shared_data / "glue").glob("*/*.tsv"))

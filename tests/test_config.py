@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from embryo import config as ec
-from embryo.errors import EmbryoError
+from embryo.runtime.errors import EmbryoError
 
 from .conftest import REPO
 
@@ -277,7 +277,7 @@ def test_bad_growth_names_the_key(good, edit, message):
 
 def test_a_grown_run_starts_from_its_source(good):
     cfg = check(with_grown(copy.deepcopy(good), {"hidden_size": 256, "num_heads": 4}))
-    assert ec.segment_settings(cfg, "g", 0)["grow_from"] == {"run": "r", "step": 20}
+    assert ec.segment_settings(cfg, "g", 0).grow_from == ("r", 20)
     assert (
         ec.linked_checkpoint(cfg, "g", "grow_from") == ("r", 20)
         and ec.linked_checkpoint(cfg, "r", "grow_from") is None
@@ -286,10 +286,10 @@ def test_a_grown_run_starts_from_its_source(good):
 
 def test_student_segments_carry_the_teacher_and_its_schedule(good):
     cfg = check(with_student(copy.deepcopy(good)))
-    assert "teacher" not in ec.segment_settings(cfg, "s", 0)  # initialisation: no teacher
-    ki = ec.segment_settings(cfg, "s", 10)["teacher"]
-    assert ki == {"run": "r", "step": 20, "twin": "w", "schedule": "linear", "alpha": 1.0,
-                  "kd_steps": 10, "temperature": 2.0, "top_k": None}  # fmt: skip
+    assert ec.segment_settings(cfg, "s", 0).teacher is None  # initialisation: no teacher
+    ki = ec.segment_settings(cfg, "s", 10).teacher
+    assert ki._asdict() == {"run": "r", "step": 20, "twin": "w", "schedule": "linear",
+                            "alpha": 1.0, "kd_steps": 10, "temperature": 2.0, "top_k": None}  # fmt: skip
     assert (
         ec.linked_checkpoint(cfg, "s", "teacher") == ("r", 20)
         and ec.linked_checkpoint(cfg, "r", "teacher") is None
@@ -320,8 +320,8 @@ def test_a_list_of_schedules_validates_and_fills_defaults(good):
 
 def test_segment_settings_separate_initialisation_from_optimisation(good):
     cfg = check(good)
-    assert "optimizer" not in ec.segment_settings(cfg, "r", 0)
-    assert ec.segment_settings(cfg, "r", 10)["optimizer"]["total_steps"] == 20
+    assert ec.segment_settings(cfg, "r", 0).optimizer is None
+    assert ec.segment_settings(cfg, "r", 10).optimizer.total_steps == 20
     assert (
         ec.previous_step(cfg["runs"]["r"], 20) == 10
         and ec.previous_step(cfg["runs"]["r"], 0) is None
@@ -337,7 +337,7 @@ def test_shipped_configs_are_valid():
 
 
 def test_builtin_sizes_in_schema_match_the_library():
-    from embryo.builtin import DEFAULT_SIZES, MINIMUM
+    from embryo.data.builtin import DEFAULT_SIZES, MINIMUM
 
     sizes = SCHEMA["properties"]["builtin"]["properties"]["sizes"]["properties"]
     assert {k: v["default"] for k, v in sizes.items()} == DEFAULT_SIZES
@@ -350,12 +350,3 @@ def test_segment_processes_come_from_the_run_or_the_gpus():
     assert ec.segment_processes({"processes": None}, None) == 1
     assert ec.segment_processes({"processes": None}, 4) == 4
     assert ec.segment_processes({"processes": 2}, 4) == 2
-
-
-def test_resources_name_exactly_the_workflows_rules():
-    import re
-
-    rules = {m for f in (REPO / "rules").glob("*.smk")
-             for m in re.findall(r"^rule (\w+):", f.read_text(), flags=re.M)}  # fmt: skip
-    keys = set(SCHEMA["properties"]["resources"]["properties"]) - {"default"}
-    assert keys == rules - {"all"}

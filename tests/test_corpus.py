@@ -1,4 +1,4 @@
-"""Tests for embryo.corpus: local formats, validation hold-out, hub source, Parquet output."""
+"""Tests for embryo.data.corpus: local formats, validation hold-out, hub source, Parquet output."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from embryo.corpus import _read_documents, check_corpus, load_corpus, prepare_corpus
-from embryo.errors import EmbryoError
+from embryo.data.corpus import _read_documents, check_corpus, load_corpus, prepare_corpus
+from embryo.runtime.errors import EmbryoError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -259,7 +259,7 @@ def test_prepare_corpus_writes_parquet(tmp_path):
 
 def test_import_is_light():
     heavy = "{'numpy', 'pyarrow', 'datasets', 'pandas'}"
-    code = f"import sys, embryo.corpus; print(sorted({heavy} & set(sys.modules)))"
+    code = f"import sys, embryo.data.corpus; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -282,8 +282,8 @@ def test_real_wikitext_valid():
 
 
 def test_builtin_corpus_reads_the_generated_mirror(tmp_path):
-    from embryo.builtin import generate
-    from embryo.corpus import as_local, check_corpus, input_files
+    from embryo.data.builtin import generate
+    from embryo.data.corpus import as_local, check_corpus, input_files
 
     spec = {"source": "builtin"}
     assert as_local(spec) == {
@@ -323,7 +323,7 @@ def test_mix_concatenates_the_prepared_parts_in_order(tmp_path):
 
 
 def test_mix_parts_are_checked():
-    from embryo.config import _mix_problems
+    from embryo.config.schema import _mix_problems
 
     cfg = {"corpora": {"a": {"source": "local"}, "m": {"source": "mix", "parts": ["a"]}}}
     assert list(_mix_problems(cfg, "x", ["a"])) == []

@@ -5,7 +5,7 @@ import math
 import pandas as pd
 import pytest
 
-from embryo import findings as f
+from embryo.results import findings as f
 
 
 def test_learned_step_is_the_first_checkpoint_at_90_percent_of_the_last():

@@ -7,17 +7,19 @@ import math
 
 import pytest
 
-from embryo.errors import EmbryoError
-from embryo.finetune import finetune, training_subset
-from embryo.metrics import score
-from embryo.tasks import load_task, prepare_task, read_split
+from embryo.data.tasks import load_task, prepare_task, read_split
+from embryo.runtime.errors import EmbryoError
+from embryo.transfer.finetune import FinetuneSettings, finetune, training_subset
+from embryo.transfer.metrics import score
 
 from .conftest import sentences
 
 BASE = dict(source="local", format="auto", header=True, type="classification", labels=None, metrics=None)  # fmt: skip
-HPARAMS = dict(lr=3e-3, batch_size=16, epochs=3, warmup_ratio=0.1, weight_decay=0.0,
-               max_grad_norm=1.0, eval_batch_size=64)  # fmt: skip
-DIMS = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+HPARAMS = FinetuneSettings(lr=3e-3, batch_size=16, epochs=3, warmup_ratio=0.1, weight_decay=0.0,
+                           beta1=0.9, beta2=0.999, eps=1e-8, max_grad_norm=1.0,
+                           eval_batch_size=64)  # fmt: skip
+DIMS = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
+        "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
 
 
 def spec(**kw) -> dict:
@@ -118,11 +120,13 @@ def test_training_subset_is_seeded():
 def model_dir(tiny_tokenizer, tmp_path_factory):
     from transformers import AutoTokenizer
 
-    from embryo.models import new_model
+    from embryo.models.families import model_spec, new_model
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
     out = tmp_path_factory.mktemp("ft") / "bert"
-    new_model("bert", DIMS, tokenizer, 64, seed=0, sop=False).save_pretrained(out)
+    new_model("bert", model_spec("bert", DIMS), tokenizer, 64, seed=0, sop=False).save_pretrained(
+        out
+    )
     tokenizer.save_pretrained(out)
     return out
 
@@ -190,7 +194,7 @@ def test_pair_task_is_reproducible_and_subset_sized(tasks, model_dir, tmp_path):
             tmp_path / f"{i}.json",
             n=100,
             seed=seed,
-            hparams={**HPARAMS, "epochs": 1},
+            hparams=HPARAMS._replace(epochs=1),
         )  # fmt: skip
         for i, seed in enumerate((3, 3, 4))
     ]
@@ -202,11 +206,13 @@ def test_pair_task_is_reproducible_and_subset_sized(tasks, model_dir, tmp_path):
 def test_too_long_for_the_model_is_refused(tasks, tmp_path, tiny_tokenizer):
     from transformers import AutoTokenizer
 
-    from embryo.models import new_model
+    from embryo.models.families import model_spec, new_model
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
     short = tmp_path / "short"
-    new_model("bert", DIMS, tokenizer, 16, seed=0, sop=False).save_pretrained(short)
+    new_model("bert", model_spec("bert", DIMS), tokenizer, 16, seed=0, sop=False).save_pretrained(
+        short
+    )
     with pytest.raises(EmbryoError, match="lower finetuning.max_length"):
         finetune(short, tasks["pair"], tmp_path / "m.json", n=None, seed=0, hparams=HPARAMS)
     assert not (tmp_path / "m.json").exists()
@@ -238,7 +244,7 @@ def test_truncated_rows_are_counted(tmp_path, model_dir):
 
 
 def test_reinit_scheme_is_applied_and_recorded(tasks, model_dir, tmp_path):
-    hp = {**HPARAMS, "epochs": 1}
+    hp = HPARAMS._replace(epochs=1)
     run = lambda name, reinit: finetune(model_dir, tasks["pair"], tmp_path / f"{name}.json",  # noqa: E731
                                         n=100, seed=0, hparams=hp, reinit=reinit)  # fmt: skip
     none, kept_all, single = run("a", "none"), run("b", "progressive-k2"), run("c", "single-0")
@@ -253,7 +259,7 @@ def test_reinit_scheme_is_applied_and_recorded(tasks, model_dir, tmp_path):
 def test_task_probe_separates_layers_of_synthetic_features():
     import numpy as np
 
-    from embryo.task_probe import probe_layers
+    from embryo.transfer.task_probe import probe_layers
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
@@ -265,10 +271,11 @@ def test_task_probe_separates_layers_of_synthetic_features():
 
 
 def test_task_probe_job_writes_every_layer(tasks, model_dir, tmp_path):
-    from embryo.task_probe import task_probe
+    from embryo.transfer.task_probe import TaskProbeSettings, task_probe
 
     out = tmp_path / "probe"
-    records = task_probe(model_dir, tasks["reg"], out, train_size=200,
+    settings = TaskProbeSettings(pooling="mean", train_size=200, regularization=1.0, batch_size=64)
+    records = task_probe(model_dir, tasks["reg"], out, settings=settings,
                          provenance={"run": "r", "step": 0})  # fmt: skip
     assert sorted(p.name for p in out.iterdir()) == ["layer-0.json", "layer-1.json", "layer-2.json"]
     assert [r["layer"] for r in records] == [0, 1, 2] and records[0]["n_train"] == 200

@@ -12,8 +12,8 @@ from transformers import (
     RobertaConfig,
 )
 
-from embryo.errors import EmbryoError
-from embryo.growth import grow, output_deviation
+from embryo.runtime.errors import EmbryoError
+from embryo.train.growth import grow, output_deviation
 
 CONFIGS = {"bert": BertConfig, "roberta": RobertaConfig}
 

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 import torch
 
-from embryo.errors import EmbryoError
-from embryo.inheritance import alpha, kd_loss, matching_steps, reaching_step
+from embryo.inheritance.comparison import matching_steps, reaching_step
+from embryo.runtime.errors import EmbryoError
+from embryo.train.distillation import alpha, kd_loss
 
 
 def test_alpha_schedules():

@@ -8,8 +8,10 @@ import math
 import pandas as pd
 import pytest
 
-from embryo import blimp, lama
-from embryo.errors import EmbryoError
+from embryo.data.blimp import load_blimp
+from embryo.data.lama import load_lama
+from embryo.embryology import blimp, lama
+from embryo.runtime.errors import EmbryoError
 
 SMALL = {
     "corpus_train": 20,
@@ -27,7 +29,8 @@ SMALL = {
     "occupations": 2,
     "languages": 2,
 }
-TINY = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+TINY = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
+        "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -43,7 +46,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def builtin(tmp_path_factory):
-    from embryo.builtin import generate
+    from embryo.data.builtin import generate
 
     root = tmp_path_factory.mktemp("builtin") / "data"
     generate(root, seed=0, sizes=SMALL)
@@ -59,10 +62,10 @@ def tokenizer(tiny_tokenizer):
 
 @pytest.fixture(scope="module")
 def model_dir(tokenizer, tmp_path_factory):
-    from embryo.models import new_model
+    from embryo.models.families import model_spec, new_model
 
     d = tmp_path_factory.mktemp("model") / "bert"
-    new_model("bert", TINY, tokenizer, 64, seed=0, sop=False).save_pretrained(d)
+    new_model("bert", model_spec("bert", TINY), tokenizer, 64, seed=0, sop=False).save_pretrained(d)
     tokenizer.save_pretrained(d)
     return d
 
@@ -82,16 +85,16 @@ def write_jsonl(path, records):
 
 
 def test_load_lama_builtin_has_the_three_types(builtin):
-    facts = lama.load_lama(builtin / "lama")
+    facts = load_lama(builtin / "lama")
     assert {f["type"] for f in facts} == {"1-1", "N-1", "N-M"}
     assert set(facts[0]) == {"relation", "label", "type", "template", "sub_label", "obj_label"}
     assert all(f["template"].count("[Y]") == 1 for f in facts)
-    first = lama.load_lama(builtin / "lama", max_facts_per_relation=1)
+    first = load_lama(builtin / "lama", max_facts_per_relation=1)
     assert len(first) == len({f["relation"] for f in facts}) < len(facts)
-    p19 = lama.load_lama(builtin / "lama", relations=["P19"])
+    p19 = load_lama(builtin / "lama", relations=["P19"])
     assert p19 and {f["relation"] for f in p19} == {"P19"}
     with pytest.raises(EmbryoError, match="P0"):
-        lama.load_lama(builtin / "lama", relations=["P0"])
+        load_lama(builtin / "lama", relations=["P0"])
 
 
 def test_load_lama_skips_a_relation_without_facts_file(tmp_path):
@@ -103,7 +106,7 @@ def test_load_lama_skips_a_relation_without_facts_file(tmp_path):
         ],
     )
     write_jsonl(tmp_path / "TREx" / "P2.jsonl", [{"sub_label": "cat", "obj_label": "dog"}])
-    facts = lama.load_lama(tmp_path)
+    facts = load_lama(tmp_path)
     assert [(f["relation"], f["sub_label"], f["obj_label"]) for f in facts] == [
         ("P2", "cat", "dog")
     ]
@@ -126,29 +129,29 @@ def test_malformed_lama_names_file_and_line(tmp_path, name, bad, message):
     with (tmp_path / name).open("a") as fh:
         fh.write(bad)
     with pytest.raises(EmbryoError, match=message):
-        lama.load_lama(tmp_path)
+        load_lama(tmp_path)
 
 
 def test_load_blimp_builtin_and_errors(builtin, tmp_path):
-    pairs = blimp.load_blimp(builtin / "blimp", paradigms=["transitive", "intransitive"])
+    pairs = load_blimp(builtin / "blimp", paradigms=["transitive", "intransitive"])
     assert {p["UID"] for p in pairs} == {"transitive", "intransitive"}
     assert len(pairs) == 2 * SMALL["blimp"]
     assert {"sentence_good", "sentence_bad", "field", "linguistics_term", "pairID"} <= set(pairs[0])
-    assert len(blimp.load_blimp(builtin / "blimp", max_pairs=1)) == len(
+    assert len(load_blimp(builtin / "blimp", max_pairs=1)) == len(
         list((builtin / "blimp").glob("*.jsonl"))
     )
     with pytest.raises(EmbryoError, match="no_such_paradigm"):
-        blimp.load_blimp(builtin / "blimp", paradigms=["no_such_paradigm"])
+        load_blimp(builtin / "blimp", paradigms=["no_such_paradigm"])
 
     good = (builtin / "blimp" / "transitive.jsonl").read_text().splitlines()[0]
     write_jsonl(tmp_path / "p.jsonl", [good + "\n", "{oops\n"])
     with pytest.raises(EmbryoError, match=r"p\.jsonl:2: not valid JSON"):
-        blimp.load_blimp(tmp_path)
+        load_blimp(tmp_path)
     record = json.loads(good)
     del record["sentence_bad"]
     write_jsonl(tmp_path / "p.jsonl", [good + "\n", good + "\n", record])
     with pytest.raises(EmbryoError, match=r"p\.jsonl:3: .*sentence_bad"):
-        blimp.load_blimp(tmp_path)
+        load_blimp(tmp_path)
 
 
 # --- LAMA scoring -------------------------------------------------------------------------
@@ -238,7 +241,7 @@ def test_lama_scores_a_real_model_like_its_full_logits(builtin, tokenizer, model
     assert df["mrr"].iloc[0] == pytest.approx(sum(1 / r for r in expected) / len(expected))
     assert df["p_at_1"].iloc[0] == pytest.approx(sum(r == 1 for r in expected) / len(expected))
 
-    built = lama.lama_scores(model_dir, lama.load_lama(builtin / "lama"))
+    built = lama.lama_scores(model_dir, load_lama(builtin / "lama"))
     assert set(built["type"]) == {"1-1", "N-1", "N-M"}
     assert (built["facts"] + built["skipped_multi_piece"] + built["skipped_too_long"]).sum() > 0
 

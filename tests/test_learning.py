@@ -7,12 +7,12 @@ import math
 
 import pytest
 
-from embryo.blocks import pack_corpus
-from embryo.corpus import prepare_corpus
-from embryo.pretrain import run_segment
-from embryo.tokenizer import train_tokenizer_from_parquet
+from embryo.data.blocks import pack_corpus
+from embryo.data.corpus import prepare_corpus
+from embryo.data.tokenizer import train_tokenizer_from_parquet
+from embryo.train.segment import run_segment
 
-from .conftest import SHARED_DATA
+from .conftest import SHARED_DATA, segment_settings
 
 pytestmark = pytest.mark.slow
 STEPS = 300
@@ -20,7 +20,7 @@ STEPS = 300
 
 @pytest.fixture(scope="module")
 def builtin(tmp_path_factory):
-    from embryo.builtin import generate
+    from embryo.data.builtin import generate
 
     root = tmp_path_factory.mktemp("builtin")
     generate(root / "mirror", seed=0, sizes={"corpus_train": 8000, "corpus_valid": 800})
@@ -93,10 +93,13 @@ def pretrain_and_check(corpus, architecture, algorithm, tmp_path, vocab_size):
     }
     common = {"blocks_dir": blocks, "tokenizer_dir": tokenizer, "threads": 2}
     start = run_segment(
-        {**settings, "step": 0}, previous_dir=None, out_dir=tmp_path / "s0", **common
+        segment_settings({**settings, "step": 0}),
+        previous_dir=None,
+        out_dir=tmp_path / "s0",
+        **common,
     )
     end = run_segment(
-        {**settings, "step": STEPS, "optimizer": optimizer},
+        segment_settings({**settings, "step": STEPS, "optimizer": optimizer}),
         previous_dir=tmp_path / "s0",
         out_dir=tmp_path / "end",
         **common,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from embryo.locks import LOCKS, live_snakemake, release_stale_locks
+from embryo.runtime.locks import LOCKS, live_snakemake, release_stale_locks
 
 
 def make_locks(workdir):

@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from embryo.errors import EmbryoError
-from embryo.logs import logged
+from embryo.runtime.errors import EmbryoError
+from embryo.runtime.logs import logged
 
 
 def test_python_and_fd_level_output_reach_the_log(tmp_path, capfd):
-    early = logging.StreamHandler(sys.__stderr__)  # made before the job, as in embryo.warm
+    early = logging.StreamHandler(sys.__stderr__)  # made before the job, as in embryo.runtime.warm
     logger = logging.getLogger("embryo-test-early")
     logger.addHandler(early)
     log = tmp_path / "job.log"

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from embryo import mlm_pos
-from embryo.treebank import read_conllu, word_pieces
+from embryo.data.treebank import read_conllu, word_pieces
+from embryo.embryology import mlm_pos
 
 # Under the tiny tokenizer "gardenteacher" is four pieces (garden ##t ##e ##acher) and
 # "paints" five (p ##a ##in ##t ##s); the other words are one piece each.
@@ -20,7 +20,8 @@ CONLLU = """# sent_id = s1
 6\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
 
 """
-DIMS = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
+DIMS = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
+        "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +33,10 @@ def tokenizer(tiny_tokenizer):
 
 @pytest.fixture(scope="module")
 def model_dir(tokenizer, tmp_path_factory):
-    from embryo.models import new_model
+    from embryo.models.families import model_spec, new_model
 
     out = tmp_path_factory.mktemp("mlm_pos") / "bert"
-    model = new_model("bert", DIMS, tokenizer, 64, seed=0, sop=False)
+    model = new_model("bert", model_spec("bert", DIMS), tokenizer, 64, seed=0, sop=False)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out
@@ -143,7 +144,7 @@ def test_skipped_words_are_counted(model_dir, snippet):
 
 
 def test_builtin_treebank_runs_and_is_deterministic(model_dir, tmp_path):
-    from embryo.builtin import generate
+    from embryo.data.builtin import generate
 
     tiny = {"corpus_train": 5, "corpus_valid": 2, "treebank_train": 1, "treebank_test": 1}
     tiny |= {"task_train": 2, "task_dev": 2, "blimp": 1, "people": 3, "cities": 2}
@@ -172,9 +173,11 @@ def test_predictions_match_full_logits_of_each_sequence_alone(
     import torch
     from transformers import AutoModelForMaskedLM
 
-    from embryo.models import new_model
+    from embryo.models.families import model_spec, new_model
 
-    new_model(arch, DIMS, tokenizer, 16, seed=1, sop=sop).save_pretrained(tmp_path)
+    new_model(arch, model_spec(arch, DIMS), tokenizer, 16, seed=1, sop=sop).save_pretrained(
+        tmp_path
+    )
     tokenizer.save_pretrained(tmp_path)
     seen = []
     real = mlm_pos._logits

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from embryo.objective import derive_seed, generator, mask_tokens, sentence_order
+from embryo.models.seeds import derive_seed, generator
+from embryo.train.objective import mask_tokens, sentence_order
 
 CLS, SEP, PAD, MASK, V = 1, 2, 0, 3, 50
 

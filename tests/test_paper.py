@@ -34,7 +34,10 @@ def test_paper_config_dry_runs(tmp_path, shared_data):
     checkpoints = {name: ec.checkpoint_steps(run) for name, run in runs.items()}
     # ALBERT-base: log-spaced to 512, every 1k to 30k, every 10k to 100k, every 50k to 1M
     assert len(checkpoints["albert-base"]) == 11 + 30 + 7 + 18
-    assert jobs["pretrain"] == jobs["export_checkpoint"] == sum(map(len, checkpoints.values()))
+    segments = jobs["pretrain"] + jobs["pretrain_student"]  # a student's after step 0
+    assert segments == jobs["export_checkpoint"] == sum(map(len, checkpoints.values()))
+    students = [name for name, run in runs.items() if run.get("teacher")]
+    assert jobs["pretrain_student"] == sum(len(checkpoints[s]) - 1 for s in students)
     # the reinit grid: 5 steps x 3 tasks x 4 sizes x 3 seeds x (13 progressive + 10 blocks
     # of 3 layers + 3 permutations, less the schemes that build the same model)
     assert 5 * 3 * 4 * 3 * 20 < jobs["finetune"]
@@ -42,5 +45,5 @@ def test_paper_config_dry_runs(tmp_path, shared_data):
     # GPUs per rule, from the config's resources section
     asked = dict(re.findall(r"^rule (\w+):\n(?:\s+.*\n)*?\s+resources: .*?gpu=(\d+)",
                             result.stdout, flags=re.M))  # fmt: skip
-    assert asked["pretrain"] == "8" and asked["finetune"] == "1"
+    assert asked["pretrain"] == asked["pretrain_student"] == "8" and asked["finetune"] == "1"
     assert "table" not in asked and "figure" not in asked

@@ -8,8 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from embryo.checkpoints import export_checkpoint
-from embryo.pretrain import batch_indices, run_segment
+from embryo.train.checkpoints import export_checkpoint
+from embryo.train.segment import batch_indices, run_segment
+from embryo.train.student import run_student_segment
+
+from .conftest import segment_settings
 
 MODEL = {
     "size": "tiny",
@@ -56,7 +59,7 @@ def settings(architecture="bert", step=0, sop=False, **optimizer):
 def segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, step, previous, sop=False, name=None):
     out = tmp_path / (name or f"step-{step}")
     run_segment(
-        settings(arch, step, sop),
+        segment_settings(settings(arch, step, sop)),
         blocks_dir=tiny_blocks,
         tokenizer_dir=tiny_tokenizer,
         previous_dir=previous,
@@ -150,7 +153,7 @@ def test_export_loads_with_auto_classes_and_reproduces_logits(
 
 
 def test_missing_training_state_is_an_error(tmp_path, tiny_tokenizer, tiny_blocks):
-    from embryo.errors import EmbryoError
+    from embryo.runtime.errors import EmbryoError
 
     s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
     s2 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 2, s0)
@@ -163,12 +166,13 @@ def test_missing_training_state_is_an_error(tmp_path, tiny_tokenizer, tiny_block
 def test_sparse_loss_equals_the_models_own_loss(tiny_tokenizer, arch, sop):
     from transformers import AutoTokenizer
 
-    from embryo.models import new_model
-    from embryo.objective import PretrainingLoss, generator, mask_tokens, sentence_order
+    from embryo.models.families import model_spec, new_model
+    from embryo.models.seeds import generator
+    from embryo.train.objective import PretrainingLoss, mask_tokens, sentence_order
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    model_spec = dict(MODEL, embedding_size=16) if arch == "albert" else MODEL
-    model = new_model(arch, model_spec, tokenizer, 32, seed=0, sop=sop).eval()
+    dims = dict(MODEL, embedding_size=16) if arch == "albert" else MODEL
+    model = new_model(arch, model_spec(arch, dims), tokenizer, 32, seed=0, sop=sop).eval()
     ids = torch.randint(5, len(tokenizer), (4, 32))
     ids[:, 0], ids[:, -1] = tokenizer.cls_token_id, tokenizer.sep_token_id
     batch = {}
@@ -192,7 +196,7 @@ def test_sparse_loss_equals_the_models_own_loss(tiny_tokenizer, arch, sop):
 
 
 def test_learning_rate_schedule_by_hand():
-    from embryo.pretrain import lr_factor
+    from embryo.train.optimizer import lr_factor
 
     assert [lr_factor(t, 2, 6) for t in range(1, 8)] == [0.5, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
     assert [lr_factor(t, 0, 3) for t in (1, 2, 3)] == [1.0, 2 / 3, 1 / 3]
@@ -211,16 +215,17 @@ def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
         deeper = {**MODEL, "num_layers": 3}
         start = settings("bert", 0) | {"model": deeper}
         out0 = tmp_path / f"{name}-0"
-        run_segment(start, blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
+        run_segment(segment_settings(start), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
                     previous_dir=None, out_dir=out0, threads=1)  # fmt: skip
         spec = settings("bert", 6) | {"model": deeper}
         if ki:
             spec["teacher"] = {"run": "t", "step": 6, "twin": None, "schedule": "linear",
                                "kd_steps": 4, "temperature": 2.0, "top_k": None, **ki}  # fmt: skip
         out = tmp_path / name
-        run_segment(spec, blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
-                    previous_dir=out0, out_dir=out, threads=1,
-                    teacher_dir=teacher if ki else None)  # fmt: skip
+        run = run_student_segment if ki else run_segment
+        run(segment_settings(spec), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
+            previous_dir=out0, out_dir=out, threads=1,
+            **({"teacher_dir": teacher} if ki else {}))  # fmt: skip
         return out
 
     twin, zero, guided = student("twin"), student("zero", alpha=0.0), student("ki", alpha=1.0)
@@ -243,7 +248,7 @@ def test_a_grown_run_starts_as_its_source(tmp_path, tiny_tokenizer, tiny_blocks)
     wide = {**MODEL, "hidden_size": 64, "num_heads": 4, "intermediate_size": 128}
     spec = settings("bert", 0) | {"model": wide, "grow_from": {"run": "s", "step": 6}}
     out = tmp_path / "grown"
-    run_segment(spec, blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer, previous_dir=None,
+    run_segment(segment_settings(spec), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer, previous_dir=None,
                 out_dir=out, threads=1, source_dir=source)  # fmt: skip
     grown, before = (json.loads((d / "metrics.json").read_text()) for d in (out, trained))
     assert grown["grown_from"] == "s@6" and grown["growth_exact"]
@@ -260,13 +265,13 @@ def test_two_processes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny
     by float rounding of the gradient all-reduce."""
     import pandas as pd
 
-    from embryo.pretrain import launch
+    from embryo.train.segment import launch
 
     def run(step, previous, processes, name):
         spec = settings(arch, step, sop, grad_accum=1)
         spec["model"]["dropout"] = 0.0
         out = tmp_path / name
-        launch(spec, processes=processes, threads=2, blocks_dir=tiny_blocks,
+        launch(segment_settings(spec), processes=processes, threads=2, blocks_dir=tiny_blocks,
                tokenizer_dir=tiny_tokenizer, previous_dir=previous, out_dir=out)  # fmt: skip
         return out
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embryo.errors import EmbryoError
-from embryo.features import extract_features, load_features
-from embryo.probing import TASKS, control_labels, probe_all_layers, probe_labels
-from embryo.treebank import Sentence, read_conllu, word_pieces
+from embryo.data.treebank import Sentence, read_conllu, word_pieces
+from embryo.embryology.features import extract_features, load_features
+from embryo.embryology.probing import (
+    TASKS,
+    ProbeSettings,
+    control_labels,
+    probe_all_layers,
+    probe_labels,
+)
+from embryo.runtime.errors import EmbryoError
 
 from .conftest import ADJS, DETS, NOUNS, PREPS, VERBS, sentences
 
@@ -68,7 +74,8 @@ def synthetic(labels_per_sentence, *, hidden=16, seed=0, informative=(1, 2), wor
     return sents, feats
 
 
-FAST = {"seed": 0, "epochs": 1, "min_steps": 25}  # a few updates suffice on these features
+# a few updates suffice on these features; the rest as the schema's defaults
+FAST = ProbeSettings(seed=0, epochs=1, lr=5e-2, weight_decay=0.0, batch_size=1024, min_steps=25)
 
 
 def random_labels(n_sentences, rng, classes="ABCD", length=10):
@@ -79,7 +86,7 @@ def test_probe_separates_class_means_but_not_shuffled_labels():
     rng = np.random.default_rng(1)
     train, train_f = synthetic(random_labels(100, rng), seed=1, informative=(1, 2))
     test, test_f = synthetic(random_labels(50, rng), seed=1, informative=(1, 2))
-    results = probe_all_layers(train_f, train, test_f, test, "upos", **FAST)
+    results = probe_all_layers(train_f, train, test_f, test, "upos", settings=FAST)
     assert [r["layer"] for r in results] == [0, 1, 2]
     assert results[0]["accuracy"] < 0.4  # layer 0 is noise: chance is 0.25
     assert min(r["accuracy"] for r in results[1:]) > 0.95
@@ -88,7 +95,7 @@ def test_probe_separates_class_means_but_not_shuffled_labels():
         assert r["selectivity"] == pytest.approx(r["accuracy"] - r["control_accuracy"])
         # every word is a new type, so the control task cannot be learnt
         assert r["control_accuracy"] < 0.5
-    assert probe_all_layers(train_f, train, test_f, test, "upos", **FAST) == results
+    assert probe_all_layers(train_f, train, test_f, test, "upos", settings=FAST) == results
 
     # The same features with the training labels shuffled: nothing to learn.
     flat = [label for s in train for label in s.upos]
@@ -97,14 +104,16 @@ def test_probe_separates_class_means_but_not_shuffled_labels():
         Sentence(s.sent_id, s.words, [next(shuffled) for _ in s.words], s.xpos, s.heads, s.deprels)
         for s in train
     ]
-    chance = probe_all_layers(train_f, train_shuffled, test_f, test, "upos", **FAST)
+    chance = probe_all_layers(train_f, train_shuffled, test_f, test, "upos", settings=FAST)
     assert max(r["accuracy"] for r in chance) < 0.4
 
 
 def test_unseen_test_labels_count_as_wrong_and_majority_baseline_by_hand():
     train, train_f = synthetic([["A"] * 6 + ["B"] * 4] * 10, seed=3)
     test, test_f = synthetic([["A"] * 5 + ["B"] * 5 + ["Z"] * 2] * 10, seed=3)
-    *_, result = probe_all_layers(train_f, train, test_f, test, "upos", **FAST | {"min_steps": 60})
+    *_, result = probe_all_layers(
+        train_f, train, test_f, test, "upos", settings=FAST._replace(min_steps=60)
+    )
     assert result["n_test"] == 120 and result["test_unseen_labels"] == 20
     # Z items look like A items: the probe says A, which is wrong; A and B are separable.
     assert result["accuracy"] == pytest.approx(100 / 120)
@@ -152,12 +161,13 @@ def test_control_labels_are_a_seeded_function_of_the_word_type():
 def tiny_model(request, tiny_tokenizer, tmp_path_factory):
     from transformers import AutoTokenizer
 
-    from embryo.models import new_model
+    from embryo.models.families import model_spec, new_model
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    dims = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2}
+    dims = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2,
+            "intermediate_size": 64, "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
     model = new_model(
-        request.param, {**dims, "intermediate_size": 64}, tokenizer, 64, seed=0, sop=False
+        request.param, model_spec(request.param, dims), tokenizer, 64, seed=0, sop=False
     )
     out = tmp_path_factory.mktemp(request.param)
     model.save_pretrained(out)
@@ -231,8 +241,7 @@ def test_truncated_words_are_zero_and_not_kept_and_probes_cover_all_layers(tiny_
             tmp_path / "test.safetensors",
             test,
             task,
-            epochs=1,
-            min_steps=10,
+            settings=FAST._replace(min_steps=10),
         )
         assert [r["layer"] for r in results] == [0, 1, 2]  # embeddings + 2 layers
         pairs, _ = probe_labels(test, task)
@@ -243,4 +252,6 @@ def test_truncated_words_are_zero_and_not_kept_and_probes_cover_all_layers(tiny_
         assert all(0 <= r["accuracy"] <= 1 and r["task"] == task for r in results)
 
     with pytest.raises(EmbryoError, match="expected the 19 sentences"):
-        probe_all_layers(tmp_path / "train.safetensors", train, feats, test[:-1], "upos")
+        probe_all_layers(
+            tmp_path / "train.safetensors", train, feats, test[:-1], "upos", settings=FAST
+        )

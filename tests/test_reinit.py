@@ -11,8 +11,14 @@ from transformers import (
     BertForSequenceClassification,
 )
 
-from embryo.errors import EmbryoError
-from embryo.reinit import apply_scheme, expand_schemes, parse_scheme, same_model, untie_albert
+from embryo.runtime.errors import EmbryoError
+from embryo.transfer.reinit import (
+    apply_scheme,
+    expand_schemes,
+    parse_scheme,
+    same_model,
+    untie_albert,
+)
 
 DIMS = dict(vocab_size=50, hidden_size=32, num_attention_heads=2, intermediate_size=64,
             max_position_embeddings=16, hidden_dropout_prob=0.0,

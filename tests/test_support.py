@@ -1,13 +1,12 @@
-"""Atomic outputs, code fingerprints and import sources."""
+"""Atomic outputs and import sources."""
 
 from __future__ import annotations
 
 import pytest
 
-from embryo.atomic import atomic_path, write_json
-from embryo.checkpoints import import_source
-from embryo.errors import EmbryoError
-from embryo.fingerprint import fingerprint, modules
+from embryo.runtime.atomic import atomic_path, write_json
+from embryo.runtime.errors import EmbryoError
+from embryo.train.checkpoints import import_source
 
 
 def test_atomic_file_and_directory_appear_only_when_complete(tmp_path):
@@ -29,22 +28,6 @@ def test_atomic_file_and_directory_appear_only_when_complete(tmp_path):
     assert (folder / "weights").read_text() == "all"
 
 
-def test_fingerprints_follow_exactly_the_imported_modules():
-    deps = modules("embryo.pretrain")
-    assert {
-        "embryo.pretrain",
-        "embryo.objective",
-        "embryo.blocks",
-        "embryo.models",
-        "embryo.atomic",
-    } <= set(deps)
-    assert "embryo.corpus" not in deps and "embryo.tokenizer" not in deps
-    assert "embryo.pretrain" not in modules("embryo.corpus")
-    assert fingerprint("embryo.pretrain") == fingerprint("embryo.pretrain")
-    assert fingerprint("embryo.pretrain") != fingerprint("embryo.corpus")
-    assert len(fingerprint("embryo.corpus")) == 12
-
-
 def test_import_sources(tmp_path):
     assert import_source({"hub_id": "org/model", "revision": "step{step}"}, 1000, tmp_path) == (
         "org/model",
@@ -59,8 +42,3 @@ def test_import_sources(tmp_path):
     assert import_source({"path": "ckpt-{step}"}, 7, tmp_path) == (str(tmp_path / "ckpt-7"), None)
     with pytest.raises(EmbryoError, match=r"ckpt-8: expected a save_pretrained directory"):
         import_source({"path": "ckpt-{step}"}, 8, tmp_path)
-
-
-def test_fingerprint_covers_the_submodules_of_a_package():
-    deps = modules("embryo.builtin")
-    assert {"embryo.builtin.world", "embryo.builtin.grammar", "embryo.builtin.tasks"} <= set(deps)

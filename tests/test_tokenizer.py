@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from embryo.errors import EmbryoError
-from embryo.tokenizer import ALGORITHMS, train_tokenizer, train_tokenizer_from_parquet
+from embryo.data.tokenizer import ALGORITHMS, train_tokenizer, train_tokenizer_from_parquet
+from embryo.runtime.errors import EmbryoError
 
 WORDS = (
     "the a teacher river garden window doctor child farmer city sings paints follows "

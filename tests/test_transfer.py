@@ -9,8 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from embryo.figures import FIGURE_FAMILIES, draw
-from embryo.transfer import ci95, scramble_correlations, summarize
+from embryo import registry
+from embryo.plots.base import draw
+from embryo.transfer.summary import ci95, scramble_correlations, summarize
 
 
 def test_ci95_by_hand():
@@ -64,13 +65,17 @@ def test_scramble_rank_correlation_between_tasks():
     assert result.iloc[0]["permutations"] == 4
 
 
-@pytest.mark.parametrize("name", sorted(FIGURE_FAMILIES))
-def test_transfer_figures_draw(name, tmp_path):
+TRANSFER_FIGURES = [f for f in registry.FIGURES if any("family:" in n for n in f.needs)]
+
+
+@pytest.mark.parametrize("figure", TRANSFER_FIGURES, ids=lambda f: f.name)
+def test_transfer_figures_draw(figure, tmp_path):
     summary = summarize(grid_table())
     probe = pd.DataFrame([
         {"run": "r", "step": step, "task": task, "layer": k, "metric": "accuracy",
          "score": 0.5 + 0.1 * k} for step in (10, 20) for task in ("a", "b") for k in range(3)
     ])  # fmt: skip
-    out = Path(os.environ.get("EMBRYO_FIGURE_DIR", tmp_path)) / f"{name}.png"
-    draw(name, {"transfer_summary": summary, "task_probe": probe}, out)
+    out = Path(os.environ.get("EMBRYO_FIGURE_DIR", tmp_path)) / f"{figure.name}.png"
+    tables = {"transfer_summary": summary, "task_probe": probe}
+    draw(figure.draw, [tables[t] for t in figure.tables], out, dict(figure.options))
     assert out.stat().st_size > 10_000 and out.with_suffix(".pdf").exists()

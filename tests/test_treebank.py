@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from embryo.errors import EmbryoError
-from embryo.treebank import read_conllu, word_pieces
+from embryo.data.treebank import read_conllu, word_pieces
+from embryo.runtime.errors import EmbryoError
 
 CONLLU = """# sent_id = s1
 # text = The cats sleep.

@@ -1,4 +1,4 @@
-"""The warm interpreter (embryo.warm): same results, same exit status, signals forwarded."""
+"""The warm interpreter (embryo.runtime.warm): same results, same exit status, signals forwarded."""
 
 import json
 import os
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(
 # A job script as the workflow's are: hand over first, then import and work. It trains a
 # small model for a few steps from a seed and writes what it computed and where it ran.
 SCRIPT = """
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
 delegate()
 
@@ -74,7 +74,7 @@ def _run(jobdir, *args, **env):
 
 
 def _address(cwd: Path) -> str:
-    code = "from embryo.warm import address; print(address())"
+    code = "from embryo.runtime.warm import address; print(address())"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
     ).stdout.strip()

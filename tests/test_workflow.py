@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +29,7 @@ BUILTIN_SIZES = {
     "blimp": 10,
 }
 REPORT_RULES = {"findings", "provenance"}  # rerun whenever a table or the config changes
+CHECK_RULES = {"check_treebank", "check_lama", "check_blimp", "check_task"}
 ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp", "finetune"}
 SCHEMES = ["progressive-k0", "progressive-k1", "none", "single-0", "scramble-s2"]  # bert, 2 layers
 GRID = {  # transferability jobs: steps x tasks x sizes x schemes, seed 0
@@ -119,16 +122,16 @@ def tiny_config(data_dir) -> dict:
 
 
 def snakemake(
-    workdir, config: dict, *args: str, name="config.yaml", env=None, timeout=900
+    workdir, config: dict, *args: str, name="config.yaml", env=None, timeout=900, repo=REPO
 ) -> subprocess.CompletedProcess:
-    """Snakemake on the repository's Snakefile in ``workdir`` with ``config``; 2 cores unless args say."""
+    """Snakemake on ``repo``'s Snakefile in ``workdir`` with ``config``; 2 cores unless args say."""
     (workdir / name).write_text(yaml.safe_dump(config))
     cmd = [
         sys.executable,
         "-m",
         "snakemake",
         "-s",
-        str(REPO / "Snakefile"),
+        str(repo / "Snakefile"),
         "-d",
         str(workdir),
         "--configfile",
@@ -263,7 +266,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     assert all(w.startswith("run=bert, step=4") for _, w in analyses)
     assert len(analyses) == 7  # features, probes x3, mlm_pos, lama, blimp
     rest = {r for r, _ in jobs} - {r for r, _ in training | analyses | grid}
-    assert rest == {"table", "figure", "transfer_summary"} | REPORT_RULES
+    assert rest == {"table", "figure", "transfer_summary", "scrambling"} | REPORT_RULES
     changed = copy.deepcopy(config)
     changed["builtin"]["seed"] = 2
     jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
@@ -282,7 +285,9 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
             "figure",
             "task_probe",
             "transfer_summary",
+            "scrambling",
         }
+        | CHECK_RULES
         | ANALYSIS_RULES
         | REPORT_RULES
     )  # the treebank, facts, pairs and tasks are built-in too
@@ -314,6 +319,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         ("table", "analysis=downstream"),
         ("table", "analysis=transferability"),
         ("transfer_summary", ""),
+        ("scrambling", ""),
         ("figure", "figure=downstream"),
         ("findings", ""),
         ("provenance", ""),
@@ -326,6 +332,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         "finetune",
         "table",
         "transfer_summary",
+        "scrambling",
         "figure",
     } | REPORT_RULES
 
@@ -407,7 +414,7 @@ def test_findings_and_provenance_trace_every_table(workflow):
 
     import pandas as pd
 
-    from embryo.findings import COLUMNS, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+    from embryo.results.findings import COLUMNS, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
 
     workdir, config = workflow
     findings = pd.read_csv(workdir / "results/tables/findings.csv")
@@ -429,7 +436,7 @@ def test_findings_and_provenance_trace_every_table(workflow):
         assert entry["sha256"] == hashlib.sha256(data).hexdigest(), name
         assert (
             len(entry["code"]["fingerprint"]) == 12
-            and "embryo.pretrain" in entry["code"]["modules"]
+            and "embryo.train.segment" in entry["code"]["modules"]
         )
     assert "bert" in record["tables"]["mlm_pos"]["runs"]  # and "mirror", imported above
     assert record["runs"]["bert"]["optimizer"]["lr"] == config["runs"]["bert"]["optimizer"]["lr"]
@@ -456,6 +463,138 @@ def test_knowledge_inheritance_table_and_figures(workflow):
     for figure in ("ki_validation", "ki_saving"):
         assert (workdir / f"results/figures/{figure}.png").stat().st_size > 10_000, figure
     assert not (workdir / "results/figures/ki_downstream.png").exists()  # students not analysed
+
+
+# ---- exact reruns after code edits: the edits go to a copy of the checkout (its library
+# first on PYTHONPATH), dry-run against the finished results of the tests above
+
+CHECKOUT = ("Snakefile", "rules", "workflow", "config", "report", "profiles", "src")
+NOTHING = "# an edit that changes nothing the code does\n"
+
+
+def checkout(tmp_path) -> Path:
+    root = tmp_path / "checkout"
+    root.mkdir(parents=True)
+    for name in CHECKOUT:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(
+                source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
+        else:
+            shutil.copy2(source, root / name)
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, (path, old)
+    path.write_text(text.replace(old, new))
+
+
+def comments_and_docstrings(root: Path) -> None:
+    """A comment and a reformatted line in every module and script, a word in every module
+    docstring: none of it changes what the code does."""
+    for path in [*(root / "src").rglob("*.py"), *(root / "workflow").rglob("*.py")]:
+        text = path.read_text()
+        if text.startswith('"""'):
+            text = '"""Edited. ' + text[3:]
+        path.write_text(NOTHING + text.replace("\n\n\n", "\n\n\n\n", 1) + "\n" + NOTHING)
+
+
+def plan(workdir, config, root) -> set[tuple[str, str]]:
+    env = {**os.environ, "PYTHONPATH": str(root / "src"), "EMBRYO_WARM": "0"}
+    return scheduled(snakemake(workdir, config, "-n", name="edit.yaml", env=env, repo=root))
+
+
+def jobs_of(jobs, *rules) -> set[str]:
+    return {w for r, w in jobs if r in rules}
+
+
+def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_path):
+    """After the knowledge-inheritance test: every run of the module, students included."""
+    workdir, config = workflow
+    config = with_student(config)
+    root = checkout(tmp_path)
+    assert plan(workdir, config, root) == set(), "an unedited checkout elsewhere reruns jobs"
+
+    comments_and_docstrings(root)
+    assert plan(workdir, config, root) == set(), "comments and docstrings rerun jobs"
+
+    # the validation table: the validation curves and what reads them
+    edit(root / "src/embryo/train/validation.py", 'sort_values("step")',
+         'sort_values("step", kind="stable")')  # fmt: skip
+    jobs = plan(workdir, config, root)
+    runs = {"bert", "albert", "twin", "student"}
+    assert jobs == {("validation_curve", f"run={r}") for r in runs} | {
+        ("table", "analysis=validation"), ("inheritance_table", ""),
+        *(("figure", f"figure={f}") for f in ("validation", "ki_validation", "ki_saving")),
+        ("findings", ""), ("provenance", ""),
+    }  # fmt: skip
+
+    # the probing code: the probes and their readers
+    root = checkout(tmp_path / "probing")
+    edit(root / "src/embryo/embryology/probing.py", "    n_classes, n_control = len(classes), len(control_classes)\n",
+         "    n_classes, n_control = len(classes), len(control_classes)\n    assert n_classes\n")  # fmt: skip
+    jobs = plan(workdir, config, root)
+    probes = {f"run=bert, step=4, probe={t}" for t in ("upos", "xpos", "deprel")}
+    assert jobs_of(jobs, "probe") == probes
+    assert jobs - {("probe", w) for w in probes} == {
+        ("table", "analysis=probe"), ("findings", ""), ("provenance", ""),
+        *(("figure", f"figure=probe_{t}") for t in ("upos", "xpos", "deprel")),
+    }  # fmt: skip
+
+    # the distillation loss: the students' segments and what follows them
+    root = checkout(tmp_path / "distillation")
+    edit(root / "src/embryo/train/distillation.py", "    return tau**2 * kl.mean()",
+         "    return kl.mean() * tau**2")  # fmt: skip
+    jobs = plan(workdir, config, root)
+    assert jobs_of(jobs, "pretrain_student") == {"run=student, step=3"}
+    assert jobs_of(jobs, "export_checkpoint") == {"run=student, step=3"}
+    assert jobs_of(jobs, "validation_curve") == {"run=student"}
+    assert {r for r, _ in jobs} == {"pretrain_student", "export_checkpoint", "validation_curve",
+                                    "table", "inheritance_table", "figure", "findings",
+                                    "provenance"}  # fmt: skip
+
+    # the tables: every rule whose script uses them, and what reads those
+    root = checkout(tmp_path / "tables")
+    edit(root / "src/embryo/results/tables.py", "    return sort_rows(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())",
+         "    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()\n    return sort_rows(table)")  # fmt: skip
+    jobs = plan(workdir, config, root)
+    users = {"table", "inheritance_table", "transfer_summary", "scrambling"}
+    assert users <= {r for r, _ in jobs} <= users | {"figure", "findings", "provenance"}
+    assert len(jobs_of(jobs, "table")) == 8  # every table the table rule writes
+
+    # a job script: its jobs and their readers
+    root = checkout(tmp_path / "script")
+    edit(root / "workflow/scripts/mlm_pos.py", "int(w.step)", "int(w.step) + 0")
+    jobs = plan(workdir, config, root)
+    assert jobs_of(jobs, "mlm_pos") == {"run=bert, step=4"}
+    assert {r for r, _ in jobs} == {"mlm_pos", "table", "figure", "findings", "provenance"}
+
+
+def test_every_job_ran_only_code_its_rule_fingerprints(workflow):
+    """The last line of each job's log names the library modules the job loaded; each is
+    among those its rule's code fingerprint covers (a static reading of the imports)."""
+    from embryo import registry
+    from embryo.runtime.fingerprint import modules
+
+    workdir, _ = workflow
+    text = "".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    scripts = dict(re.findall(r"^rule (\w+):\n.*?scripts/(\w+)\.py", text, flags=re.M | re.S))
+    checked = set()
+    for log in sorted((workdir / "results" / "logs").rglob("*.log")):
+        rule = log.relative_to(workdir / "results" / "logs").parts[0].removesuffix(".log")
+        last = log.read_text().splitlines()[-1]
+        assert last.startswith("embryo: ran "), (log, last)
+        ran = set(last.removeprefix("embryo: ran ").split()) - {"-"}
+        extra = [registry.FIGURE[log.stem].draw.split(":")[0]] if rule == "figure" else []
+        covered = set(
+            modules(*extra, scripts=[REPO / "workflow" / "scripts" / f"{scripts[rule]}.py"])
+        )
+        assert ran <= covered, (log, ran - covered)
+        checked.add(rule)
+    assert {"pretrain", "probe", "finetune", "figure", "table", "check_treebank"} <= checked
 
 
 def test_report_renders_in_a_browser(workflow, tmp_path):

@@ -1,9 +1,9 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
-from embryo.checkpoints import export_checkpoint
-from embryo.logs import logged
+from embryo.runtime.logs import logged
+from embryo.train.checkpoints import export_checkpoint
 
 with logged(snakemake.log[0]):
     export_checkpoint(

@@ -1,15 +1,15 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
 from pathlib import Path
 
 import pandas as pd
 
-from embryo.atomic import write_text
-from embryo.findings import COLUMNS, check, to_html
-from embryo.logs import logged
-from embryo.tables import write_csv
+from embryo.results.findings import COLUMNS, check, to_html
+from embryo.results.rows import write_csv
+from embryo.runtime.atomic import write_text
+from embryo.runtime.logs import logged
 
 with logged(snakemake.log[0]):
     tables = {Path(p).stem: pd.read_parquet(p) for p in snakemake.input.tables}

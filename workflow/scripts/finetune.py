@@ -1,11 +1,11 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
 import torch
 
-from embryo.finetune import finetune
-from embryo.logs import logged
+from embryo.runtime.logs import logged
+from embryo.transfer.finetune import finetune
 
 p, w = snakemake.params, snakemake.wildcards
 torch.set_num_threads(snakemake.threads)

@@ -1,12 +1,13 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
 import torch
 
-from embryo.lama import lama_scores, load_lama
-from embryo.logs import logged
-from embryo.tables import with_keys, write_csv
+from embryo.data.lama import load_lama
+from embryo.embryology.lama import lama_scores
+from embryo.results.rows import with_keys, write_csv
+from embryo.runtime.logs import logged
 
 p, w = snakemake.params, snakemake.wildcards
 torch.set_num_threads(snakemake.threads)

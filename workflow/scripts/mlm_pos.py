@@ -1,18 +1,18 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
 import torch
 
-from embryo.logs import logged
-from embryo.mlm_pos import mlm_by_pos
-from embryo.tables import with_keys, write_csv
-from embryo.treebank import read_conllu
+from embryo.data.treebank import read_conllu
+from embryo.embryology.mlm_pos import mlm_by_pos
+from embryo.results.rows import with_keys, write_csv
+from embryo.runtime.logs import logged
 
 treebank = snakemake.params.treebank
 torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
-    sentences = read_conllu(treebank["path"], max_sentences=treebank["max_sentences"])
+    sentences = read_conllu(treebank.path, max_sentences=treebank.max_sentences)
     table = mlm_by_pos(
         snakemake.input.model,
         sentences,

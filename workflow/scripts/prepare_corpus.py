@@ -1,9 +1,9 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
-from embryo.corpus import prepare_corpus
-from embryo.logs import logged
+from embryo.data.corpus import prepare_corpus
+from embryo.runtime.logs import logged
 
 with logged(snakemake.log[0]):
     stats = prepare_corpus(

@@ -1,9 +1,9 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
-from embryo.logs import logged
-from embryo.tasks import prepare_task
+from embryo.data.tasks import prepare_task
+from embryo.runtime.logs import logged
 
 p, w = snakemake.params, snakemake.wildcards
 with logged(snakemake.log[0]):

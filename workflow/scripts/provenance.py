@@ -1,20 +1,22 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
-from embryo.atomic import write_json
-from embryo.logs import logged
-from embryo.provenance import record
+from pathlib import Path
+
+from embryo.results.provenance import record
+from embryo.runtime.atomic import write_json
+from embryo.runtime.logs import logged
 
 p = snakemake.params
 with logged(snakemake.log[0]):
     content = record(
         snakemake.input.tables,
-        code=p.code,
+        code=p.tables_code,
         packages=p.packages,
         overview=p.overview,
         runs=p.runs,
         config=p.config,
-        root=p.root,
+        root=Path(snakemake.scriptdir).parents[1],  # the workflow's checkout
     )
     write_json(snakemake.output[0], content)

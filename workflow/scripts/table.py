@@ -1,10 +1,9 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
-from embryo.logs import logged
-from embryo.tables import collect, write_table
-from embryo.transfer import with_repeats
+from embryo.results.tables import collect, with_repeats, write_table
+from embryo.runtime.logs import logged
 
 with logged(snakemake.log[0]):
     table = with_repeats(collect(snakemake.input), snakemake.params.repeats)

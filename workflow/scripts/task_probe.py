@@ -1,11 +1,11 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
 import torch
 
-from embryo.logs import logged
-from embryo.task_probe import task_probe
+from embryo.runtime.logs import logged
+from embryo.transfer.task_probe import task_probe
 
 p, w = snakemake.params, snakemake.wildcards
 torch.set_num_threads(snakemake.threads)
@@ -14,9 +14,6 @@ with logged(snakemake.log[0]):
         snakemake.input.model,
         snakemake.input.task,
         snakemake.output[0],
-        pooling=p.settings["pooling"],
-        train_size=p.settings["train_size"],
-        regularization=p.settings["regularization"],
-        batch_size=p.batch_size,
+        settings=p.settings,
         provenance={"run": w.run, "step": int(w.step)},
     )

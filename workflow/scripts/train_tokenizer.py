@@ -1,18 +1,12 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
-from embryo.logs import logged
-from embryo.tokenizer import train_tokenizer_from_parquet
+from embryo.data.tokenizer import train_tokenizer_from_parquet
+from embryo.runtime.logs import logged
 
-spec = dict(snakemake.params.spec)
 with logged(snakemake.log[0]):
     stats = train_tokenizer_from_parquet(
-        snakemake.input.corpus,
-        snakemake.output[0],
-        algorithm=spec["algorithm"],
-        vocab_size=spec["vocab_size"],
-        lowercase=spec["lowercase"],
-        min_frequency=spec["min_frequency"],
+        snakemake.input.corpus, snakemake.output[0], **snakemake.params.settings._asdict()
     )
     print(stats)

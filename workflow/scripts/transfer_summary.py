@@ -1,15 +1,13 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
 import pandas as pd
 
-from embryo.logs import logged
-from embryo.tables import write_csv, write_table
-from embryo.transfer import scramble_correlations, summarize
+from embryo.results.tables import write_table
+from embryo.runtime.logs import logged
+from embryo.transfer.summary import summarize
 
 out = snakemake.output
 with logged(snakemake.log[0]):
-    summary = summarize(pd.read_parquet(snakemake.input[0]))
-    write_table(summary, out.summary, out.parquet)
-    write_csv(scramble_correlations(summary), out.scrambling)
+    write_table(summarize(pd.read_parquet(snakemake.input[0])), out.csv, out.parquet)

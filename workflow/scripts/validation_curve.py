@@ -1,9 +1,9 @@
-from embryo.warm import delegate
+from embryo.runtime.warm import delegate
 
-delegate()  # in the run's preloaded interpreter, when there is one (embryo.warm)
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
 
-from embryo.checkpoints import validation_table
-from embryo.logs import logged
+from embryo.runtime.logs import logged
+from embryo.train.validation import validation_table
 
 with logged(snakemake.log[0]):
     validation_table(snakemake.input, snakemake.output[0], run=snakemake.wildcards.run)

@@ -1,0 +1,37 @@
+"""Parse time: the config's validation, what it runs, and the settings each job receives.
+
+``rules/common.smk`` validates the config (:mod:`~embryo.config.schema`) before it
+builds the graph, enumerates runs, steps and grid points (:mod:`~embryo.config.runs`),
+builds each job's typed settings (:mod:`~embryo.config.settings`) and describes the run
+for the report's front page (:mod:`~embryo.config.overview`).
+
+Nothing here runs inside a job: what it computes reaches the jobs as their params, which
+Snakemake compares on every run, so this stage is part of no code fingerprint. It is
+the top stage and may import every other.
+"""
+
+from embryo.config.runs import (
+    checkpoint_steps,
+    downstream_tasks,
+    is_imported,
+    linked_checkpoint,
+    num_layers,
+    previous_step,
+    run_corpus,
+    segment_processes,
+    total_steps,
+    transfer_jobs,
+    transfer_runs,
+    transfer_schemes,
+    transfer_tasks,
+)
+from embryo.config.schema import fill_defaults, load, load_schema, validate
+from embryo.config.settings import as_dict
+from embryo.config.settings import segment as segment_settings
+
+__all__ = [
+    "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
+    "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "run_corpus",
+    "segment_processes", "segment_settings", "total_steps", "as_dict",
+    "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_tasks", "validate",
+]  # fmt: skip

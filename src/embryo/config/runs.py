@@ -1,0 +1,112 @@
+"""What a validated config runs: its runs' checkpoint steps, segments, grid and settings.
+
+Every function takes a config that :func:`embryo.config.schema.validate` has checked
+and filled with defaults; the workflow calls them while it builds its graph.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def linked_checkpoint(config: dict, run_name: str, link: str) -> tuple[str, int] | None:
+    """(run, step) that a run's ``teacher`` or ``grow_from`` names (a null step: that
+    run's last checkpoint); None when the run has no such link."""
+    spec = config["runs"][run_name].get(link)
+    if spec is None:
+        return None
+    step = spec["step"]
+    return spec["run"], checkpoint_steps(config["runs"][spec["run"]])[-1] if step is None else step
+
+
+def downstream_tasks(config: dict) -> list[str]:
+    """The tasks the downstream analysis fine-tunes on (all defined tasks by default)."""
+    wanted = config["analyses"]["downstream"]["tasks"]
+    return list(config["tasks"]) if wanted is None else list(wanted)
+
+
+def transfer_tasks(config: dict) -> list[str]:
+    """The tasks of the transferability grid (all defined tasks by default)."""
+    wanted = config["transferability"]["tasks"]
+    return list(config["tasks"]) if wanted is None else list(wanted)
+
+
+def transfer_runs(config: dict) -> list[str]:
+    """The runs of the transferability grid (every run by default)."""
+    wanted = config["transferability"]["runs"]
+    return list(config["runs"]) if wanted is None else list(wanted)
+
+
+def num_layers(config: dict, run_name: str) -> int:
+    """The run's number of encoder layers, from its model section."""
+    from embryo.models.families import model_dims
+
+    run = config["runs"][run_name]
+    return model_dims(run["architecture"], run["model"])["num_hidden_layers"]
+
+
+def transfer_schemes(config: dict, run_name: str) -> list[str]:
+    """The run's reinit schemes, families expanded for its depth."""
+    from embryo.transfer.reinit import expand_schemes
+
+    return expand_schemes(config["transferability"]["schemes"], num_layers(config, run_name))
+
+
+def transfer_jobs(config: dict, run_name: str) -> tuple[list[str], dict[str, str]]:
+    """The run's schemes that are fine-tuned, and those that repeat one: {scheme: job's}."""
+    from embryo.transfer.reinit import same_model
+
+    schemes = transfer_schemes(config, run_name)
+    repeats = same_model(schemes, num_layers(config, run_name))
+    return [s for s in schemes if s not in repeats], repeats
+
+
+def checkpoint_steps(run: dict) -> list[int]:
+    """The run's checkpoint steps, in increasing order: a list of steps as given, a schedule
+    expanded, or the union of a list of schedules and steps."""
+    ckpts = run["checkpoints"]
+    if isinstance(ckpts, list) and all(isinstance(s, int) for s in ckpts):
+        return list(ckpts)
+    parts = ckpts if isinstance(ckpts, list) else [ckpts]
+    steps = set()
+    for part in parts:
+        steps |= {part} if isinstance(part, int) else _schedule_steps(part)
+    return sorted(steps)
+
+
+def _schedule_steps(schedule: dict) -> set[int]:
+    """0, log-spaced steps below ``every`` (when asked), then every ``every`` steps to ``until``."""
+    until, every = schedule["until"], schedule["every"]
+    steps = {0, *range(every, until + 1, every), until}
+    if schedule.get("log_spaced", True):
+        base = schedule.get("log_base", 2)
+        top = min(every, until)
+        steps |= {base**i for i in range(int(math.log(top, base)) + 2) if base**i < top}
+    return steps
+
+
+def is_imported(run: dict) -> bool:
+    return run.get("import") is not None
+
+
+def previous_step(run: dict, step: int) -> int | None:
+    """The checkpoint step a segment ending at ``step`` resumes from (None for step 0)."""
+    steps = checkpoint_steps(run)
+    i = steps.index(step)
+    return steps[i - 1] if i else None
+
+
+def total_steps(run: dict) -> int:
+    """Steps of the learning-rate schedule: explicit, or the last checkpoint."""
+    return run["optimizer"]["total_steps"] or checkpoint_steps(run)[-1]
+
+
+def segment_processes(run: dict, gpus) -> int:
+    """Processes of a pretraining segment: the run's ``processes``, else one per GPU, else 1."""
+    return run.get("processes") or max(1, int(gpus or 0))
+
+
+def run_corpus(config: dict, run_name: str) -> str:
+    """The corpus a trained run pretrains on: its own ``corpus``, else its tokenizer's."""
+    run = config["runs"][run_name]
+    return run.get("corpus") or config["tokenizers"][run["tokenizer"]]["corpus"]

@@ -1,0 +1,439 @@
+"""The workflow configuration: validation against the schema, defaults, and run enumeration.
+
+``validate`` is what ``rules/common.smk`` calls before the graph is built; it fails with
+an :class:`~embryo.runtime.errors.EmbryoError` naming the offending key (``runs.bert.optimizer.lr``)
+and what was expected. Everything else here derives facts from a validated config:
+checkpoint steps, the previous step of a segment, the settings each job depends on.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from embryo.config.runs import (
+    checkpoint_steps,
+    downstream_tasks,
+    transfer_runs,
+    transfer_schemes,
+    transfer_tasks,
+)
+from embryo.runtime.errors import EmbryoError
+
+RUN_NAME = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
+
+
+def load_schema(path: str | os.PathLike) -> dict:
+    """Read the JSON schema (YAML) at ``path``."""
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def load(path: str | os.PathLike, schema_path: str | os.PathLike) -> dict:
+    """Read a config file and validate it (see :func:`validate`)."""
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise EmbryoError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        raise EmbryoError(f"{path}: not valid YAML: {err}") from None
+    return validate(config or {}, load_schema(schema_path), source=str(path))
+
+
+def validate(
+    config: dict, schema: dict, *, source: str = "config", check_files: bool = True
+) -> dict:
+    """Check ``config`` against ``schema`` and the rules a schema cannot say; fill defaults.
+
+    Returns a new dict with every default filled in. Raises EmbryoError listing every
+    problem, each with its key path. With ``check_files`` local corpus files must exist.
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [f"  {_key(e.absolute_path)}: {_describe(e)}" for e in errors]
+        raise EmbryoError(f"{source}: invalid configuration\n" + "\n".join(lines))
+    config = fill_defaults(copy.deepcopy(config), schema, schema)
+    problems = list(_semantic_problems(config, check_files))
+    if problems:
+        raise EmbryoError(
+            f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems)
+        )
+    return config
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _describe(error) -> str:
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        known = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(known))
+        return f"unknown key(s) {', '.join(map(repr, extra))}; expected one of: {', '.join(known)}"
+    if error.validator == "enum":
+        return f"{error.instance!r} is not one of {error.validator_value}"
+    if error.validator == "oneOf" and error.context:
+        return f"{error.instance!r} is neither a list of steps nor a schedule ({error.context[0].message})"
+    return error.message
+
+
+def _resolve(schema: dict, root: dict) -> dict:
+    while "$ref" in schema:
+        ref = schema["$ref"]
+        target = root
+        for part in ref.removeprefix("#/").split("/"):
+            target = target[part]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+    return schema
+
+
+def fill_defaults(instance: Any, schema: dict, root: dict) -> Any:
+    """Fill schema defaults into ``instance`` recursively (objects only)."""
+    schema = _resolve(schema, root)
+    if not isinstance(instance, dict) or schema.get("type") not in ("object", None):
+        return instance
+    props = schema.get("properties", {})
+    for key, sub in props.items():
+        sub = _resolve(sub, root)
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            instance[key] = fill_defaults(instance[key], sub, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key in instance:
+            if key not in props:
+                instance[key] = fill_defaults(instance[key], extra, root)
+    return instance
+
+
+def _semantic_problems(config: dict, check_files: bool):
+    import re
+
+    from embryo.data import corpus
+    from embryo.models import families as models
+
+    for name, spec in config["corpora"].items():
+        if spec["source"] == "local" and not spec.get("files"):
+            yield f"corpora.{name}.files: a local corpus needs a list of files"
+        if spec["source"] == "hub" and not spec.get("hub_id"):
+            yield f"corpora.{name}.hub_id: a hub corpus needs a dataset id"
+        elif spec["source"] == "mix":
+            yield from _mix_problems(config, name, spec.get("parts"))
+        elif check_files:
+            try:
+                corpus.check_corpus(name, spec, config["data_dir"])
+            except EmbryoError as err:
+                yield str(err)
+    for name, spec in config["tokenizers"].items():
+        if spec["corpus"] not in config["corpora"]:
+            yield f"tokenizers.{name}.corpus: unknown corpus {spec['corpus']!r}; defined: {sorted(config['corpora'])}"
+    yield from _task_problems(config, check_files)
+    for name, run in config["runs"].items():
+        key = f"runs.{name}"
+        if not re.fullmatch(RUN_NAME, name):
+            yield f"{key}: a run name may hold letters, digits and _ . + - only"
+        imported = run.get("import")
+        if imported is not None:
+            if ("hub_id" in imported) == ("path" in imported):
+                yield f"{key}.import: give exactly one of hub_id or path"
+            if "tokenizer" in run:
+                yield f"{key}.tokenizer: an imported run brings its own tokenizer; remove this key"
+        elif "tokenizer" not in run:
+            yield f"{key}.tokenizer: a trained run needs a tokenizer (one of {sorted(config['tokenizers'])})"
+        elif run["tokenizer"] not in config["tokenizers"]:
+            yield f"{key}.tokenizer: unknown tokenizer {run['tokenizer']!r}; defined: {sorted(config['tokenizers'])}"
+        if "corpus" in run and run["corpus"] not in config["corpora"]:
+            yield f"{key}.corpus: unknown corpus {run['corpus']!r}; defined: {sorted(config['corpora'])}"
+        ckpts = run["checkpoints"]
+        if isinstance(ckpts, list) and all(isinstance(s, int) for s in ckpts):
+            bad = [(a, b) for a, b in zip(ckpts, ckpts[1:], strict=False) if b <= a]
+            if bad:
+                yield f"{key}.checkpoints: must be strictly increasing; {bad[0][1]} follows {bad[0][0]}"
+            if imported is None and ckpts[0] != 0:
+                yield f"{key}.checkpoints: a trained run starts at step 0 (its random initialisation), got {ckpts[0]}"
+        if imported is not None:
+            continue
+        try:
+            models.model_dims(run["architecture"], run["model"])
+        except EmbryoError as err:
+            yield f"{key}.model: {err}"
+        opt = run["optimizer"]
+        if opt["batch_size"] % opt["grad_accum"]:
+            yield f"{key}.optimizer.grad_accum: {opt['grad_accum']} does not divide batch_size {opt['batch_size']}"
+        elif run.get("processes") and opt["batch_size"] % (run["processes"] * opt["grad_accum"]):
+            yield f"{key}.processes: {run['processes']} processes x {opt['grad_accum']} accumulation steps do not divide batch_size {opt['batch_size']}"
+        last = checkpoint_steps(run)[-1]
+        if opt["total_steps"] is not None and opt["total_steps"] < last:
+            yield f"{key}.optimizer.total_steps: {opt['total_steps']} is before the last checkpoint {last}"
+        if run["objective"]["sop"] and run["architecture"] != "albert":
+            yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
+    yield from _teacher_problems(config)
+    yield from _growth_problems(config)
+
+
+def _mix_problems(config: dict, name: str, parts):
+    key, corpora = f"corpora.{name}.parts", config["corpora"]
+    if not parts:
+        yield f"{key}: a mix needs the corpora it concatenates"
+        return
+    for part in parts:
+        if part not in corpora:
+            yield f"{key}: unknown corpus {part!r}; defined: {sorted(corpora)}"
+        elif corpora[part]["source"] == "mix":
+            yield f"{key}: {part!r} is itself a mix; list its parts instead"
+    if len(set(parts)) < len(parts):
+        yield f"{key}: a corpus is listed twice ({parts})"
+
+
+# what a from-scratch twin shares with its knowledge-inheritance student
+TWIN_KEYS = ("architecture", "tokenizer", "corpus", "seed", "block_size", "checkpoints",
+             "model", "objective", "optimizer", "evaluation", "grow_from")  # fmt: skip
+
+
+def _links(config: dict, link: str):
+    """Runs naming another run through ``link`` (teacher, grow_from), checked in common.
+
+    Yields a problem (a string) when the other run is unknown or the run itself, when
+    either is imported, when they use different tokenizers or when the step is not one
+    of the other's checkpoints; else ``(key, name, run, spec, other)``.
+    """
+    runs = config["runs"]
+    for name, run in runs.items():
+        spec = run.get(link)
+        if spec is None:
+            continue
+        key, other = f"runs.{name}.{link}", runs.get(spec["run"])
+        if other is None or spec["run"] == name:
+            yield f"{key}.run: {spec['run']!r} is not another run; defined: {sorted(runs)}"
+        elif run.get("import") is not None or other.get("import") is not None:
+            yield f"{key}: only between runs trained here (an imported run has its own tokenizer)"
+        elif other.get("tokenizer") != run.get("tokenizer"):
+            yield (
+                f"{key}.run: {spec['run']} uses tokenizer {other.get('tokenizer')!r}, this run "
+                f"{run.get('tokenizer')!r}; both models must read and predict one vocabulary"
+            )
+        elif spec["step"] is not None and spec["step"] not in checkpoint_steps(other):
+            yield (
+                f"{key}.step: {spec['step']} is not a checkpoint of {spec['run']} "
+                f"({checkpoint_steps(other)})"
+            )
+        else:
+            yield key, name, run, spec, other
+
+
+def _teacher_problems(config: dict):
+    """Knowledge-inheritance students: a teacher with room for the blocks, no cycles, a twin."""
+    runs = config["runs"]
+    for link in _links(config, "teacher"):
+        if isinstance(link, str):
+            yield link
+            continue
+        key, name, run, spec, teacher = link
+        lineage, current = [name], spec["run"]
+        while current in runs:
+            if current in lineage:
+                yield f"{key}.run: a cycle of teachers: {' -> '.join([*lineage, current])}"
+                break
+            lineage.append(current)
+            current = (runs[current].get("teacher") or {}).get("run")
+        if teacher["block_size"] < run["block_size"]:
+            yield (
+                f"{key}.run: teacher {spec['run']} has block_size {teacher['block_size']}, "
+                f"less than this run's {run['block_size']}: it has no positions for the rest"
+            )
+        vocab = config["tokenizers"].get(run.get("tokenizer"), {}).get("vocab_size")
+        if spec["top_k"] is not None and vocab is not None and spec["top_k"] > vocab:
+            yield f"{key}.top_k: {spec['top_k']} is more than the vocabulary's {vocab} tokens"
+        twin = spec["twin"]
+        if twin is not None:
+            if twin not in runs:
+                yield f"{key}.twin: unknown run {twin!r}; defined: {sorted(runs)}"
+            elif runs[twin].get("teacher") is not None or twin == name:
+                yield f"{key}.twin: {twin} must be trained from scratch, without a teacher"
+            else:
+                differ = [k for k in TWIN_KEYS if runs[twin].get(k) != run.get(k)]
+                if differ:
+                    yield (
+                        f"{key}.twin: {twin} differs from {name} in {', '.join(differ)}; a twin "
+                        "is the same run without the teacher"
+                    )
+
+
+def _growth_problems(config: dict):
+    """Runs grown from another: a source of the same family, not larger, same head size."""
+    from embryo.models import families as models
+
+    for link in _links(config, "grow_from"):
+        if isinstance(link, str):
+            yield link
+            continue
+        key, _, run, spec, source = link
+        if (
+            run["architecture"] not in ("bert", "roberta")
+            or source["architecture"] != run["architecture"]
+        ):
+            yield (
+                f"{key}.run: growth is from a BERT to a BERT or a RoBERTa to a RoBERTa; here "
+                f"{source['architecture']} -> {run['architecture']}"
+            )
+            continue
+        try:
+            old = models.model_dims(source["architecture"], source["model"])
+            new = models.model_dims(run["architecture"], run["model"])
+        except EmbryoError:
+            continue  # reported as the run's model
+        smaller = [f"{k} {new[k]} < {old[k]}" for k in old if new[k] < old[k]]
+        if source["block_size"] > run["block_size"]:
+            smaller.append(f"block_size {run['block_size']} < {source['block_size']}")
+        if smaller:
+            yield f"{key}: this run is smaller than {spec['run']}: {', '.join(smaller)}"
+        heads = (old["hidden_size"] // old["num_attention_heads"],
+                 new["hidden_size"] // new["num_attention_heads"])  # fmt: skip
+        if heads[0] != heads[1]:
+            yield (
+                f"{key}: heads are copied whole, so the head size must stay {heads[0]} "
+                f"(this run: {new['hidden_size']} / {new['num_attention_heads']} = {heads[1]})"
+            )
+
+
+def _task_problems(config: dict, check_files: bool):
+    import re
+
+    from embryo.data import tasks
+
+    for name, spec in config["tasks"].items():
+        key = f"tasks.{name}"
+        if not re.fullmatch(RUN_NAME, name):
+            yield f"{key}: a task name may hold letters, digits and _ . + - only"
+        if spec["source"] == "hub" and not spec.get("hub_id"):
+            yield f"{key}.hub_id: a hub task needs a dataset id"
+        wrong = {
+            "classification": {"pearson", "spearman"},
+            "regression": {"accuracy", "f1", "matthews"},
+        }
+        bad = sorted(set(tasks.metrics_of(spec)) & wrong[spec["type"]])
+        if bad:
+            yield f"{key}.metrics: {bad} do not apply to a {spec['type']} task"
+        if spec["type"] == "regression" and spec["labels"] is not None:
+            yield f"{key}.labels: a regression task has no label set; remove this key"
+        if check_files:
+            try:
+                tasks.check_task(name, spec, config["data_dir"])
+            except EmbryoError as err:
+                yield str(err)
+    down = config["analyses"]["downstream"]
+    for name in downstream_tasks(config):
+        if name not in config["tasks"]:
+            yield f"analyses.downstream.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
+        elif down["enabled"] and down["train_size"] is not None and check_files:
+            yield from _size_problems(
+                config, name, [down["train_size"]], "analyses.downstream.train_size"
+            )
+    yield from _transfer_problems(config, check_files)
+    yield from _position_problems(config)
+
+
+def _size_problems(config: dict, task: str, sizes: list[int], key: str):
+    """A training-set size that a local task's train file cannot provide."""
+    from embryo.data import tasks
+
+    try:
+        rows = tasks.max_train_rows(config["tasks"][task], config["data_dir"])
+    except (OSError, EmbryoError):
+        return  # a missing file is reported by the task's own check
+    if rows is not None and max(sizes) > rows:
+        yield (
+            f"{key}: {max(sizes)} training examples asked for, but task {task}'s train file "
+            f"has at most {rows} rows"
+        )
+
+
+def fine_tuned_runs(config: dict) -> list[str]:
+    """The runs some job fine-tunes or task-probes: the downstream analysis's, the grid's."""
+    runs = []
+    if config["analyses"]["downstream"]["enabled"] and downstream_tasks(config):
+        runs += list(config["runs"])
+    if config["transferability"]["enabled"] and transfer_tasks(config):
+        runs += [r for r in transfer_runs(config) if r in config["runs"]]
+    return list(dict.fromkeys(runs))
+
+
+def run_positions(run: dict, data_dir) -> int | None:
+    """The longest input a run's checkpoints admit: a trained run's block_size; an imported
+    local series' max_position_embeddings (RoBERTa: less pad + 1); None when unknown here
+    (a Hub series is read only when it is imported)."""
+    import json
+    from pathlib import Path
+
+    if run.get("import") is None:
+        return run["block_size"]
+    if "path" not in run["import"]:
+        return None
+    path = Path(run["import"]["path"].format(step=checkpoint_steps(run)[0]))
+    path = path if path.is_absolute() else Path(data_dir) / path
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        return None  # reported when the checkpoint is imported
+    positions = config.get("max_position_embeddings")
+    if positions is not None and config.get("model_type") == "roberta":
+        positions -= config.get("pad_token_id", 1) + 1
+    return positions
+
+
+def _position_problems(config: dict):
+    """finetuning.max_length must fit every fine-tuned run's positions."""
+    length = config["finetuning"]["max_length"]
+    for name in fine_tuned_runs(config):
+        positions = run_positions(config["runs"][name], config["data_dir"])
+        if positions is not None and length > positions:
+            yield (
+                f"finetuning.max_length: {length} pieces per example, but run {name}'s model "
+                f"admits {positions} positions; lower finetuning.max_length to at most "
+                f"{positions} (or raise runs.{name}.block_size)"
+            )
+
+
+def _transfer_problems(config: dict, check_files: bool):
+
+    spec = config["transferability"]
+    sizes = [n for n in spec["train_sizes"] if n != "full"]
+    for name in transfer_tasks(config):
+        if name not in config["tasks"]:
+            yield f"transferability.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
+        elif sizes and check_files and spec["enabled"]:
+            yield from _size_problems(config, name, sizes, "transferability.train_sizes")
+    wanted = spec["steps"]
+    known = {
+        s
+        for r in transfer_runs(config)
+        if r in config["runs"]
+        for s in checkpoint_steps(config["runs"][r])
+    }
+    missing = sorted(set(wanted or []) - known)
+    if missing:
+        yield f"transferability.steps: {missing} are checkpoints of none of the runs {transfer_runs(config)}"
+    for name in transfer_runs(config):
+        if name not in config["runs"]:
+            yield f"transferability.runs: unknown run {name!r}; defined: {sorted(config['runs'])}"
+            continue
+        try:
+            schemes = transfer_schemes(config, name)
+        except EmbryoError as err:
+            yield f"transferability.schemes (run {name}): {err}"
+            continue
+        scrambles = [s for s in schemes if s.startswith("scramble")]
+        if scrambles and config["runs"][name]["architecture"] == "albert":
+            yield (
+                f"transferability.schemes (run {name}): {scrambles[0]} permutes the layers of "
+                "an ALBERT, which shares one set of weights across them: the same model"
+            )

@@ -1,0 +1,146 @@
+"""Pack tokenized paragraphs into fixed-length blocks for masked language modelling.
+
+As in Hugging Face's ``run_mlm`` ``group_texts``: within each map batch of texts, the
+stream is every text's tokens followed by ``sep``; it is cut into chunks of
+``block_size - 2`` tokens, each stored as ``[cls] + chunk + [sep]``, and the incomplete tail
+of the batch is dropped. No padding: every block is exactly ``block_size`` long. Texts
+with no tokens are skipped. With ``num_proc > 1`` each worker's shard ends a batch too.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from embryo.runtime.atomic import atomic_path
+from embryo.runtime.errors import EmbryoError, where
+
+SPLITS = ("train", "validation")
+MIN_BLOCK_SIZE = 8
+
+
+def _check_parquet(path) -> None:
+    """EmbryoError unless ``path`` is a Parquet file with a ``text`` column."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = pq.read_schema(path).names
+    except (OSError, ValueError) as exc:
+        raise EmbryoError(f"{where(path)}: cannot read as Parquet ({exc})") from exc
+    if "text" not in names:
+        raise EmbryoError(f"{where(path)}: expected a 'text' column, found {names}")
+
+
+def _tokenize(batch, tokenizer):
+    texts = [text or "" for text in batch["text"]]
+    return {"ids": tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]}
+
+
+def _group(batch, cls: int, sep: int, block_size: int):
+    stream = [token for ids in batch["ids"] if ids for token in (*ids, sep)]
+    n = block_size - 2
+    return {"input_ids": [[cls, *stream[i : i + n], sep] for i in range(0, len(stream) - n + 1, n)]}
+
+
+def _pack_split(
+    split: str, path, tokenizer, cache: str, block_size: int, num_proc: int, batch_size: int
+):
+    """Return the packed dataset of one Parquet file and its stats."""
+    import datasets
+    import pyarrow.compute as pc
+
+    _check_parquet(path)
+    raw = datasets.Dataset.from_parquet(str(path), columns=["text"], cache_dir=cache)
+    common = dict(
+        batched=True, batch_size=batch_size, num_proc=num_proc, load_from_cache_file=False
+    )
+    ids = datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))})
+    tokenized = raw.map(
+        _tokenize,
+        fn_kwargs={"tokenizer": tokenizer},
+        remove_columns=["text"],
+        features=ids,
+        new_fingerprint=f"tokenize-{split}",
+        desc=f"Tokenizing {Path(path).name}",
+        **common,
+    )
+    lengths = pc.list_value_length(tokenized.data.column("ids"))
+    stream = pc.sum(lengths).as_py() or 0
+    stream += pc.sum(pc.greater(lengths, 0)).as_py() or 0  # one sep after each text
+    input_ids = datasets.Features({"input_ids": datasets.Sequence(datasets.Value("int32"))})
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    blocks = tokenized.map(
+        _group,
+        fn_kwargs={"cls": cls, "sep": sep, "block_size": block_size},
+        remove_columns=["ids"],
+        features=input_ids,
+        new_fingerprint=f"pack-{split}",
+        desc=f"Packing {Path(path).name}",
+        **common,
+    )
+    if len(blocks) == 0:
+        raise EmbryoError(
+            f"{where(path)}: {stream} tokens (with separators) make no block of block_size "
+            f"{block_size} (each holds {block_size - 2} tokens per map batch of {batch_size} "
+            "texts); expected a smaller block_size or more data"
+        )
+    kept = len(blocks) * (block_size - 2)
+    stats = {
+        "blocks": len(blocks),
+        "tokens": len(blocks) * block_size,
+        "stream_tokens": stream,
+        "dropped_tokens": stream - kept,
+        "dropped_fraction": (stream - kept) / stream,
+    }
+    return blocks, stats
+
+
+def pack_corpus(
+    tokenizer_dir,
+    train_parquet,
+    validation_parquet,
+    out_dir,
+    *,
+    block_size: int,
+    num_proc: int = 1,
+    map_batch_size: int = 1000,
+) -> dict:
+    """Tokenize and pack two Parquet corpora into a ``DatasetDict`` saved atomically at ``out_dir``.
+
+    Returns ``{"block_size", "train": stats, "validation": stats}``, where stats has
+    ``blocks``, ``tokens`` (stored, ``blocks * block_size``), ``stream_tokens`` (text tokens
+    plus one separator per text), ``dropped_tokens`` and ``dropped_fraction`` (of the stream).
+    """
+    if block_size < MIN_BLOCK_SIZE:
+        raise EmbryoError(f"block_size {block_size}: expected at least {MIN_BLOCK_SIZE}")
+    import datasets
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
+        raise EmbryoError(f"{where(tokenizer_dir)}: expected a tokenizer with cls and sep tokens")
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stats: dict = {"block_size": block_size}
+    splits = {}
+    # Intermediate Arrow files live beside the output, never in the user's datasets cache.
+    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}.cache-", dir=out_dir.parent) as cache:
+        for split, path in zip(SPLITS, (train_parquet, validation_parquet), strict=True):
+            splits[split], stats[split] = _pack_split(
+                split, path, tokenizer, cache, block_size, num_proc, map_batch_size
+            )
+        with atomic_path(out_dir, directory=True) as tmp:
+            datasets.DatasetDict(splits).save_to_disk(str(tmp))
+    return stats
+
+
+def load_blocks(out_dir):
+    """Load what :func:`pack_corpus` saved: a ``DatasetDict`` with ``train`` and ``validation``."""
+    import datasets
+
+    if not Path(out_dir).is_dir():
+        raise EmbryoError(f"{where(out_dir)}: expected a directory written by pack_corpus")
+    loaded = datasets.load_from_disk(str(out_dir))
+    if not isinstance(loaded, datasets.DatasetDict) or set(loaded) != set(SPLITS):
+        raise EmbryoError(f"{where(out_dir)}: expected a DatasetDict with splits {SPLITS}")
+    return loaded

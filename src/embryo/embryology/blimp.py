@@ -1,0 +1,150 @@
+"""Linguistic knowledge: BLiMP minimal pairs scored by masked-LM pseudo-log-likelihood.
+
+BLiMP (Warstadt et al. 2020) pairs a grammatical sentence with a minimally different
+ungrammatical one, 67 paradigms grouped by field (morphology, syntax, semantics, ...). A
+model gets a pair right when it scores the good sentence higher. A masked LM has no
+sentence probability, so each sentence is scored by its pseudo-log-likelihood (Salazar et
+al. 2020, "Masked Language Model Scoring", §2.1)::
+
+    PLL(S) = sum over pieces t of log P(w_t | S without w_t)
+
+masking one piece at a time (special tokens are not scored). All one-masked copies of all
+sentences are batched together, each with others of the same length (no padding needed),
+and vocabulary logits are computed at the masked positions only.
+"""
+
+from __future__ import annotations
+
+from embryo.models.loading import max_positions
+from embryo.runtime.errors import EmbryoError
+
+COLUMNS = ["paradigm", "field", "linguistics_term", "pairs", "skipped_too_long", "accuracy"]
+SUMMARY_COLUMNS = ["field", "paradigms", "accuracy"]
+
+
+def _logits(model, input_ids, selected):
+    """Vocabulary logits at the ``selected`` positions (tests replace this function)."""
+    from embryo.models.loading import masked_logits
+
+    return masked_logits(model, input_ids, selected)[0]
+
+
+def _special_ids(tokenizer) -> set[int]:
+    return set(tokenizer.all_special_ids)
+
+
+def pseudo_log_likelihoods(model, tokenizer, sentences, *, batch_size: int = 64) -> list[float]:
+    """PLL (natural log) of each sentence under an eval-mode masked LM on its device.
+
+    Sentences are encoded with the tokenizer's special tokens; every other piece is
+    masked in its own copy and its log-probability (full softmax over the vocabulary)
+    summed (Salazar et al. 2020, eq. 2). A sentence without pieces scores 0. Call under
+    ``torch.no_grad()``.
+    """
+    import torch
+    from tqdm import tqdm
+
+    mask_id = tokenizer.mask_token_id
+    if mask_id is None:
+        raise EmbryoError(f"tokenizer {tokenizer.name_or_path!r} has no mask token")
+    if batch_size < 1:
+        raise EmbryoError(f"batch_size should be >= 1, not {batch_size!r}")
+    device = next(model.parameters()).device
+    special = _special_ids(tokenizer)
+    encoded = [tokenizer(s)["input_ids"] for s in sentences]
+    # One copy per (sentence, piece position), grouped by sequence length.
+    from embryo.models.loading import same_length_batches
+
+    pieces = [(k, t) for k, ids in enumerate(encoded) for t, piece in enumerate(ids)
+              if piece not in special]  # fmt: skip
+    batches = same_length_batches(pieces, [len(encoded[k]) for k, _ in pieces], batch_size)
+    totals = [0.0] * len(encoded)
+    for batch in tqdm(batches, desc="pll", mininterval=10, leave=False):
+        rows = []
+        for k, t in batch:
+            ids = list(encoded[k])
+            ids[t] = mask_id
+            rows.append(ids)
+        input_ids = torch.tensor(rows, device=device)
+        selected = torch.zeros_like(input_ids, dtype=torch.bool)
+        selected[torch.arange(len(batch)), torch.tensor([t for _, t in batch])] = True
+        logp = torch.log_softmax(_logits(model, input_ids, selected).float(), dim=-1)
+        target = torch.tensor([encoded[k][t] for k, t in batch], device=logp.device)
+        scores = logp.gather(1, target[:, None])[:, 0].double().tolist()
+        for (k, _), score in zip(batch, scores, strict=True):
+            totals[k] += score
+    return totals
+
+
+def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64):
+    """Accuracy per paradigm (`COLUMNS`) for an eval-mode model on its device."""
+    import pandas as pd
+
+    limit = max_positions(model)
+    fits = {}
+    for pair in pairs:
+        for s in (pair["sentence_good"], pair["sentence_bad"]):
+            if s not in fits:
+                fits[s] = len(tokenizer(s)["input_ids"]) <= limit
+    unique = [s for s, ok in fits.items() if ok]
+    pll = dict(
+        zip(
+            unique,
+            pseudo_log_likelihoods(model, tokenizer, unique, batch_size=batch_size),
+            strict=True,
+        )
+    )
+    rows = {}
+    for pair in pairs:
+        row = rows.setdefault(
+            pair["UID"],
+            {
+                "paradigm": pair["UID"],
+                "field": pair["field"],
+                "linguistics_term": pair["linguistics_term"],
+                "pairs": 0,
+                "skipped_too_long": 0,
+                "correct": 0,
+            },
+        )
+        good, bad = pair["sentence_good"], pair["sentence_bad"]
+        if not (fits[good] and fits[bad]):
+            row["skipped_too_long"] += 1
+            continue
+        row["pairs"] += 1
+        row["correct"] += int(pll[good] > pll[bad])
+    out = []
+    for row in rows.values():
+        correct = row.pop("correct")
+        row["accuracy"] = correct / row["pairs"] if row["pairs"] else float("nan")
+        out.append(row)
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def blimp_scores(model_dir, pairs, *, batch_size: int = 64, device=None):
+    """BLiMP accuracy per paradigm of the checkpoint ``model_dir`` on ``pairs`` (:func:`embryo.data.blimp.load_blimp`).
+
+    One row per paradigm with `COLUMNS`: ``pairs`` scored, ``skipped_too_long`` (a
+    sentence beyond the model's positions), ``accuracy`` = share of scored pairs with
+    PLL(good) > PLL(bad) (a tie counts as wrong; NaN when no pair was scored).
+    """
+    import torch
+
+    from embryo.models.loading import load_masked_lm
+
+    model, tokenizer = load_masked_lm(model_dir, device)
+    with torch.no_grad():
+        return score_pairs(model, tokenizer, list(pairs), batch_size=batch_size)
+
+
+def blimp_summary(df):
+    """Mean accuracy over paradigms (with a scored pair; macro average), for field "all"
+    and per field in order of appearance; columns `SUMMARY_COLUMNS`."""
+    import pandas as pd
+
+    scored = df[df["pairs"] > 0]
+    rows = [{"field": "all", "paradigms": len(scored), "accuracy": scored["accuracy"].mean()}]
+    for field in dict.fromkeys(scored["field"]):
+        part = scored[scored["field"] == field]
+        rows.append({"field": field, "paradigms": len(part), "accuracy": part["accuracy"].mean()})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -1,0 +1,178 @@
+"""World knowledge: LAMA cloze queries (Petroni et al. 2019, "Language Models as Knowledge Bases?").
+
+A T-REx fact (subject, relation, object) becomes a cloze query by filling the relation's
+template: ``[X]`` with the subject label and ``[Y]`` with the mask token ("Dante was born
+in [MASK] ."). The model ranks its whole vocabulary (special tokens excluded) at the mask;
+a fact counts only if its object is a single token of that vocabulary. Measures, as in
+LAMA and in Chiang, Huang & Lee (2020, §5 "World knowledge"): precision at 1 (the object
+is the top-ranked token) and mean reciprocal rank, per relation, then macro-averaged over
+relations, overall and per relation type (1-1, N-1, N-M).
+"""
+
+from __future__ import annotations
+
+from embryo.data.lama import TYPES
+from embryo.models.loading import max_positions
+from embryo.runtime.errors import EmbryoError
+
+COLUMNS = [
+    "relation",
+    "label",
+    "type",
+    "facts",
+    "skipped_multi_piece",
+    "skipped_too_long",
+    "p_at_1",
+    "mrr",
+]
+SUMMARY_COLUMNS = ["type", "relations", "p_at_1", "mrr"]
+
+
+def query(fact: dict, mask_token: str) -> str:
+    """The cloze text of ``fact``: its template with [X] = subject and [Y] = ``mask_token``.
+
+    Spaces are kept as in the template ("in [Y] ." -> "in [MASK] ."); tokenizers whose mask
+    token strips the space before it (byte-level BPE, SentencePiece) then predict the
+    object's word-initial piece, as in running text.
+    """
+    return fact["template"].replace("[X]", fact["sub_label"]).replace("[Y]", mask_token)
+
+
+def object_id(tokenizer, obj_label: str) -> int | None:
+    """The vocabulary id of ``obj_label`` as a word in running text, or None if it is not a
+    single non-special token (several pieces, or the unknown token). The tokenizer's own
+    normaliser applies (lower-casing included)."""
+    ids = tokenizer(" " + obj_label, add_special_tokens=False)["input_ids"]
+    if len(ids) != 1 or ids[0] in set(tokenizer.all_special_ids):
+        return None
+    return ids[0]
+
+
+def _logits(model, input_ids, selected):
+    """Vocabulary logits at the ``selected`` positions (tests replace this function)."""
+    from embryo.models.loading import masked_logits
+
+    return masked_logits(model, input_ids, selected)[0]
+
+
+def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 64) -> list[int]:
+    """Rank (1 = best) of ``targets[i]`` among non-special tokens at ``positions[i]`` of
+    ``sequences[i]``. A tie counts against the target: rank = 1 + the number of other
+    non-special tokens with a logit at least as high. Sequences are batched with others of
+    the same length, so no padding is needed."""
+    import torch
+    from tqdm import tqdm
+
+    device = next(model.parameters()).device
+    special = torch.tensor(sorted(set(tokenizer.all_special_ids)), dtype=torch.long)
+    from embryo.models.loading import same_length_batches
+
+    batches = same_length_batches(range(len(sequences)), map(len, sequences), batch_size)
+    out = [0] * len(sequences)
+    for batch in tqdm(batches, desc="lama", mininterval=10, leave=False):
+        input_ids = torch.tensor([sequences[i] for i in batch], device=device)
+        selected = torch.zeros_like(input_ids, dtype=torch.bool)
+        for row, i in enumerate(batch):
+            selected[row, positions[i]] = True
+        logits = _logits(model, input_ids, selected).float().cpu()
+        logits[:, special[special < logits.shape[1]]] = float("-inf")
+        target = torch.tensor([targets[i] for i in batch])
+        score = logits.gather(1, target[:, None])
+        rank = (logits >= score).sum(1)  # counts the target itself
+        for row, i in enumerate(batch):
+            out[i] = int(rank[row])
+    return out
+
+
+def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
+    """Per-relation P@1 and MRR rows (`COLUMNS`) for an eval-mode model on its device."""
+    import pandas as pd
+
+    mask = tokenizer.mask_token
+    if mask is None:
+        raise EmbryoError(f"tokenizer {tokenizer.name_or_path!r} has no mask token")
+    limit = max_positions(model)
+    rows, kept = {}, []
+    sequences, positions, targets = [], [], []
+    for fact in facts:
+        row = rows.setdefault(
+            fact["relation"],
+            {
+                "relation": fact["relation"],
+                "label": fact["label"],
+                "type": fact["type"],
+                "facts": 0,
+                "skipped_multi_piece": 0,
+                "skipped_too_long": 0,
+                "reciprocal": [],
+            },
+        )
+        target = object_id(tokenizer, fact["obj_label"])
+        if target is None:
+            row["skipped_multi_piece"] += 1
+            continue
+        ids = tokenizer(query(fact, mask))["input_ids"]
+        if len(ids) > limit:
+            row["skipped_too_long"] += 1
+            continue
+        if ids.count(tokenizer.mask_token_id) != 1:
+            raise EmbryoError(f"LAMA query {query(fact, mask)!r} should hold one mask token")
+        row["facts"] += 1
+        kept.append(row)
+        sequences.append(ids)
+        positions.append(ids.index(tokenizer.mask_token_id))
+        targets.append(target)
+    for row, rank in zip(
+        kept,
+        ranks(model, tokenizer, sequences, positions, targets, batch_size=batch_size),
+        strict=True,
+    ):
+        row["reciprocal"].append(1.0 / rank)
+    out = []
+    for row in rows.values():
+        rr = row.pop("reciprocal")
+        row["p_at_1"] = sum(r == 1.0 for r in rr) / len(rr) if rr else float("nan")
+        row["mrr"] = sum(rr) / len(rr) if rr else float("nan")
+        out.append(row)
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):
+    """P@1 and MRR per relation of the checkpoint ``model_dir`` on ``facts`` (:func:`embryo.data.lama.load_lama`).
+
+    One row per relation with `COLUMNS`: ``facts`` scored, ``skipped_multi_piece`` (object
+    not a single vocabulary token), ``skipped_too_long`` (query beyond the model's
+    positions), ``p_at_1`` = share of scored facts whose object ranks first, ``mrr`` = mean
+    of 1/rank (Petroni et al. 2019, §4). NaN when no fact of the relation was scored.
+    """
+    import torch
+
+    from embryo.models.loading import load_masked_lm
+
+    if batch_size < 1:
+        raise EmbryoError(f"lama_scores: batch_size should be >= 1, not {batch_size!r}")
+    model, tokenizer = load_masked_lm(model_dir, device)
+    with torch.no_grad():
+        return score_facts(model, tokenizer, list(facts), batch_size=batch_size)
+
+
+def lama_summary(df):
+    """LAMA's macro average: the mean over relations (with a scored fact) of P@1 and MRR,
+    for type "all" and per relation type; columns `SUMMARY_COLUMNS`."""
+    import pandas as pd
+
+    scored = df[df["facts"] > 0]
+    rows = []
+    for kind in ("all", *TYPES):
+        part = scored if kind == "all" else scored[scored["type"] == kind]
+        if kind != "all" and part.empty:
+            continue
+        rows.append(
+            {
+                "type": kind,
+                "relations": len(part),
+                "p_at_1": part["p_at_1"].mean() if len(part) else float("nan"),
+                "mrr": part["mrr"].mean() if len(part) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

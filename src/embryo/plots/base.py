@@ -1,0 +1,53 @@
+"""What every figure shares: matplotlib without a display, panels, the step axis, saving.
+
+Steps are on a symmetric-log axis (linear below 1, logarithmic above), so step 0 and the
+log-spaced early checkpoints are all visible, as in the Embryology paper's figures. A
+figure is saved as PNG and, beside it, PDF, each atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embryo.runtime.atomic import atomic_path
+
+
+def plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def step_axis(ax):
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("pretraining step")
+    ax.grid(alpha=0.3)
+
+
+def save(fig, path) -> None:
+    path = Path(path)
+    fig.tight_layout()
+    for target in (path, path.with_suffix(".pdf")):
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=target.suffix[1:], dpi=120)
+    plt().close(fig)
+
+
+def panels(n_rows: int, n_cols: int, width=5.0, height=3.4):
+    fig, axes = plt().subplots(
+        n_rows, n_cols, figsize=(width * n_cols, height * n_rows), squeeze=False
+    )
+    return fig, axes
+
+
+def draw(function: str, tables: list, path, options: dict) -> None:
+    """Draw with ``function`` (``module:function``, as :mod:`embryo.registry` names it)
+    from ``tables`` (DataFrames, in the figure's order) into ``path``."""
+    import importlib
+
+    module, name = function.split(":")
+    getattr(importlib.import_module(module), name)(*tables, path, **options)

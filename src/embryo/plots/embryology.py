@@ -1,0 +1,131 @@
+"""The Embryology figures, drawn from the tidy tables (one panel row per run).
+
+Steps are on a symmetric-log axis (linear below 1, logarithmic above), so step 0 and the
+log-spaced early checkpoints are all visible, as in the Embryology paper's figures.
+Every function takes a table (pandas.DataFrame) and an output path (PNG; a PDF is
+written beside it).
+"""
+
+from __future__ import annotations
+
+from embryo.plots.base import panels, plt, save, step_axis
+from embryo.results.findings import MIN_FINAL_ACCURACY
+
+UPOS_ORDER = ["DET", "ADP", "CCONJ", "PRON", "AUX", "PUNCT", "PART", "SCONJ", "NUM",
+              "NOUN", "PROPN", "VERB", "ADJ", "ADV"]  # fmt: skip
+
+
+def validation_curves(table, path) -> None:
+    """Validation perplexity (exp of the natural-log MLM loss) vs step, one line per run."""
+    fig, axes = panels(1, 1, width=6)
+    ax = axes[0, 0]
+    for run, rows in table.groupby("run"):
+        ax.plot(rows["step"], rows["val_perplexity"], marker="o", label=run)
+    ax.set_yscale("log")
+    ax.set_ylabel("validation perplexity")
+    step_axis(ax)
+    ax.legend()
+    save(fig, path)
+
+
+def pos_curves(table, path, *, rescaled: bool = False, tagset: str = "upos") -> None:
+    """Accuracy per POS tag vs step, for reconstruction and mask prediction.
+
+    With ``rescaled`` each tag's curve is divided by its value at the last step, as the
+    Embryology paper's Figure 2 does, so that learning *order* is visible; tags the last
+    checkpoint gets right less than 5% of the time are left out (the findings' threshold).
+    """
+    table = table[table["tagset"] == tagset]
+    runs = sorted(table["run"].unique())
+    modes = ["reconstruction", "mask_prediction"]
+    fig, axes = panels(len(runs), 2)
+    present = set(table["tag"])
+    tags = [t for t in UPOS_ORDER if t in present] if tagset == "upos" else sorted(present)
+    colors = plt().get_cmap("tab20")
+    for i, run in enumerate(runs):
+        for j, mode in enumerate(modes):
+            ax = axes[i, j]
+            rows = table[(table["run"] == run) & (table["mode"] == mode)]
+            for k, tag in enumerate(tags):
+                curve = rows[rows["tag"] == tag].sort_values("step")
+                if curve.empty:
+                    continue
+                y = curve["accuracy"].to_numpy()
+                if rescaled:
+                    if not y[-1] >= MIN_FINAL_ACCURACY:
+                        continue  # a ratio to a final accuracy near zero is noise
+                    y = y / y[-1]
+                ax.plot(
+                    curve["step"],
+                    y,
+                    label=tag,
+                    color=colors(k % 20),
+                    linewidth=1.4,
+                    marker="o",
+                    markersize=3,
+                )
+            ax.set_title(f"{run}: {mode.replace('_', ' ')}")
+            ax.set_ylabel("accuracy / final accuracy" if rescaled else "accuracy")
+            step_axis(ax)
+    axes[0, -1].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
+    save(fig, path)
+
+
+def probe_heatmaps(table, path, *, task: str) -> None:
+    """Probe accuracy and selectivity per layer (rows) and step (columns), per run."""
+    table = table[table["task"] == task]
+    runs = sorted(table["run"].unique())
+    fig, axes = panels(len(runs), 2, width=5.5)
+    for i, run in enumerate(runs):
+        rows = table[table["run"] == run]
+        for j, measure in enumerate(["accuracy", "selectivity"]):
+            ax = axes[i, j]
+            grid = rows.pivot_table(index="layer", columns="step", values=measure)
+            image = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis")
+            ax.set_xticks(
+                range(grid.shape[1]), [str(s) for s in grid.columns], rotation=45, fontsize=7
+            )
+            ax.set_yticks(range(grid.shape[0]), [str(layer) for layer in grid.index])
+            ax.set_xlabel("pretraining step")
+            ax.set_ylabel("layer (0 = embeddings)")
+            ax.set_title(f"{run}: {task} probe {measure}")
+            fig.colorbar(image, ax=ax)
+    save(fig, path)
+
+
+def grouped_curves(table, path, *, group: str, value: str, ylabel: str, title: str) -> None:
+    """A measure vs step, one line per ``group`` value (e.g. LAMA relation type, BLiMP field)."""
+    runs = sorted(table["run"].unique())
+    fig, axes = panels(len(runs), 1, width=6)
+    for i, run in enumerate(runs):
+        ax = axes[i, 0]
+        rows = table[table["run"] == run]
+        for name, curve in rows.groupby(group):
+            curve = curve.groupby("step", as_index=False)[value].mean()
+            ax.plot(curve["step"], curve[value], marker="o", label=str(name))
+        ax.set_title(f"{run}: {title}")
+        ax.set_ylabel(ylabel)
+        step_axis(ax)
+        ax.legend(fontsize=8)
+    save(fig, path)
+
+
+def downstream_curves(table, path) -> None:
+    """Each task's headline dev metric vs step, one panel per task, one line per run.
+
+    Lines are means over seeds; with several seeds a band spans their minimum to maximum.
+    """
+    tasks = sorted(table["task"].unique())
+    fig, axes = panels(1, len(tasks), width=4.5)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        rows = table[table["task"] == task]
+        for run, curve in rows.groupby("run"):
+            stats = curve.groupby("step")["score"].agg(["mean", "min", "max", "count"])
+            ax.plot(stats.index, stats["mean"], marker="o", label=run)
+            if stats["count"].max() > 1:
+                ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
+        ax.set_title(f"{task} (n = {rows['n'].iloc[0]})")
+        ax.set_ylabel(f"dev {rows['metric'].iloc[0]}")
+        step_axis(ax)
+        ax.legend(fontsize=8)
+    save(fig, path)

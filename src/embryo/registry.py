@@ -1,0 +1,504 @@
+"""Every table, figure and report section, declared once.
+
+The workflow (``rules/common.smk``) reads this module to know which tables a config
+produces and from what, which figures it draws and with which function, in which report
+section each item goes and with which caption; the provenance reads each table's
+lineage, the findings which tables they check. Adding a per-checkpoint analysis takes
+one library module, one :class:`Table` here (with ``per_checkpoint``), one rule and one
+script (the README's "Adding an analysis"); ``tests/test_registry.py`` checks that this
+declaration and the rules agree.
+
+This module declares; it imports nothing of ours and runs no code of any stage. What a
+job needs of it (a caption, a figure's function and options) reaches the job as params,
+so, like :mod:`embryo.config`, it is part of no code fingerprint.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+# report sections, in the report's order; the crossed analyses join two studies
+EMBRYOLOGY = "1. Embryology"
+TRANSFER = "2. Transferability"
+INHERITANCE = "3. Knowledge inheritance"
+CROSSED = "4. Crossed analyses"
+FINDINGS = "5. Findings and provenance"
+SECTIONS = (EMBRYOLOGY, TRANSFER, INHERITANCE, CROSSED, FINDINGS)
+
+# the rules from the corpus to the checkpoints: where every table's lineage starts
+UPSTREAM = ("generate_builtin", "prepare_corpus", "train_tokenizer", "tokenize_corpus",
+            "pretrain", "pretrain_student", "export_checkpoint", "import_checkpoint")  # fmt: skip
+
+
+class Table(NamedTuple):
+    """A table under ``results/tables/``: {name}.csv (and .parquet) or, for the
+    provenance, {name}.json.
+
+    ``rule`` writes it; the ``table`` rule gathers per-checkpoint outputs. A
+    ``per_checkpoint`` table is one analysis of every analysed checkpoint: its output
+    under ``results/{run}/step-{step}/`` (``{probe}`` stands for each probing task), its
+    rule named like the table. It is produced when ``analyses.<config>.enabled`` (if
+    ``config`` is set) and each of its ``needs`` holds (see :class:`Figure`).
+    ``lineage``: the rules between the checkpoints and ``rule`` (the provenance adds
+    the corpus-to-checkpoint rules before them). ``findings``: the findings check it.
+    ``checks``: the inputs its jobs read, which early jobs check before any training
+    (``treebank``, ``lama``, ``blimp``, and the tasks: ``downstream_tasks``,
+    ``transfer_tasks``; :mod:`embryo.data.checks`).
+    """
+
+    name: str
+    section: str
+    caption: str
+    rule: str
+    per_checkpoint: str | None = None
+    config: str | None = None
+    findings: bool = False
+    lineage: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    checks: tuple[str, ...] = ()
+
+
+class Figure(NamedTuple):
+    """A figure ``results/figures/{name}.png`` (and .pdf).
+
+    ``draw`` is ``module:function`` of :mod:`embryo.plots`, called with the ``tables``
+    (DataFrames, in this order), the output path and the keyword ``options``. It is drawn
+    when the config produces its tables and each of its ``needs`` holds: a fact about the
+    config that ``rules/common.smk`` derives (``facts()``: ``trained``,
+    ``downstream_tasks``, ``transfer``, ``transfer_probing``, ``ki``, ``probe_task:upos``,
+    ``family:single``, ``crossed``, ``twin``, ``students_downstream``; ``a|b``: either).
+    """
+
+    name: str
+    section: str
+    tables: tuple[str, ...]
+    draw: str
+    caption: str
+    options: tuple[tuple[str, object], ...] = ()
+    needs: tuple[str, ...] = ()
+
+
+TABLES = (
+    Table(
+        "validation",
+        EMBRYOLOGY,
+        caption=(
+            "Validation masked-LM loss (natural log) and perplexity at every checkpoint of "
+            "every trained run: one row per run and step."
+        ),
+        rule="table",
+        findings=True,
+        lineage=("validation_curve",),
+        needs=("trained",),
+    ),
+    Table(
+        "mlm_pos",
+        EMBRYOLOGY,
+        caption=(
+            "Token reconstruction (the word left in place) and mask prediction (the word "
+            "masked) per part of speech, UPOS and Penn XPOS, at every analysed checkpoint: "
+            "words scored, words right (every piece right), accuracy, the tag's frequency, "
+            "words skipped as too long (Chiang et al. 2020, §4)."
+        ),
+        rule="table",
+        per_checkpoint="mlm_pos.csv",
+        config="mlm_pos",
+        findings=True,
+        lineage=("mlm_pos",),
+        checks=("treebank",),
+    ),
+    Table(
+        "probe",
+        EMBRYOLOGY,
+        caption=(
+            "Linear probes on the frozen representations of every layer (0 = embeddings) at "
+            "every analysed checkpoint, per task (UPOS, XPOS, dependency relations): test "
+            "accuracy, the accuracy of the same probe on Hewitt and Liang's control task, "
+            "selectivity (their difference) and the majority-class baseline."
+        ),
+        rule="table",
+        per_checkpoint="probe/{probe}",
+        config="probing",
+        findings=True,
+        lineage=("extract_features", "probe"),
+        checks=("treebank",),
+    ),
+    Table(
+        "lama",
+        EMBRYOLOGY,
+        caption=(
+            "LAMA cloze queries per relation at every analysed checkpoint: facts scored "
+            "(single-token objects in the model's vocabulary), facts skipped, P@1 and mean "
+            "reciprocal rank; relation type 1-1, N-1 or N-M."
+        ),
+        rule="table",
+        per_checkpoint="lama.csv",
+        config="lama",
+        findings=True,
+        lineage=("lama",),
+        checks=("lama",),
+    ),
+    Table(
+        "blimp",
+        EMBRYOLOGY,
+        caption=(
+            "BLiMP minimal pairs per paradigm at every analysed checkpoint: accuracy of the "
+            "pseudo-log-likelihood preferring the good sentence, pairs scored and skipped."
+        ),
+        rule="table",
+        per_checkpoint="blimp.csv",
+        config="blimp",
+        lineage=("blimp",),
+        checks=("blimp",),
+    ),
+    Table(
+        "downstream",
+        EMBRYOLOGY,
+        caption=(
+            "Each analysed checkpoint fine-tuned on each task (whole model, no "
+            "reinitialisation): one row per run, step, task and seed, with the dev metrics, "
+            "training examples and steps."
+        ),
+        rule="table",
+        config="downstream",
+        findings=True,
+        lineage=("prepare_task", "finetune"),
+        needs=("downstream_tasks",),
+        checks=("downstream_tasks",),
+    ),
+    Table(
+        "transferability",
+        TRANSFER,
+        caption=(
+            "The reinitialisation grid (Tamkin et al. 2020): one row per fine-tuning job "
+            "(run, step, task, training-set size, scheme, seed) with its dev score; rows "
+            "whose scheme builds the same model as another scheme repeat that job's row "
+            "(same_as)."
+        ),
+        rule="table",
+        lineage=("prepare_task", "finetune"),
+        needs=("transfer",),
+        checks=("transfer_tasks",),
+    ),
+    Table(
+        "task_probe",
+        TRANSFER,
+        caption=(
+            "Task probing: a linear classifier on each layer's frozen representation of "
+            "each task, per run and step, beside the reinitialisation grid."
+        ),
+        rule="table",
+        lineage=("prepare_task", "task_probe"),
+        needs=("transfer", "transfer_probing"),
+        checks=("transfer_tasks",),
+    ),
+    Table(
+        "transfer_summary",
+        TRANSFER,
+        caption=(
+            "The reinitialisation grid summarised over seeds: per run, step, task, "
+            "training-set size and scheme, the mean dev score, its standard deviation and "
+            "95% t interval, the number of seeds, the score of keeping every layer "
+            "(``none_mean``) and the difference (``delta``, negative when the scheme costs "
+            "score); ``kept_layers`` counts the pretrained layers the scheme keeps."
+        ),
+        rule="transfer_summary",
+        findings=True,
+        lineage=("prepare_task", "finetune", "table"),
+        needs=("transfer",),
+    ),
+    Table(
+        "scrambling",
+        TRANSFER,
+        caption=(
+            "Scrambling: the Spearman rank correlation, over layer permutations, between "
+            "the mean dev scores of two tasks (per run, step and training-set size), with "
+            "its p-value. A high correlation means that a permutation which hurts one task "
+            "hurts the other as well (Tamkin et al. 2020)."
+        ),
+        rule="scrambling",
+        lineage=("prepare_task", "finetune", "table", "transfer_summary"),
+        needs=("transfer",),
+    ),
+    Table(
+        "inheritance",
+        INHERITANCE,
+        caption=(
+            "Knowledge inheritance (Qin et al. 2021): for each checkpoint of a student's "
+            "from-scratch twin, the twin's validation perplexity, the step at which the "
+            "student first reaches it (interpolated in log perplexity between checkpoints) "
+            "and the fraction of steps saved; with the teacher, its checkpoint and the "
+            "inheritance schedule."
+        ),
+        rule="inheritance_table",
+        findings=True,
+        lineage=("validation_curve",),
+        needs=("ki",),
+    ),
+    Table(
+        "findings",
+        FINDINGS,
+        caption=(
+            "Each paper's headline finding next to what this run measured. The verdict "
+            "(reproduced, not reproduced, inconclusive) is given by the rule in the last "
+            "column, written in ``embryo.results.findings``, never by hand. At the demo's scale "
+            "most verdicts say more about the scale than about the papers."
+        ),
+        rule="findings",
+    ),
+    Table(
+        "provenance",
+        FINDINGS,
+        caption=(
+            "What produced every table: each table's SHA-256, rows, columns and the library "
+            "modules behind it with their code fingerprint; each run's resolved settings; "
+            "the validated config with its defaults; package versions, Python, the platform "
+            "and the workflow's git commit. Trace a row through its keys: ``run`` to "
+            "``runs``, ``task`` to ``config.tasks``, the table to ``tables``."
+        ),
+        rule="provenance",
+    ),
+)
+
+FIGURES = (
+    Figure(
+        "validation",
+        EMBRYOLOGY,
+        tables=("validation",),
+        draw="embryo.plots.embryology:validation_curves",
+        caption=(
+            "Validation perplexity (exp of the natural-log masked-LM loss) at every "
+            "checkpoint of every trained run, one line per run; log scale, lower is better. "
+            "A curve that flattens early says the later checkpoints add little to the "
+            "language model itself."
+        ),
+    ),
+    Figure(
+        "mlm_pos",
+        EMBRYOLOGY,
+        tables=("mlm_pos",),
+        draw="embryo.plots.embryology:pos_curves",
+        caption=(
+            "Token reconstruction (left: the word left in place and asked back) and mask "
+            "prediction (right: the word masked) accuracy per UPOS tag vs pretraining step, "
+            "one panel row per run; a word counts only if all its pieces are right (Chiang "
+            "et al. 2020, Fig. 1). Compare where each tag's curve leaves zero: Chiang et "
+            "al. report that tags are learned at different speeds."
+        ),
+    ),
+    Figure(
+        "mlm_pos_rescaled",
+        EMBRYOLOGY,
+        tables=("mlm_pos",),
+        draw="embryo.plots.embryology:pos_curves",
+        options=(("rescaled", True),),
+        caption=(
+            "The same curves divided by each tag's accuracy at the last step, so that the "
+            "order in which parts of speech are learned is visible (Chiang et al. 2020, "
+            "Fig. 2): a tag whose curve reaches 1 earlier is learned earlier. Tags the last "
+            "checkpoint gets right less than 5% of the time are left out; the findings "
+            "table times each tag at 90% of its final value."
+        ),
+    ),
+    Figure(
+        "probe_upos",
+        EMBRYOLOGY,
+        tables=("probe",),
+        draw="embryo.plots.embryology:probe_heatmaps",
+        options=(("task", "upos"),),
+        needs=("probe_task:upos",),
+        caption=(
+            "Linear probes for UPOS: accuracy (left) and selectivity (right: accuracy minus "
+            "that of the same probe on Hewitt & Liang's control task, which maps each word "
+            "type to a random tag) per layer (rows, 0 = embeddings) and pretraining step "
+            "(columns), one panel row per run. Brighter is higher; high accuracy with low "
+            "selectivity means the probe could memorise word identity rather than read "
+            "syntax."
+        ),
+    ),
+    Figure(
+        "probe_xpos",
+        EMBRYOLOGY,
+        tables=("probe",),
+        draw="embryo.plots.embryology:probe_heatmaps",
+        options=(("task", "xpos"),),
+        needs=("probe_task:xpos",),
+        caption=(
+            "Linear probes for Penn XPOS tags: accuracy and selectivity per layer (rows) "
+            "and step (columns), read as the UPOS probes; the finer tag set separates what "
+            "the layers know beyond coarse word classes."
+        ),
+    ),
+    Figure(
+        "probe_deprel",
+        EMBRYOLOGY,
+        tables=("probe",),
+        draw="embryo.plots.embryology:probe_heatmaps",
+        options=(("task", "deprel"),),
+        needs=("probe_task:deprel",),
+        caption=(
+            "Edge probing for dependency relations: a linear classifier on the head's and "
+            "the dependent's features of each arc, accuracy and selectivity per layer "
+            "(rows) and step (columns). Selectivity near zero at every layer means the "
+            "probe reads word identity, not the relation."
+        ),
+    ),
+    Figure(
+        "lama",
+        EMBRYOLOGY,
+        tables=("lama",),
+        draw="embryo.plots.embryology:grouped_curves",
+        options=(
+            ("group", "type"),
+            ("title", "LAMA by relation type"),
+            ("value", "p_at_1"),
+            ("ylabel", "P@1"),
+        ),
+        caption=(
+            "LAMA: precision at 1 of cloze queries (single-token objects in the model's "
+            "vocabulary) vs pretraining step, averaged over the relations of each type "
+            "(1-1, N-1, N-M), one panel per run. Chiang et al. report that world knowledge "
+            "does not generally improve as pretraining proceeds."
+        ),
+    ),
+    Figure(
+        "downstream",
+        EMBRYOLOGY,
+        tables=("downstream",),
+        draw="embryo.plots.embryology:downstream_curves",
+        caption=(
+            "Dev score of each checkpoint fine-tuned on each task (whole model, no "
+            "reinitialisation; mean over seeds, band = min to max) vs pretraining step "
+            "(Chiang et al. 2020, Fig. 5)."
+        ),
+    ),
+    Figure(
+        "blimp",
+        EMBRYOLOGY,
+        tables=("blimp",),
+        draw="embryo.plots.embryology:grouped_curves",
+        options=(
+            ("group", "field"),
+            ("title", "BLiMP by field"),
+            ("value", "accuracy"),
+            ("ylabel", "accuracy"),
+        ),
+        caption=(
+            "BLiMP: the share of minimal pairs whose grammatical sentence gets the higher "
+            "pseudo-log-likelihood, vs step, averaged over the paradigms of each field "
+            "(morphology, syntax, semantics...), one panel per run. Chance is 0.5."
+        ),
+    ),
+    Figure(
+        "transfer_progressive",
+        TRANSFER,
+        tables=("transfer_summary",),
+        draw="embryo.plots.transfer:progressive",
+        needs=("family:progressive",),
+        caption=(
+            "Progressive reinitialisation (Tamkin et al. 2020, Fig. 1): dev score after "
+            "fine-tuning with the embeddings and the first K layers pretrained and the rest "
+            "redrawn, one line per training-set size (band: 95% t interval over seeds, "
+            "clipped to the metric's range). Pretraining helps where a line rises with K; "
+            "the paper found that pretrained layers help more when fine-tuning data are "
+            "plentiful and may give little in data-scarce settings."
+        ),
+    ),
+    Figure(
+        "transfer_layers",
+        TRANSFER,
+        tables=("transfer_summary",),
+        draw="embryo.plots.transfer:layer_effects",
+        needs=("family:single|family:block|family:only",),
+        caption=(
+            "Localised reinitialisation: change of the dev score against keeping every "
+            "layer, when one layer (single), a block of layers (block) is redrawn or only a "
+            "block is kept (only); x is the layer (a block's centre). Below zero: the layer "
+            "was worth transferring."
+        ),
+    ),
+    Figure(
+        "transfer_scramble",
+        TRANSFER,
+        tables=("transfer_summary",),
+        draw="embryo.plots.transfer:scrambling",
+        needs=("family:scramble",),
+        caption=(
+            "Scrambling: dev score of each permutation of the pretrained layers (dots) "
+            "against the pretrained order (bar), per training-set size."
+        ),
+    ),
+    Figure(
+        "transfer_probing",
+        TRANSFER,
+        tables=("task_probe", "transfer_summary"),
+        draw="embryo.plots.transfer:probing_vs_reinit",
+        needs=("family:single",),
+        caption=(
+            "Task probing vs reinitialisation: a linear classifier on the frozen model's "
+            "representation after layer k (line, left axis) and the score lost by redrawing "
+            "that layer before fine-tuning (bars, right axis). Do the layers that probe "
+            "best matter most?"
+        ),
+    ),
+    Figure(
+        "transfer_crossed",
+        CROSSED,
+        tables=("transfer_summary",),
+        draw="embryo.plots.transfer:crossed",
+        needs=("family:single", "crossed"),
+        caption=(
+            "When does each layer become worth transferring? Score lost by redrawing one "
+            "layer before fine-tuning (largest training-set size), per pretraining step (x) "
+            "and layer (y); red = the pretrained layer helped."
+        ),
+    ),
+    Figure(
+        "ki_validation",
+        INHERITANCE,
+        tables=("validation", "inheritance"),
+        draw="embryo.plots.inheritance:validation",
+        caption=(
+            "Knowledge inheritance (Qin et al. 2021): validation perplexity vs step of each "
+            "student (pretrained with its teacher's guidance), its from-scratch twin and "
+            "the teacher; the shading is the inheritance weight alpha_t (right axis); "
+            "dashed: the twin's final perplexity and the step at which the student reaches "
+            "it. Perplexity = exp(natural-log loss); the paper's fairseq curves are base 2."
+        ),
+    ),
+    Figure(
+        "ki_saving",
+        INHERITANCE,
+        tables=("inheritance",),
+        draw="embryo.plots.inheritance:saving",
+        needs=("twin",),
+        caption=(
+            "Steps saved by knowledge inheritance: for each checkpoint of the twin, the "
+            "step at which the student first reaches the twin's perplexity there "
+            "(interpolated in log perplexity between checkpoints), against the diagonal of "
+            "no saving; labels: the fraction of steps saved."
+        ),
+    ),
+    Figure(
+        "ki_downstream",
+        CROSSED,
+        tables=("downstream", "inheritance"),
+        draw="embryo.plots.inheritance:downstream",
+        needs=("students_downstream",),
+        caption=(
+            "Knowledge inheritance downstream: dev score of each checkpoint of the students "
+            "and their twins fine-tuned on each task (mean over seeds) vs pretraining step."
+        ),
+    ),
+)
+
+TABLE = {t.name: t for t in TABLES}
+FIGURE = {f.name: f for f in FIGURES}
+
+
+def section(name: str) -> str:
+    """The report section of a table or figure."""
+    item = TABLE.get(name) or FIGURE.get(name)
+    if item is None:
+        raise KeyError(f"{name!r} is neither a table nor a figure of embryo.registry")
+    return item.section

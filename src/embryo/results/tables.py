@@ -1,0 +1,71 @@
+"""Tidy tables: one row per measurement, across runs, steps (and layers, tags, relations).
+
+Every per-checkpoint output carries its ``run`` and ``step`` columns, so a table is their
+concatenation. Tables are written as Parquet (for analysis) and CSV (for reading).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from embryo.results.rows import write_csv
+from embryo.runtime.atomic import atomic_path
+
+
+def flat_row(record: dict) -> dict:
+    """A JSON record as one table row: nested dicts spread into columns, lists dropped."""
+    row = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            row.update(flat_row(value))
+        elif not isinstance(value, list):
+            row[key] = value
+    return row
+
+
+def collect(paths):
+    """Concatenate per-checkpoint outputs: CSV files, JSON records, or directories of JSON records."""
+    import pandas as pd
+
+    frames = []
+    for path in map(Path, paths):
+        if path.is_dir() or path.suffix == ".json":
+            files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+            frames.append(pd.DataFrame([flat_row(json.loads(p.read_text())) for p in files]))
+        else:
+            frames.append(pd.read_csv(path))
+    return sort_rows(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
+
+
+def sort_rows(table):
+    """``table`` sorted by the key columns it has (run, step, task, n, reinit, seed, layer)."""
+    keys = [
+        k for k in ("run", "step", "task", "n", "reinit", "seed", "layer") if k in table.columns
+    ]
+    return table.sort_values(keys, kind="stable", ignore_index=True) if keys else table
+
+
+def write_table(table, csv_path, parquet_path) -> None:
+    """Write one table as CSV and Parquet, atomically."""
+    write_csv(table, csv_path)
+    with atomic_path(parquet_path) as tmp:
+        table.to_parquet(tmp, index=False)
+
+
+def with_repeats(table, repeats: dict):
+    """``table`` with rows for the schemes that repeat another's job, copied from that job.
+
+    ``repeats`` is {run: {scheme: scheme of the job}} (:func:`embryo.transfer.reinit.same_model`);
+    each copied row keeps its job's scheme in ``same_as`` (empty for rows of their own).
+    """
+    import pandas as pd
+
+    copies = [
+        table[(table["run"] == run) & (table["reinit"] == job)].assign(reinit=scheme, same_as=job)
+        for run, schemes in repeats.items()
+        for scheme, job in schemes.items()
+    ]
+    if not copies:
+        return table
+    return sort_rows(pd.concat([table.assign(same_as=None), *copies], ignore_index=True))

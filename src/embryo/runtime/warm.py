@@ -1,0 +1,380 @@
+"""A warm interpreter for the workflow's jobs: torch and transformers imported once per run.
+
+Every Snakemake job is a fresh Python process, and a fresh process spends about 5 s
+importing torch and transformers before it does any work: more than the work itself of
+most of the demo's 250 jobs (a probe, a fine-tuning on 200 examples), so that, measured,
+half the demo's CPU time went to imports. On one machine the job scripts therefore hand
+themselves to a preloaded interpreter, the preloader pattern of Rails' Spring or
+Android's zygote:
+
+- a job script calls :func:`delegate` on its first line;
+- the first job of a run starts a server (``python -m embryo.runtime.warm``) that imports the
+  heavy libraries once and listens on a Unix socket keyed by the working directory and
+  the interpreter;
+- for each job the server forks a child that runs the same script file with the job's
+  working directory, environment, arguments and standard output and error (the file
+  descriptors themselves are passed over the socket), so the child writes where the job
+  would have written;
+- the job's own process waits for the child's exit status and exits with it. A signal
+  it receives (Snakemake stopping a job) is forwarded to the child; if it is killed
+  outright, the server kills the child.
+
+The child is a fresh fork of an interpreter that has only imported libraries (never our
+code: :mod:`embryo` is re-imported from the job's own path in each child), and every job
+seeds all its randomness explicitly, so a job computes exactly what it computes in a
+process of its own (``tests/test_warm.py`` checks this on a training step).
+
+Off on a SLURM cluster (a job there has its own allocation, and the Snakemake profile
+sets nothing for this), inside the server's children, and when ``EMBRYO_WARM=0``. If the
+hand-over fails for any reason (no server could start, a socket error), the script runs
+in its own process as if there were no server. The server exits after
+``EMBRYO_WARM_IDLE`` seconds (default 30) with no job running. One thing differs for a
+delegated job: its Snakemake benchmark file measures the waiting process, so the wall
+time is the job's but the memory and CPU columns are not; run with ``EMBRYO_WARM=0``
+to measure those.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+CHILD = "EMBRYO_WARM_CHILD"
+CLIENT = "EMBRYO_WARM_CLIENT"  # in the child: the pid of the job's own process
+
+# What the server imports before forking. Each is optional (a failed import is skipped):
+# the list only decides what a job does not have to import itself.
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "pyarrow.parquet",
+    "scipy.stats",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "safetensors.torch",
+    "tokenizers",
+    "torch",
+    "transformers",
+    "transformers.models.albert.modeling_albert",
+    "transformers.models.bert.modeling_bert",
+    "transformers.models.roberta.modeling_roberta",
+    "snakemake.iocontainers",
+    "snakemake.logging",
+    "matplotlib.pyplot",
+)
+
+
+def enabled() -> bool:
+    """Whether this process should hand itself to a warm interpreter."""
+    import socket
+
+    return (
+        os.environ.get("EMBRYO_WARM", "1") != "0"
+        and CHILD not in os.environ
+        and "SLURM_JOB_ID" not in os.environ
+        and hasattr(socket, "send_fds")
+        and hasattr(os, "fork")
+    )
+
+
+def address() -> str:
+    """The server's socket: one per user, working directory and interpreter."""
+    import hashlib
+    import tempfile
+
+    key = f"{os.getuid()}\0{os.getcwd()}\0{sys.executable}".encode()
+    return os.path.join(
+        tempfile.gettempdir(), f"embryo-warm-{hashlib.sha256(key).hexdigest()[:16]}"
+    )
+
+
+def delegate() -> None:
+    """Run this script in the warm interpreter and exit with its status; else return.
+
+    Returns (and the script goes on in this process) when delegation is off or fails,
+    and in the warm child itself.
+    """
+    if not enabled():
+        return
+    try:
+        conn = _connect(address())
+        _send_request(conn)
+        pid = _read_int(conn)
+    except OSError as err:
+        print(f"embryo.runtime.warm: running in this process ({err})", file=sys.stderr)
+        return
+    _forward_signals(pid)
+    status = _read_int(conn)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.WIFSIGNALED(status):
+        os._exit(128 + os.WTERMSIG(status))
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+# --- the job's side -------------------------------------------------------------------
+
+
+def _connect(path: str):
+    import fcntl
+    import socket
+    import subprocess
+    import time
+
+    def attempt():
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(path)
+        except OSError:
+            conn.close()
+            raise
+        return conn
+
+    try:
+        return attempt()
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one job starts the server; the others wait
+        try:
+            return attempt()
+        except (FileNotFoundError, ConnectionRefusedError):
+            pass
+        # the server imports this very package, wherever this job found it
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}  # fmt: skip
+        with open(path + ".log", "ab") as log:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "embryo.runtime.warm", path], env=env,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise OSError(f"the warm server exited with {server.returncode}; see {path}.log")
+            try:
+                return attempt()
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
+        raise OSError("the warm server did not start within 120 s")
+
+
+def _send_request(conn) -> None:
+    import pickle
+    import socket
+
+    request = pickle.dumps(
+        {
+            "argv": sys.argv,
+            "cwd": os.getcwd(),
+            "env": dict(os.environ),
+            "path": sys.path,
+            "pid": os.getpid(),  # the job's own process: embryo.runtime.logs times the job from its start
+        }
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    socket.send_fds(conn, [len(request).to_bytes(8, "big")], [1, 2])
+    conn.sendall(request)
+
+
+def _forward_signals(pid: int) -> None:
+    import signal
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(signum, forward)
+
+
+def _read_int(conn) -> int:
+    data = b""
+    while len(data) < 8:
+        chunk = conn.recv(8 - len(data))
+        if not chunk:
+            raise OSError("the warm server closed the connection")
+        data += chunk
+    return int.from_bytes(data, "big", signed=True)
+
+
+# --- the server's side ----------------------------------------------------------------
+
+
+def serve(path: str, idle: float) -> None:
+    """Preload, then fork a child per request until idle for ``idle`` seconds."""
+    import contextlib
+    import importlib
+    import selectors
+    import signal
+    import socket
+    import time
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # noqa: BLE001 — a missing optional library is fine
+            print(f"preload {name}: {err}", flush=True)
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else 1
+    print(f"pid {os.getpid()}: preloaded, {threads} thread(s), serving {path}", flush=True)
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    staging = f"{path}.{os.getpid()}"
+    listener.bind(staging)
+    listener.listen(64)
+    os.replace(staging, path)  # appears only once it accepts connections
+    identity = os.stat(path).st_ino
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    children: dict[int, socket.socket] = {}
+    last_active = time.monotonic()
+    while True:
+        for key, _ in selector.select(timeout=0.2):
+            if key.fileobj is listener:
+                conn, _ = listener.accept()
+                try:
+                    pid = _fork_child(conn, listener, selector)
+                except Exception as err:  # noqa: BLE001 — a bad request must not stop the server
+                    print(f"request failed: {err!r}", flush=True)
+                    conn.close()
+                    continue
+                children[pid] = conn
+                selector.register(conn, selectors.EVENT_READ, pid)
+            else:  # the job's process went away before its child: stop the child
+                try:
+                    os.kill(key.data, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                selector.unregister(key.fileobj)
+        while children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if not pid:
+                break
+            conn = children.pop(pid)
+            if conn.fileno() in selector.get_map():
+                selector.unregister(conn)
+            try:
+                conn.sendall(status.to_bytes(8, "big", signed=True))
+            except OSError:
+                pass
+            conn.close()
+        if children:
+            last_active = time.monotonic()
+        if listener is not None:
+            try:
+                replaced = os.stat(path).st_ino != identity
+            except FileNotFoundError:
+                replaced = True
+            if replaced:  # another server took the address: finish our jobs, take no more
+                selector.unregister(listener)
+                listener.close()
+                listener = None
+        if not children and (listener is None or time.monotonic() - last_active > idle):
+            break
+    if listener is not None:  # still ours: remove the address and its lock and log
+        for leftover in (path, path + ".lock", path + ".log"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
+def _fork_child(conn, listener, selector) -> int:
+    import pickle
+    import socket
+
+    conn.settimeout(10)
+    header, fds, _, _ = socket.recv_fds(conn, 8, 2)
+    if len(header) != 8 or len(fds) != 2:
+        raise OSError("malformed request")
+    size, data = int.from_bytes(header, "big"), b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise OSError("truncated request")
+        data += chunk
+    request = pickle.loads(data)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        selector.close()
+        listener.close()
+        _run_child(request, fds, conn)
+    for fd in fds:
+        os.close(fd)
+    conn.settimeout(None)
+    conn.sendall(pid.to_bytes(8, "big", signed=True))
+    return pid
+
+
+def _run_child(request: dict, fds: list[int], conn) -> None:
+    """In the forked child: become the job, run its script, exit with its status."""
+    import runpy
+    import signal
+    import traceback
+
+    code = 1
+    try:
+        conn.close()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        os.setpgid(0, 0)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(fds[0], 1)
+        os.dup2(fds[1], 2)
+        for fd in (null, *fds):
+            os.close(fd)
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ[CHILD] = str(os.getpid())
+        os.environ[CLIENT] = str(
+            request.get("pid", "")
+        )  # embryo.runtime.logs times the job from it
+        sys.argv[:] = request["argv"]
+        sys.path[:] = request["path"]
+        for name in [m for m in sys.modules if m == "embryo" or m.startswith("embryo.")]:
+            del sys.modules[name]
+        _limit_threads(os.environ.get("OMP_NUM_THREADS", ""))
+        try:
+            runpy.run_path(sys.argv[0], run_name="__main__")
+            code = 0
+        except SystemExit as exit_:
+            if exit_.code is None or isinstance(exit_.code, int):
+                code = exit_.code or 0
+            else:
+                print(exit_.code, file=sys.stderr)
+        except BaseException:  # noqa: BLE001 — reported as Python would
+            traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _limit_threads(threads: str) -> None:
+    """Thread pools as a fresh process would size them from the job's environment.
+
+    Snakemake sets ``OMP_NUM_THREADS`` (and the BLAS variables) to the job's threads;
+    OpenMP and BLAS read them when they load, which in a child was in the server, for
+    another job. So set the loaded pools' sizes now.
+    """
+    if not threads.isdigit() or int(threads) < 1:
+        return
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(threads))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], float(os.environ.get("EMBRYO_WARM_IDLE", "30")))

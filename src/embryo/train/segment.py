@@ -1,0 +1,509 @@
+"""Pretraining as a chain of segments, one per checkpoint step.
+
+A segment resumes from its predecessor's training state (weights, AdamW moments,
+scheduler position) and trains until its own step. Everything random is a function of
+(run seed, step): the data order is a seeded permutation per epoch, the masks and the
+dropout draws are seeded per step (:mod:`embryo.models.seeds`). So the data position and
+RNG state at step t need not be carried, and a chain of segments computes exactly what
+one uninterrupted run computes (``tests/test_pretrain.py`` asserts equal weights).
+
+Step 0 is the seeded random initialisation. The learning-rate schedule (linear warm-up,
+then linear decay to 0) runs over the run's total steps, never the segment's.
+
+:func:`run_segment` reads in four parts: build (:func:`load_model`,
+:func:`build_trainer`), the step (:meth:`Trainer.step`), evaluation (:func:`evaluate`)
+and saving (:func:`save_segment`). Layout of a segment directory
+``results/{run}/train/step-{step}/``::
+
+    model/          save_pretrained() of the training model (config + safetensors)
+    state.pt        optimizer and scheduler state (absent at step 0)
+    metrics.json    validation loss/perplexity/accuracy, mean training loss, wall time
+    train_curve.csv step, loss, learning rate of every optimizer step of the segment
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from embryo.models.families import ModelSpec
+from embryo.runtime.atomic import atomic_path
+from embryo.runtime.errors import EmbryoError
+from embryo.train.growth import Growth
+from embryo.train.optimizer import Optimizer, adamw, lr_factor
+
+
+class Objective(NamedTuple):
+    """What is predicted: the masking rate, and ALBERT's sentence order."""
+
+    mlm_probability: float
+    sop: bool
+
+
+class Evaluation(NamedTuple):
+    """The validation score at every checkpoint: blocks per pass, blocks scored."""
+
+    batch_size: int
+    max_blocks: int | None
+
+
+class Teacher(NamedTuple):
+    """A student's teacher and inheritance schedule (``runs.<run>.teacher``), resolved:
+    ``step`` is the teacher's checkpoint, ``kd_steps`` T_KD. A segment with a teacher is
+    a student's, run by :mod:`embryo.train.student`."""
+
+    run: str
+    step: int
+    twin: str | None
+    schedule: str
+    alpha: float
+    kd_steps: int
+    temperature: float
+    top_k: int | None
+
+
+class SegmentSettings(NamedTuple):
+    """Everything a pretraining segment ending at ``step`` depends on (built from the config
+    by :func:`embryo.config.settings.segment`). Step 0, the seeded initialisation, has no
+    ``optimizer`` and no ``teacher``: a learning rate change keeps it."""
+
+    architecture: str
+    seed: int
+    block_size: int
+    model: ModelSpec
+    objective: Objective
+    evaluation: Evaluation
+    tokenizer: str
+    corpus: str
+    step: int
+    grow_from: Growth | None
+    optimizer: Optimizer | None
+    teacher: Teacher | None
+
+
+class StepResult(NamedTuple):
+    """One optimizer step: the mean loss, the learning rate it used, the inheritance weight
+    (0 without a teacher) and the masked positions of the whole batch."""
+
+    loss: float
+    lr: float
+    alpha: float
+    masked: int
+
+
+def batch_indices(step: int, batch_size: int, n_blocks: int, seed: int):
+    """Indices of the training blocks of optimizer step ``step`` (1-based).
+
+    Step t takes samples (t-1)·B .. t·B-1 of an endless stream that visits the blocks in
+    a fresh seeded permutation every epoch.
+    """
+    import numpy as np
+
+    samples = np.arange((step - 1) * batch_size, step * batch_size)
+    epochs, positions = np.divmod(samples, n_blocks)
+    out = np.empty_like(samples)
+    for epoch in np.unique(epochs):
+        perm = np.random.default_rng([seed, int(epoch)]).permutation(n_blocks)
+        out[epochs == epoch] = perm[positions[epochs == epoch]]
+    return out
+
+
+def special_ids(tokenizer) -> set[int]:
+    """The ids never masked: [CLS], [SEP] and padding."""
+    return {
+        i
+        for i in (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+        if i is not None
+    }
+
+
+# --------------------------------------------------------------------------- build
+
+
+def load_model(settings: SegmentSettings, tokenizer, validation, *, previous_dir, source_dir):
+    """The model the segment starts from, the step it is at, and a grown run's summary.
+
+    At step 0 the seeded initialisation (or, for ``grow_from``, the source checkpoint grown
+    to this size); later, the predecessor segment's model.
+    """
+    from transformers import AutoModelForMaskedLM, AutoModelForPreTraining
+
+    from embryo.models.families import new_model
+
+    sop = settings.objective.sop
+    if previous_dir is None:
+        if settings.step != 0:
+            raise EmbryoError(f"segment {settings.step} needs its predecessor's training state")
+        model = new_model(
+            settings.architecture,
+            settings.model,
+            tokenizer,
+            settings.block_size,
+            seed=settings.seed,
+            sop=sop,
+        )
+        growth = None
+        if settings.grow_from is not None:
+            growth = grown(model, source_dir, validation, settings.grow_from)
+        return model, 0, growth
+    auto = AutoModelForPreTraining if sop else AutoModelForMaskedLM
+    model = auto.from_pretrained(Path(previous_dir) / "model")
+    first = json.loads((Path(previous_dir) / "metrics.json").read_text())["step"]
+    return model, first, None
+
+
+def grown(model, source_dir, validation, spec: Growth) -> dict:
+    """Overwrite ``model`` with the source checkpoint grown to its size; what was done.
+
+    The summary includes the largest change of the masked-LM logits on four validation
+    blocks (zero up to rounding when the growth preserves the function).
+    """
+    from transformers import AutoModelForMaskedLM
+
+    from embryo.train.growth import grow, output_deviation
+
+    if source_dir is None:
+        raise EmbryoError(f"step 0 grows from {spec.run}: it needs that run's checkpoint")
+    source = AutoModelForMaskedLM.from_pretrained(source_dir)
+    summary = grow(source, model)
+    ids = validation.with_format("torch")[:4]["input_ids"].long()
+    return {**spec._asdict(), **summary, "logit_deviation": output_deviation(source, model, ids)}
+
+
+@dataclass
+class Trainer:
+    """What an optimizer step needs, built once per segment by :func:`build_trainer`."""
+
+    settings: SegmentSettings
+    accelerator: Any
+    model: Any
+    objective: Any  # PretrainingLoss, prepared by accelerate
+    optimizer: Any
+    scheduler: Any
+    train: Any  # the training blocks, in torch format
+    tokenizer: Any
+    per_process: int  # sequences of a step on this process
+    micro: int  # sequences of a micro-step (gradient accumulation)
+
+    def weight(self, t: int) -> float:
+        """The inheritance weight α_t of step ``t``: 0 but for a student (embryo.train.student)."""
+        return 0.0
+
+    def step(self, t: int) -> StepResult:
+        """Optimizer step ``t`` (1-based): the step's batch, masks, loss, backward, update.
+
+        Every process draws the whole batch's sentence order and masks (one stream, rank
+        0's of earlier versions) and keeps its share, so a step is the same whatever the
+        number of processes; only dropout draws differ between processes. Each masked
+        position of the step weighs the same however the step is split (``scale``).
+        """
+        import torch
+
+        from embryo.models.seeds import derive_seed, generator
+        from embryo.train.objective import mask_tokens, sentence_order
+
+        s, opt, acc = self.settings, self.settings.optimizer, self.accelerator
+        world, rank = acc.num_processes, acc.process_index
+        mine = slice(rank * self.per_process, (rank + 1) * self.per_process)
+        ids = self.train[batch_indices(t, opt.batch_size, len(self.train), s.seed)]
+        ids = ids["input_ids"].long()
+        gen = generator(s.seed, t, 0, "data")
+        torch.manual_seed(derive_seed(s.seed, t, rank, "dropout"))
+        types = order = None
+        if s.objective.sop:
+            ids, types, order = sentence_order(
+                ids, cls_id=self.tokenizer.cls_token_id, sep_id=self.tokenizer.sep_token_id,
+                gen=gen,
+            )  # fmt: skip
+            types, order = types[mine], order[mine]
+        inputs, labels = mask_tokens(
+            ids,
+            special_ids=special_ids(self.tokenizer),
+            mask_id=self.tokenizer.mask_token_id,
+            vocab_size=len(self.tokenizer),
+            probability=s.objective.mlm_probability,
+            gen=gen,
+        )
+        masked = (labels != -100).sum().item()  # the step's masked positions, all processes
+        inputs, labels = inputs[mine], labels[mine]
+        weight = self.weight(t)
+        step_loss = 0.0
+        for m in range(0, self.per_process, self.micro):
+            batch = {"input_ids": inputs[m : m + self.micro], "labels": labels[m : m + self.micro]}
+            if s.objective.sop:
+                batch |= {
+                    "token_type_ids": types[m : m + self.micro],
+                    "sentence_order_label": order[m : m + self.micro],
+                }
+            batch = {k: v.to(acc.device) for k, v in batch.items()}
+            scale = (batch["labels"] != -100).sum().item() * world * opt.grad_accum / masked
+            loss = self.objective(**batch, alpha=weight, scale=scale) / opt.grad_accum
+            acc.backward(loss)
+            step_loss += loss.detach()
+        if opt.max_grad_norm is not None:
+            acc.clip_grad_norm_(self.model.parameters(), opt.max_grad_norm)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return StepResult(acc.reduce(step_loss, "mean").item(), lr, weight, masked)
+
+
+def build_trainer(
+    settings: SegmentSettings, model, tokenizer, train_blocks, accelerator, *, first: int = 0,
+    state_file=None, loss=None, trainer=Trainer,
+) -> Trainer:  # fmt: skip
+    """The optimizer (AdamW, fused) and its schedule over the run's total steps, resumed
+    from ``state_file`` when the segment starts after step 0, and the ``loss`` (by default
+    :class:`~embryo.train.objective.PretrainingLoss`; a student's is its own), prepared by
+    ``accelerator``, in a ``trainer`` (:class:`Trainer`, or a student's subclass)."""
+    import torch
+
+    from embryo.train.objective import PretrainingLoss
+
+    opt = settings.optimizer
+    optimizer = adamw(model, opt, fused=True)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda k: lr_factor(k + 1, opt.warmup_steps, opt.total_steps)
+    )
+    if first > 0:
+        if state_file is None or not Path(state_file).exists():
+            raise EmbryoError(
+                f"{state_file}: training state missing; rerun the segment that wrote it"
+            )
+        state = torch.load(state_file, weights_only=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+    objective, optimizer = accelerator.prepare(loss or PretrainingLoss(model), optimizer)
+    model.train()
+    world = accelerator.num_processes
+    if opt.batch_size % (world * opt.grad_accum):
+        raise EmbryoError(
+            f"batch_size {opt.batch_size} is not divisible by {world} processes "
+            f"x {opt.grad_accum} accumulation steps"
+        )
+    per_process = opt.batch_size // world
+    return trainer(
+        settings, accelerator, model, objective, optimizer, scheduler,
+        train_blocks.with_format("torch"), tokenizer, per_process, per_process // opt.grad_accum,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    model, blocks, tokenizer, *, seed: int, probability: float, batch_size: int, max_blocks
+):
+    """Masked-LM loss (natural log), perplexity = exp(loss) and accuracy on validation blocks.
+
+    The same blocks and the same masks (seeded by the run seed) at every checkpoint, so
+    the curve compares like with like.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from embryo.models.loading import masked_logits
+    from embryo.models.seeds import generator
+    from embryo.train.objective import mask_tokens
+
+    n = len(blocks) if max_blocks is None else min(max_blocks, len(blocks))
+    ids = blocks.with_format("torch")[:n]["input_ids"].long()
+    gen = generator(seed, "evaluation")
+    inputs, labels = mask_tokens(
+        ids,
+        special_ids=special_ids(tokenizer),
+        mask_id=tokenizer.mask_token_id,
+        vocab_size=len(tokenizer),
+        probability=probability,
+        gen=gen,
+    )
+    device = next(model.parameters()).device
+    total, correct, count = 0.0, 0, 0
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, n, batch_size):
+            x, y = (
+                inputs[start : start + batch_size].to(device),
+                labels[start : start + batch_size].to(device),
+            )
+            keep = y != -100
+            logits = masked_logits(model, x, keep)[0].float()
+            total += F.cross_entropy(logits, y[keep], reduction="sum").item()
+            correct += (logits.argmax(-1) == y[keep]).sum().item()
+            count += keep.sum().item()
+    model.train(was_training)
+    loss = total / max(count, 1)
+    return {
+        "val_loss": loss,
+        "val_perplexity": math.exp(min(loss, 700)),
+        "val_accuracy": correct / max(count, 1),
+        "val_masked_tokens": count,
+        "val_blocks": n,
+    }
+
+
+# --------------------------------------------------------------------------- save
+
+
+def train_curve_csv(curve: list[tuple[int, StepResult]], ki) -> str:
+    """The segment's curve as CSV: step, loss, lr, and a student's inheritance weight alpha."""
+    head = "step,loss,lr" + (",alpha" if ki else "")
+    rows = [(t, r.loss, r.lr, *((r.alpha,) if ki else ())) for t, r in curve]
+    return head + "\n" + "".join(",".join(map(repr, row)) + "\n" for row in rows)
+
+
+def save_segment(out_dir, model, metrics: dict, curve, *, trainer: Trainer | None, ki) -> None:
+    """Write the segment directory atomically: model, training state, metrics, curve."""
+    import torch
+
+    with atomic_path(out_dir, directory=True) as tmp:
+        model.save_pretrained(tmp / "model")
+        if trainer is not None:
+            torch.save(
+                {
+                    "optimizer": trainer.optimizer.state_dict(),
+                    "scheduler": trainer.scheduler.state_dict(),
+                    "step": metrics["step"],
+                },
+                tmp / "state.pt",
+            )
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        (tmp / "train_curve.csv").write_text(train_curve_csv(curve, ki))
+
+
+# --------------------------------------------------------------------------- the segment
+
+
+def run_segment(
+    settings: SegmentSettings, *, blocks_dir, tokenizer_dir, previous_dir, out_dir,
+    threads: int = 0, source_dir=None, make_trainer=build_trainer,
+) -> dict:  # fmt: skip
+    """Train one segment ending at ``settings.step`` and write ``out_dir`` atomically.
+
+    ``previous_dir`` is the predecessor's segment directory (None at step 0);
+    ``source_dir`` the exported checkpoint a grown run starts from at step 0
+    (``settings.grow_from``, :mod:`embryo.train.growth`); ``make_trainer`` builds the
+    trainer (:func:`build_trainer`'s arguments; a knowledge-inheritance student's is
+    :func:`embryo.train.student.student_trainer`). Returns the segment's metrics.
+    """
+    import torch
+    from accelerate import Accelerator
+    from tqdm import tqdm
+    from transformers import AutoTokenizer
+
+    from embryo.data.blocks import load_blocks
+    from embryo.models.families import parameter_count
+
+    if threads:
+        torch.set_num_threads(threads)
+    started = time.time()
+    step, opt, ki = settings.step, settings.optimizer, settings.teacher
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    data = load_blocks(blocks_dir)
+    if len(data["train"][0]["input_ids"]) != settings.block_size:
+        raise EmbryoError(f"{blocks_dir}: blocks are not {settings.block_size} tokens long")
+    accelerator = Accelerator(
+        mixed_precision=opt.mixed_precision if opt else "no", cpu=not torch.cuda.is_available()
+    )
+    model, first, growth = load_model(
+        settings, tokenizer, data["validation"], previous_dir=previous_dir, source_dir=source_dir
+    )
+
+    trainer, curve = None, []
+    if step > first:
+        if ki is not None and make_trainer is build_trainer:
+            raise EmbryoError(f"segment {step} is a student's: embryo.train.student runs it")
+        trainer = make_trainer(
+            settings, model, tokenizer, data["train"], accelerator, first=first,
+            state_file=Path(previous_dir) / "state.pt" if previous_dir else None,
+        )  # fmt: skip
+        for t in tqdm(range(first + 1, step + 1), desc=f"step {first}->{step}", mininterval=10):
+            curve.append((t, trainer.step(t)))
+
+    metrics = {"step": step, "parameters": parameter_count(model)}
+    metrics["processes"] = accelerator.num_processes
+    if growth:
+        metrics |= {"grown_from": f"{growth['run']}@{growth['step']}",
+                    "growth_exact": growth["exact"],
+                    "growth_logit_deviation": growth["logit_deviation"]}  # fmt: skip
+    if accelerator.is_main_process:
+        metrics |= evaluate(
+            model,
+            data["validation"],
+            tokenizer,
+            seed=settings.seed,
+            probability=settings.objective.mlm_probability,
+            batch_size=settings.evaluation.batch_size,
+            max_blocks=settings.evaluation.max_blocks,
+        )
+        losses = [r.loss for _, r in curve]
+        metrics |= {
+            "train_loss": sum(losses) / len(losses) if losses else None,
+            "lr": curve[-1][1].lr if curve else 0.0,
+            **({"alpha": curve[-1][1].alpha if curve else None} if ki else {}),
+            "tokens_seen": step * (opt.batch_size if opt else 0) * settings.block_size,
+            "seconds": time.time() - started,
+        }
+        save_segment(out_dir, model, metrics, curve, trainer=trainer, ki=ki)
+    accelerator.wait_for_everyone()
+    return metrics
+
+
+def launch(
+    settings: SegmentSettings, *, processes: int = 1, threads: int = 0, run=None,
+    entry: str = "embryo.train.segment", **dirs,
+) -> dict:  # fmt: skip
+    """Run a segment in this process, or as ``processes`` data-parallel processes.
+
+    ``run`` runs it in this process (:func:`run_segment`, or a student's); several
+    processes are started on this node with ``torchrun --standalone``
+    (``torch.distributed.run``; gloo on CPU, NCCL on GPUs, through :mod:`accelerate`),
+    each running the ``main`` of module ``entry``; they share the ``threads`` (0 = the
+    machine's cores) and split every optimizer step's batch. Returns the segment's
+    metrics; a failing process fails the job with its exit status.
+    """
+    import os
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+
+    if processes == 1:
+        return (run or run_segment)(settings, threads=threads, **dirs)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "segment.pickle"
+        dirs = {k: str(v) if v else None for k, v in dirs.items()}
+        spec.write_bytes(pickle.dumps({"settings": settings, "dirs": dirs}))
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc-per-node={processes}", "-m", entry, str(spec),
+               f"--threads={max(1, (threads or os.cpu_count() or 1) // processes)}"]  # fmt: skip
+        print("launching:", " ".join(cmd), flush=True)
+        done = subprocess.run(cmd)
+    if done.returncode:
+        raise EmbryoError(
+            f"{processes} pretraining processes failed (exit status {done.returncode})"
+        )
+    return json.loads((Path(dirs["out_dir"]) / "metrics.json").read_text())
+
+
+def main(argv=None, run=None) -> None:
+    """One process of a multi-process segment (started by :func:`launch` through torchrun)."""
+    import argparse
+    import pickle
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("spec", help="pickle of the segment's settings and directories")
+    parser.add_argument("--threads", type=int, default=0)
+    args = parser.parse_args(argv)
+    spec = pickle.loads(Path(args.spec).read_bytes())
+    (run or run_segment)(spec["settings"], threads=args.threads, **spec["dirs"])
+
+
+if __name__ == "__main__":
+    main()

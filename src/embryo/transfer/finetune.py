@@ -1,0 +1,212 @@
+"""Fine-tuning one checkpoint on one GLUE-format task: the job of the downstream grid.
+
+One job fine-tunes the whole model (``AutoModelForSequenceClassification`` on the
+exported masked LM) for a fixed number of epochs and reports the dev metrics after each
+epoch; the reported score is the one after the last epoch (no model selection on dev).
+The schema's defaults follow Tamkin et al. (2020, §3): AdamW, lr 2e-5, batch 8, 3 epochs, maximum
+length 128, linear decay without warm-up, gradient norm clipped at 1 (the
+``run_glue`` defaults their code used).
+
+The masked-LM checkpoints have no pooler (BERT and ALBERT masked LMs drop it), so the
+pooler and the classifier are newly initialised for every job, from the job's seed; the
+job records which parameters were new. The training subset of size ``n`` is drawn from
+the seed (:func:`training_subset`), so seeds vary both the subset and the initialisation,
+as in the paper's repeated runs. Everything random is a function of the seed: the same
+job gives the same metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from embryo.runtime.atomic import write_json
+from embryo.runtime.errors import EmbryoError
+
+
+class FinetuneSettings(NamedTuple):
+    """Hyper-parameters of every fine-tuning job (``finetuning`` in the config)."""
+
+    lr: float
+    batch_size: int
+    epochs: int
+    warmup_ratio: float
+    weight_decay: float
+    beta1: float
+    beta2: float
+    eps: float
+    max_grad_norm: float
+    eval_batch_size: int
+
+
+def training_subset(n_rows: int, n: int | None, seed: int):
+    """Indices of a training subset of ``n`` rows (all rows for None), drawn from ``seed``.
+
+    The same seed gives the same subset; the subset of a smaller n is not nested in a
+    larger one. Asking for more rows than the task has is an error.
+    """
+    import numpy as np
+
+    if n is None:
+        return np.arange(n_rows)
+    if n > n_rows:
+        raise EmbryoError(f"a training subset of {n} rows was asked for; the task has {n_rows}")
+    rng = np.random.default_rng([seed, n, 0x5EB])
+    return np.sort(rng.choice(n_rows, size=n, replace=False))
+
+
+def read_prepared(task_dir: Path, split: str) -> dict:
+    """A split of a task prepared by :func:`embryo.data.tasks.prepare_task`, as columns."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(task_dir / f"{split}.parquet").to_pydict()
+
+
+def batch_tensors(rows: dict, index, pad_id: int, device):
+    """Padded tensors (input_ids, token_type_ids, attention_mask) and labels of ``index``, on ``device``."""
+    import torch
+
+    ids = [rows["input_ids"][i] for i in index]
+    width = max(map(len, ids))
+    input_ids = torch.full((len(ids), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(ids), width), dtype=torch.long)
+    mask = torch.zeros((len(ids), width), dtype=torch.long)
+    for r, i in enumerate(index):
+        k = len(ids[r])
+        input_ids[r, :k] = torch.tensor(ids[r])
+        types[r, :k] = torch.tensor(rows["token_type_ids"][i])
+        mask[r, :k] = 1
+    labels = torch.tensor([rows["label"][i] for i in index], device=device)
+    inputs = {"input_ids": input_ids, "token_type_ids": types, "attention_mask": mask}
+    return {k: v.to(device) for k, v in inputs.items()}, labels
+
+
+def evaluate(model, rows: dict, info: dict, *, batch_size: int, pad_id: int) -> dict:
+    """The task's metrics on ``rows`` (the dev split), batched by length."""
+    import numpy as np
+    import torch
+
+    from embryo.transfer.metrics import score
+
+    order = np.argsort([len(x) for x in rows["input_ids"]], kind="stable")
+    predictions = np.empty(len(order), dtype=float)
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]
+            inputs, _ = batch_tensors(rows, index, pad_id, model.device)
+            logits = model(**inputs).logits
+            out = logits[:, 0] if info["type"] == "regression" else logits.argmax(-1)
+            predictions[index] = out.float().cpu().numpy()
+    model.train()
+    gold = np.asarray(rows["label"])
+    return {m: score(m, predictions, gold) for m in info["metrics"]}
+
+
+def load_classifier(model_dir, info: dict, seed: int):
+    """The checkpoint as a sequence classifier; new parameters drawn from ``seed``."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from embryo.models.seeds import derive_seed
+
+    torch.manual_seed(derive_seed(seed, "head"))
+    model, loading = AutoModelForSequenceClassification.from_pretrained(
+        model_dir,
+        num_labels=info["num_labels"],
+        problem_type="regression"
+        if info["type"] == "regression"
+        else "single_label_classification",
+        output_loading_info=True,
+    )
+    return model, sorted(loading["missing_keys"])
+
+
+def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
+             hparams: FinetuneSettings,
+             reinit: str = "none", init: str = "model",
+             provenance: dict | None = None) -> dict:  # fmt: skip
+    """Fine-tune ``model_dir`` on the prepared task in ``task_dir``; write ``metrics.json``.
+
+    ``reinit`` is a scheme of :mod:`embryo.transfer.reinit`, applied (with recipe ``init``) to the
+    loaded checkpoint before fine-tuning. Returns what is written:
+    the headline ``metric`` and its ``score``, all ``metrics``, per-epoch dev metrics,
+    the training-loss ``curve``, the layers redrawn and their order, the subset size and
+    the wall time.
+    """
+    import numpy as np
+    import torch
+
+    from embryo.models.loading import default_device, max_positions
+    from embryo.models.seeds import derive_seed
+    from embryo.train.optimizer import adamw, lr_factor
+    from embryo.transfer.reinit import apply_scheme
+
+    started = time.perf_counter()
+    task_dir = Path(task_dir)
+    info = json.loads((task_dir / "task.json").read_text())
+    train, dev = read_prepared(task_dir, "train"), read_prepared(task_dir, "dev")
+    subset = training_subset(len(train["label"]), n, seed)
+    model, new_parameters = load_classifier(model_dir, info, seed)
+    scheme = apply_scheme(model, reinit, seed=seed, init=init)
+    model.to(default_device())
+    longest = max(max(map(len, train["input_ids"])), max(map(len, dev["input_ids"])))
+    if longest > max_positions(model):
+        raise EmbryoError(
+            f"{task_dir}: sequences of up to {longest} pieces, but the model at {model_dir} "
+            f"admits {max_positions(model)}; lower finetuning.max_length"
+        )
+    pad_id = model.config.pad_token_id or 0
+    batch_size, epochs = hparams.batch_size, hparams.epochs
+    steps_per_epoch = -(-len(subset) // batch_size)
+    total = steps_per_epoch * epochs
+    warmup = round(hparams.warmup_ratio * total)
+    optimizer = adamw(model, hparams)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda i: lr_factor(i + 1, warmup, total)
+    )
+    model.train()
+    curve, per_epoch, step = [], [], 0
+    for epoch in range(1, epochs + 1):
+        order = np.random.default_rng(derive_seed(seed, "order", epoch)).permutation(subset)
+        for start in range(0, len(order), batch_size):
+            step += 1
+            torch.manual_seed(derive_seed(seed, "dropout", step))
+            inputs, labels = batch_tensors(
+                train, order[start : start + batch_size], pad_id, model.device
+            )
+            loss = model(**inputs, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), hparams.max_grad_norm)
+            curve.append({"step": step, "epoch": epoch, "loss": loss.item(),
+                          "lr": schedule.get_last_lr()[0]})  # fmt: skip
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+        dev_metrics = evaluate(model, dev, info, batch_size=hparams.eval_batch_size, pad_id=pad_id)
+        per_epoch.append({"epoch": epoch, "step": step, **dev_metrics})
+        print(f"epoch {epoch}/{epochs} step {step}: {dev_metrics}", flush=True)
+    metrics = per_epoch[-1]
+    result = {
+        **(provenance or {}),
+        "task": info["name"],
+        "metric": info["metrics"][0],
+        "score": metrics[info["metrics"][0]],
+        "metrics": {m: metrics[m] for m in info["metrics"]},
+        "n_train": len(subset),
+        "n_dev": len(dev["label"]),
+        "seed": seed,
+        "steps": total,
+        "epochs": per_epoch,
+        "curve": curve,
+        "new_parameters": new_parameters,
+        "reinit_layers": list(scheme.reinit),
+        "layer_order": list(scheme.order),
+        "init": init if scheme.changes_layers else None,
+        "layers": model.config.num_hidden_layers,
+        "seconds": time.perf_counter() - started,
+    }
+    write_json(out_path, result)
+    return result

@@ -1,0 +1,165 @@
+"""Every input is checked before anything trains: each kind of bad input stops the workflow
+with its file and line (or its config key), and no pretraining job has started.
+
+The inputs are the built-in language's files written as a local data mirror, with one
+file broken per case; the workflow runs for real (not a dry run) until it fails.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+
+import pytest
+
+from .test_workflow import TINY, snakemake
+
+pytestmark = pytest.mark.slow
+
+SIZES = {"corpus_train": 300, "corpus_valid": 40, "treebank_train": 30, "treebank_dev": 5,
+         "treebank_test": 10, "task_train": 30, "task_dev": 10, "blimp": 5}  # fmt: skip
+
+
+def local_config(data_dir) -> dict:
+    """A config reading every input from ``data_dir`` (no built-in source), one tiny BERT."""
+    return {
+        "data_dir": str(data_dir),
+        "threads": 1,
+        "corpora": {
+            "c": {
+                "source": "local",
+                "format": "wikitext",
+                "files": ["corpus/train.txt"],
+                "validation_files": ["corpus/valid.txt"],
+            },  # fmt: skip
+        },
+        "tokenizers": {"wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 200}},
+        "treebank": {
+            "source": "local",
+            "train": "ud/en_ewt-ud-train.conllu",
+            "test": "ud/en_ewt-ud-test.conllu",
+        },  # fmt: skip
+        "analyses": {
+            "lama": {"source": "local", "dir": "lama"},
+            "blimp": {"source": "local", "dir": "blimp"},
+            "downstream": {"seeds": [0]},
+        },
+        "tasks": {
+            "sst2": {
+                "source": "local",
+                "train": "glue/SST-2/train.tsv",
+                "dev": "glue/SST-2/dev.tsv",
+                "text": [1],
+                "label": 0,
+            },  # fmt: skip
+        },
+        "finetuning": {"epochs": 1, "max_length": 32},
+        "transferability": {"enabled": False},
+        "runs": {
+            "bert": {
+                "architecture": "bert",
+                "tokenizer": "wp",
+                "block_size": 32,
+                "checkpoints": [0, 2],
+                "model": dict(TINY),
+                "optimizer": {"batch_size": 4, "warmup_steps": 1},
+            },  # fmt: skip
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory):
+    """The built-in language's files, written once, as a local mirror to copy and break."""
+    from embryo.data.builtin import generate
+
+    root = tmp_path_factory.mktemp("mirror") / "data"
+    generate(root, seed=0, sizes=SIZES)
+    return root
+
+
+def replace_line(path, number: int, edit) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    lines[number - 1] = edit(lines[number - 1])
+    path.write_text("".join(lines))
+
+
+def first_token_line(path) -> int:
+    """The line number of the first token line (not a comment) of a CoNLL-U file."""
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line and not line.startswith("#"):
+            return n
+    raise AssertionError(path)
+
+
+def missing_columns(root):
+    path = root / "ud/en_ewt-ud-test.conllu"
+    n = first_token_line(path)
+    replace_line(path, n, lambda line: "\t".join(line.split("\t")[:7]) + "\n")
+    return {}, rf"ud/en_ewt-ud-test\.conllu:{n}: expected 10 tab-separated CoNLL-U columns.*found 7"
+
+
+def head_out_of_range(root):
+    path = root / "ud/en_ewt-ud-train.conllu"
+    n = first_token_line(path)
+    replace_line(path, n, lambda line: "\t".join(c if i != 6 else "99" for i, c in
+                                                 enumerate(line.split("\t"))))  # fmt: skip
+    return {}, r"ud/en_ewt-ud-train\.conllu:\d+ \(sentence [^)]+\): word 1 has head 99"
+
+
+def lama_not_json(root):
+    path = root / "lama/TREx/P19.jsonl"
+    replace_line(path, 2, lambda line: line[:20] + "\n")
+    return {}, r"lama/TREx/P19\.jsonl:2: not valid JSON"
+
+
+def blimp_without_field(root):
+    path = sorted((root / "blimp").glob("*.jsonl"))[0]
+    replace_line(path, 3, lambda line: line.replace('"field"', '"domain"'))
+    return {}, rf"blimp/{path.name}:3: missing or empty string field 'field'"
+
+
+def task_row_without_column(root):
+    path = root / "glue/SST-2/train.tsv"
+    replace_line(path, 4, lambda line: line.split("\t")[0] + "\n")
+    return {}, r"glue/SST-2/train\.tsv:4: 1 tab/comma-separated fields, expected at least 2"
+
+
+def max_length_above_positions(root):
+    edit = {"finetuning": {"epochs": 1, "max_length": 64}}
+    return edit, r"finetuning\.max_length: 64 pieces per example, but run bert's model admits 32"
+
+
+def unknown_resources_rule(root):
+    edit = {"resources": {"pretrian": {"runtime": 30}}}
+    return edit, r"resources: unknown rule\(s\) \['pretrian'\]; expected default or one of: "
+
+
+CASES = [missing_columns, head_out_of_range, lama_not_json, blimp_without_field,
+         task_row_without_column, max_length_above_positions, unknown_resources_rule]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
+def test_bad_input_stops_the_workflow_before_any_training(mirror, tmp_path, case):
+    root = tmp_path / "data"
+    shutil.copytree(mirror, root)
+    edit, message = case(root)
+    config = copy.deepcopy(local_config(root)) | edit
+    result = snakemake(tmp_path, config, "--keep-going", timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert re.search(message, output), output[-3000:]
+    assert not (tmp_path / "results" / "logs" / "pretrain").exists(), "a segment started"
+    assert not list(tmp_path.glob("results/*/train")), "a segment was written"
+
+
+def test_the_same_inputs_unbroken_pass_their_checks(mirror, tmp_path):
+    """The control: without a broken file the checks pass and step 0 may start."""
+    root = tmp_path / "data"
+    shutil.copytree(mirror, root)
+    config = local_config(root)
+    result = snakemake(tmp_path, config, "results/bert/train/step-0", timeout=600)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    for name in ("treebank", "lama", "blimp", "task/sst2"):
+        assert (tmp_path / f"results/checks/{name}.json").exists(), name

@@ -1,0 +1,113 @@
+"""The registry (embryo.registry) and the rules agree; every rule's code is its script's."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from embryo import registry
+from embryo.embryology.probing import TASKS as PROBE_TASKS
+from embryo.transfer.reinit import _PATTERNS as SCHEME_PATTERNS
+
+from .conftest import REPO
+
+BLOCK = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.S | re.M)
+RULES = {
+    name: body
+    for path in sorted((REPO / "rules").glob("*.smk"))
+    for name, body in BLOCK.findall(path.read_text())
+}
+SCRIPTS = {p.stem for p in (REPO / "workflow" / "scripts").glob("*.py")}
+FACTS = {"trained", "downstream_tasks", "transfer", "transfer_probing", "ki", "twin",
+         "students_downstream", "crossed"}  # fmt: skip
+
+
+def test_rules_are_found():
+    assert {"pretrain", "table", "figure", "check_treebank", "findings"} <= set(RULES)
+
+
+@pytest.mark.parametrize("rule", sorted(set(RULES) - {"all"}))
+def test_a_rules_code_is_the_fingerprint_of_its_own_script(rule):
+    body = RULES[rule]
+    script = re.search(r'script:\n\s+"\.\./workflow/scripts/(\w+)\.py"', body)
+    assert script, f"rule {rule} has no script"
+    code = re.findall(r"code=(?:lambda w: )?code\(\"(\w+)\"", body)
+    assert code == [script.group(1)], f"rule {rule}: code={code}, script {script.group(1)}"
+    assert re.search(r"^    log:", body, re.M) and re.search(r"^    benchmark:", body, re.M)
+    assert f'**cluster_resources("{rule}")' in body
+    assert re.search(rf'"results/logs/{rule}[/.]', body), f"rule {rule}: log under its name"
+
+
+def test_every_script_belongs_to_a_rule():
+    used = {re.search(r"scripts/(\w+)\.py", b).group(1) for r, b in RULES.items() if r != "all"}
+    assert used == SCRIPTS
+
+
+def test_tables_name_rules_sections_and_captions():
+    for table in registry.TABLES:
+        assert table.section in registry.SECTIONS, table.name
+        assert len(table.caption) > 40, table.name
+        for rule in (*registry.UPSTREAM, *table.lineage, table.rule):
+            assert rule in RULES, (table.name, rule)
+        if table.per_checkpoint:
+            assert table.rule == "table" and table.name in RULES, table.name
+            output = "results/{run}/step-{step}/" + table.per_checkpoint
+            assert f'"{output}"' in RULES[table.name], (table.name, output)
+        if table.rule != "table":  # a table of its own rule: its report entry has the caption
+            body = RULES[table.rule]
+            assert f'caption=caption("{table.name}")' in body, table.name
+            assert f'registry.section("{table.name}")' in body, table.name
+
+
+def need_is_known(need: str) -> bool:
+    for alternative in need.split("|"):
+        kind, _, value = alternative.partition(":")
+        if kind == "family":
+            assert value in SCHEME_PATTERNS, need
+        elif kind == "probe_task":
+            assert value in PROBE_TASKS, need
+        else:
+            assert alternative in FACTS, need
+    return True
+
+
+def test_figures_name_functions_tables_needs_and_sections():
+    for figure in registry.FIGURES:
+        module, function = figure.draw.split(":")
+        assert module.startswith("embryo.plots.")
+        assert callable(getattr(importlib.import_module(module), function)), figure.name
+        assert set(figure.tables) <= set(registry.TABLE), figure.name
+        assert figure.section in registry.SECTIONS and len(figure.caption) > 40
+        assert all(need_is_known(n) for n in figure.needs)
+    for table in registry.TABLES:
+        assert all(need_is_known(n) for n in table.needs)
+    assert len(registry.FIGURE) == len(registry.FIGURES)  # names are unique
+    assert not set(registry.FIGURE) & {"findings", "provenance"}
+    with pytest.raises(KeyError, match="neither a table nor a figure"):
+        registry.section("nothing")
+
+
+def test_common_smk_derives_exactly_the_registrys_facts():
+    text = (REPO / "rules" / "common.smk").read_text()
+    produced = set(re.findall(r'out\.add\("(\w+)"\)', text))
+    assert produced == FACTS
+    assert 'f"family:{f}"' in text and 'f"probe_task:{t}"' in text
+
+
+def test_the_demo_plans_every_table_and_figure_of_the_registry():
+    """The demo config produces every table, and every figure but one: its grid has no
+    scrambling."""
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--detailed-summary", "--configfile",
+           "config/config.yaml", "-d", str(REPO / ".snakemake" / "registry-test")]  # fmt: skip
+    result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    planned = set(
+        re.findall(r"^results/(?:tables|figures)/(\w+)\.(?:csv|json|png)\t", result.stdout, re.M)
+    )
+    tables = {t.name for t in registry.TABLES}
+    figures = {f.name for f in registry.FIGURES} - {"transfer_scramble"}
+    assert tables | figures == planned

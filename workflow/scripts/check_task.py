@@ -1,0 +1,13 @@
+from embryo.runtime.warm import delegate
+
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
+
+from embryo.data.checks import check_task
+from embryo.runtime.atomic import write_json
+from embryo.runtime.logs import logged
+
+p = snakemake.params
+with logged(snakemake.log[0]):
+    summary = check_task(p.spec, p.root, name=snakemake.wildcards.task)
+    print(summary)
+    write_json(snakemake.output[0], summary)

@@ -1,0 +1,19 @@
+from embryo.runtime.warm import delegate
+
+delegate()  # in the run's preloaded interpreter, when there is one (embryo.runtime.warm)
+
+from embryo.runtime.logs import logged
+from embryo.train.student import launch_student
+
+with logged(snakemake.log[0]):
+    metrics = launch_student(
+        snakemake.params.settings,
+        processes=snakemake.resources.processes,
+        blocks_dir=snakemake.input.blocks,
+        tokenizer_dir=snakemake.input.tokenizer,
+        previous_dir=snakemake.input.previous,
+        teacher_dir=snakemake.input.teacher,
+        out_dir=snakemake.output[0],
+        threads=snakemake.threads,
+    )
+    print(metrics)
