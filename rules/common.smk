@@ -70,11 +70,6 @@ def code(name, *extra):
     return fingerprint(*extra, scripts=[script_path(name)])
 
 
-def code_modules(name, *extra):
-    """The library modules that fingerprint covers."""
-    return modules(*extra, scripts=[script_path(name)])
-
-
 # ---- paths
 def segment_dir(run, step):
     return f"results/{run}/train/step-{step}"

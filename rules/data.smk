@@ -75,7 +75,16 @@ rule tokenize_corpus:
         "../workflow/scripts/tokenize_corpus.py"
 
 
-# ---- input checks (embryo.data.checks): every run's first segment waits for them
+# ---- input checks (embryo.data.checks): every run's first segment waits for them. Local
+# rules: on a cluster they run where Snakemake runs (cheap reads of shared files, and a
+# Hub task needs the network, which compute nodes often lack)
+
+
+localrules:
+    check_treebank,
+    check_lama,
+    check_blimp,
+    check_task,
 
 
 rule check_treebank:

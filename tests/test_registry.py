@@ -42,6 +42,43 @@ def test_a_rules_code_is_the_fingerprint_of_its_own_script(rule):
     assert re.search(rf'"results/logs/{rule}[/.]', body), f"rule {rule}: log under its name"
 
 
+def reached(script) -> set[str]:
+    """The library modules a script reaches through its imports, followed by this test's
+    own reading of them (tests/test_layout.py), for the fingerprint to be checked against:
+    every module with code, but the runtime, the config and the registry."""
+    from .test_layout import MODULES, imports
+
+    seen, todo = set(), list(imports(script))
+    while todo:
+        module = todo.pop()
+        if module in seen or module not in MODULES:
+            continue
+        seen.add(module)
+        todo.extend(imports(MODULES[module]))
+        parts = module.split(".")
+        todo.extend(".".join(parts[:k]) for k in range(2, len(parts)))  # its packages run too
+    skip = ("embryo.runtime", "embryo.config", "embryo.registry")
+    return {
+        m for m in seen
+        if not m.startswith(skip) and ast_has_code(MODULES[m])
+    }  # fmt: skip
+
+
+def ast_has_code(path) -> bool:
+    import ast
+
+    body = ast.parse(path.read_text()).body
+    return bool(body[1:] if body and isinstance(body[0], ast.Expr) else body)
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_a_scripts_fingerprint_covers_exactly_the_modules_it_reaches(script):
+    from embryo.runtime.fingerprint import modules
+
+    path = REPO / "workflow" / "scripts" / f"{script}.py"
+    assert set(modules(scripts=[path])) == reached(path)
+
+
 def test_every_script_belongs_to_a_rule():
     used = {re.search(r"scripts/(\w+)\.py", b).group(1) for r, b in RULES.items() if r != "all"}
     assert used == SCRIPTS
