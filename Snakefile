@@ -36,4 +36,5 @@ rule all:
         get_final_output(),
 
 
-check_resources()
+# unknown resources keys and malformed input files stop the workflow here, before any job
+check_workflow()

@@ -24,8 +24,6 @@ rule export_checkpoint:
 
 
 rule import_checkpoint:
-    input:
-        checks=ancient(input_checks()),
     output:
         directory("results/{run}/models/step-{step}"),
     log:

@@ -5,6 +5,7 @@ import embryo.config as ec
 from embryo import registry
 from embryo.config import settings
 from embryo.config.overview import overview
+from embryo.data.checks import check_inputs
 from embryo.data.corpus import input_files
 from embryo.embryology.probing import TASKS as PROBE_TASKS
 from embryo.results import provenance
@@ -18,12 +19,13 @@ if workflow.is_main_process:
     for lock in release_stale_locks(Path.cwd()):
         logger.warning(f"Embryo: released {lock}, left by a killed Snakemake")
 
-# ---- validation: unknown keys, wrong types, missing files fail here, before any job runs
-config.update(
-    ec.validate(
-        config, ec.load_schema(Path(workflow.basedir) / "config" / "schema.yaml")
-    )
+# ---- validation: unknown keys, wrong types, missing files fail here, before any job runs;
+# the validated config has its defaults filled in and its keys sorted (embryo.config.schema)
+VALIDATED = ec.validate(
+    config, ec.load_schema(Path(workflow.basedir) / "config" / "schema.yaml")
 )
+config.clear()
+config.update(VALIDATED)
 DATA_DIR = str(Path(config["data_dir"]).resolve())
 BUILTIN_DIR = "results/builtin"
 RUNS = config["runs"]
@@ -324,18 +326,36 @@ def get_final_output():
     return models + tables + figures
 
 
-# ---- input checks: every input an analysis reads is read once by an early job, which
-# every run's first pretraining segment (and every import) waits for (embryo.data.checks);
-# ancient(): a rerun check (the file was edited) does not rerun the training after it
+# ---- input checks: every treebank, LAMA, BLiMP and task file that the produced tables'
+# jobs will read (registry: checks) is read whole now, while the workflow is parsed,
+# with the readers the jobs use, so that bad input stops the workflow before any job
+# starts (embryo.data.checks; cached per file state in .snakemake/embryo-checks.json). A
+# job edge to the first segments cannot do this exactly: ancient() inputs make Snakemake
+# skip the rerun reasons of everything downstream whenever a check reruns (snakemake#4166),
+# and plain inputs would retrain whenever a file is fixed or an analysis switched on.
+# Built-in inputs are checked by generate_builtin itself; a Hub task when it is prepared.
 def input_checks():
-    """The check outputs of every input that the produced tables' jobs read (registry: checks)."""
+    """The local inputs that the produced tables' jobs read, as embryo.data.checks specs."""
     kinds = {kind for t in TABLES for kind in registry.TABLE[t].checks}
-    files = [
-        f"results/checks/{k}.json" for k in ("treebank", "lama", "blimp") if k in kinds
-    ]
+    specs = []
+    if "treebank" in kinds and config["treebank"]["source"] == "local":
+        specs.append(
+            ("treebank", {s: treebank_split(s).path for s in ("train", "test")})
+        )
+    for kind in ("lama", "blimp"):
+        if kind in kinds and ANALYSES[kind]["source"] == "local":
+            specs.append((kind, analysis_root(kind)))
     tasks = set(ec.downstream_tasks(config)) if "downstream_tasks" in kinds else set()
     tasks |= set(ec.transfer_tasks(config)) if "transfer_tasks" in kinds else set()
-    return files + [f"results/checks/task/{t}.json" for t in sorted(tasks)]
+    for task in sorted(tasks):
+        if config["tasks"][task]["source"] == "local":
+            specs.append(
+                (
+                    "task",
+                    {"name": task, "spec": config["tasks"][task], "root": DATA_DIR},
+                )
+            )
+    return specs
 
 
 # ---- input functions
@@ -367,8 +387,7 @@ def tokenizer_corpus(wildcards):
 
 
 def segment_inputs(wildcards):
-    """A segment needs the tokenized data, the tokenizer and its predecessor's state;
-    step 0 waits for the input checks."""
+    """A segment needs the tokenized data, the tokenizer and its predecessor's state."""
     run, step = wildcards.run, int(wildcards.step)
     inputs = {
         "blocks": blocks_dir(run),
@@ -377,8 +396,6 @@ def segment_inputs(wildcards):
     previous = ec.previous_step(RUNS[run], step)
     if previous is not None:
         inputs["previous"] = segment_dir(run, previous)
-    elif input_checks():
-        inputs["checks"] = ancient(input_checks())
     # a grown run's step 0 is the source's checkpoint; a student's later steps need the teacher
     for name, link, needed in (
         ("source", "grow_from", step == 0),
@@ -481,8 +498,16 @@ def cluster_resources(rule):
     return resources
 
 
+def check_workflow():
+    """Before any job (every rule defined by now), each resources key must name a rule of
+    this workflow, and every input file that a job will read must be well formed."""
+    check_resources()
+    if workflow.is_main_process:
+        check_inputs(input_checks(), cache=Path(".snakemake") / "embryo-checks.json")
+
+
 def check_resources():
-    """resources.<rule> must name a rule of this workflow (run after every rule is defined)."""
+    """resources.<rule> must name a rule of this workflow."""
     rules = {r.name for r in workflow.rules}
     unknown = sorted(set(config.get("resources") or {}) - rules - {"default"})
     if unknown:

@@ -1,8 +1,8 @@
 """Every input is checked before anything trains: each kind of bad input stops the workflow
-with its file and line (or its config key), and no pretraining job has started.
+with its file and line (or its config key), and no job has started.
 
 The inputs are the built-in language's files written as a local data mirror, with one
-file broken per case; the workflow runs for real (not a dry run) until it fails.
+file broken per case; the workflow is started for real (not a dry run).
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ CASES = [missing_columns, head_out_of_range, lama_not_json, blimp_without_field,
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)
-def test_bad_input_stops_the_workflow_before_any_training(mirror, tmp_path, case):
+def test_bad_input_stops_the_workflow_before_any_job(mirror, tmp_path, case):
     root = tmp_path / "data"
     shutil.copytree(mirror, root)
     edit, message = case(root)
@@ -150,16 +150,25 @@ def test_bad_input_stops_the_workflow_before_any_training(mirror, tmp_path, case
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-3000:]
     assert re.search(message, output), output[-3000:]
-    assert not (tmp_path / "results" / "logs" / "pretrain").exists(), "a segment started"
-    assert not list(tmp_path.glob("results/*/train")), "a segment was written"
+    assert not (tmp_path / "results").exists(), "a job started"
 
 
-def test_the_same_inputs_unbroken_pass_their_checks(mirror, tmp_path):
-    """The control: without a broken file the checks pass and step 0 may start."""
+def test_a_check_is_remembered_until_its_file_changes(mirror, tmp_path):
+    """The control: the unbroken files pass; their checks are remembered, and a file broken
+    after a check passed is read again, and refused, at the next start."""
+    import json
+
     root = tmp_path / "data"
     shutil.copytree(mirror, root)
     config = local_config(root)
-    result = snakemake(tmp_path, config, "results/bert/train/step-0", timeout=600)
+    result = snakemake(tmp_path, config, "-n")
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    for name in ("treebank", "lama", "blimp", "task/sst2"):
-        assert (tmp_path / f"results/checks/{name}.json").exists(), name
+    cache = json.loads((tmp_path / ".snakemake" / "embryo-checks.json").read_text())
+    assert sorted(json.loads(key)[0] for key in cache) == ["blimp", "lama", "task", "treebank"]
+    assert (
+        cache[next(k for k in cache if k.startswith('["treebank"'))]["summary"]["test"]["sentences"]
+        == SIZES["treebank_test"]
+    )
+    _, message = lama_not_json(root)
+    result = snakemake(tmp_path, config, "-n")
+    assert result.returncode != 0 and re.search(message, result.stdout + result.stderr)

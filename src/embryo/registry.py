@@ -41,8 +41,8 @@ class Table(NamedTuple):
     ``config`` is set) and each of its ``needs`` holds (see :class:`Figure`).
     ``lineage``: the rules between the checkpoints and ``rule`` (the provenance adds
     the corpus-to-checkpoint rules before them). ``findings``: the findings check it.
-    ``checks``: the inputs its jobs read, which early jobs check before any training
-    (``treebank``, ``lama``, ``blimp``, and the tasks: ``downstream_tasks``,
+    ``checks``: the inputs its jobs read, checked while the workflow is parsed, before any
+    job (``treebank``, ``lama``, ``blimp``, and the tasks: ``downstream_tasks``,
     ``transfer_tasks``; :mod:`embryo.data.checks`).
     """
 

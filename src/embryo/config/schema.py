@@ -50,8 +50,9 @@ def validate(
 ) -> dict:
     """Check ``config`` against ``schema`` and the rules a schema cannot say; fill defaults.
 
-    Returns a new dict with every default filled in. Raises EmbryoError listing every
-    problem, each with its key path. With ``check_files`` local corpus files must exist.
+    Returns a new dict with every default filled in and every mapping's keys in sorted
+    order (:func:`canonical`). Raises EmbryoError listing every problem, each with its key
+    path. With ``check_files`` local corpus files must exist.
     """
     import jsonschema
 
@@ -66,7 +67,22 @@ def validate(
         raise EmbryoError(
             f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems)
         )
-    return config
+    return canonical(config)
+
+
+def canonical(value):
+    """``value`` with the keys of every mapping in it sorted (lists keep their order).
+
+    Snakemake compares a job's params by their representation, and a dict's follows its
+    keys' order: without this, the same settings written in another order in the YAML
+    file (a formatting change) would rerun every job that receives a section of them.
+    No mapping of the config carries meaning in its order.
+    """
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
 
 
 def _key(path) -> str:

@@ -2,7 +2,7 @@
 
 Each data set has one reader that accepts the built-in language, local files or a Hub
 dataset and fails on bad input with the file and line; :mod:`~embryo.data.checks` runs
-those readers in the early jobs that every run's first pretraining segment waits for.
+those readers on every input while the workflow is parsed, before any job starts.
 The built-in language (:mod:`~embryo.data.builtin`) writes every input in the real
 files' formats. Imports: :mod:`embryo.runtime` only.
 """

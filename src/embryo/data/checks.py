@@ -2,16 +2,20 @@
 
 The treebank, LAMA facts, BLiMP pairs and tasks are first needed by analyses that run
 after pretraining; a malformed line found then costs the whole pretraining. So the
-workflow's first jobs (rules ``check_treebank``, ``check_lama``, ``check_blimp``,
-``check_task``) read each of them whole with the same reader the analyses use, and every
-run's first pretraining segment waits for them. Each check returns a short summary (the
-job writes it as JSON under ``results/checks/``); bad input is the reader's EmbryoError,
-naming the file and line.
+workflow reads each of them whole while it is parsed (:func:`check_inputs`, called by
+``rules/common.smk`` before any job starts), with the same reader the analyses use. Each
+check returns a short summary; bad input is the reader's EmbryoError, naming the file and
+line. A check is remembered with the state (size, modification time) of the files it
+read and the code it ran, so an unchanged file is not read again at the next parse.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
+
+from embryo.runtime.atomic import write_json
 
 
 def check_treebank(splits: dict) -> dict:
@@ -62,3 +66,56 @@ def check_task(spec: dict, root, *, name: str) -> dict:
         **{f"{split}_rows": len(task[split]["line"]) for split in SPLITS},
         "labels": task["labels"],
     }
+
+
+CHECKS = {"treebank": check_treebank, "lama": check_lama, "blimp": check_blimp}
+
+
+def _files(kind: str, target) -> list[Path]:
+    """The files a check reads."""
+    if kind == "treebank":
+        return [Path(p) for p in target.values()]
+    if kind == "task":
+        return [Path(target["root"]) / target["spec"][s] for s in ("train", "dev")]
+    root = Path(target)
+    return [root / "relations.jsonl", *sorted(root.glob("TREx/*.jsonl"))] if kind == "lama" \
+        else sorted(root.glob("*.jsonl"))  # fmt: skip
+
+
+def _state(kind: str, target) -> list:
+    """What a check's result rests on: each file's path, size and modification time."""
+    out = []
+    for path in _files(kind, target):
+        stat = path.stat() if path.is_file() else None
+        out.append([str(path), stat.st_size if stat else None, stat.st_mtime_ns if stat else None])
+    return out
+
+
+def check_inputs(specs: list[tuple[str, object]], *, cache=None) -> dict:
+    """Run every check of ``specs`` (``(kind, target)``: ``treebank`` and {split: path},
+    ``lama`` or ``blimp`` and a folder, ``task`` and {name, spec, root}); their summaries.
+
+    With ``cache`` (a JSON file), a check whose files and code are as they were when it
+    last passed is not run again. The first check that fails raises its EmbryoError.
+    """
+    from embryo.runtime.fingerprint import fingerprint
+
+    code = fingerprint("embryo.data.checks")
+    cache = Path(cache) if cache else None
+    known = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+    summaries, changed = {}, False
+    for kind, target in specs:
+        key = json.dumps([kind, target], sort_keys=True, default=str)
+        state = [code, _state(kind, target)]
+        if key in known and known[key]["state"] == state:
+            summaries[key] = known[key]["summary"]
+            continue
+        if kind == "task":
+            summary = check_task(target["spec"], target["root"], name=target["name"])
+        else:
+            summary = CHECKS[kind](target)
+        known[key] = {"state": state, "summary": summary}
+        summaries[key], changed = summary, True
+    if cache and changed:
+        write_json(cache, known)
+    return summaries

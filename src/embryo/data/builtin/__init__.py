@@ -90,12 +90,24 @@ def generate(out_dir, *, seed: int = 0, sizes: dict | None = None) -> dict:
     ``sizes`` overrides some of `DEFAULT_SIZES` (sentences, rows, pairs or entities per
     key). The stats hold the seed, the sizes used, the number of facts and entities, the
     records per file ("counts") and the share of label 1 per task file ("label_balance").
+    Before the files appear, the treebank, LAMA and BLiMP files are read back whole with
+    the readers the analyses use (:mod:`embryo.data.checks`), as the workflow checks a
+    local mirror's (their summaries are the stats' "checked").
     """
+    from embryo.data.checks import check_blimp, check_lama, check_treebank
+
     sizes = resolve_sizes(sizes)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise EmbryoError(f"builtin seed should be an integer, not {seed!r}")
     with atomic_path(out_dir, directory=True) as tmp:
-        stats = _write_all(Path(tmp), seed, sizes)
+        root = Path(tmp)
+        stats = _write_all(root, seed, sizes)
+        treebank = {s: root / f"ud/en_ewt-ud-{s}.conllu" for s in ("train", "dev", "test")}
+        stats["checked"] = {
+            "treebank": check_treebank(treebank),
+            "lama": check_lama(root / "lama"),
+            "blimp": check_blimp(root / "blimp"),
+        }
     return stats
 
 
