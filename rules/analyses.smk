@@ -108,6 +108,7 @@ rule blimp:
     params:
         root=analysis_root("blimp"),
         max_pairs=ANALYSES["blimp"]["max_pairs"],
+        method=ANALYSES["blimp"]["pll"],
         batch_size=ANALYSES["batch_size"],
         code=code("blimp"),
     script:

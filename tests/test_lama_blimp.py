@@ -293,7 +293,53 @@ def test_pll_by_hand_on_a_two_piece_sentence(tokenizer, model_dir, monkeypatch):
     assert pll[1] == 0.0
 
 
-def test_pll_batched_equals_one_at_a_time(tokenizer, model_dir):
+def test_pll_scores_the_unknown_token_but_not_the_added_ones(tokenizer, model_dir, monkeypatch):
+    """[CLS] cat [UNK] [SEP]: "cat" gets 3/4 (vs "bird" 1/4), the unknown token 1/2 (vs
+    "dog" 1/2); PLL = log 3/4 + log 1/2. Salazar et al. score every piece of the input;
+    leaving [UNK] out (as a set of all special ids would) gives log 3/4 and favours the
+    sentence with the unknown word."""
+    import torch
+    from transformers import AutoModelForMaskedLM
+
+    cat, bird, dog = (single(tokenizer, w) for w in ("cat", "bird", "dog"))
+    unk = tokenizer.unk_token_id
+    assert tokenizer("cat €")["input_ids"][1:-1] == [cat, unk]
+    seen = []
+
+    def controlled(model, input_ids, selected):
+        out = torch.full((int(selected.sum()), len(tokenizer)), -1e9)
+        for row, pos in enumerate(selected.nonzero()[:, 1].tolist()):
+            seen.append(pos)
+            if pos == 1:
+                out[row, cat], out[row, bird] = math.log(3), 0.0
+            else:
+                out[row, unk], out[row, dog] = 0.0, 0.0
+        return out
+
+    monkeypatch.setattr(blimp, "_logits", controlled)
+    model = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
+    pll = blimp.pseudo_log_likelihoods(model, tokenizer, ["cat €"])
+    assert pll[0] == pytest.approx(math.log(3 / 4) + math.log(1 / 2))
+    assert sorted(seen) == [1, 2]  # [CLS] and [SEP] are not scored
+
+
+def test_masked_copies_by_hand(tokenizer):
+    """[CLS] cat ##d ##o ##g river [SEP]: original masks each piece alone; word_l2r masks a
+    piece with the later pieces of its word (Kauf & Ivanova 2023, PLL-word-l2r)."""
+    encoding = tokenizer("catdog river", return_special_tokens_mask=True)
+    assert tokenizer.convert_ids_to_tokens(encoding["input_ids"]) == [
+        "[CLS]", "cat", "##d", "##o", "##g", "river", "[SEP]"
+    ]  # fmt: skip
+    assert blimp.masked_copies(encoding, "original") == [(t, [t]) for t in range(1, 6)]
+    assert blimp.masked_copies(encoding, "word_l2r") == [
+        (1, [1, 2, 3, 4]), (2, [2, 3, 4]), (3, [3, 4]), (4, [4]), (5, [5])
+    ]  # fmt: skip
+    with pytest.raises(EmbryoError, match="unknown PLL method"):
+        blimp.masked_copies(encoding, "word")
+
+
+@pytest.mark.parametrize("method", ["original", "word_l2r"])
+def test_pll_batched_equals_one_at_a_time(tokenizer, model_dir, method):
     import torch
     from transformers import AutoModelForMaskedLM
 
@@ -303,19 +349,28 @@ def test_pll_batched_equals_one_at_a_time(tokenizer, model_dir):
         "A bird .",
         "Every old farmer helps the child near a river .",
     ]
+    sentences.append("The gardener sees catdog .")  # words of several pieces
     expected = []
     with torch.no_grad():
         for s in sentences:
-            ids = tokenizer(s, return_tensors="pt")["input_ids"]
+            encoding = tokenizer(s, return_tensors="pt")
+            ids, words = encoding["input_ids"], encoding.word_ids()
             total = 0.0
             for t in range(1, ids.shape[1] - 1):
                 masked = ids.clone()
                 masked[0, t] = tokenizer.mask_token_id
+                if method == "word_l2r":  # the later pieces of the same word too
+                    for u in range(t + 1, ids.shape[1] - 1):
+                        if words[u] == words[t]:
+                            masked[0, u] = tokenizer.mask_token_id
                 logp = torch.log_softmax(model(input_ids=masked).logits[0, t], -1)
                 total += logp[ids[0, t]].item()
             expected.append(total)
-        got = blimp.pseudo_log_likelihoods(model, tokenizer, sentences, batch_size=3)
+        got = blimp.pseudo_log_likelihoods(model, tokenizer, sentences, batch_size=3, method=method)
     assert got == pytest.approx(expected, rel=1e-5)
+    if method == "word_l2r":
+        original = blimp.pseudo_log_likelihoods(model, tokenizer, sentences[-1:])
+        assert got[-1] != pytest.approx(original[0])
 
 
 def pair(good, bad, uid="p1", field="syntax"):

@@ -339,6 +339,12 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         ("findings", ""),
         ("provenance", ""),
     } | {("figure", f"figure={f}") for f in TRANSFER_FIGURES}
+    # another pseudo-log-likelihood: the BLiMP jobs and their readers
+    changed = copy.deepcopy(config)
+    changed["analyses"]["blimp"]["pll"] = "word_l2r"
+    jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
+    assert jobs == {("blimp", "run=bert, step=4"), ("table", "analysis=blimp"),
+                    ("figure", "figure=blimp"), ("provenance", "")}  # fmt: skip
     # switching an analysis off (or on again later) changes what the provenance lists
     changed = copy.deepcopy(config)
     changed["analyses"]["blimp"]["enabled"] = False

@@ -13,5 +13,5 @@ p, w = snakemake.params, snakemake.wildcards
 torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
     pairs = load_blimp(p.root, max_pairs=p.max_pairs)
-    table = blimp_scores(snakemake.input.model, pairs, batch_size=p.batch_size)
+    table = blimp_scores(snakemake.input.model, pairs, batch_size=p.batch_size, method=p.method)
     write_csv(with_keys(table, run=w.run, step=int(w.step)), snakemake.output[0])

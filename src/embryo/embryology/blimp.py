@@ -4,13 +4,19 @@ BLiMP (Warstadt et al. 2020) pairs a grammatical sentence with a minimally diffe
 ungrammatical one, 67 paradigms grouped by field (morphology, syntax, semantics, ...). A
 model gets a pair right when it scores the good sentence higher. A masked LM has no
 sentence probability, so each sentence is scored by its pseudo-log-likelihood (Salazar et
-al. 2020, "Masked Language Model Scoring", §2.1)::
+al. 2020, "Masked Language Model Scoring", §2.1, eq. 2)::
 
     PLL(S) = sum over pieces t of log P(w_t | S without w_t)
 
-masking one piece at a time (special tokens are not scored). All one-masked copies of all
-sentences are batched together, each with others of the same length (no padding needed),
-and vocabulary logits are computed at the masked positions only.
+masking one piece at a time. Every piece of the input is scored, the unknown token
+included; only the tokens the tokenizer adds around the sentence ([CLS] and [SEP], or
+<s> and </s>) are not. ``method="word_l2r"`` is Kauf & Ivanova's PLL-word-l2r (2023, "A
+Better Way to Do Masked Language Model Scoring", §3): scoring piece t of a word also
+masks the pieces of that word to its right, so that a word split into several pieces is
+not scored from its own later pieces (which makes the original over-rate such words).
+All masked copies of all sentences are batched together, each with others of the same
+length (no padding needed), and vocabulary logits are computed at the scored positions
+only.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from embryo.runtime.errors import EmbryoError
 
 COLUMNS = ["paradigm", "field", "linguistics_term", "pairs", "skipped_too_long", "accuracy"]
 SUMMARY_COLUMNS = ["field", "paradigms", "accuracy"]
+METHODS = ("original", "word_l2r")
 
 
 def _logits(model, input_ids, selected):
@@ -29,20 +36,43 @@ def _logits(model, input_ids, selected):
     return masked_logits(model, input_ids, selected)[0]
 
 
-def _special_ids(tokenizer) -> set[int]:
-    return set(tokenizer.all_special_ids)
+def masked_copies(encoding, method: str) -> list[tuple[int, list[int]]]:
+    """The copies a sentence is scored on: ``(scored position, positions masked)`` each.
+
+    ``encoding`` is the tokenizer's output for the sentence (with its special-token mask
+    and word ids). Every piece but the added special tokens is scored; ``original`` masks
+    it alone, ``word_l2r`` it and the later pieces of its word. E.g. ``[CLS] a b1 b2 [SEP]``
+    (b1 b2 one word): original ``(1, [1]), (2, [2]), (3, [3])``; word_l2r
+    ``(1, [1]), (2, [2, 3]), (3, [3])``.
+    """
+    if method not in METHODS:
+        raise EmbryoError(f"unknown PLL method {method!r}; expected one of {METHODS}")
+    scored = [t for t, special in enumerate(encoding["special_tokens_mask"]) if not special]
+    if method == "original":
+        return [(t, [t]) for t in scored]
+    words = encoding.word_ids()  # a fast tokenizer's: the word of each piece
+    copies = []
+    for t in scored:
+        later = [u for u in scored if u > t and words[t] is not None and words[u] == words[t]]
+        copies.append((t, [t, *later]))
+    return copies
 
 
-def pseudo_log_likelihoods(model, tokenizer, sentences, *, batch_size: int = 64) -> list[float]:
+def pseudo_log_likelihoods(
+    model, tokenizer, sentences, *, batch_size: int = 64, method: str = "original"
+) -> list[float]:
     """PLL (natural log) of each sentence under an eval-mode masked LM on its device.
 
-    Sentences are encoded with the tokenizer's special tokens; every other piece is
-    masked in its own copy and its log-probability (full softmax over the vocabulary)
-    summed (Salazar et al. 2020, eq. 2). A sentence without pieces scores 0. Call under
-    ``torch.no_grad()``.
+    Sentences are encoded with the tokenizer's special tokens; every other piece, the
+    unknown token included, is scored in a copy of its own (:func:`masked_copies`: the
+    piece masked, and with ``word_l2r`` the later pieces of its word too) and its
+    log-probability (full softmax over the vocabulary) summed (Salazar et al. 2020, eq. 2).
+    A sentence without pieces scores 0. Call under ``torch.no_grad()``.
     """
     import torch
     from tqdm import tqdm
+
+    from embryo.models.loading import same_length_batches
 
     mask_id = tokenizer.mask_token_id
     if mask_id is None:
@@ -50,33 +80,32 @@ def pseudo_log_likelihoods(model, tokenizer, sentences, *, batch_size: int = 64)
     if batch_size < 1:
         raise EmbryoError(f"batch_size should be >= 1, not {batch_size!r}")
     device = next(model.parameters()).device
-    special = _special_ids(tokenizer)
-    encoded = [tokenizer(s)["input_ids"] for s in sentences]
-    # One copy per (sentence, piece position), grouped by sequence length.
-    from embryo.models.loading import same_length_batches
-
-    pieces = [(k, t) for k, ids in enumerate(encoded) for t, piece in enumerate(ids)
-              if piece not in special]  # fmt: skip
-    batches = same_length_batches(pieces, [len(encoded[k]) for k, _ in pieces], batch_size)
+    encodings = [tokenizer(s, return_special_tokens_mask=True) for s in sentences]
+    encoded = [e["input_ids"] for e in encodings]
+    # one copy per (sentence, scored position), grouped by sequence length
+    copies = [(k, t, masked) for k, e in enumerate(encodings)
+              for t, masked in masked_copies(e, method)]  # fmt: skip
+    batches = same_length_batches(copies, [len(encoded[k]) for k, _, _ in copies], batch_size)
     totals = [0.0] * len(encoded)
     for batch in tqdm(batches, desc="pll", mininterval=10, leave=False):
         rows = []
-        for k, t in batch:
+        for k, _, masked in batch:
             ids = list(encoded[k])
-            ids[t] = mask_id
+            for u in masked:
+                ids[u] = mask_id
             rows.append(ids)
         input_ids = torch.tensor(rows, device=device)
         selected = torch.zeros_like(input_ids, dtype=torch.bool)
-        selected[torch.arange(len(batch)), torch.tensor([t for _, t in batch])] = True
+        selected[torch.arange(len(batch)), torch.tensor([t for _, t, _ in batch])] = True
         logp = torch.log_softmax(_logits(model, input_ids, selected).float(), dim=-1)
-        target = torch.tensor([encoded[k][t] for k, t in batch], device=logp.device)
+        target = torch.tensor([encoded[k][t] for k, t, _ in batch], device=logp.device)
         scores = logp.gather(1, target[:, None])[:, 0].double().tolist()
-        for (k, _), score in zip(batch, scores, strict=True):
+        for (k, _, _), score in zip(batch, scores, strict=True):
             totals[k] += score
     return totals
 
 
-def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64):
+def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64, method: str = "original"):
     """Accuracy per paradigm (`COLUMNS`) for an eval-mode model on its device."""
     import pandas as pd
 
@@ -90,7 +119,7 @@ def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64):
     pll = dict(
         zip(
             unique,
-            pseudo_log_likelihoods(model, tokenizer, unique, batch_size=batch_size),
+            pseudo_log_likelihoods(model, tokenizer, unique, batch_size=batch_size, method=method),
             strict=True,
         )
     )
@@ -121,12 +150,14 @@ def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64):
     return pd.DataFrame(out, columns=COLUMNS)
 
 
-def blimp_scores(model_dir, pairs, *, batch_size: int = 64, device=None):
+def blimp_scores(model_dir, pairs, *, batch_size: int = 64, method: str = "original",
+                 device=None):  # fmt: skip
     """BLiMP accuracy per paradigm of the checkpoint ``model_dir`` on ``pairs`` (:func:`embryo.data.blimp.load_blimp`).
 
     One row per paradigm with `COLUMNS`: ``pairs`` scored, ``skipped_too_long`` (a
     sentence beyond the model's positions), ``accuracy`` = share of scored pairs with
-    PLL(good) > PLL(bad) (a tie counts as wrong; NaN when no pair was scored).
+    PLL(good) > PLL(bad) (a tie counts as wrong; NaN when no pair was scored). ``method``:
+    the PLL's (:func:`masked_copies`).
     """
     import torch
 
@@ -134,7 +165,7 @@ def blimp_scores(model_dir, pairs, *, batch_size: int = 64, device=None):
 
     model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
-        return score_pairs(model, tokenizer, list(pairs), batch_size=batch_size)
+        return score_pairs(model, tokenizer, list(pairs), batch_size=batch_size, method=method)
 
 
 def blimp_summary(df):
