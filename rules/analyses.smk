@@ -1,5 +1,6 @@
 # The Embryology analyses of every analysed checkpoint (embryo.embryology); each writes
-# one per-checkpoint output that the table rule gathers (embryo.registry: per_checkpoint).
+# one per-checkpoint summary that the table rule gathers (embryo.registry: per_checkpoint)
+# and, beside it, the per-item outcomes it was computed from (registry: items).
 
 
 rule extract_features:
@@ -53,7 +54,8 @@ rule mlm_pos:
         model="results/{run}/models/step-{step}",
         treebank=treebank_input("test"),
     output:
-        "results/{run}/step-{step}/mlm_pos.csv",
+        summary="results/{run}/step-{step}/mlm_pos.csv",
+        per_item="results/{run}/step-{step}/mlm_pos.items.parquet",
     log:
         "results/logs/mlm_pos/{run}/step-{step}.log",
     benchmark:
@@ -75,7 +77,8 @@ rule lama:
         model="results/{run}/models/step-{step}",
         facts=analysis_input("lama"),
     output:
-        "results/{run}/step-{step}/lama.csv",
+        summary="results/{run}/step-{step}/lama.csv",
+        per_item="results/{run}/step-{step}/lama.items.parquet",
     log:
         "results/logs/lama/{run}/step-{step}.log",
     benchmark:
@@ -97,7 +100,8 @@ rule blimp:
         model="results/{run}/models/step-{step}",
         pairs=analysis_input("blimp"),
     output:
-        "results/{run}/step-{step}/blimp.csv",
+        summary="results/{run}/step-{step}/blimp.csv",
+        per_item="results/{run}/step-{step}/blimp.items.parquet",
     log:
         "results/logs/blimp/{run}/step-{step}.log",
     benchmark:

@@ -8,7 +8,7 @@ from embryo.config.overview import overview
 from embryo.data.checks import check_inputs
 from embryo.data.corpus import input_files
 from embryo.embryology.probing import TASKS as PROBE_TASKS
-from embryo.results import provenance
+from embryo.results import findings, provenance
 from embryo.runtime.errors import EmbryoError
 from embryo.runtime.fingerprint import fingerprint, modules
 from embryo.runtime.locks import release_stale_locks
@@ -149,9 +149,10 @@ def task_probe_outputs():
     ]
 
 
-def checkpoint_outputs(table):
-    """A per-checkpoint analysis's outputs (registry: per_checkpoint) at every analysed step."""
-    pattern = registry.TABLE[table].per_checkpoint
+def checkpoint_outputs(table, pattern=None):
+    """A per-checkpoint analysis's outputs (registry: per_checkpoint, or ``pattern`` under
+    the checkpoint's folder) at every analysed step."""
+    pattern = pattern or registry.TABLE[table].per_checkpoint
     probes = ANALYSES["probing"]["tasks"] if "{probe}" in pattern else [None]
     return [
         f"results/{run}/step-{step}/{pattern.format(probe=probe)}"
@@ -281,9 +282,23 @@ def figure_names():
     ]
 
 
-def findings_tables(wildcards):
-    """The tables the findings are checked on, as far as this config produces them."""
-    return [f"results/tables/{t}.parquet" for t in TABLES if registry.TABLE[t].findings]
+def findings_inputs(wildcards):
+    """The tables the findings are checked on, as far as this config produces them, and
+    the per-item outcomes behind each of them (named by table)."""
+    checked = [t for t in TABLES if registry.TABLE[t].findings]
+    inputs = {"tables": [f"results/tables/{t}.parquet" for t in checked]}
+    inputs |= {t: item_inputs(t) for t in checked if t in findings.ITEMS}
+    return inputs
+
+
+def item_inputs(table):
+    """The per-item files behind a table (registry: items); for a per-checkpoint output
+    that is a directory, the directory that holds them."""
+    item = registry.TABLE[table]
+    if item.per_checkpoint:
+        inside = item.items.startswith(f"{item.per_checkpoint}/")
+        return checkpoint_outputs(table, None if inside else item.items)
+    return [str(Path(p).with_name(item.items)) for p in TABLE_INPUTS[table]()]
 
 
 def report_tables():

@@ -24,7 +24,8 @@ rule finetune:
         model="results/{run}/models/step-{step}",
         task=lambda w: f"results/tasks/{w.task}/{task_vocab(w.run)}",
     output:
-        "results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/metrics.json",
+        metrics="results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/metrics.json",
+        predictions="results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/predictions.parquet",
     log:
         "results/logs/finetune/{run}/step-{step}/{task}/n-{n}/{reinit}/seed-{seed}.log",
     benchmark:

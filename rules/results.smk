@@ -56,7 +56,7 @@ rule inheritance_table:
 
 rule findings:
     input:
-        tables=findings_tables,
+        unpack(findings_inputs),
     output:
         csv=report(
             "results/tables/findings.csv",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 
 from embryo.data.tasks import load_task, prepare_task, read_split
 from embryo.runtime.errors import EmbryoError
 from embryo.transfer.finetune import FinetuneSettings, finetune, training_subset
-from embryo.transfer.metrics import score
+from embryo.transfer.metrics import score, score_along
 
 from .conftest import sentences
 
@@ -43,6 +44,26 @@ def test_metrics_match_hand_computation():
     assert score("pearson", [2, 2, 2], [1, 2, 4]) == 0.0  # constant predictions: undefined -> 0
     with pytest.raises(KeyError, match="unknown metric"):
         score("bleu", [1], [1])
+
+
+def test_metrics_along_rows_equal_the_metrics_of_each_row():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 50)
+    pred = rng.integers(0, 2, (7, 50))
+    pred[0] = 1  # constant predictions: Matthews and the correlations undefined -> 0
+    scores = rng.normal(size=(7, 50))
+    scores[1] = 3.0
+    for metric in ("accuracy", "f1", "matthews"):
+        assert score_along(metric, pred, gold) == pytest.approx(
+            [score(metric, row, gold) for row in pred]
+        ), metric
+    for metric in ("pearson", "spearman"):
+        assert score_along(metric, scores, gold * 2.5) == pytest.approx(
+            [score(metric, row, gold * 2.5) for row in scores]
+        ), metric
+    assert score_along("matthews", [1, 0, 1, 1], [1, 1, 1, 0]) == pytest.approx(-1 / 3)
 
 
 # ---- reading GLUE files as distributed
@@ -179,6 +200,13 @@ def test_regression_task_learns_and_reports_correlations(tasks, model_dir, tmp_p
     result = finetune(model_dir, tasks["reg"], out, n=None, seed=0, hparams=HPARAMS,
                       provenance={"run": "r", "step": 0})  # fmt: skip
     assert json.loads(out.read_text())["score"] == result["score"]
+    # the metrics are those of the per-example predictions written beside them
+    items = pd.read_parquet(tmp_path / "metrics.predictions.parquet")
+    assert list(items.columns[:4]) == ["run", "step", "task", "seed"]
+    assert len(items) == result["n_dev"] and items["item"].tolist() == list(range(len(items)))
+    for metric, value in result["metrics"].items():
+        assert score(metric, items["prediction"], items["label"]) == pytest.approx(value)
+        assert score_along(metric, items["prediction"], items["label"]) == pytest.approx(value)
     assert result["metric"] == "pearson" and set(result["metrics"]) == {"pearson", "spearman"}
     # sentence length is plain to a transformer with position embeddings
     assert result["metrics"]["pearson"] > 0.8, result["epochs"]

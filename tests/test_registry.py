@@ -94,6 +94,12 @@ def test_tables_name_rules_sections_and_captions():
             assert table.rule == "table" and table.name in RULES, table.name
             output = "results/{run}/step-{step}/" + table.per_checkpoint
             assert f'"{output}"' in RULES[table.name], (table.name, output)
+            # the per-item outcomes: an output of the rule, or a file in its output folder
+            items = "results/{run}/step-{step}/" + table.items
+            inside = table.items.startswith(table.per_checkpoint + "/")
+            assert inside or f'per_item="{items}"' in RULES[table.name], (table.name, items)
+        if table.items and not table.per_checkpoint:  # beside each fine-tuning job's metrics
+            assert f'/{table.items}"' in RULES["finetune"], table.name
         if table.rule != "table":  # a table of its own rule: its report entry has the caption
             body = RULES[table.rule]
             assert f'caption=caption("{table.name}")' in body, table.name

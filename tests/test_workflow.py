@@ -440,12 +440,22 @@ def test_findings_and_provenance_trace_every_table(workflow):
 
     import pandas as pd
 
-    from embryo.results.findings import COLUMNS, INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED
+    from embryo.results.findings import (
+        COLUMNS,
+        DESCRIPTIVE,
+        INCONCLUSIVE,
+        NOT_REPRODUCED,
+        REPRODUCED,
+    )
 
     workdir, config = workflow
     findings = pd.read_csv(workdir / "results/tables/findings.csv")
     assert list(findings.columns) == COLUMNS
-    assert set(findings["verdict"]) <= {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE}
+    assert set(findings["verdict"]) <= {REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, DESCRIPTIVE}
+    # every tested row names its effect; a row with an interval has its estimate inside it
+    assert findings["effect"].notna().all()
+    bounded = findings.dropna(subset=["ci_low", "ci_high"])
+    assert (bounded["ci_low"] <= bounded["ci_high"]).all()
     # one analysed step: the POS order and the monotonicity checks have too few checkpoints
     assert set(findings["scope"]) >= {"run bert", "probing", "LAMA", "downstream"}
     assert (findings.loc[findings["scope"] == "run bert", "verdict"] == INCONCLUSIVE).all()
@@ -469,6 +479,49 @@ def test_findings_and_provenance_trace_every_table(workflow):
     assert record["config"]["finetuning"]["epochs"] == 1
     assert record["packages"]["torch"] and record["packages"]["snakemake"]
     assert record["workflow"]["commit"] is None or len(record["workflow"]["commit"]) == 40
+
+
+def test_summaries_are_computed_from_the_per_item_files(workflow):
+    """Every analysis writes its per-item outcomes, and its summary is theirs."""
+    import json
+
+    import pandas as pd
+
+    from embryo.embryology import blimp, lama, mlm_pos, probing
+    from embryo.transfer.metrics import score
+
+    workdir, _ = workflow
+    results = workdir / "results"
+    keys = ["run", "step"]
+    for name, module in (("mlm_pos", mlm_pos), ("lama", lama), ("blimp", blimp)):
+        summaries = sorted(results.glob(f"*/step-*/{name}.csv"))
+        assert summaries, name
+        for path in summaries:
+            items = pd.read_parquet(path.with_suffix(".items.parquet"))
+            assert list(items.columns[:2]) == keys and len(items) and items["item"].is_unique
+            again = module.summarise(items.drop(columns=keys))
+            pd.testing.assert_frame_equal(
+                pd.read_csv(path).drop(columns=keys), again, check_dtype=False
+            )
+    probes = sorted(results.glob("*/step-*/probe/*"))
+    assert probes
+    for folder in probes:
+        layers = [json.loads(p.read_text()) for p in sorted(folder.glob("layer-*.json"))]
+        items = pd.read_parquet(folder / "items.parquet")
+        meta = {k: layers[0][k] for k in ("task", "majority_baseline", "n_train", "n_classes",
+                                          "test_unseen_labels", "test_truncated")}  # fmt: skip
+        again = {r["layer"]: r for r in probing.summarise(items, meta)}
+        for row in layers:
+            expected = {k: v for k, v in row.items() if k not in keys}
+            assert again[row["layer"]] == pytest.approx(expected), folder
+    jobs = sorted(results.glob("*/step-*/finetune/*/n-*/*/seed-*/metrics.json"))
+    assert jobs
+    for path in jobs:
+        metrics = json.loads(path.read_text())
+        items = pd.read_parquet(path.with_name("predictions.parquet"))
+        assert len(items) == metrics["n_dev"]
+        for metric, value in metrics["metrics"].items():
+            assert score(metric, items["prediction"], items["label"]) == pytest.approx(value)
 
 
 def test_knowledge_inheritance_table_and_figures(workflow):

@@ -43,7 +43,10 @@ class Table(NamedTuple):
     the corpus-to-checkpoint rules before them). ``findings``: the findings check it.
     ``checks``: the inputs its jobs read, checked while the workflow is parsed, before any
     job (``treebank``, ``lama``, ``blimp``, and the tasks: ``downstream_tasks``,
-    ``transfer_tasks``; :mod:`embryo.data.checks`).
+    ``transfer_tasks``; :mod:`embryo.data.checks`). ``items``: the per-item outcomes
+    that each job writes beside its output and computes that output from (a
+    per-checkpoint table: under ``results/{run}/step-{step}/``; otherwise a file name
+    beside each gathered file); the findings test on them.
     """
 
     name: str
@@ -56,6 +59,7 @@ class Table(NamedTuple):
     lineage: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     checks: tuple[str, ...] = ()
+    items: str | None = None
 
 
 class Figure(NamedTuple):
@@ -102,6 +106,7 @@ TABLES = (
         ),
         rule="table",
         per_checkpoint="mlm_pos.csv",
+        items="mlm_pos.items.parquet",
         config="mlm_pos",
         findings=True,
         lineage=("mlm_pos",),
@@ -118,6 +123,7 @@ TABLES = (
         ),
         rule="table",
         per_checkpoint="probe/{probe}",
+        items="probe/{probe}/items.parquet",
         config="probing",
         findings=True,
         lineage=("extract_features", "probe"),
@@ -133,6 +139,7 @@ TABLES = (
         ),
         rule="table",
         per_checkpoint="lama.csv",
+        items="lama.items.parquet",
         config="lama",
         findings=True,
         lineage=("lama",),
@@ -147,6 +154,7 @@ TABLES = (
         ),
         rule="table",
         per_checkpoint="blimp.csv",
+        items="blimp.items.parquet",
         config="blimp",
         lineage=("blimp",),
         checks=("blimp",),
@@ -165,6 +173,7 @@ TABLES = (
         lineage=("prepare_task", "finetune"),
         needs=("downstream_tasks",),
         checks=("downstream_tasks",),
+        items="predictions.parquet",
     ),
     Table(
         "transferability",
@@ -176,9 +185,11 @@ TABLES = (
             "(same_as)."
         ),
         rule="table",
+        findings=True,
         lineage=("prepare_task", "finetune"),
         needs=("transfer",),
         checks=("transfer_tasks",),
+        items="predictions.parquet",
     ),
     Table(
         "task_probe",
@@ -203,7 +214,6 @@ TABLES = (
             "score); ``kept_layers`` counts the pretrained layers the scheme keeps."
         ),
         rule="transfer_summary",
-        findings=True,
         lineage=("prepare_task", "finetune", "table"),
         needs=("transfer",),
     ),

@@ -5,13 +5,13 @@ delegate()  # in the run's preloaded interpreter, when there is one (embryo.runt
 import torch
 
 from embryo.data.blimp import load_blimp
-from embryo.embryology.blimp import blimp_scores
-from embryo.results.rows import with_keys, write_csv
+from embryo.embryology.blimp import blimp_items, summarise
+from embryo.results.rows import write_outcomes
 from embryo.runtime.logs import logged
 
 p, w = snakemake.params, snakemake.wildcards
 torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
     pairs = load_blimp(p.root, max_pairs=p.max_pairs)
-    table = blimp_scores(snakemake.input.model, pairs, batch_size=p.batch_size, method=p.method)
-    write_csv(with_keys(table, run=w.run, step=int(w.step)), snakemake.output[0])
+    items = blimp_items(snakemake.input.model, pairs, batch_size=p.batch_size, method=p.method)
+    write_outcomes(items, summarise, snakemake.output, run=w.run, step=int(w.step))

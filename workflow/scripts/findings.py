@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from embryo.results.findings import COLUMNS, check, to_html
+from embryo.results.findings import COLUMNS, ITEMS, check, read_items, to_html
 from embryo.results.rows import write_csv
 from embryo.runtime.atomic import write_text
 from embryo.runtime.logs import logged
 
 with logged(snakemake.log[0]):
     tables = {Path(p).stem: pd.read_parquet(p) for p in snakemake.input.tables}
-    findings = pd.DataFrame(check(tables), columns=COLUMNS)
+    paths = {name: snakemake.input[name] for name in ITEMS if name in snakemake.input.keys()}
+    findings = pd.DataFrame(check(tables, read_items(tables, paths)), columns=COLUMNS)
     for row in findings.itertuples():
         print(f"{row.verdict:>15}  {row.scope}: {row.finding}\n{'':17}{row.measured}")
     write_csv(findings, snakemake.output.csv)

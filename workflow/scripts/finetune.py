@@ -13,11 +13,12 @@ with logged(snakemake.log[0]):
     finetune(
         snakemake.input.model,
         snakemake.input.task,
-        snakemake.output[0],
+        snakemake.output.metrics,
         n=p.n,
         seed=int(w.seed),
         hparams=p.hparams,
         reinit=w.reinit,
         init=p.init,
+        predictions_path=snakemake.output.predictions,
         provenance={"run": w.run, "step": int(w.step), "n": w.n, "reinit": w.reinit},
     )

@@ -5,13 +5,13 @@ delegate()  # in the run's preloaded interpreter, when there is one (embryo.runt
 import torch
 
 from embryo.data.lama import load_lama
-from embryo.embryology.lama import lama_scores
-from embryo.results.rows import with_keys, write_csv
+from embryo.embryology.lama import lama_items, summarise
+from embryo.results.rows import write_outcomes
 from embryo.runtime.logs import logged
 
 p, w = snakemake.params, snakemake.wildcards
 torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
     facts = load_lama(p.root, max_facts_per_relation=p.max_facts)
-    table = lama_scores(snakemake.input.model, facts, batch_size=p.batch_size)
-    write_csv(with_keys(table, run=w.run, step=int(w.step)), snakemake.output[0])
+    items = lama_items(snakemake.input.model, facts, batch_size=p.batch_size)
+    write_outcomes(items, summarise, snakemake.output, run=w.run, step=int(w.step))

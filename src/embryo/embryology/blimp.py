@@ -105,8 +105,18 @@ def pseudo_log_likelihoods(
     return totals
 
 
-def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64, method: str = "original"):
-    """Accuracy per paradigm (`COLUMNS`) for an eval-mode model on its device."""
+ITEM_COLUMNS = ["item", "paradigm", "pair", "field", "linguistics_term", "skipped_too_long",
+                "pll_good", "pll_bad", "correct"]  # fmt: skip
+
+
+def pair_items(model, tokenizer, pairs, *, batch_size: int = 64, method: str = "original"):
+    """Both sentences' PLL for every pair (`ITEM_COLUMNS`), for an eval-mode model on its device.
+
+    ``item`` numbers the pairs in order, ``pair`` is BLiMP's pairID within the paradigm;
+    ``correct`` = PLL(good) > PLL(bad) (a tie counts as wrong). A pair with a sentence
+    beyond the model's positions is ``skipped_too_long``: PLLs and outcome missing. Each
+    distinct sentence is scored once.
+    """
     import pandas as pd
 
     limit = max_positions(model)
@@ -123,41 +133,64 @@ def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64, method: str = 
             strict=True,
         )
     )
-    rows = {}
-    for pair in pairs:
-        row = rows.setdefault(
-            pair["UID"],
+    items = []
+    for k, pair in enumerate(pairs):
+        good, bad = pair["sentence_good"], pair["sentence_bad"]
+        scored = fits[good] and fits[bad]
+        items.append(
             {
+                "item": k,
                 "paradigm": pair["UID"],
+                "pair": str(pair.get("pairID", k)),
                 "field": pair["field"],
                 "linguistics_term": pair["linguistics_term"],
-                "pairs": 0,
-                "skipped_too_long": 0,
-                "correct": 0,
-            },
+                "skipped_too_long": not scored,
+                "pll_good": pll[good] if scored else None,
+                "pll_bad": pll[bad] if scored else None,
+                "correct": pll[good] > pll[bad] if scored else None,
+            }
         )
-        good, bad = pair["sentence_good"], pair["sentence_bad"]
-        if not (fits[good] and fits[bad]):
-            row["skipped_too_long"] += 1
-            continue
-        row["pairs"] += 1
-        row["correct"] += int(pll[good] > pll[bad])
-    out = []
-    for row in rows.values():
-        correct = row.pop("correct")
-        row["accuracy"] = correct / row["pairs"] if row["pairs"] else float("nan")
-        out.append(row)
-    return pd.DataFrame(out, columns=COLUMNS)
+    table = pd.DataFrame(items, columns=ITEM_COLUMNS)
+    table["correct"] = table["correct"].astype("boolean")
+    for column in ("pll_good", "pll_bad"):
+        table[column] = table[column].astype(float)
+    return table
 
 
-def blimp_scores(model_dir, pairs, *, batch_size: int = 64, method: str = "original",
-                 device=None):  # fmt: skip
-    """BLiMP accuracy per paradigm of the checkpoint ``model_dir`` on ``pairs`` (:func:`embryo.data.blimp.load_blimp`).
+def summarise(items):
+    """Accuracy per paradigm (`COLUMNS`) from :func:`pair_items`, in order of appearance.
 
-    One row per paradigm with `COLUMNS`: ``pairs`` scored, ``skipped_too_long`` (a
-    sentence beyond the model's positions), ``accuracy`` = share of scored pairs with
-    PLL(good) > PLL(bad) (a tie counts as wrong; NaN when no pair was scored). ``method``:
-    the PLL's (:func:`masked_copies`).
+    ``pairs`` scored, ``skipped_too_long``, ``accuracy`` = share of scored pairs with
+    PLL(good) > PLL(bad) (NaN when no pair was scored).
+    """
+    import pandas as pd
+
+    rows = []
+    for paradigm, group in items.groupby("paradigm", sort=False):
+        correct = group["correct"].dropna().astype(bool)
+        rows.append(
+            {
+                "paradigm": paradigm,
+                "field": group["field"].iloc[0],
+                "linguistics_term": group["linguistics_term"].iloc[0],
+                "pairs": len(correct),
+                "skipped_too_long": int(group["skipped_too_long"].sum()),
+                "accuracy": float(correct.mean()) if len(correct) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64, method: str = "original"):
+    """Accuracy per paradigm (`COLUMNS`): :func:`summarise` of :func:`pair_items`."""
+    return summarise(pair_items(model, tokenizer, pairs, batch_size=batch_size, method=method))
+
+
+def blimp_items(model_dir, pairs, *, batch_size: int = 64, method: str = "original",
+                device=None):  # fmt: skip
+    """:func:`pair_items` of the checkpoint ``model_dir`` on ``pairs`` (:func:`embryo.data.blimp.load_blimp`).
+
+    ``method``: the PLL's (:func:`masked_copies`).
     """
     import torch
 
@@ -165,7 +198,16 @@ def blimp_scores(model_dir, pairs, *, batch_size: int = 64, method: str = "origi
 
     model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
-        return score_pairs(model, tokenizer, list(pairs), batch_size=batch_size, method=method)
+        return pair_items(model, tokenizer, list(pairs), batch_size=batch_size, method=method)
+
+
+def blimp_scores(model_dir, pairs, **options):
+    """BLiMP accuracy per paradigm of the checkpoint ``model_dir`` on ``pairs``.
+
+    One row per paradigm with `COLUMNS`: :func:`summarise` of :func:`blimp_items` (same
+    options).
+    """
+    return summarise(blimp_items(model_dir, pairs, **options))
 
 
 def blimp_summary(df):

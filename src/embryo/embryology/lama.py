@@ -84,67 +84,86 @@ def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 
     return out
 
 
-def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
-    """Per-relation P@1 and MRR rows (`COLUMNS`) for an eval-mode model on its device."""
+ITEM_COLUMNS = ["item", "relation", "label", "type", "sub_label", "obj_label", "skipped", "rank"]
+
+
+def fact_items(model, tokenizer, facts, *, batch_size: int = 64):
+    """The rank of every fact's object (`ITEM_COLUMNS`), for an eval-mode model on its device.
+
+    ``item`` numbers the facts in order; ``skipped`` is ``multi_piece`` (the object is not
+    a single vocabulary token), ``too_long`` (the query is beyond the model's positions)
+    or empty, and ``rank`` (:func:`ranks`) is missing for a skipped fact.
+    """
     import pandas as pd
 
     mask = tokenizer.mask_token
     if mask is None:
         raise EmbryoError(f"tokenizer {tokenizer.name_or_path!r} has no mask token")
     limit = max_positions(model)
-    rows, kept = {}, []
+    items, kept = [], []
     sequences, positions, targets = [], [], []
-    for fact in facts:
-        row = rows.setdefault(
-            fact["relation"],
-            {
-                "relation": fact["relation"],
-                "label": fact["label"],
-                "type": fact["type"],
-                "facts": 0,
-                "skipped_multi_piece": 0,
-                "skipped_too_long": 0,
-                "reciprocal": [],
-            },
-        )
+    for k, fact in enumerate(facts):
+        item = {"item": k, **{c: fact[c] for c in ITEM_COLUMNS[1:6]}, "skipped": "", "rank": None}
+        items.append(item)
         target = object_id(tokenizer, fact["obj_label"])
         if target is None:
-            row["skipped_multi_piece"] += 1
+            item["skipped"] = "multi_piece"
             continue
         ids = tokenizer(query(fact, mask))["input_ids"]
         if len(ids) > limit:
-            row["skipped_too_long"] += 1
+            item["skipped"] = "too_long"
             continue
         if ids.count(tokenizer.mask_token_id) != 1:
             raise EmbryoError(f"LAMA query {query(fact, mask)!r} should hold one mask token")
-        row["facts"] += 1
-        kept.append(row)
+        kept.append(item)
         sequences.append(ids)
         positions.append(ids.index(tokenizer.mask_token_id))
         targets.append(target)
-    for row, rank in zip(
+    for item, rank in zip(
         kept,
         ranks(model, tokenizer, sequences, positions, targets, batch_size=batch_size),
         strict=True,
     ):
-        row["reciprocal"].append(1.0 / rank)
-    out = []
-    for row in rows.values():
-        rr = row.pop("reciprocal")
-        row["p_at_1"] = sum(r == 1.0 for r in rr) / len(rr) if rr else float("nan")
-        row["mrr"] = sum(rr) / len(rr) if rr else float("nan")
-        out.append(row)
-    return pd.DataFrame(out, columns=COLUMNS)
+        item["rank"] = rank
+    table = pd.DataFrame(items, columns=ITEM_COLUMNS)
+    table["rank"] = table["rank"].astype("Int64")
+    return table
 
 
-def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):
-    """P@1 and MRR per relation of the checkpoint ``model_dir`` on ``facts`` (:func:`embryo.data.lama.load_lama`).
+def summarise(items):
+    """Per-relation rows (`COLUMNS`) from :func:`fact_items`, relations in order of appearance.
 
-    One row per relation with `COLUMNS`: ``facts`` scored, ``skipped_multi_piece`` (object
-    not a single vocabulary token), ``skipped_too_long`` (query beyond the model's
-    positions), ``p_at_1`` = share of scored facts whose object ranks first, ``mrr`` = mean
-    of 1/rank (Petroni et al. 2019, §4). NaN when no fact of the relation was scored.
+    ``facts`` scored, ``skipped_multi_piece``, ``skipped_too_long``, ``p_at_1`` = share of
+    scored facts whose object ranks first, ``mrr`` = mean of 1/rank (Petroni et al.
+    2019, §4); NaN when no fact of the relation was scored.
     """
+    import pandas as pd
+
+    rows = []
+    for relation, group in items.groupby("relation", sort=False):
+        rank = group["rank"].dropna().astype(float)
+        rows.append(
+            {
+                "relation": relation,
+                "label": group["label"].iloc[0],
+                "type": group["type"].iloc[0],
+                "facts": len(rank),
+                "skipped_multi_piece": int((group["skipped"] == "multi_piece").sum()),
+                "skipped_too_long": int((group["skipped"] == "too_long").sum()),
+                "p_at_1": float((rank == 1).mean()) if len(rank) else float("nan"),
+                "mrr": float((1 / rank).mean()) if len(rank) else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
+    """Per-relation P@1 and MRR rows (`COLUMNS`): :func:`summarise` of :func:`fact_items`."""
+    return summarise(fact_items(model, tokenizer, facts, batch_size=batch_size))
+
+
+def lama_items(model_dir, facts, *, batch_size: int = 64, device=None):
+    """:func:`fact_items` of the checkpoint ``model_dir`` on ``facts`` (:func:`embryo.data.lama.load_lama`)."""
     import torch
 
     from embryo.models.loading import load_masked_lm
@@ -153,7 +172,15 @@ def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):
         raise EmbryoError(f"lama_scores: batch_size should be >= 1, not {batch_size!r}")
     model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
-        return score_facts(model, tokenizer, list(facts), batch_size=batch_size)
+        return fact_items(model, tokenizer, list(facts), batch_size=batch_size)
+
+
+def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):
+    """P@1 and MRR per relation of the checkpoint ``model_dir`` on ``facts``.
+
+    One row per relation with `COLUMNS` (:func:`summarise` of :func:`lama_items`).
+    """
+    return summarise(lama_items(model_dir, facts, batch_size=batch_size, device=device))
 
 
 def lama_summary(df):

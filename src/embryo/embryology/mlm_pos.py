@@ -11,8 +11,6 @@ word). Words come from a gold treebank (:mod:`embryo.data.treebank`); tags are U
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from embryo.data.treebank import word_pieces
 from embryo.models.loading import max_positions
 from embryo.runtime.errors import EmbryoError
@@ -112,45 +110,66 @@ def score_words(model, tokenizer, sentences, *, batch_size: int = 64, max_length
     return records
 
 
-def summarise(records):
-    """Rows per (mode, tagset, tag) from :func:`score_words` records, with `COLUMNS`.
+ITEM_COLUMNS = ["item", "sentence", "word", "upos", "xpos", *MODES]
 
-    ``accuracy`` = correct / total over scored words; ``frequency`` = the tag's share of
-    all scored words (summing to 1 per mode and tagset); ``skipped`` counts the tag's
-    words left out for length. A tag whose words were all skipped has accuracy NaN.
+
+def word_items(records):
+    """The per-word outcomes of :func:`score_words` as a DataFrame with `ITEM_COLUMNS`.
+
+    ``item`` numbers the words of all sentences in order (the item id of the per-item
+    file); the two outcomes are nullable booleans, missing for a word skipped for length.
     """
     import pandas as pd
 
+    items = pd.DataFrame(list(records), columns=ITEM_COLUMNS[1:])
+    items.insert(0, "item", range(len(items)))
+    for mode in MODES:
+        items[mode] = items[mode].astype("boolean")
+    return items
+
+
+def summarise(items):
+    """Rows per (mode, tagset, tag) from per-word outcomes, with `COLUMNS`.
+
+    ``items``: :func:`word_items` (or the :func:`score_words` records). ``accuracy`` =
+    correct / total over scored words; ``frequency`` = the tag's share of all scored
+    words (summing to 1 per mode and tagset); ``skipped`` counts the tag's words left out
+    for length. A tag whose words were all skipped has accuracy NaN.
+    """
+    import pandas as pd
+
+    if not isinstance(items, pd.DataFrame):
+        items = word_items(items)
     rows = []
     for mode in MODES:
+        outcome = items[mode]
         for tagset in TAGSETS:
-            correct, total, skipped = defaultdict(int), defaultdict(int), defaultdict(int)
-            for rec in records:
-                tag, outcome = rec[tagset], rec[mode]
-                if outcome is None:
-                    skipped[tag] += 1
-                else:
-                    total[tag] += 1
-                    correct[tag] += int(outcome)
-            scored = sum(total.values())
-            for tag in sorted(set(total) | set(skipped)):
-                n = total[tag]
+            tags = items[tagset]
+            scored = outcome.notna()
+            frame = pd.DataFrame({"tag": tags, "scored": scored,
+                                  "correct": outcome.fillna(False).astype(int)})  # fmt: skip
+            per_tag = frame.groupby("tag", sort=True).agg(
+                total=("scored", "sum"), correct=("correct", "sum"), words=("scored", "size")
+            )
+            n_scored = int(scored.sum())
+            for tag, row in per_tag.iterrows():
+                n = int(row["total"])
                 rows.append(
                     {
                         "mode": mode,
                         "tagset": tagset,
                         "tag": tag,
-                        "correct": correct[tag],
+                        "correct": int(row["correct"]),
                         "total": n,
-                        "accuracy": correct[tag] / n if n else float("nan"),
-                        "frequency": n / scored if scored else float("nan"),
-                        "skipped": skipped[tag],
+                        "accuracy": row["correct"] / n if n else float("nan"),
+                        "frequency": n / n_scored if n_scored else float("nan"),
+                        "skipped": int(row["words"]) - n,
                     }
                 )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def mlm_by_pos(
+def mlm_items(
     model_dir,
     sentences,
     *,
@@ -158,12 +177,12 @@ def mlm_by_pos(
     max_length: int = 128,
     device: str | None = None,
 ):
-    """Reconstruction and mask prediction accuracy per UPOS and XPOS tag of ``sentences``.
+    """Reconstruction and mask prediction outcome of every word of ``sentences``.
 
     ``model_dir`` is a checkpoint with its tokenizer; ``sentences`` come from
     :func:`embryo.data.treebank.read_conllu`. Sequences are cut at ``max_length`` pieces (at
-    most the model's position limit); words beyond are skipped. Returns a DataFrame with
-    one row per (mode, tagset, tag) and columns `COLUMNS` (see :func:`summarise`).
+    most the model's position limit); words beyond are skipped. Returns
+    :func:`word_items`: one row per word.
     """
     import torch
 
@@ -177,4 +196,12 @@ def mlm_by_pos(
         records = score_words(
             model, tokenizer, list(sentences), batch_size=batch_size, max_length=max_length
         )
-    return summarise(records)
+    return word_items(records)
+
+
+def mlm_by_pos(model_dir, sentences, **options):
+    """Accuracy per UPOS and XPOS tag: :func:`summarise` of :func:`mlm_items` (same options).
+
+    One row per (mode, tagset, tag) with columns `COLUMNS`.
+    """
+    return summarise(mlm_items(model_dir, sentences, **options))

@@ -283,25 +283,67 @@ def _train(inputs, targets, *, seed, epochs, lr, weight_decay, batch_size, min_s
         return _effective(white, bias, conditioning, mean)
 
 
-def _correct(inputs, weight, bias, targets, batch_size: int):
-    """Per label set, the number of items each layer's probe gets right: [L] tensors."""
+def _predict(inputs, weight, bias, targets, batch_size: int):
+    """Per label set, each layer's predicted class of every item: [L, n] tensors."""
     import numpy as np
     import torch
 
     bounds = np.cumsum([0] + [c for _, c in targets])
-    correct = [torch.zeros(inputs.layers, dtype=torch.long) for _ in targets]
+    predicted = [torch.empty(inputs.layers, len(inputs), dtype=torch.long) for _ in targets]
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
             rows = np.arange(start, min(start + batch_size, len(inputs)))
             logits = inputs.logits(rows, weight, bias)
-            for k, ((labels, _), a, b) in enumerate(
-                zip(targets, bounds[:-1], bounds[1:], strict=True)
-            ):
-                correct[k] += (logits[..., a:b].argmax(-1) == labels[rows]).sum(1)
-    return correct
+            for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+                predicted[k][:, rows] = logits[..., a:b].argmax(-1)
+    return predicted
 
 
-def probe_all_layers(
+ITEM_COLUMNS = ["layer", "item", "word", "head", "label", "predicted", "control_label",
+                "control_predicted"]  # fmt: skip
+
+
+def summarise(items, meta: dict) -> list[dict]:
+    """One dict per layer from the per-item predictions of :func:`probe_layers`.
+
+    ``accuracy`` and ``control_accuracy`` are the shares of test items whose prediction
+    equals their label (a label never seen in training is never predicted, so counts
+    wrong), ``selectivity`` their difference, ``n_test`` the items; ``meta`` adds what
+    the training split decides (``task``, ``majority_baseline``, ``n_train``,
+    ``n_classes``, ``test_unseen_labels``, ``test_truncated``).
+    """
+    rows = []
+    for layer, group in items.groupby("layer", sort=True):
+        accuracy = float((group["predicted"] == group["label"]).mean())
+        control = float((group["control_predicted"] == group["control_label"]).mean())
+        rows.append(
+            {
+                "layer": int(layer),
+                "task": meta["task"],
+                "accuracy": accuracy,
+                "control_accuracy": control,
+                "selectivity": accuracy - control,
+                "majority_baseline": meta["majority_baseline"],
+                "n_train": meta["n_train"],
+                "n_test": len(group),
+                "n_classes": meta["n_classes"],
+                "test_unseen_labels": meta["test_unseen_labels"],
+                "test_truncated": meta["test_truncated"],
+            }
+        )
+    return rows
+
+
+def probe_all_layers(*args, **kwargs) -> list[dict]:
+    """One dict per layer (0 = embeddings): :func:`summarise` of :func:`probe_layers`.
+
+    Keys ``layer, task, accuracy, control_accuracy, selectivity, majority_baseline,
+    n_train, n_test, n_classes, test_unseen_labels, test_truncated``.
+    """
+    return summarise(*probe_layers(*args, **kwargs))
+
+
+def probe_layers(
     train_feats,
     train_sents,
     test_feats,
@@ -309,8 +351,8 @@ def probe_all_layers(
     task: str,
     *,
     settings: ProbeSettings,
-) -> list[dict]:
-    """Train a softmax-regression probe per layer on ``train``, score it on the whole ``test``.
+):
+    """Train a softmax-regression probe per layer on ``train``, predict the whole ``test``.
 
     ``*_feats`` are :func:`embryo.embryology.features.load_features` dicts (or their paths) for the
     given sentences. All layers' probes and their control-task twins
@@ -321,11 +363,15 @@ def probe_all_layers(
     ``settings``: :class:`ProbeSettings`. The seed fixes the batch order and the control
     labels. Items touching a word truncated at
     extraction are left out of both splits (``test_truncated`` counts them); a test label
-    never seen in training is counted wrong. Returns one dict per layer (0 = embeddings):
-    ``layer, task, accuracy, control_accuracy, selectivity, majority_baseline, n_train,
-    n_test, n_classes, test_unseen_labels, test_truncated``.
+    never seen in training is counted wrong. Returns ``(items, meta)``: per layer (0 =
+    embeddings) and test item, a row with `ITEM_COLUMNS` (``item`` numbers the task's
+    test items before truncated ones are left out, ``word`` is the item's word, ``head``
+    its head for deprel, else -1, both indexing the test words in order; the gold and
+    predicted label of the task and of its control task), and what the training split
+    decides, for :func:`summarise`.
     """
     import numpy as np
+    import pandas as pd
 
     _check_task(task)
     seed, batch_size = settings.seed, settings.batch_size
@@ -373,29 +419,35 @@ def probe_all_layers(
         desc=f"probe {task}",
     )
     test_inputs = _Inputs(test["features"], test_pairs, batch_size)
-    correct, control_correct = _correct(
+    predicted, control_predicted = _predict(
         test_inputs, weight, bias, [(y_test, n_classes), (y_test_control, n_control)], batch_size
     )
-    layers, n, n_test = inputs.layers, len(inputs), len(test_inputs)
+    layers, n_test = inputs.layers, len(test_inputs)
     majority = Counter(train_labels).most_common(1)[0][0]
-    majority_baseline = float(np.mean([label == majority for label in test_labels]))
-    results = []
-    for layer in range(layers):
-        accuracy = correct[layer].item() / n_test
-        control_accuracy = control_correct[layer].item() / n_test
-        results.append(
-            {
-                "layer": layer,
-                "task": task,
-                "accuracy": accuracy,
-                "control_accuracy": control_accuracy,
-                "selectivity": accuracy - control_accuracy,
-                "majority_baseline": majority_baseline,
-                "n_train": n,
-                "n_test": n_test,
-                "n_classes": n_classes,
-                "test_unseen_labels": int((y_test == n_classes).sum()),
-                "test_truncated": int((~test_keep).sum()),
-            }
-        )
-    return results
+    words = test_pairs[:, 0]
+    heads = test_pairs[:, 1] if test_pairs.shape[1] > 1 else np.full(n_test, -1)
+    item_ids = np.flatnonzero(test_keep)
+    names = np.array(classes, dtype=object)
+    control_names = np.array(control_classes, dtype=object)
+    items = pd.DataFrame(
+        {
+            "layer": np.repeat(np.arange(layers), n_test),
+            "item": np.tile(item_ids, layers),
+            "word": np.tile(words, layers),
+            "head": np.tile(heads, layers),
+            "label": test_labels * layers,
+            "predicted": names[predicted.flatten().numpy()],
+            "control_label": test_control * layers,
+            "control_predicted": control_names[control_predicted.flatten().numpy()],
+        },
+        columns=ITEM_COLUMNS,
+    )
+    meta = {
+        "task": task,
+        "majority_baseline": float(np.mean([label == majority for label in test_labels])),
+        "n_train": len(inputs),
+        "n_classes": n_classes,
+        "test_unseen_labels": int((y_test == n_classes).sum()),
+        "test_truncated": int((~test_keep).sum()),
+    }
+    return items, meta

@@ -1,26 +1,31 @@
-"""The three papers' headline findings, checked against the tables of this run.
+"""The three papers' headline findings, tested on the tables and per-item outcomes of this run.
 
-Each check reads the tidy tables (name -> DataFrame) and returns rows of the findings
-table: the ``study``, the paper's ``finding`` (with where it is stated), the ``scope`` it
-was checked on (a run, a task), what this run ``measured`` (the numbers behind the
-verdict), the ``verdict`` and the ``rule`` that gave it. The verdict is one of
-``reproduced``, ``not reproduced`` or ``inconclusive`` and comes only from the rule written
-here, applied to the numbers; nothing is judged by hand. A check whose tables the config
-does not produce gives no row.
+Each check reads the tidy tables (name -> DataFrame) and, where it tests differences
+between checkpoints, the per-item outcomes behind them (name -> DataFrame of the
+analysis's per-item files, :mod:`embryo.results.items`), and returns rows of the
+findings table: the ``study``, the paper's ``finding`` (with where it is stated), the
+``scope`` it was checked on, what this run ``measured``, the ``effect`` size the verdict
+rests on with its ``estimate`` and 95% interval (``ci_low``, ``ci_high``), the
+``verdict`` and the ``rule`` that gave it. The verdict is ``reproduced``, ``not
+reproduced`` or ``inconclusive`` (``descriptive`` for a row that reports without
+testing) and comes only from the rule written here, applied to the numbers. A check
+whose tables the config does not produce gives no row. Tests and intervals are scipy's
+(:mod:`embryo.results.stats`), at the level :data:`embryo.results.stats.LEVEL` (a false
+discovery rate of 5% over every comparison a verdict scans; 95% intervals).
 
 The rules, in short (each function's docstring has the details):
 
 - POS learning order (Chiang et al. 2020, §4, Fig. 2: tokens of different parts of
   speech are learned at different speeds; the check asks whether function words are
-  learned before content words): the step at which each tag's mask-prediction (and,
-  in a row of its own, reconstruction) accuracy first reaches 90% of its final value,
-  median over function-word tags against median over content-word tags.
+  learned before content words): the step at which each tag's accuracy first reaches
+  90% of its final value, with a bootstrap interval over the tag's words; the median
+  over content-word tags minus the median over function-word tags, with its interval.
 - Not monotonic (Chiang et al. 2020, abstract, §5-§6: linguistic knowledge, world
   knowledge and downstream performance do not generally improve as pretraining
-  proceeds): whether a score falls between two checkpoints by more than its noise.
-- More data, more help (Tamkin et al. 2020, abstract: pretrained parameters that help a
-  lot when fine-tuning data are plentiful may give little when they are scarce): the
-  score lost by reinitialising every layer, at the smallest and the largest training set.
+  proceeds): a paired one-sided test of a fall for every pair of checkpoints of every
+  series, the false discovery rate controlled over all of them (Benjamini-Hochberg).
+- More data, more help (Tamkin et al. 2020): per layer, the benefit of keeping it
+  pretrained (paired over seeds) at the smallest and the largest training set.
 - Steps saved (Qin et al. 2021, §4: a student pretrained with a smaller teacher reaches
   its from-scratch twin's final perplexity in fewer steps): the step at which the student
   first reaches it.
@@ -29,11 +34,18 @@ The rules, in short (each function's docstring has the details):
 from __future__ import annotations
 
 import math
+import warnings
+from typing import NamedTuple
+
+from embryo.results import stats
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-COLUMNS = ["study", "finding", "scope", "measured", "verdict", "rule"]
-# the tables the checks read
-TABLES = ("mlm_pos", "probe", "lama", "downstream", "transfer_summary", "validation", "inheritance")
+DESCRIPTIVE = "descriptive"  # a row that reports a number without testing a claim
+COLUMNS = ["study", "finding", "scope", "measured", "effect", "estimate", "ci_low", "ci_high",
+           "verdict", "rule"]  # fmt: skip
+# the tables the checks read, and the per-item outcomes (registry: items)
+TABLES = ("mlm_pos", "probe", "lama", "downstream", "transferability", "validation", "inheritance")
+ITEMS = ("mlm_pos", "probe", "lama", "downstream")
 
 # Universal POS tags (UD v2): closed-class function words and open-class content words.
 FUNCTION_TAGS = ("ADP", "AUX", "CCONJ", "DET", "PART", "PRON", "SCONJ")
@@ -45,27 +57,25 @@ MIN_FINAL_ACCURACY = 0.05
 MIN_TOKENS = 20  # words of a tag scored at the last checkpoint, to time it at all
 MIN_TAGS = 2  # tags per group
 MIN_CHECKPOINTS = 3
-FLOOR = 0.02  # the least change that counts, when the noise is smaller or unknown
+# the least change that matters: "not reproduced" needs the interval to exclude a change
+# this large (an equivalence margin), not merely a test that fails to reject
+MARGIN = 0.02
 
 EMBRYOLOGY = "Embryology (Chiang et al. 2020)"
 TRANSFER = "Transferability (Tamkin et al. 2020)"
 INHERITANCE = "Knowledge inheritance (Qin et al. 2021)"
 
 
-def _row(study, finding, scope, measured, verdict, rule) -> dict:
-    return dict(zip(COLUMNS, (study, finding, scope, measured, verdict, rule), strict=True))
+def _row(study, finding, scope, measured, verdict, rule, effect="", estimate=math.nan,
+         interval=(math.nan, math.nan)) -> dict:  # fmt: skip
+    values = (study, finding, scope, measured, effect, estimate, *interval, verdict, rule)
+    return dict(zip(COLUMNS, values, strict=True))
 
 
-def binomial_noise(p: float, n: float) -> float:
-    """Two standard errors of a difference of two proportions near ``p``, each of ``n`` trials.
-
-    ``2 * sqrt(2 * p * (1 - p) / n)``, at least :data:`FLOOR`; :data:`FLOOR` when ``n`` is
-    unknown. A change smaller than this is not told apart from sampling noise.
-    """
-    if not n or not math.isfinite(n) or not math.isfinite(p):
-        return FLOOR
-    p = min(max(p, 0.0), 1.0)
-    return max(FLOOR, 2 * math.sqrt(2 * p * (1 - p) / n))
+def _interval(low, high, digits=3) -> str:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "no interval"
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def learned_step(steps, accuracies, fraction: float = LEARNED_FRACTION) -> int | None:
@@ -84,223 +94,555 @@ def learned_step(steps, accuracies, fraction: float = LEARNED_FRACTION) -> int |
     return int(steps[-1])
 
 
-def pos_order(mlm_pos) -> list[dict]:
-    """Function words before content words? One row per run and mode, from ``mlm_pos``.
+def learned_steps(steps, curves, fraction: float = LEARNED_FRACTION):
+    """:func:`learned_step` of many accuracy curves at once: ``curves`` [..., checkpoints].
+
+    The threshold is taken from each curve's own last value (no minimum: the tags timed
+    were chosen on the observed curve).
+    """
+    import numpy as np
+
+    curves = np.asarray(curves, dtype=float)
+    reached = curves >= fraction * curves[..., -1:]
+    return np.asarray(steps, dtype=float)[reached.argmax(-1)]
+
+
+def _outcome_matrix(items, column, key="item"):
+    """0/1 outcomes [items, steps] of the items scored at every step, and the steps."""
+    wide = items.pivot_table(index=key, columns="step", values=column, aggfunc="first")
+    wide = wide.dropna()
+    return wide.to_numpy(dtype=float), [int(s) for s in wide.columns]
+
+
+def pos_order(mlm_pos, items) -> list[dict]:
+    """Function words before content words? One row per run and mode, from the per-word outcomes.
 
     Both of the paper's measures (§4, Fig. 1-2): mask prediction (the word masked) and
-    reconstruction (the word left in place and asked back). Per UPOS tag with at least
-    :data:`MIN_TOKENS` words at the last checkpoint: :func:`learned_step` of its accuracy
-    (a word is right only if all its pieces are). Rule: with at least
-    :data:`MIN_CHECKPOINTS` checkpoints and :data:`MIN_TAGS` timed tags in each group,
-    ``reproduced`` if the median step of the function-word tags is below that of the
-    content-word tags, ``not reproduced`` if it is above, ``inconclusive`` if they are
-    equal or the data are too few.
+    reconstruction (the word left in place and asked back); a word is right only if all
+    its pieces are. Per UPOS tag with at least :data:`MIN_TOKENS` words scored (at every
+    checkpoint) and a final accuracy of at least :data:`MIN_FINAL_ACCURACY`: its
+    :func:`learned_step`. Effect: the median learned step of the content-word tags minus
+    that of the function-word tags (positive: function words first), with a 95%
+    percentile bootstrap interval (``scipy.stats.bootstrap``, the words of each tag
+    resampled independently, each word keeping its outcomes at every checkpoint; the
+    words of a sentence are treated as independent, and the checkpoints as fixed). Each
+    tag's learned step is shown with its own interval from the same resamples. Rule: with
+    at least :data:`MIN_CHECKPOINTS` checkpoints and :data:`MIN_TAGS` timed tags per
+    group, ``reproduced`` if the interval lies above 0, ``not reproduced`` if below,
+    ``inconclusive`` if it holds 0 or the data are too few. ``mlm_pos`` (the summary
+    table) names the runs; the outcomes are the items' (``items``: the per-word files).
     """
-    import statistics
-
     rows = []
-    table = mlm_pos[mlm_pos["tagset"] == "upos"]
-    for (mode, run), runs in table.groupby(["mode", "run"], sort=True):
-        steps = sorted(runs["step"].unique())
-        last = runs[runs["step"] == steps[-1]].set_index("tag")["total"]
-        timed = {}
-        for tag, curve in runs.groupby("tag"):
-            if tag not in FUNCTION_TAGS + CONTENT_TAGS or last.get(tag, 0) < MIN_TOKENS:
-                continue
-            curve = curve.sort_values("step")
-            step = learned_step(curve["step"].tolist(), curve["accuracy"].tolist())
-            if step is not None:
-                timed[tag] = step
-        function = {t: s for t, s in timed.items() if t in FUNCTION_TAGS}
-        content = {t: s for t, s in timed.items() if t in CONTENT_TAGS}
-
-        def listed(group):
-            return ", ".join(f"{t} {s}" for t, s in sorted(group.items(), key=lambda x: x[1]))
-
-        measured = (
-            f"step reaching 90% of final: function words: {listed(function) or 'none learned'}"
-        )
-        measured += f"; content words: {listed(content) or 'none learned'}"
-        if len(steps) < MIN_CHECKPOINTS or min(len(function), len(content)) < MIN_TAGS:
-            verdict = INCONCLUSIVE
-            measured += f" ({len(steps)} checkpoints)"
-        else:
-            f, c = statistics.median(function.values()), statistics.median(content.values())
-            measured += f"; medians {f:g} vs {c:g}"
-            verdict = REPRODUCED if f < c else NOT_REPRODUCED if f > c else INCONCLUSIVE
-        rows.append(
-            _row(
-                EMBRYOLOGY,
-                "Parts of speech are learned at different speeds: function words before "
-                f"content words (§4, Fig. 2), in {mode.replace('_', ' ')}",
-                f"run {run}",
-                measured,
-                verdict,
-                f"median learned step (90% of final {mode.replace('_', ' ')} accuracy) of "
-                "function-word tags below that of content-word tags; equal medians, under "
-                f"{MIN_CHECKPOINTS} checkpoints or under {MIN_TAGS} tags per group: "
-                "inconclusive",
-            )
-        )
+    for mode in ("mask_prediction", "reconstruction"):
+        for run in sorted(mlm_pos["run"].unique()):
+            rows.append(_pos_row(run, mode, items[items["run"] == run]))
     return rows
 
 
-def largest_drop(steps, scores, noise) -> tuple[float, int, int, float]:
-    """The fall of a score from a checkpoint to a later one that most exceeds its noise.
-
-    Returns (drop, from step, to step, noise of that pair); drop <= 0 when the series
-    never falls. ``noise[i]`` is the noise of ``scores[i]`` (see :func:`binomial_noise`);
-    a pair's noise is that of the earlier, higher score. E.g. scores (0.2, 0.6, 0.5, 0.7)
-    at steps (0, 1, 2, 3) with equal noise: a drop of 0.1, from step 1 to step 2.
-    """
-    best, margin = (-math.inf, steps[0], steps[0], FLOOR), -math.inf
-    for i in range(len(scores)):
-        for j in range(i + 1, len(scores)):
-            drop = scores[i] - scores[j]
-            if drop - noise[i] > margin:
-                best, margin = (drop, int(steps[i]), int(steps[j]), noise[i]), drop - noise[i]
-    return best
+def _tag_outcomes(words, mode: str):
+    """Per timed tag (see :func:`pos_order`), its words' 0/1 outcomes [words, steps]; the steps."""
+    matrices, steps = {}, []
+    for tag, group in words.groupby("upos", sort=True):
+        if tag not in FUNCTION_TAGS + CONTENT_TAGS:
+            continue
+        outcomes, tag_steps = _outcome_matrix(group, mode)
+        steps = tag_steps or steps
+        if len(outcomes) >= MIN_TOKENS and outcomes[:, -1].mean() >= MIN_FINAL_ACCURACY:
+            matrices[tag] = outcomes
+    return matrices, steps
 
 
-def _series(tables) -> dict[str, list[tuple[str, object]]]:
-    """Per analysis, its score series: (label, DataFrame of step, score, n) per run and task."""
-    series = {}
-    if "probe" in tables:
-        # the best layer's accuracy at each step, per run and probing task
-        table = tables["probe"]
-        best = table.loc[table.groupby(["run", "task", "step"])["accuracy"].idxmax()]
-        series["probing"] = [
-            (f"{run} {task}", rows.rename(columns={"accuracy": "score", "n_test": "n"}))
-            for (run, task), rows in best.groupby(["run", "task"], sort=True)
-        ]
-    if "lama" in tables:
-        # P@1 over all facts of the relations kept (a mean weighted by facts)
-        table = tables["lama"].assign(hits=lambda t: t["p_at_1"] * t["facts"])
-        sums = table.groupby(["run", "step"], as_index=False)[["hits", "facts"]].sum()
-        sums = sums.assign(score=sums["hits"] / sums["facts"], n=sums["facts"])
-        series["LAMA"] = [(str(run), rows) for run, rows in sums.groupby("run", sort=True)]
-    if "downstream" in tables:
-        table = tables["downstream"]
-        means = table.groupby(["run", "task", "step"], as_index=False).agg(
-            score=("score", "mean"), n=("n_dev", "first"), metric=("metric", "first")
+def _pos_row(run, mode: str, words) -> dict:
+    """The :func:`pos_order` row of one run and mode."""
+    import numpy as np
+    from scipy import stats as sps
+
+    name = mode.replace("_", " ")
+    matrices, steps = _tag_outcomes(words, mode)
+    function = [t for t in matrices if t in FUNCTION_TAGS]
+    content = [t for t in matrices if t in CONTENT_TAGS]
+    tags = function + content
+    n_steps = words["step"].nunique()
+    observed = {t: learned_step(steps, matrices[t].mean(0).tolist()) for t in tags}
+    effect = "median learned step, content-word tags minus function-word tags (steps)"
+    rule = (
+        f"95% bootstrap interval of the median learned step (90% of final {name} accuracy) "
+        "of content-word tags minus function-word tags above 0 (function words first); "
+        f"below 0: not reproduced; holding 0, under {MIN_CHECKPOINTS} checkpoints or under "
+        f"{MIN_TAGS} tags per group: inconclusive"
+    )
+    finding = (
+        "Parts of speech are learned at different speeds: function words before content "
+        f"words (§4, Fig. 2), in {name}"
+    )
+    if n_steps < MIN_CHECKPOINTS or min(len(function), len(content)) < MIN_TAGS:
+        listed = ", ".join(f"{t} {observed[t]}" for t in tags) or "no tag learned"
+        measured = f"step reaching 90% of final: {listed} ({n_steps} checkpoints)"
+        return _row(EMBRYOLOGY, finding, f"run {run}", measured, INCONCLUSIVE, rule, effect)
+
+    def statistic(*samples, axis=-1):
+        # samples: each timed tag's resampled word indices [batch, words of the tag]
+        curves = [matrices[t][s].mean(-2) for t, s in zip(tags, samples, strict=True)]
+        learned = np.stack([learned_steps(steps, c) for c in curves])  # [tags, batch]
+        gap = np.median(learned[len(function) :], 0) - np.median(learned[: len(function)], 0)
+        return np.concatenate([gap[None], learned])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sps.DegenerateDataWarning)
+        result = sps.bootstrap(
+            tuple(np.arange(len(matrices[t])) for t in tags),
+            statistic,
+            vectorized=True,
+            n_resamples=stats.RESAMPLES,
+            batch=50,
+            confidence_level=1 - stats.LEVEL,
+            method="percentile",
+            rng=stats.generator("pos_order", run, mode),
         )
-        series["downstream"] = [
-            (f"{run} {task} ({rows['metric'].iloc[0]})", rows)
-            for (run, task), rows in means.groupby(["run", "task"], sort=True)
+    low, high = (np.asarray(b, dtype=float) for b in result.confidence_interval)
+    medians = [float(np.median([observed[t] for t in group])) for group in (function, content)]
+
+    def listed(group):
+        return ", ".join(
+            f"{t} {observed[t]} [{low[1 + tags.index(t)]:g}, {high[1 + tags.index(t)]:g}]"
+            for t in sorted(group, key=observed.get)
+        )
+
+    measured = (
+        "step reaching 90% of final [95% bootstrap interval]: function words: "
+        f"{listed(function)}; content words: {listed(content)}; medians "
+        f"{medians[0]:g} vs {medians[1]:g}"
+    )
+    verdict = REPRODUCED if low[0] > 0 else NOT_REPRODUCED if high[0] < 0 else INCONCLUSIVE
+    return _row(EMBRYOLOGY, finding, f"run {run}", measured, verdict, rule, effect,
+                medians[1] - medians[0], (float(low[0]), float(high[0])))  # fmt: skip
+
+
+class Series(NamedTuple):
+    """A score over checkpoints, with what its test between two checkpoints pairs on.
+
+    ``kind``: ``binary`` (``data`` 0/1 outcomes [items, checkpoints], the score their
+    mean), ``metric`` (``data`` predictions [items, checkpoints] scored by ``metric``
+    against ``gold``) or ``seeds`` (``data`` scores [seeds, checkpoints], one row per
+    fine-tuning seed).
+    """
+
+    label: str
+    steps: tuple[int, ...]
+    kind: str
+    data: object
+    metric: str = "accuracy"
+    gold: object = None
+
+    def scores(self):
+        from embryo.transfer.metrics import score_along
+
+        if self.kind == "binary":
+            return self.data.mean(0)
+        if self.kind == "seeds":
+            return self.data.mean(0)
+        return score_along(self.metric, self.data.T, self.gold)
+
+
+def pair_tests(series: Series):
+    """Every pair i < j of checkpoints: (i, j, fall = score i - score j, one-sided p of a fall).
+
+    ``binary``: exact McNemar (:func:`embryo.results.stats.drop_pvalues`); ``metric``: the
+    paired permutation test (:func:`embryo.results.stats.metric_drop_pvalue`), run only
+    where the score falls (elsewhere p = 1, which is conservative); ``seeds``: the paired
+    t-test over seeds (:func:`embryo.results.stats.seed_drop`; p = 1 without a spread).
+    """
+    import numpy as np
+
+    k = len(series.steps)
+    score = series.scores()
+    out = []
+    if series.kind == "binary":
+        drop, p = stats.drop_pvalues(series.data)
+        return [
+            (i, j, float(drop[i, j]), float(p[i, j])) for i in range(k) for j in range(i + 1, k)
         ]
+    for i in range(k):
+        for j in range(i + 1, k):
+            fall = float(score[i] - score[j])
+            if series.kind == "seeds":
+                p = stats.seed_drop(series.data[:, i], series.data[:, j])[1]
+                p = 1.0 if not np.isfinite(p) else p
+            elif fall > 0:
+                p = stats.metric_drop_pvalue(series.data[:, i], series.data[:, j], series.gold,
+                                             series.metric, seed_labels=(series.label, i, j))  # fmt: skip
+            else:
+                p = 1.0
+            out.append((i, j, fall, p))
+    return out
+
+
+def fall_interval(series: Series, i: int, j: int) -> tuple[float, float]:
+    """95% interval of the fall from checkpoint i to j: the paired bootstrap over items, or
+    the t interval over seeds."""
+    if series.kind == "seeds":
+        return stats.seed_drop(series.data[:, i], series.data[:, j])[2:]
+    labels = (series.label, i, j)
+    if series.kind == "binary":
+        return stats.paired_interval(series.data[:, i], series.data[:, j], labels=labels)
+    import numpy as np
+
+    from embryo.transfer.metrics import score_along
+
+    def fall(x, y, axis=-1):
+        # x (= y): the resampled item indices, the same at both checkpoints
+        k = x.astype(int)
+        gold = series.gold[k]
+        before = score_along(series.metric, series.data[k, i], gold)
+        return before - score_along(series.metric, series.data[k, j], gold)
+
+    index = np.arange(len(series.gold), dtype=float)
+    return stats.paired_interval(index, index, fall, labels=labels)
+
+
+def probe_layers(probe) -> dict:
+    """{(run, task): the layer whose probe has the best mean accuracy over checkpoints}."""
+    return {
+        key: int(rows.groupby("layer")["accuracy"].mean().idxmax())
+        for key, rows in probe.groupby(["run", "task"], sort=True)
+    }
+
+
+def _probe_series(probe, items) -> list[Series]:
+    """Per run and task, the probe at the layer with the best mean accuracy over checkpoints.
+
+    One layer per series, so that two checkpoints are compared on the same probe (the
+    best layer of each checkpoint would be a maximum over layers, biased up by the
+    choice, and not a paired comparison).
+    """
+    import numpy as np
+
+    out = []
+    for (run, task), layer in probe_layers(probe).items():
+        mine = items[(items["run"] == run) & (items["task"] == task) & (items["layer"] == layer)]
+        mine = mine.assign(correct=(mine["predicted"] == mine["label"]).astype(float))
+        outcomes, steps = _outcome_matrix(mine, "correct")
+        if len(steps):
+            out.append(Series(f"{run} {task} (layer {layer})", tuple(steps), "binary",
+                              np.asarray(outcomes)))  # fmt: skip
+    return out
+
+
+def _lama_series(items) -> list[Series]:
+    """Per run: P@1 over all scored facts (each fact an item: right when its rank is 1)."""
+    out = []
+    scored = items.dropna(subset=["rank"])
+    for run, rows in scored.groupby("run", sort=True):
+        rows = rows.assign(correct=(rows["rank"] == 1).astype(float))
+        outcomes, steps = _outcome_matrix(rows, "correct")
+        if len(steps):
+            out.append(Series(str(run), tuple(steps), "binary", outcomes))
+    return out
+
+
+def _downstream_series(downstream, items) -> list[Series]:
+    """Per run and task: over seeds when every checkpoint has two or more (the seed is the
+    unit fine-tuning noise comes in), else the one seed's dev predictions item by item."""
+    out = []
+    for (run, task), rows in downstream.groupby(["run", "task"], sort=True):
+        metric = rows["metric"].iloc[0]
+        label = f"{run} {task} ({metric})"
+        seeds = rows.pivot_table(index="seed", columns="step", values="score").dropna()
+        if len(seeds) >= 2:
+            out.append(Series(label, tuple(int(s) for s in seeds.columns), "seeds",
+                              seeds.to_numpy(dtype=float), metric))  # fmt: skip
+            continue
+        seed = rows["seed"].min()
+        mine = items[(items["run"] == run) & (items["task"] == task) & (items["seed"] == seed)]
+        predictions = mine.pivot_table(index="item", columns="step", values="prediction")
+        gold = mine.groupby("item")["label"].first().loc[predictions.index].to_numpy(dtype=float)
+        steps = tuple(int(s) for s in predictions.columns)
+        if metric == "accuracy":
+            correct = (predictions.to_numpy() == gold[:, None]).astype(float)
+            out.append(Series(label, steps, "binary", correct, metric))
+        else:
+            out.append(Series(label, steps, "metric", predictions.to_numpy(dtype=float), metric,
+                              gold))  # fmt: skip
+    return out
+
+
+def _series(tables, items) -> dict[str, list[Series]]:
+    """Per analysis, its score series (see :func:`not_monotonic`)."""
+    series = {}
+    if "probe" in tables and "probe" in items:
+        series["probing"] = _probe_series(tables["probe"], items["probe"])
+    if "lama" in items:
+        series["LAMA"] = _lama_series(items["lama"])
+    if "downstream" in tables and "downstream" in items:
+        series["downstream"] = _downstream_series(tables["downstream"], items["downstream"])
     return series
 
 
-def not_monotonic(tables) -> list[dict]:
+def not_monotonic(tables, items) -> list[dict]:
     """Do probing, LAMA and downstream scores rise monotonically with steps? One row each.
 
-    Series: the best layer's probing accuracy per run and task; LAMA P@1 over all facts
-    per run; the downstream dev score (mean over seeds) per run and task. In each, the
-    :func:`largest_drop` from a checkpoint to a later one, against the noise of the higher
-    score, :func:`binomial_noise` with the test words, facts or dev examples (for
-    Matthews correlation and F1, a proportion's noise is a rough guide). Rule: with at
-    least :data:`MIN_CHECKPOINTS` checkpoints in a series, ``reproduced`` (the paper: they
-    do not rise monotonically) if some series drops by more than its noise, ``not
-    reproduced`` if none does, ``inconclusive`` without such a series.
+    Series: the probe of each run and task at its best layer (:func:`_probe_series`); LAMA
+    P@1 over all scored facts per run; the downstream dev score per run and task (over
+    seeds when there are two or more per checkpoint, else item by item). For every pair
+    of checkpoints i < j of every series with at least :data:`MIN_CHECKPOINTS`, a paired
+    one-sided test that the score at j is below that at i (:func:`pair_tests`); the
+    p-values of all pairs of all series of the analysis form one family, adjusted by
+    Benjamini-Hochberg at :data:`embryo.results.stats.LEVEL`. Effect: the fall of the
+    most significant pair (or, without a significant one, of the largest fall), with its
+    95% interval (:func:`fall_interval`). Rule: ``reproduced`` (the paper: they do not rise
+    monotonically) if some fall is significant, unless every significant fall is of a
+    downstream series with a single fine-tuning seed (then ``inconclusive``: the fall may
+    be the fine-tuning's own noise, which one seed cannot measure); ``not reproduced`` if
+    none is and the interval of the largest fall lies below :data:`MARGIN` (no fall that
+    matters is compatible with the data); ``inconclusive`` otherwise, or without a series
+    of :data:`MIN_CHECKPOINTS` checkpoints.
     """
     rows = []
-    for analysis, series in _series(tables).items():
-        checked, falling, worst = 0, [], None
-        for label, rows_ in series:
-            rows_ = rows_.sort_values("step")
-            if len(rows_) < MIN_CHECKPOINTS:
-                continue
-            checked += 1
-            scores = rows_["score"].astype(float).tolist()
-            noise = [binomial_noise(s, n) for s, n in zip(scores, rows_["n"], strict=True)]
-            drop, a, b, tol = largest_drop(rows_["step"].tolist(), scores, noise)
-            entry = f"{label}: " + (
-                f"falls {drop:.3f} from step {a} to step {b} (noise {tol:.3f})"
-                if drop > 0
-                else "never falls"
-            )
-            if drop > tol:
-                falling.append(entry)
-            if worst is None or drop - tol > worst[0]:
-                worst = (drop - tol, entry)
-        if not checked:
-            verdict, measured = INCONCLUSIVE, f"no series with {MIN_CHECKPOINTS} checkpoints"
-        else:
-            verdict = REPRODUCED if falling else NOT_REPRODUCED
-            measured = f"{len(falling)} of {checked} series fall by more than their noise"
-            measured += "; " + ("; ".join(falling[:4]) if falling else f"closest: {worst[1]}")
-        rows.append(
-            _row(
-                EMBRYOLOGY,
-                f"{analysis} scores do not rise monotonically with pretraining steps "
-                "(abstract, §5-§6)",
-                analysis,
-                measured,
-                verdict,
-                "some series falls from a checkpoint to a later one by more than two standard "
-                f"errors of the difference (at least {FLOOR}); none: not reproduced",
-            )
+    for analysis, series in _series(tables, items).items():
+        series = [s for s in series if len(s.steps) >= MIN_CHECKPOINTS]
+        finding = (
+            f"{analysis} scores do not rise monotonically with pretraining steps (abstract, §5-§6)"
         )
-    return rows
-
-
-def more_data_more_help(transfer_summary) -> list[dict]:
-    """Is pretraining worth more with more fine-tuning data? One row per run, step and task.
-
-    The loss of reinitialising every layer (embeddings kept: ``progressive-k0``, or any
-    scheme that keeps no layer) is ``none``'s mean score minus its mean score (over
-    seeds), at each training-set size. Its noise is the root sum of squares of the two 95%
-    intervals, each at least :data:`FLOOR` (and :data:`FLOOR` with one seed: two seeds
-    that agree do not make a score exact). Rule: ``reproduced`` if the loss at
-    the largest size exceeds that at the smallest by more than the root sum of squares of
-    their noises, ``not reproduced`` if it falls short by as much, else ``inconclusive``.
-    """
-    table = transfer_summary
-    if table.empty or "kept_layers" not in table:
-        return []
-    rows = []
-    for (run, step, task), group in table.groupby(["run", "step", "task"], sort=True):
-        none = group[group["reinit"] == "none"].set_index("n")
-        redrawn = group[(group["kept_layers"] == 0) & (group["reinit"] != "none")]
-        redrawn = redrawn.sort_values("reinit").drop_duplicates("n").set_index("n")
-        sizes = sorted(set(none.index) & set(redrawn.index), key=_size_key)
-        if len(sizes) < 2:
+        rule = (
+            "paired one-sided test of a fall for every pair of checkpoints of every series "
+            "(0/1 items: exact McNemar; other metrics: permutation of the two checkpoints' "
+            "predictions per item; two or more seeds: paired t over seeds), Benjamini-"
+            f"Hochberg over all pairs at FDR {stats.LEVEL}: some fall significant: "
+            "reproduced (only single-seed downstream falls: inconclusive); none, and the "
+            f"largest fall's 95% interval below {MARGIN}: not reproduced; else inconclusive"
+        )
+        effect = "fall in score from the earlier to the later checkpoint"
+        if not series:
+            rows.append(_row(EMBRYOLOGY, finding, analysis,
+                             f"no series with {MIN_CHECKPOINTS} checkpoints", INCONCLUSIVE,
+                             rule, effect))  # fmt: skip
             continue
-        loss, noise = {}, {}
-        for n in sizes:
-            loss[n] = none.at[n, "mean"] - redrawn.at[n, "mean"]
-            ci = [none.at[n, "ci95"], redrawn.at[n, "ci95"]]
-            noise[n] = math.sqrt(
-                sum((max(c, FLOOR) if math.isfinite(c) else FLOOR) ** 2 for c in ci)
-            )
-        small, large = sizes[0], sizes[-1]
-        gap = loss[large] - loss[small]
-        tol = math.hypot(noise[small], noise[large])
-        verdict = REPRODUCED if gap > tol else NOT_REPRODUCED if gap < -tol else INCONCLUSIVE
-        metric = group["metric"].iloc[0]
-        measured = f"{metric} lost by reinitialising all layers: " + ", ".join(
-            f"n={n}: {loss[n]:+.3f} (±{noise[n]:.3f})" for n in sizes
+        tests = [(s, *t) for s in series for t in pair_tests(s)]
+        adjusted, rejected = stats.bh_reject([t[4] for t in tests])
+        tests = [(*t, q, r) for t, q, r in zip(tests, adjusted, rejected, strict=True)]
+        significant = [t for t in tests if t[6]]
+        if significant:
+            chosen = min(significant, key=lambda t: (t[5], -t[3]))
+        else:
+            chosen = max(tests, key=lambda t: t[3])
+        s, i, j, fall = chosen[:4]
+        low, high = fall_interval(s, i, j)
+
+        def describe(t):
+            s, i, j, fall, _, q, _ = t
+            return f"{s.label}: {fall:+.3f} from step {s.steps[i]} to step {s.steps[j]} (q {q:.3g})"
+
+        falling = sorted({t[0].label for t in significant})
+        measured = (
+            f"{len(falling)} of {len(series)} series fall significantly ({len(tests)} pairs "
+            "tested); "
         )
-        measured += f"; largest minus smallest {gap:+.3f} (noise {tol:.3f})"
-        rows.append(
-            _row(
-                TRANSFER,
-                "Pretrained layers help more when fine-tuning data are plentiful (abstract, "
-                "Fig. 1)",
-                f"run {run} step {step}, {task}",
-                measured,
-                verdict,
-                "score lost by reinitialising every layer larger at the largest training set "
-                "than at the smallest, by more than the combined 95% intervals; smaller by "
-                "as much: not reproduced",
-            )
+        if significant:
+            measured += "; ".join(describe(t) for t in sorted(significant, key=lambda t: t[5])[:4])
+        else:
+            measured += f"largest fall: {describe(chosen)}"
+        measured += f"; fall {fall:+.3f} {_interval(low, high)}"
+        single_seed_only = significant and all(
+            analysis == "downstream" and t[0].kind != "seeds" for t in significant
         )
+        if significant and not single_seed_only:
+            verdict = REPRODUCED
+        elif significant:
+            verdict = INCONCLUSIVE
+            measured += " (one fine-tuning seed: fine-tuning noise not measured)"
+        elif math.isfinite(high) and high < MARGIN:
+            verdict = NOT_REPRODUCED
+        else:
+            verdict = INCONCLUSIVE
+        rows.append(_row(EMBRYOLOGY, finding, analysis, measured, verdict, rule, effect, fall,
+                         (low, high)))  # fmt: skip
     return rows
 
 
 def _size_key(n) -> float:
     """Training-set sizes in order: numbers, then 'full' (all of it)."""
     return math.inf if str(n) == "full" else float(n)
+
+
+def layer_contrasts(schemes, layers: int) -> list[tuple[str, str, str]]:
+    """(label, scheme with the layer pretrained, scheme with it redrawn) the grid ran.
+
+    Progressive: layer k's benefit is ``progressive-k{k+1}`` minus ``progressive-k{k}``
+    (the layers below kept, those above redrawn; ``progressive-k{L}`` is ``none``);
+    single: ``none`` minus ``single-{l}`` (every other layer kept); block: ``none`` minus
+    ``block-{i}-{j}`` (layers i..j together). Only pairs whose two schemes are in
+    ``schemes`` are returned.
+    """
+    have = set(schemes)
+    name = {f"progressive-k{layers}": "none"}
+
+    def ran(scheme):
+        return name.get(scheme, scheme) in have or scheme in have
+
+    out = []
+    for k in range(layers):
+        kept, redrawn = f"progressive-k{k + 1}", f"progressive-k{k}"
+        if ran(kept) and ran(redrawn):
+            kept = kept if kept in have else name.get(kept, kept)
+            out.append((f"layer {k} (progressive)", kept, redrawn))
+    for layer in range(layers):
+        if "none" in have and f"single-{layer}" in have:
+            out.append((f"layer {layer} (single)", "none", f"single-{layer}"))
+    for scheme in sorted(have):
+        if scheme.startswith("block-") and "none" in have:
+            i, j = scheme.split("-")[1:]
+            out.append((f"layers {i}-{j} (block)", "none", scheme))
+    return out
+
+
+def _benefits(group, kept: str, redrawn: str) -> dict:
+    """Per training-set size, the per-seed score with ``kept`` minus with ``redrawn``
+    (paired by seed: the seed fixes the subset, the new head and the draw)."""
+    import numpy as np
+
+    out = {}
+    for n, rows in group.groupby("n"):
+        a = rows[rows["reinit"] == kept].set_index("seed")["score"]
+        b = rows[rows["reinit"] == redrawn].set_index("seed")["score"]
+        seeds = sorted(set(a.index) & set(b.index))
+        if seeds:
+            out[str(n)] = np.asarray(a.loc[seeds], dtype=float) - np.asarray(b.loc[seeds], float)
+    return out
+
+
+def more_data_more_help(transferability) -> list[dict]:
+    """Do pretrained layers help more when fine-tuning data are plentiful? Per run, step, task.
+
+    Tamkin et al. (2020, abstract): "parameters that provide tremendous performance
+    improvement when data is plentiful may provide negligible benefits in data-scarce
+    settings". Tested per layer, as stated: a layer's *benefit* at a training-set size is
+    the dev score with the layer pretrained minus with it redrawn, per seed
+    (:func:`layer_contrasts`, :func:`_benefits`). For each layer, Welch's one-sided
+    t-test that its mean benefit at the largest size exceeds that at the smallest (the
+    seeds at two sizes are different subsets: independent samples), Benjamini-Hochberg
+    over the layers of the row at :data:`embryo.results.stats.LEVEL`. Rule:
+    ``reproduced`` if some layer's increase is significant and its benefit at the
+    smallest size is indistinguishable from zero (its 95% t interval holds 0); ``not
+    reproduced`` if no increase is significant and every layer's 95% interval of the
+    increase lies below :data:`MARGIN`; ``inconclusive`` otherwise (including a
+    significant increase whose small-data benefit is not zero, and fewer than two seeds
+    per size, which give no interval). Effect: the chosen layer's increase (largest minus
+    smallest size) with its Welch interval. A second, ``descriptive`` row gives the score
+    lost by redrawing every layer at each size (no verdict: with every layer redrawn a
+    model is near chance whatever the data, which is not the paper's claim).
+    """
+    table = transferability
+    if table.empty:
+        return []
+    rows = []
+    claim = ("Parameters that help a lot when fine-tuning data are plentiful may give "
+             "negligible benefits when they are scarce (abstract, Fig. 1)")  # fmt: skip
+    rule = (
+        "per layer, benefit = score pretrained minus redrawn, paired over seeds; Welch "
+        "one-sided t of benefit at the largest size above that at the smallest, Benjamini-"
+        f"Hochberg over layers at FDR {stats.LEVEL}: some layer significant with its "
+        "smallest-size benefit's 95% interval holding 0: reproduced; none significant and "
+        f"every increase's 95% interval below {MARGIN}: not reproduced; else inconclusive"
+    )
+    for (run, step, task), group in table.groupby(["run", "step", "task"], sort=True):
+        layers = int(group["layers"].iloc[0])
+        metric = group["metric"].iloc[0]
+        scope = f"run {run} step {step}, {task}"
+        sizes = sorted({str(n) for n in group["n"]}, key=_size_key)
+        if len(sizes) < 2:
+            continue
+        small, large = sizes[0], sizes[-1]
+        tests = []
+        for label, kept, redrawn in layer_contrasts(group["reinit"].unique(), layers):
+            benefit = _benefits(group, kept, redrawn)
+            if small not in benefit or large not in benefit:
+                continue
+            diff, p, low, high = stats.larger(benefit[large], benefit[small])
+            tests.append((label, benefit, diff, p, low, high,
+                          stats.mean_interval(benefit[small])))  # fmt: skip
+        effect = f"increase of a layer's benefit ({metric}), n={large} minus n={small}"
+        testable = [t for t in tests if math.isfinite(t[3])]
+        if testable:
+            adjusted, rejected = stats.bh_reject([t[3] for t in testable])
+            testable = [(*t, q, r) for t, q, r in zip(testable, adjusted, rejected, strict=True)]
+
+        def negligible(t):
+            _, low, high = t[6]
+            return math.isfinite(low) and low <= 0 <= high
+
+        if not testable:
+            verdict, chosen = INCONCLUSIVE, None
+            measured = (f"{len(tests)} layer contrasts, none with two seeds and a spread at "
+                        f"both n={small} and n={large}: no interval")  # fmt: skip
+        else:
+            winners = [t for t in testable if t[8] and negligible(t)]
+            if winners:
+                verdict = REPRODUCED
+            elif not any(t[8] for t in testable) and all(t[5] < MARGIN for t in testable):
+                verdict = NOT_REPRODUCED
+            else:
+                verdict = INCONCLUSIVE
+            chosen = min(winners or testable, key=lambda t: (t[7], -t[2]))
+            ranked = sorted(testable, key=lambda t: t[7])
+            measured = f"{len(testable)} layers tested; " + "; ".join(
+                _describe_layer(t, sizes) for t in ranked[:4]
+            )
+            if verdict == INCONCLUSIVE and any(t[8] for t in testable):
+                measured += (
+                    " (the benefit grows with data, but is not negligible at the smallest size)"
+                )
+        rows.append(
+            _row(TRANSFER, claim, scope, measured, verdict, rule, effect,
+                 chosen[2] if chosen else math.nan,
+                 (chosen[4], chosen[5]) if chosen else (math.nan, math.nan))
+        )  # fmt: skip
+        rows += _all_layers(group, layers, metric, scope, sizes)
+    return rows
+
+
+def _sized(values: dict, sizes) -> str:
+    """Per training-set size, the mean of the per-seed values with its 95% t interval."""
+    parts = []
+    for n in sizes:
+        if n in values:
+            mean, low, high = stats.mean_interval(values[n])
+            parts.append(f"n={n}: {mean:+.3f} {_interval(low, high)}")
+    return ", ".join(parts)
+
+
+def _describe_layer(test, sizes) -> str:
+    label, benefit, diff, _, low, high, _, q = test[:8]
+    return (f"{label}: benefit {_sized(benefit, sizes)}; increase {diff:+.3f} "
+            f"{_interval(low, high)} (q {q:.3g})")  # fmt: skip
+
+
+def _all_layers(group, layers, metric, scope, sizes) -> list[dict]:
+    """The descriptive row: the score lost by redrawing every layer, at each size."""
+    redrawn = next(
+        (s for s in ("progressive-k0", f"block-0-{layers - 1}") if s in set(group["reinit"])), None
+    )
+    if redrawn is None or "none" not in set(group["reinit"]):
+        return []
+    loss = _benefits(group, "none", redrawn)
+    if sizes[0] not in loss or sizes[-1] not in loss:
+        return []
+    diff, _, low, high = stats.larger(loss[sizes[-1]], loss[sizes[0]])
+    measured = f"{metric} lost by redrawing every layer ({redrawn}): {_sized(loss, sizes)}"
+    return [
+        _row(
+            TRANSFER,
+            "Score lost by redrawing every layer, at the smallest and largest training set "
+            "(for reading beside the per-layer test; not the paper's claim)",
+            scope,
+            measured,
+            DESCRIPTIVE,
+            "no verdict: the loss at the largest size minus at the smallest, with its Welch "
+            "95% interval over seeds",
+            f"loss at n={sizes[-1]} minus at n={sizes[0]} ({metric})",
+            diff,
+            (low, high),
+        )
+    ]
 
 
 def steps_saved(inheritance, validation) -> list[dict]:
@@ -348,20 +690,50 @@ def steps_saved(inheritance, validation) -> list[dict]:
                 measured,
                 verdict,
                 "a student checkpoint before its last at or below the twin's final validation "
-                "perplexity; only the last: inconclusive; none: not reproduced",
+                "perplexity; only the last: inconclusive; none: not reproduced (no interval: "
+                "one validation loss per checkpoint, on one held-out set)",
+                "share of the twin's steps saved",
+                float(last["saving"]),
             )
         )
     return rows
 
 
-def check(tables: dict) -> list[dict]:
-    """Every check whose tables are present, in the order of the studies."""
+# what the checks read of each analysis's per-item files
+ITEM_COLUMNS = {
+    "mlm_pos": ["run", "step", "item", "upos", "mask_prediction", "reconstruction"],
+    "probe": ["run", "step", "task", "layer", "item", "label", "predicted"],
+    "lama": ["run", "step", "item", "rank"],
+    "downstream": ["run", "step", "task", "seed", "item", "label", "prediction"],
+}
+
+
+def read_items(tables: dict, paths: dict) -> dict:
+    """The per-item outcomes the checks need, per table: {name: DataFrame}.
+
+    ``paths``: {table: its per-item files}. Only the columns of :data:`ITEM_COLUMNS` are
+    read, and of the probes only the layers :func:`probe_layers` chooses.
+    """
+    from embryo.results.items import read_items as read
+
+    out = {}
+    for name, files in paths.items():
+        filters = None
+        if name == "probe" and "probe" in tables:
+            filters = [("layer", "in", sorted(set(probe_layers(tables["probe"]).values())))]
+        out[name] = read(files, ITEM_COLUMNS[name], filters)
+    return out
+
+
+def check(tables: dict, items: dict | None = None) -> list[dict]:
+    """Every check whose tables (and per-item outcomes) are present, in the order of the studies."""
+    items = items or {}
     rows = []
-    if "mlm_pos" in tables:
-        rows += pos_order(tables["mlm_pos"])
-    rows += not_monotonic(tables)
-    if "transfer_summary" in tables:
-        rows += more_data_more_help(tables["transfer_summary"])
+    if "mlm_pos" in tables and "mlm_pos" in items:
+        rows += pos_order(tables["mlm_pos"], items["mlm_pos"])
+    rows += not_monotonic(tables, items)
+    if "transferability" in tables:
+        rows += more_data_more_help(tables["transferability"])
     if "inheritance" in tables and "validation" in tables:
         rows += steps_saved(tables["inheritance"], tables["validation"])
     return rows
@@ -371,7 +743,8 @@ def to_html(table) -> str:
     """The findings table as a small self-contained HTML page (the report shows it inline)."""
     import html
 
-    colours = {REPRODUCED: "#d9f2d9", NOT_REPRODUCED: "#f8d7d7", INCONCLUSIVE: "#eeeeee"}
+    colours = {REPRODUCED: "#d9f2d9", NOT_REPRODUCED: "#f8d7d7", INCONCLUSIVE: "#eeeeee",
+               DESCRIPTIVE: "#ffffff"}  # fmt: skip
     rows = []
     for row in table.itertuples(index=False):
         cells = "".join(f"<td>{html.escape(str(getattr(row, c)))}</td>" for c in COLUMNS)

@@ -53,3 +53,9 @@ def write_text(target: str | os.PathLike, text: str) -> None:
     """Write ``text``, atomically."""
     with atomic_path(target) as tmp:
         tmp.write_text(text)
+
+
+def write_parquet(target: str | os.PathLike, frame) -> None:
+    """Write a DataFrame as Parquet (without its index), atomically."""
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)

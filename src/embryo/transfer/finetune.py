@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from embryo.runtime.atomic import write_json
+from embryo.runtime.atomic import write_json, write_parquet
 from embryo.runtime.errors import EmbryoError
 
 
@@ -83,12 +83,11 @@ def batch_tensors(rows: dict, index, pad_id: int, device):
     return {k: v.to(device) for k, v in inputs.items()}, labels
 
 
-def evaluate(model, rows: dict, info: dict, *, batch_size: int, pad_id: int) -> dict:
-    """The task's metrics on ``rows`` (the dev split), batched by length."""
+def predict(model, rows: dict, info: dict, *, batch_size: int, pad_id: int):
+    """The model's prediction for every row of ``rows`` (the dev split), batched by length:
+    the class index, or the score for a regression task."""
     import numpy as np
     import torch
-
-    from embryo.transfer.metrics import score
 
     order = np.argsort([len(x) for x in rows["input_ids"]], kind="stable")
     predictions = np.empty(len(order), dtype=float)
@@ -101,8 +100,26 @@ def evaluate(model, rows: dict, info: dict, *, batch_size: int, pad_id: int) -> 
             out = logits[:, 0] if info["type"] == "regression" else logits.argmax(-1)
             predictions[index] = out.float().cpu().numpy()
     model.train()
+    return predictions
+
+
+def dev_scores(predictions, rows: dict, info: dict) -> dict:
+    """The task's metrics of ``predictions`` against the labels of ``rows``."""
+    import numpy as np
+
+    from embryo.transfer.metrics import score
+
     gold = np.asarray(rows["label"])
     return {m: score(m, predictions, gold) for m in info["metrics"]}
+
+
+def prediction_items(predictions, rows: dict, **keys):
+    """The per-example file of a job: the ``keys`` columns, then ``item`` (dev row), the
+    gold ``label`` and the ``prediction``."""
+    import pandas as pd
+
+    columns = {"item": range(len(predictions)), "label": rows["label"], "prediction": predictions}
+    return pd.DataFrame({**{k: [v] * len(predictions) for k, v in keys.items()}, **columns})
 
 
 def load_classifier(model_dir, info: dict, seed: int):
@@ -127,8 +144,11 @@ def load_classifier(model_dir, info: dict, seed: int):
 def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
              hparams: FinetuneSettings,
              reinit: str = "none", init: str = "model",
-             provenance: dict | None = None) -> dict:  # fmt: skip
-    """Fine-tune ``model_dir`` on the prepared task in ``task_dir``; write ``metrics.json``.
+             provenance: dict | None = None, predictions_path=None) -> dict:  # fmt: skip
+    """Fine-tune ``model_dir`` on the prepared task in ``task_dir``; write ``metrics.json``
+    and, to ``predictions_path`` (default: beside it, ``*.predictions.parquet``), the last
+    epoch's prediction of every dev example (:func:`prediction_items`, with the
+    ``provenance`` keys, the task and the seed first), from which the metrics are computed.
 
     ``reinit`` is a scheme of :mod:`embryo.transfer.reinit`, applied (with recipe ``init``) to the
     loaded checkpoint before fine-tuning. Returns what is written:
@@ -185,7 +205,8 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
-        dev_metrics = evaluate(model, dev, info, batch_size=hparams.eval_batch_size, pad_id=pad_id)
+        predictions = predict(model, dev, info, batch_size=hparams.eval_batch_size, pad_id=pad_id)
+        dev_metrics = dev_scores(predictions, dev, info)
         per_epoch.append({"epoch": epoch, "step": step, **dev_metrics})
         print(f"epoch {epoch}/{epochs} step {step}: {dev_metrics}", flush=True)
     metrics = per_epoch[-1]
@@ -208,5 +229,9 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         "layers": model.config.num_hidden_layers,
         "seconds": time.perf_counter() - started,
     }
+    keys = {**(provenance or {}), "task": info["name"], "seed": seed}
+    if predictions_path is None:
+        predictions_path = Path(out_path).with_suffix(".predictions.parquet")
+    write_parquet(predictions_path, prediction_items(predictions, dev, **keys))
     write_json(out_path, result)
     return result
