@@ -33,12 +33,3 @@ def read_items(paths, columns=None, filters=None):
     ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
-
-def select(items, columns=None, **equal):
-    """Rows of a per-item DataFrame whose columns equal ``equal``, with ``columns``."""
-    mask = None
-    for name, value in equal.items():
-        hit = items[name] == value
-        mask = hit if mask is None else mask & hit
-    out = items if mask is None else items[mask]
-    return out if columns is None else out[columns]
