@@ -23,6 +23,7 @@ rule table:
         **cluster_resources("table"),
     params:
         repeats=scheme_repeats,
+        replicates=ec.replicates(config),
         caption=lambda w: caption(w.analysis),
         code=code("table"),
     script:

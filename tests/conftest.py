@@ -102,7 +102,7 @@ def segment_settings(spec: dict):
     from embryo.models.families import model_spec
     from embryo.train.growth import Growth
     from embryo.train.optimizer import Optimizer
-    from embryo.train.segment import Evaluation, Objective, SegmentSettings, Teacher
+    from embryo.train.segment import Evaluation, Objective, Seeds, SegmentSettings, Teacher
 
     def section(cls, key):
         return cls(**spec[key]) if spec.get(key) is not None else None
@@ -110,6 +110,7 @@ def segment_settings(spec: dict):
     return SegmentSettings(
         architecture=spec["architecture"],
         seed=spec["seed"],
+        seeds=Seeds(**spec["seeds"]) if "seeds" in spec else Seeds(*[spec["seed"]] * 4),
         block_size=spec["block_size"],
         model=model_spec(spec["architecture"], spec["model"]),
         objective=Objective(**spec["objective"]),

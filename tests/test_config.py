@@ -318,6 +318,48 @@ def test_a_list_of_schedules_validates_and_fills_defaults(good):
         check(good)
 
 
+def test_replicates_are_runs_of_their_own_that_vary_what_they_name(good):
+    cfg = copy.deepcopy(good)
+    cfg["runs"]["r"].update(seed=3, replicates={"seeds": [1, 2], "vary": ["masks", "dropout"]})
+    runs = check(cfg)["runs"]
+    assert list(runs) == ["r", "r@s1", "r@s2"] and "replicates" not in runs["r"]
+    assert runs["r@s1"]["replicate_of"] == "r" and runs["r@s1"]["seed"] == 3
+    checked = check(cfg)
+    seeds = ec.segment_settings(checked, "r@s2", 10).seeds
+    assert seeds._asdict() == {"init": 3, "data_order": 3, "masks": 2, "dropout": 2}
+    assert ec.segment_settings(checked, "r", 10).seeds == (3, 3, 3, 3)
+    assert ec.checkpoint_steps(runs["r@s1"]) == [0, 10, 20]
+    # by default a replicate's seed draws everything
+    cfg["runs"]["r"]["replicates"] = {"seeds": [5]}
+    assert set(check(cfg)["runs"]["r@s5"]["seeds"].values()) == {5}
+    for replicates, message in (
+        ({"seeds": [3]}, r"runs\.r\.replicates\.seeds: 3 is the run's own seed"),
+        (
+            {"seeds": [1], "vary": ["weights"]},
+            r"runs\.r\.replicates\.vary\.0: 'weights' is not one of",
+        ),
+        ({"seeds": []}, r"runs\.r\.replicates\.seeds"),
+    ):
+        cfg["runs"]["r"]["replicates"] = replicates
+        with pytest.raises(EmbryoError, match=message):
+            check(cfg)
+    # tables carry each run's series and replicate
+    import pandas as pd
+
+    from embryo.results.tables import with_replicates
+
+    cfg["runs"]["r"]["replicates"] = {"seeds": [1]}
+    known = ec.replicates(check(cfg))
+    assert known == {"r": ("r", 3), "r@s1": ("r", 1)}
+    table = with_replicates(pd.DataFrame({"run": ["r@s1", "r"], "step": [0, 0]}), known)
+    assert list(table.columns) == ["run", "series", "replicate", "step"]
+    assert table["series"].tolist() == ["r", "r"] and table["replicate"].tolist() == [1, 3]
+    cfg["runs"]["r"].pop("replicates")
+    cfg["runs"]["x@s1"] = cfg["runs"]["r"]
+    with pytest.raises(EmbryoError, match=r"runs\.x@s1: '@s' is kept for replicates"):
+        check(cfg)
+
+
 def test_segment_settings_separate_initialisation_from_optimisation(good):
     cfg = check(good)
     assert ec.segment_settings(cfg, "r", 0).optimizer is None

@@ -110,6 +110,18 @@ def test_pos_order_compares_the_groups_with_bootstrap_intervals():
     assert pos(rare)["verdict"] == f.INCONCLUSIVE  # too few words to time
 
 
+def test_replicates_of_a_series_give_one_row():
+    early, late = [0.0, 0.97, 1.0], [0.0, 0.5, 1.0]
+    curves = {"DET": early, "ADP": early, "NOUN": late, "VERB": late}
+    items = pd.concat([word_items(curves, seed=k).assign(run=run)
+                       for k, run in enumerate(("r", "r@s1"))])  # fmt: skip
+    table = pd.DataFrame({"run": ["r", "r@s1"], "series": ["r", "r"]})
+    rows = [r for r in f.pos_order(table, items) if r["finding"].endswith("mask prediction")]
+    (row,) = rows
+    assert row["scope"] == "series r (2 replicates)" and row["verdict"] == f.REPRODUCED
+    assert row["estimate"] == 90 and "r@s1: 90" in row["measured"]
+
+
 # ---- non-monotonic scores
 
 
@@ -137,6 +149,22 @@ def test_not_monotonic_tests_every_pair_with_the_false_discovery_rate():
     assert row["verdict"] == f.NOT_REPRODUCED and row["ci_high"] < f.MARGIN
     two = lama_items([0.5, 0.1], 1000, steps=(0, 10))
     assert f.not_monotonic({}, {"lama": two})[0]["verdict"] == f.INCONCLUSIVE
+
+
+def test_replicates_are_pooled_and_tested_against_their_spread():
+    def series(falls):
+        frames = [lama_items([0.1, 0.5, 0.5 - fall], 1000, seed=k).assign(run=f"r@s{k}")
+                  for k, fall in enumerate(falls)]  # fmt: skip
+        runs = [f"r@s{k}" for k in range(len(falls))]
+        tables = {"lama": pd.DataFrame({"run": runs, "series": "r"})}
+        (row,) = f.not_monotonic(tables, {"lama": pd.concat(frames)})
+        return row
+
+    row = series([0.2, 0.21, 0.19])  # each replicate falls alike
+    assert row["verdict"] == f.REPRODUCED and "r (over 3 replicates)" in row["measured"]
+    # one replicate falls, the other rises: each alone is significant, together not
+    row = series([0.2, -0.2])
+    assert row["verdict"] == f.INCONCLUSIVE and "(over 2 replicates)" in row["measured"]
 
 
 def test_downstream_series_over_seeds_or_items():

@@ -286,3 +286,53 @@ def test_two_processes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny
     metrics = [json.loads((d / "metrics.json").read_text()) for d in (one, two)]
     assert [m["processes"] for m in metrics] == [1, 2]
     assert metrics[1]["val_loss"] == pytest.approx(metrics[0]["val_loss"], rel=1e-4)
+
+
+def test_a_replicate_seed_draws_only_what_it_varies(tmp_path, tiny_tokenizer, tiny_blocks,
+                                                    monkeypatch):  # fmt: skip
+    """runs.<run>.replicates.vary: each source of randomness follows its own seed."""
+    import embryo.models.seeds as seeds_module
+    import embryo.train.segment as seg
+
+    drawn = []
+    batch_indices_, generator_, derive_seed_ = (
+        seg.batch_indices,
+        seeds_module.generator,
+        seeds_module.derive_seed,
+    )
+
+    def record(name, fn, index):
+        def wrapped(*args, **kwargs):
+            drawn.append((name, args[index] if index is not None else kwargs["seed"]))
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(seg, "batch_indices", record("data_order", batch_indices_, 3))
+    monkeypatch.setattr(seeds_module, "generator",
+                        lambda *parts: (drawn.append(("masks", parts[0])) if parts[-1] == "data"
+                                        else None) or generator_(*parts))  # fmt: skip
+    monkeypatch.setattr(seeds_module, "derive_seed",
+                        lambda *parts: (drawn.append(("dropout", parts[0])) if parts[-1] == "dropout"
+                                        else None) or derive_seed_(*parts))  # fmt: skip
+
+    def run(name, step, previous, seeds):
+        spec = {**settings("bert", step), "seeds": seeds}
+        out = tmp_path / name
+        run_segment(segment_settings(spec), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
+                    previous_dir=previous, out_dir=out, threads=1)  # fmt: skip
+        return out
+
+    base = dict.fromkeys(("init", "data_order", "masks", "dropout"), 3)
+    start = run("base-0", 0, None, base)
+    weights = load_file(start / "model" / "model.safetensors")
+    for vary in base:
+        seeds = {**base, vary: 7}
+        zero = run(f"{vary}-0", 0, None, seeds)
+        same_start = all(torch.equal(weights[k], v)
+                         for k, v in load_file(zero / "model" / "model.safetensors").items())  # fmt: skip
+        assert same_start == (vary != "init"), vary
+        drawn.clear()
+        run(f"{vary}-2", 2, start, seeds)
+        used = {name: {seed for n, seed in drawn if n == name} for name in base if name != "init"}
+        assert used == {name: {7 if name == vary else 3} for name in used}, vary

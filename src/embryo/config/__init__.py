@@ -17,6 +17,7 @@ from embryo.config.runs import (
     linked_checkpoint,
     num_layers,
     previous_step,
+    replicates,
     run_corpus,
     segment_processes,
     total_steps,
@@ -31,7 +32,7 @@ from embryo.config.settings import segment as segment_settings
 
 __all__ = [
     "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
-    "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "run_corpus",
-    "segment_processes", "segment_settings", "total_steps", "as_dict",
+    "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates",
+    "run_corpus", "segment_processes", "segment_settings", "total_steps", "as_dict",
     "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_tasks", "validate",
 ]  # fmt: skip

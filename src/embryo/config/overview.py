@@ -51,6 +51,9 @@ def overview(config: dict) -> dict:
             line += f"; taught by {run['teacher']['run']} (twin: {run['teacher'].get('twin')})"
         if run.get("grow_from"):
             line += f"; grown from {run['grow_from']['run']}"
+        if run.get("replicate_of"):
+            varied = [k for k, v in run["seeds"].items() if v != run["seed"]]
+            line += f"; a replicate of {run['replicate_of']} ({', '.join(varied)} reseeded)"
         runs.append(line)
 
     data = [f"corpus {name}: {_source(spec)}" for name, spec in config["corpora"].items()]

@@ -6,7 +6,60 @@ and filled with defaults; the workflow calls them while it builds its graph.
 
 from __future__ import annotations
 
+import copy
 import math
+
+# the randomness of pretraining that a replicate's seed can draw (runs.<run>.replicates.vary)
+RANDOMNESS = ("init", "data_order", "masks", "dropout")
+REPLICATE = "@s"  # a replicate's name: {run}@s{seed}
+
+
+def replicate_name(run_name: str, seed: int) -> str:
+    return f"{run_name}{REPLICATE}{seed}"
+
+
+def series(run_name: str) -> str:
+    """The run a replicate repeats (a run that is none: its own name)."""
+    return run_name.split(REPLICATE, 1)[0]
+
+
+def replicates(config: dict) -> dict[str, tuple[str, int | None]]:
+    """{run: (its series, its replicate)}: the run a replicate repeats and the replicate's
+    seed; a run that is no replicate is its own series, its replicate its seed (None for
+    an imported run)."""
+    out = {}
+    for name, run in config["runs"].items():
+        base = series(name)
+        seed = int(name[len(base) + len(REPLICATE) :]) if base != name else run.get("seed")
+        out[name] = (base, None if "import" in run else seed)
+    return out
+
+
+def expand_replicates(config: dict) -> dict:
+    """``config`` with every run's ``replicates`` declared as runs of their own.
+
+    Run ``r`` with ``replicates: {seeds: [1, 2], vary: [...]}`` gains runs ``r@s1`` and
+    ``r@s2``: copies of ``r`` (its ``seed`` kept) with ``replicate_of: r`` and ``seeds``,
+    per source of :data:`RANDOMNESS`, the replicate's seed where ``vary`` names it and
+    the run's seed elsewhere; a student's replicate has no twin. Every run gets its
+    ``seeds`` (the run's seed for all four when it has no replicate), and the base run's
+    ``replicates`` entry is dropped, so the jobs of ``r`` do not change with its list.
+    """
+    runs = {}
+    for name, run in config["runs"].items():
+        spec = run.get("replicates")
+        base = {k: v for k, v in run.items() if k != "replicates"}
+        if "import" not in run:
+            base["seeds"] = dict.fromkeys(RANDOMNESS, run["seed"])
+        runs[name] = base
+        for seed in (spec or {}).get("seeds", []):
+            replicate = copy.deepcopy(base)
+            replicate["replicate_of"] = name
+            replicate["seeds"] = {k: seed if k in spec["vary"] else run["seed"] for k in RANDOMNESS}
+            if replicate.get("teacher") is not None:
+                replicate["teacher"]["twin"] = None
+            runs[replicate_name(name, seed)] = replicate
+    return {**config, "runs": runs}
 
 
 def linked_checkpoint(config: dict, run_name: str, link: str) -> tuple[str, int] | None:

@@ -16,8 +16,11 @@ from typing import Any
 import yaml
 
 from embryo.config.runs import (
+    REPLICATE,
     checkpoint_steps,
     downstream_tasks,
+    expand_replicates,
+    series,
     transfer_runs,
     transfer_schemes,
     transfer_tasks,
@@ -62,7 +65,10 @@ def validate(
         lines = [f"  {_key(e.absolute_path)}: {_describe(e)}" for e in errors]
         raise EmbryoError(f"{source}: invalid configuration\n" + "\n".join(lines))
     config = fill_defaults(copy.deepcopy(config), schema, schema)
-    problems = list(_semantic_problems(config, check_files))
+    problems = list(_replicate_problems(config))
+    if not problems:
+        config = expand_replicates(config)
+        problems = list(_semantic_problems(config, check_files))
     if problems:
         raise EmbryoError(
             f"{source}: invalid configuration\n" + "\n".join(f"  {p}" for p in problems)
@@ -131,6 +137,21 @@ def fill_defaults(instance: Any, schema: dict, root: dict) -> Any:
     return instance
 
 
+def _replicate_problems(config: dict):
+    """Replicates of a run: seeds other than its own, names that are free, a trained run."""
+    for name, run in config["runs"].items():
+        key = f"runs.{name}"
+        if REPLICATE in name:
+            yield f"{key}: {REPLICATE!r} is kept for replicates' names; declare them with replicates"
+        spec = run.get("replicates")
+        if spec is None:
+            continue
+        if run.get("import") is not None:
+            yield f"{key}.replicates: an imported run has no seeds; import each series as a run"
+        if run["seed"] in spec["seeds"]:
+            yield f"{key}.replicates.seeds: {run['seed']} is the run's own seed"
+
+
 def _semantic_problems(config: dict, check_files: bool):
     import re
 
@@ -155,7 +176,7 @@ def _semantic_problems(config: dict, check_files: bool):
     yield from _task_problems(config, check_files)
     for name, run in config["runs"].items():
         key = f"runs.{name}"
-        if not re.fullmatch(RUN_NAME, name):
+        if not re.fullmatch(RUN_NAME, series(name)):
             yield f"{key}: a run name may hold letters, digits and _ . + - only"
         imported = run.get("import")
         if imported is not None:
@@ -328,7 +349,7 @@ def _task_problems(config: dict, check_files: bool):
 
     for name, spec in config["tasks"].items():
         key = f"tasks.{name}"
-        if not re.fullmatch(RUN_NAME, name):
+        if not re.fullmatch(RUN_NAME, series(name)):
             yield f"{key}: a task name may hold letters, digits and _ . + - only"
         if spec["source"] == "hub" and not spec.get("hub_id"):
             yield f"{key}.hub_id: a hub task needs a dataset id"

@@ -51,7 +51,7 @@ def segment(config: dict, run_name: str, step: int):
     from embryo.models.families import model_spec
     from embryo.train.growth import Growth
     from embryo.train.optimizer import Optimizer
-    from embryo.train.segment import Evaluation, Objective, SegmentSettings, Teacher
+    from embryo.train.segment import Evaluation, Objective, Seeds, SegmentSettings, Teacher
 
     run, key = config["runs"][run_name], f"runs.{run_name}"
     grow_from = optimizer = teacher = None
@@ -71,7 +71,7 @@ def segment(config: dict, run_name: str, step: int):
             )  # fmt: skip
     return build(
         SegmentSettings, run, key,
-        model=model_spec(run["architecture"], run["model"]),
+        model=model_spec(run["architecture"], run["model"]), seeds=Seeds(**run["seeds"]),
         objective=build(Objective, run["objective"], f"{key}.objective"),
         evaluation=build(Evaluation, run["evaluation"], f"{key}.evaluation"),
         corpus=run_corpus(config, run_name), step=step, grow_from=grow_from,

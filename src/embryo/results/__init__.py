@@ -1,4 +1,5 @@
-"""Results across runs and steps: per-checkpoint rows, tidy tables, the findings, the provenance.
+"""Results across runs and steps: per-checkpoint rows and per-item outcomes, tidy tables,
+the statistics and the findings, the provenance.
 
 Imports: every stage below it (runtime, data, models, train, the three studies).
 """

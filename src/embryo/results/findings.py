@@ -132,11 +132,45 @@ def pos_order(mlm_pos, items) -> list[dict]:
     ``inconclusive`` if it holds 0 or the data are too few. ``mlm_pos`` (the summary
     table) names the runs; the outcomes are the items' (``items``: the per-word files).
     """
+    of = series_of({"mlm_pos": mlm_pos})
     rows = []
     for mode in ("mask_prediction", "reconstruction"):
+        groups = {}
         for run in sorted(mlm_pos["run"].unique()):
-            rows.append(_pos_row(run, mode, items[items["run"] == run]))
+            groups.setdefault(of.get(run, run), []).append(run)
+        for name, runs in groups.items():
+            per_run = [_pos_row(run, mode, items[items["run"] == run]) for run in runs]
+            rows += per_run if len(runs) < 2 else [_pooled_pos_row(name, runs, per_run)]
     return rows
+
+
+def _pooled_pos_row(name, runs, per_run) -> dict:
+    """The :func:`pos_order` row of a series of pretraining replicates: each replicate's
+    gap, their mean, and the 95% t interval over replicates (``scipy.stats.ttest_1samp``)
+    widened to hold every replicate's own bootstrap interval."""
+    gaps = [r["estimate"] for r in per_run]
+    row = dict(per_run[0])
+    listed = "; ".join(f"{run}: {r['estimate']:g} {_interval(r['ci_low'], r['ci_high'], 0)}"
+                       for run, r in zip(runs, per_run, strict=True))  # fmt: skip
+    if not all(math.isfinite(g) for g in gaps):
+        verdict, interval, estimate = INCONCLUSIVE, (math.nan, math.nan), math.nan
+        listed += " (a replicate with too few checkpoints or timed tags)"
+    else:
+        estimate, low, high = stats.mean_interval(gaps)
+        # at least as wide as every replicate's own (item) interval: two replicates that
+        # agree on a step (learned steps are checkpoints) do not make the step exact
+        low = min(low, *(r["ci_low"] for r in per_run))
+        high = max(high, *(r["ci_high"] for r in per_run))
+        interval = (low, high)
+        verdict = REPRODUCED if low > 0 else NOT_REPRODUCED if high < 0 else INCONCLUSIVE
+    row.update(
+        scope=f"series {name} ({len(runs)} replicates)",
+        measured=f"content minus function median learned step per replicate: {listed}",
+        estimate=estimate, ci_low=interval[0], ci_high=interval[1], verdict=verdict,
+        rule=row["rule"] + "; a series of pretraining replicates: the mean gap, with the 95% "
+        "t interval over replicates widened to hold each replicate's own interval",
+    )  # fmt: skip
+    return row
 
 
 def _tag_outcomes(words, mode: str):
@@ -224,7 +258,8 @@ class Series(NamedTuple):
     ``kind``: ``binary`` (``data`` 0/1 outcomes [items, checkpoints], the score their
     mean), ``metric`` (``data`` predictions [items, checkpoints] scored by ``metric``
     against ``gold``) or ``seeds`` (``data`` scores [seeds, checkpoints], one row per
-    fine-tuning seed).
+    fine-tuning seed, or per pretraining replicate of a series: :func:`pool_replicates`).
+    ``run`` and ``part`` (the task, the layer) name it.
     """
 
     label: str
@@ -233,6 +268,8 @@ class Series(NamedTuple):
     data: object
     metric: str = "accuracy"
     gold: object = None
+    run: str = ""
+    part: str = ""
 
     def scores(self):
         from embryo.transfer.metrics import score_along
@@ -301,11 +338,49 @@ def fall_interval(series: Series, i: int, j: int) -> tuple[float, float]:
 
 
 def probe_layers(probe) -> dict:
-    """{(run, task): the layer whose probe has the best mean accuracy over checkpoints}."""
-    return {
+    """{(run, task): the layer whose probe has the best mean accuracy over checkpoints}.
+
+    The replicates of a series (the table's ``series`` column) share the layer chosen on
+    all of them, so that they can be pooled (:func:`pool_replicates`).
+    """
+    probe = probe if "series" in probe else probe.assign(series=probe["run"])
+    best = {
         key: int(rows.groupby("layer")["accuracy"].mean().idxmax())
-        for key, rows in probe.groupby(["run", "task"], sort=True)
+        for key, rows in probe.groupby(["series", "task"], sort=True)
     }
+    pairs = probe[["run", "series", "task"]].drop_duplicates()
+    return {(r.run, r.task): best[(r.series, r.task)] for r in pairs.itertuples()}
+
+
+def series_of(tables) -> dict:
+    """{run: its series} from the tables' ``series`` columns (a run is its own otherwise)."""
+    out = {}
+    for table in tables.values():
+        if {"run", "series"} <= set(table.columns):
+            out |= dict(zip(table["run"], table["series"], strict=True))
+    return out
+
+
+def pool_replicates(series: list, of: dict) -> list:
+    """The series of pretraining replicates pooled: one ``seeds`` series per series name
+    and part, with each replicate's score per checkpoint (the checkpoints all have), so
+    that a fall is tested against the spread between replicates. Others are kept."""
+    import numpy as np
+
+    groups = {}
+    for s in series:
+        groups.setdefault((of.get(s.run, s.run), s.part), []).append(s)
+    out = []
+    for (name, part), members in groups.items():
+        if len(members) < 2:
+            out += members
+            continue
+        steps = sorted(set.intersection(*(set(m.steps) for m in members)))
+        scores = [dict(zip(m.steps, m.scores(), strict=True)) for m in members]
+        data = np.array([[sc[t] for t in steps] for sc in scores], dtype=float)
+        label = " ".join(filter(None, (name, part))) + f" (over {len(members)} replicates)"
+        out.append(Series(label, tuple(steps), "seeds", data, members[0].metric, None, name, part))
+    return out
 
 
 def _probe_series(probe, items) -> list[Series]:
@@ -323,8 +398,9 @@ def _probe_series(probe, items) -> list[Series]:
         mine = mine.assign(correct=(mine["predicted"] == mine["label"]).astype(float))
         outcomes, steps = _outcome_matrix(mine, "correct")
         if len(steps):
-            out.append(Series(f"{run} {task} (layer {layer})", tuple(steps), "binary",
-                              np.asarray(outcomes)))  # fmt: skip
+            part = f"{task} (layer {layer})"
+            out.append(Series(f"{run} {part}", tuple(steps), "binary", np.asarray(outcomes),
+                              run=run, part=part))  # fmt: skip
     return out
 
 
@@ -336,7 +412,7 @@ def _lama_series(items) -> list[Series]:
         rows = rows.assign(correct=(rows["rank"] == 1).astype(float))
         outcomes, steps = _outcome_matrix(rows, "correct")
         if len(steps):
-            out.append(Series(str(run), tuple(steps), "binary", outcomes))
+            out.append(Series(str(run), tuple(steps), "binary", outcomes, run=run))
     return out
 
 
@@ -346,11 +422,12 @@ def _downstream_series(downstream, items) -> list[Series]:
     out = []
     for (run, task), rows in downstream.groupby(["run", "task"], sort=True):
         metric = rows["metric"].iloc[0]
-        label = f"{run} {task} ({metric})"
+        part = f"{task} ({metric})"
+        label, names = f"{run} {part}", {"run": run, "part": part}
         seeds = rows.pivot_table(index="seed", columns="step", values="score").dropna()
         if len(seeds) >= 2:
             out.append(Series(label, tuple(int(s) for s in seeds.columns), "seeds",
-                              seeds.to_numpy(dtype=float), metric))  # fmt: skip
+                              seeds.to_numpy(dtype=float), metric, **names))  # fmt: skip
             continue
         seed = rows["seed"].min()
         mine = items[(items["run"] == run) & (items["task"] == task) & (items["seed"] == seed)]
@@ -359,23 +436,23 @@ def _downstream_series(downstream, items) -> list[Series]:
         steps = tuple(int(s) for s in predictions.columns)
         if metric == "accuracy":
             correct = (predictions.to_numpy() == gold[:, None]).astype(float)
-            out.append(Series(label, steps, "binary", correct, metric))
+            out.append(Series(label, steps, "binary", correct, metric, **names))
         else:
             out.append(Series(label, steps, "metric", predictions.to_numpy(dtype=float), metric,
-                              gold))  # fmt: skip
+                              gold, **names))  # fmt: skip
     return out
 
 
 def _series(tables, items) -> dict[str, list[Series]]:
-    """Per analysis, its score series (see :func:`not_monotonic`)."""
-    series = {}
+    """Per analysis, its score series (see :func:`not_monotonic`), replicates pooled."""
+    of, series = series_of(tables), {}
     if "probe" in tables and "probe" in items:
         series["probing"] = _probe_series(tables["probe"], items["probe"])
     if "lama" in items:
         series["LAMA"] = _lama_series(items["lama"])
     if "downstream" in tables and "downstream" in items:
         series["downstream"] = _downstream_series(tables["downstream"], items["downstream"])
-    return series
+    return {analysis: pool_replicates(found, of) for analysis, found in series.items()}
 
 
 def not_monotonic(tables, items) -> list[dict]:
@@ -383,7 +460,10 @@ def not_monotonic(tables, items) -> list[dict]:
 
     Series: the probe of each run and task at its best layer (:func:`_probe_series`); LAMA
     P@1 over all scored facts per run; the downstream dev score per run and task (over
-    seeds when there are two or more per checkpoint, else item by item). For every pair
+    seeds when there are two or more per checkpoint, else item by item); the runs of a
+    series of pretraining replicates pooled into one series, each replicate's score a unit
+    (:func:`pool_replicates`: the fall is tested against the spread between replicates,
+    by the paired t-test over them). For every pair
     of checkpoints i < j of every series with at least :data:`MIN_CHECKPOINTS`, a paired
     one-sided test that the score at j is below that at i (:func:`pair_tests`); the
     p-values of all pairs of all series of the analysis form one family, adjusted by
@@ -406,7 +486,8 @@ def not_monotonic(tables, items) -> list[dict]:
         rule = (
             "paired one-sided test of a fall for every pair of checkpoints of every series "
             "(0/1 items: exact McNemar; other metrics: permutation of the two checkpoints' "
-            "predictions per item; two or more seeds: paired t over seeds), Benjamini-"
+            "predictions per item; two or more seeds or pretraining replicates: paired t over "
+            "them), Benjamini-"
             f"Hochberg over all pairs at FDR {stats.LEVEL}: some fall significant: "
             "reproduced (only single-seed downstream falls: inconclusive); none, and the "
             f"largest fall's 95% interval below {MARGIN}: not reproduced; else inconclusive"

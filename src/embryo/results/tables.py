@@ -69,3 +69,20 @@ def with_repeats(table, repeats: dict):
     if not copies:
         return table
     return sort_rows(pd.concat([table.assign(same_as=None), *copies], ignore_index=True))
+
+
+def with_replicates(table, replicates: dict):
+    """``table`` with ``series`` and ``replicate`` after its ``run`` column.
+
+    ``replicates`` is {run: (series, replicate seed)} (:func:`embryo.config.runs.replicates`):
+    the run a pretraining replicate repeats, and which replicate it is, so that a table
+    groups replicates by series. A table without runs is returned as it is.
+    """
+    if "run" not in table.columns or table.empty:
+        return table
+    at = list(table.columns).index("run") + 1
+    table = table.copy()
+    table.insert(at, "series", [replicates.get(r, (r, None))[0] for r in table["run"]])
+    table.insert(at + 1, "replicate", [replicates.get(r, (r, None))[1] for r in table["run"]])
+    table["replicate"] = table["replicate"].astype("Int64")
+    return table

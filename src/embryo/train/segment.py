@@ -66,13 +66,25 @@ class Teacher(NamedTuple):
     top_k: int | None
 
 
+class Seeds(NamedTuple):
+    """The seed of each source of pretraining randomness: the initial weights, the blocks
+    of each step, the masked positions (and ALBERT's sentence order), dropout. A run's own
+    seed for all four, unless it is a replicate (``runs.<run>.replicates.vary``)."""
+
+    init: int
+    data_order: int
+    masks: int
+    dropout: int
+
+
 class SegmentSettings(NamedTuple):
     """Everything a pretraining segment ending at ``step`` depends on (built from the config
     by :func:`embryo.config.settings.segment`). Step 0, the seeded initialisation, has no
     ``optimizer`` and no ``teacher``: a learning rate change keeps it."""
 
     architecture: str
-    seed: int
+    seed: int  # the run's own: the validation blocks' masks (the same for its replicates)
+    seeds: Seeds
     block_size: int
     model: ModelSpec
     objective: Objective
@@ -143,7 +155,7 @@ def load_model(settings: SegmentSettings, tokenizer, validation, *, previous_dir
             settings.model,
             tokenizer,
             settings.block_size,
-            seed=settings.seed,
+            seed=settings.seeds.init,
             sop=sop,
         )
         growth = None
@@ -209,10 +221,10 @@ class Trainer:
         s, opt, acc = self.settings, self.settings.optimizer, self.accelerator
         world, rank = acc.num_processes, acc.process_index
         mine = slice(rank * self.per_process, (rank + 1) * self.per_process)
-        ids = self.train[batch_indices(t, opt.batch_size, len(self.train), s.seed)]
+        ids = self.train[batch_indices(t, opt.batch_size, len(self.train), s.seeds.data_order)]
         ids = ids["input_ids"].long()
-        gen = generator(s.seed, t, 0, "data")
-        torch.manual_seed(derive_seed(s.seed, t, rank, "dropout"))
+        gen = generator(s.seeds.masks, t, 0, "data")
+        torch.manual_seed(derive_seed(s.seeds.dropout, t, rank, "dropout"))
         types = order = None
         if s.objective.sop:
             ids, types, order = sentence_order(
