@@ -141,9 +141,17 @@ def test_not_monotonic_tests_every_pair_with_the_false_discovery_rate():
     (row,) = f.not_monotonic({}, {"lama": lama_items([0.1, 0.5, 0.3], 1000)})
     assert row["verdict"] == f.REPRODUCED and "from step 10 to step 100" in row["measured"]
     assert row["estimate"] == pytest.approx(0.2, abs=0.03) and row["ci_low"] > 0.1
-    # the same fall over 20 facts: not significant, and not excluded either
+    # a small fall over 150 facts: not significant, and not excluded either
+    (row,) = f.not_monotonic({}, {"lama": lama_items([0.1, 0.5, 0.47], 150)})
+    assert row["verdict"] == f.INCONCLUSIVE and row["ci_low"] < 0.03 < row["ci_high"]
+    # 20 facts are too few to test at all
     (row,) = f.not_monotonic({}, {"lama": lama_items([0.1, 0.5, 0.3], 20)})
-    assert row["verdict"] == f.INCONCLUSIVE
+    assert row["verdict"] == f.INCONCLUSIVE and "r: 20 items, not tested" in row["measured"]
+    # a monotone series beside one that cannot be told: not reproduced needs every series
+    mixed = pd.concat([lama_items([0.1, 0.3, 0.5], 1000),
+                       lama_items([0.1, 0.5, 0.47], 150).assign(run="q")])  # fmt: skip
+    (row,) = f.not_monotonic({}, {"lama": mixed})
+    assert row["verdict"] == f.INCONCLUSIVE and "least certain series: q" in row["measured"]
     # rising: the largest "fall" is the smallest rise, its interval below the margin
     (row,) = f.not_monotonic({}, {"lama": lama_items([0.1, 0.3, 0.5], 1000)})
     assert row["verdict"] == f.NOT_REPRODUCED and row["ci_high"] < f.MARGIN

@@ -57,6 +57,7 @@ MIN_FINAL_ACCURACY = 0.05
 MIN_TOKENS = 20  # words of a tag scored at the last checkpoint, to time it at all
 MIN_TAGS = 2  # tags per group
 MIN_CHECKPOINTS = 3
+MIN_ITEMS = 100  # items a series scored item by item needs (its bootstrap interval, to mean much)
 # the least change that matters: "not reproduced" needs the interval to exclude a change
 # this large (an equivalence margin), not merely a test that fails to reject
 MARGIN = 0.02
@@ -455,6 +456,17 @@ def _series(tables, items) -> dict[str, list[Series]]:
     return {analysis: pool_replicates(found, of) for analysis, found in series.items()}
 
 
+def _undecided(analysis: str, series: Series) -> bool:
+    """A downstream series of one fine-tuning seed: its item-level test cannot tell the
+    checkpoint from the fine-tuning's own noise, which one seed does not measure."""
+    return analysis == "downstream" and series.kind != "seeds"
+
+
+def _units(series: Series) -> int:
+    """What a series' test rests on: items, or seeds / replicates."""
+    return len(series.data)
+
+
 def not_monotonic(tables, items) -> list[dict]:
     """Do probing, LAMA and downstream scores rise monotonically with steps? One row each.
 
@@ -463,23 +475,22 @@ def not_monotonic(tables, items) -> list[dict]:
     seeds when there are two or more per checkpoint, else item by item); the runs of a
     series of pretraining replicates pooled into one series, each replicate's score a unit
     (:func:`pool_replicates`: the fall is tested against the spread between replicates,
-    by the paired t-test over them). For every pair
-    of checkpoints i < j of every series with at least :data:`MIN_CHECKPOINTS`, a paired
-    one-sided test that the score at j is below that at i (:func:`pair_tests`); the
-    p-values of all pairs of all series of the analysis form one family, adjusted by
-    Benjamini-Hochberg at :data:`embryo.results.stats.LEVEL`. Effect: the fall of the
-    most significant pair (or, without a significant one, of the largest fall), with its
-    95% interval (:func:`fall_interval`). Rule: ``reproduced`` (the paper: they do not rise
+    by the paired t-test over them). A series needs :data:`MIN_CHECKPOINTS` checkpoints
+    and, scored item by item, :data:`MIN_ITEMS` items (a smaller one is listed, not
+    tested). For every pair of checkpoints i < j of every series, a paired one-sided test
+    that the score at j is below that at i (:func:`pair_tests`); the p-values of all pairs
+    of all series of the analysis form one family, adjusted by Benjamini-Hochberg at
+    :data:`embryo.results.stats.LEVEL`. Rule: ``reproduced`` (the paper: they do not rise
     monotonically) if some fall is significant, unless every significant fall is of a
-    downstream series with a single fine-tuning seed (then ``inconclusive``: the fall may
-    be the fine-tuning's own noise, which one seed cannot measure); ``not reproduced`` if
-    none is and the interval of the largest fall lies below :data:`MARGIN` (no fall that
-    matters is compatible with the data); ``inconclusive`` otherwise, or without a series
-    of :data:`MIN_CHECKPOINTS` checkpoints.
+    downstream series with a single fine-tuning seed; ``not reproduced`` if none is and,
+    in every series, the 95% interval (:func:`fall_interval`) of its largest fall lies
+    below :data:`MARGIN` (no fall that matters is compatible with the data; a
+    single-seed downstream series can show neither); ``inconclusive`` otherwise. Effect:
+    the most significant fall, or without one the largest fall of the series least
+    certain to be monotone (the highest upper bound), with its interval.
     """
     rows = []
-    for analysis, series in _series(tables, items).items():
-        series = [s for s in series if len(s.steps) >= MIN_CHECKPOINTS]
+    for analysis, found in _series(tables, items).items():
         finding = (
             f"{analysis} scores do not rise monotonically with pretraining steps (abstract, §5-§6)"
         )
@@ -487,27 +498,28 @@ def not_monotonic(tables, items) -> list[dict]:
             "paired one-sided test of a fall for every pair of checkpoints of every series "
             "(0/1 items: exact McNemar; other metrics: permutation of the two checkpoints' "
             "predictions per item; two or more seeds or pretraining replicates: paired t over "
-            "them), Benjamini-"
-            f"Hochberg over all pairs at FDR {stats.LEVEL}: some fall significant: "
-            "reproduced (only single-seed downstream falls: inconclusive); none, and the "
-            f"largest fall's 95% interval below {MARGIN}: not reproduced; else inconclusive"
+            f"them), Benjamini-Hochberg over all pairs at FDR {stats.LEVEL}: some fall "
+            "significant: reproduced (only single-seed downstream falls: inconclusive); none, "
+            f"and every series' largest fall with a 95% interval below {MARGIN}: not "
+            f"reproduced; else inconclusive. Series need {MIN_CHECKPOINTS} checkpoints and, "
+            f"scored item by item, {MIN_ITEMS} items"
         )
         effect = "fall in score from the earlier to the later checkpoint"
+        series = [s for s in found if len(s.steps) >= MIN_CHECKPOINTS]
+        small = [s for s in series if s.kind != "seeds" and _units(s) < MIN_ITEMS]
+        series = [s for s in series if s not in small]
+        left_out = "".join(f"; {s.label}: {_units(s)} items, not tested" for s in small)
         if not series:
-            rows.append(_row(EMBRYOLOGY, finding, analysis,
-                             f"no series with {MIN_CHECKPOINTS} checkpoints", INCONCLUSIVE,
+            measured = f"no series with {MIN_CHECKPOINTS} checkpoints" + (
+                f" and {MIN_ITEMS} items" if small else ""
+            )
+            rows.append(_row(EMBRYOLOGY, finding, analysis, measured + left_out, INCONCLUSIVE,
                              rule, effect))  # fmt: skip
             continue
         tests = [(s, *t) for s in series for t in pair_tests(s)]
         adjusted, rejected = stats.bh_reject([t[4] for t in tests])
         tests = [(*t, q, r) for t, q, r in zip(tests, adjusted, rejected, strict=True)]
         significant = [t for t in tests if t[6]]
-        if significant:
-            chosen = min(significant, key=lambda t: (t[5], -t[3]))
-        else:
-            chosen = max(tests, key=lambda t: t[3])
-        s, i, j, fall = chosen[:4]
-        low, high = fall_interval(s, i, j)
 
         def describe(t):
             s, i, j, fall, _, q, _ = t
@@ -519,22 +531,29 @@ def not_monotonic(tables, items) -> list[dict]:
             "tested); "
         )
         if significant:
+            chosen = min(significant, key=lambda t: (t[5], -t[3]))
+            low, high = fall_interval(*chosen[:3])
             measured += "; ".join(describe(t) for t in sorted(significant, key=lambda t: t[5])[:4])
+            if all(_undecided(analysis, t[0]) for t in significant):
+                verdict = INCONCLUSIVE
+                measured += " (one fine-tuning seed: fine-tuning noise not measured)"
+            else:
+                verdict = REPRODUCED
         else:
-            measured += f"largest fall: {describe(chosen)}"
-        measured += f"; fall {fall:+.3f} {_interval(low, high)}"
-        single_seed_only = significant and all(
-            analysis == "downstream" and t[0].kind != "seeds" for t in significant
-        )
-        if significant and not single_seed_only:
-            verdict = REPRODUCED
-        elif significant:
-            verdict = INCONCLUSIVE
-            measured += " (one fine-tuning seed: fine-tuning noise not measured)"
-        elif math.isfinite(high) and high < MARGIN:
-            verdict = NOT_REPRODUCED
-        else:
-            verdict = INCONCLUSIVE
+            # per series its largest fall, with its interval; the least certain one reported
+            bounds = []
+            for s in series:
+                largest = max((t for t in tests if t[0] is s), key=lambda t: t[3])
+                bounds.append((largest, fall_interval(*largest[:3])))
+            chosen, (low, high) = max(bounds, key=lambda b: (b[1][1], b[0][3]))
+            certain = all(math.isfinite(h) and h < MARGIN for _, (_, h) in bounds)
+            undecided = any(_undecided(analysis, t[0]) for t, _ in bounds)
+            verdict = NOT_REPRODUCED if certain and not undecided else INCONCLUSIVE
+            measured += f"largest fall of the least certain series: {describe(chosen)}"
+            if undecided:
+                measured += " (one fine-tuning seed: fine-tuning noise not measured)"
+        fall = chosen[3]
+        measured += f"; fall {fall:+.3f} {_interval(low, high)}{left_out}"
         rows.append(_row(EMBRYOLOGY, finding, analysis, measured, verdict, rule, effect, fall,
                          (low, high)))  # fmt: skip
     return rows
