@@ -9,7 +9,7 @@ written beside it).
 from __future__ import annotations
 
 from embryo.plots.base import panels, plt, save, step_axis
-from embryo.results.findings import MIN_FINAL_ACCURACY
+from embryo.results.learning import MIN_FINAL_ACCURACY
 
 UPOS_ORDER = ["DET", "ADP", "CCONJ", "PRON", "AUX", "PUNCT", "PART", "SCONJ", "NUM",
               "NOUN", "PROPN", "VERB", "ADJ", "ADV"]  # fmt: skip

@@ -38,6 +38,11 @@ import warnings
 from typing import NamedTuple
 
 from embryo.results import stats
+from embryo.results.learning import (
+    MIN_FINAL_ACCURACY,
+    learned_step,
+    learned_steps,
+)
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
 DESCRIPTIVE = "descriptive"  # a row that reports a number without testing a claim
@@ -50,10 +55,6 @@ ITEMS = ("mlm_pos", "probe", "lama", "downstream")
 # Universal POS tags (UD v2): closed-class function words and open-class content words.
 FUNCTION_TAGS = ("ADP", "AUX", "CCONJ", "DET", "PART", "PRON", "SCONJ")
 CONTENT_TAGS = ("ADJ", "ADV", "NOUN", "PROPN", "VERB")
-LEARNED_FRACTION = 0.9  # "learned": accuracy first at 90% of the final accuracy
-# a tag the last checkpoint gets right less often has no learning curve to time (nor to
-# rescale, in the POS figure of embryo.plots.embryology)
-MIN_FINAL_ACCURACY = 0.05
 MIN_TOKENS = 20  # words of a tag scored at the last checkpoint, to time it at all
 MIN_TAGS = 2  # tags per group
 MIN_CHECKPOINTS = 3
@@ -77,35 +78,6 @@ def _interval(low, high, digits=3) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return "no interval"
     return f"[{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def learned_step(steps, accuracies, fraction: float = LEARNED_FRACTION) -> int | None:
-    """The first checkpoint whose accuracy reaches ``fraction`` of the last one's.
-
-    ``steps`` ascending. None when the last accuracy is below :data:`MIN_FINAL_ACCURACY`
-    (nothing learned, so no order). E.g. steps (0, 10, 100), accuracies (0.0, 0.45, 0.5):
-    90% of 0.5 is 0.45, first reached at step 10.
-    """
-    final = accuracies[-1]
-    if not final >= MIN_FINAL_ACCURACY:
-        return None
-    for step, accuracy in zip(steps, accuracies, strict=True):
-        if accuracy >= fraction * final:
-            return int(step)
-    return int(steps[-1])
-
-
-def learned_steps(steps, curves, fraction: float = LEARNED_FRACTION):
-    """:func:`learned_step` of many accuracy curves at once: ``curves`` [..., checkpoints].
-
-    The threshold is taken from each curve's own last value (no minimum: the tags timed
-    were chosen on the observed curve).
-    """
-    import numpy as np
-
-    curves = np.asarray(curves, dtype=float)
-    reached = curves >= fraction * curves[..., -1:]
-    return np.asarray(steps, dtype=float)[reached.argmax(-1)]
 
 
 def _outcome_matrix(items, column, key="item"):
