@@ -76,6 +76,24 @@ def single(tokenizer, word: str) -> int:
     return ids[0]
 
 
+def logits_by_position(tokenizer, by_position: dict, otherwise: dict, seen=None):
+    """A stand-in for a module's ``_logits``: at a scored position, -1e9 everywhere but the
+    tokens of ``by_position[pos]`` (or ``otherwise``), which get their given logits; the
+    positions asked for are appended to ``seen``."""
+    import torch
+
+    def logits(model, input_ids, selected):
+        out = torch.full((int(selected.sum()), len(tokenizer)), -1e9)
+        for row, pos in enumerate(selected.nonzero()[:, 1].tolist()):
+            if seen is not None:
+                seen.append(pos)
+            for token, value in by_position.get(pos, otherwise).items():
+                out[row, token] = value
+        return out
+
+    return logits
+
+
 def write_jsonl(path, records):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(r if isinstance(r, str) else json.dumps(r) + "\n" for r in records))
@@ -271,21 +289,14 @@ def test_lama_summary_is_a_macro_average():
 def test_pll_by_hand_on_a_two_piece_sentence(tokenizer, model_dir, monkeypatch):
     """[CLS] cat dog [SEP]: masking "cat" gives it 3/4 (vs "bird" 1/4), masking "dog" 1/2
     (vs "song" 1/2), every other token probability 0; PLL = log 3/4 + log 1/2."""
-    import torch
     from transformers import AutoModelForMaskedLM
 
     cat, dog, bird, song = (single(tokenizer, w) for w in ("cat", "dog", "bird", "song"))
     assert tokenizer("cat dog")["input_ids"][1:-1] == [cat, dog]
 
-    def controlled(model, input_ids, selected):
-        out = torch.full((int(selected.sum()), len(tokenizer)), -1e9)
-        for row, pos in enumerate(selected.nonzero()[:, 1].tolist()):
-            if pos == 1:
-                out[row, cat], out[row, bird] = math.log(3), 0.0
-            else:
-                out[row, dog], out[row, song] = 0.0, 0.0
-        return out
-
+    controlled = logits_by_position(
+        tokenizer, {1: {cat: math.log(3), bird: 0.0}}, {dog: 0.0, song: 0.0}
+    )
     monkeypatch.setattr(blimp, "_logits", controlled)
     model = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
     pll = blimp.pseudo_log_likelihoods(model, tokenizer, ["cat dog", ""])
@@ -298,7 +309,6 @@ def test_pll_scores_the_unknown_token_but_not_the_added_ones(tokenizer, model_di
     "dog" 1/2); PLL = log 3/4 + log 1/2. Salazar et al. score every piece of the input;
     leaving [UNK] out (as a set of all special ids would) gives log 3/4 and favours the
     sentence with the unknown word."""
-    import torch
     from transformers import AutoModelForMaskedLM
 
     cat, bird, dog = (single(tokenizer, w) for w in ("cat", "bird", "dog"))
@@ -306,16 +316,9 @@ def test_pll_scores_the_unknown_token_but_not_the_added_ones(tokenizer, model_di
     assert tokenizer("cat €")["input_ids"][1:-1] == [cat, unk]
     seen = []
 
-    def controlled(model, input_ids, selected):
-        out = torch.full((int(selected.sum()), len(tokenizer)), -1e9)
-        for row, pos in enumerate(selected.nonzero()[:, 1].tolist()):
-            seen.append(pos)
-            if pos == 1:
-                out[row, cat], out[row, bird] = math.log(3), 0.0
-            else:
-                out[row, unk], out[row, dog] = 0.0, 0.0
-        return out
-
+    controlled = logits_by_position(
+        tokenizer, {1: {cat: math.log(3), bird: 0.0}}, {unk: 0.0, dog: 0.0}, seen
+    )
     monkeypatch.setattr(blimp, "_logits", controlled)
     model = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
     pll = blimp.pseudo_log_likelihoods(model, tokenizer, ["cat €"])

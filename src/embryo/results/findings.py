@@ -247,11 +247,9 @@ class Series(NamedTuple):
     def scores(self):
         from embryo.transfer.metrics import score_along
 
-        if self.kind == "binary":
-            return self.data.mean(0)
-        if self.kind == "seeds":
-            return self.data.mean(0)
-        return score_along(self.metric, self.data.T, self.gold)
+        if self.kind == "metric":
+            return score_along(self.metric, self.data.T, self.gold)
+        return self.data.mean(0)  # 0/1 outcomes, or the scores of seeds / replicates
 
 
 def pair_tests(series: Series):
