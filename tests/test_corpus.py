@@ -331,3 +331,95 @@ def test_mix_parts_are_checked():
     assert "'m' is itself a mix" in next(_mix_problems(cfg, "x", ["m"]))
     assert "listed twice" in next(_mix_problems(cfg, "x", ["a", "a"]))
     assert "needs the corpora" in next(_mix_problems(cfg, "x", []))
+
+
+def test_line_ends_lf_crlf_cr_and_doubled_crlf(tmp_path):
+    from embryo.data.corpus import read_lines
+
+    for name, end in (("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r"), ("crcrlf", "\r\r\n")):
+        path = tmp_path / f"{name}.txt"
+        path.write_bytes(b"\xef\xbb\xbf" + end.join(["one", "two", "", "three", ""]).encode())
+        assert read_lines(path) == ["one", "two", "", "three", ""], name
+
+
+def test_paragraphs_format_joins_wrapped_lines(tmp_path):
+    text = "First line\nwrapped here.\n\n\n  Second   \n  para.\n \nThird.\n"
+    (tmp_path / "book.txt").write_bytes(text.replace("\n", "\r\n").encode())
+    docs = _read_documents(tmp_path / "book.txt", "paragraphs")
+    assert docs == [["First line wrapped here.", "Second para.", "Third."]]  # a file: one document
+    (tmp_path / "other.txt").write_text("Other book.\n")
+    out = load_corpus(spec(["book.txt", "other.txt"], format="paragraphs", seed=1), tmp_path)
+    # documents are held out whole: one book is the validation split
+    assert sorted(map(len, (out["train"], out["validation"]))) == [1, 3]
+
+
+GUTENBERG = """\ufeffThe Project Gutenberg EBook of A Book, by Someone
+
+This eBook is for the use of anyone anywhere at no cost.
+
+*** START OF THIS PROJECT GUTENBERG EBOOK A BOOK ***
+
+
+
+
+Produced by A Volunteer and the Online Distributed
+Proofreading Team
+
+There is an illustrated edition of this title
+
+A BOOK
+
+It was a dark night;
+the rain fell.
+
+End of the Project Gutenberg EBook of A Book, by Someone
+
+*** END OF THIS PROJECT GUTENBERG EBOOK A BOOK ***
+
+Section 1. General Terms of Use of the licence.
+"""
+
+
+def test_strip_gutenberg_header_licence_and_credits(tmp_path):
+    from embryo.data.corpus import strip_gutenberg
+
+    (tmp_path / "b.txt").write_bytes(GUTENBERG.replace("\n", "\r\r\n").encode())
+    docs = _read_documents(tmp_path / "b.txt", "paragraphs", gutenberg=True)
+    assert docs == [["A BOOK", "It was a dark night; the rain fell."]]
+    kept = _read_documents(tmp_path / "b.txt", "paragraphs")[0]
+    assert kept[0].startswith("The Project Gutenberg EBook") and "licence" in kept[-1]
+    # no markers (a book without them): only the opening credit paragraph goes
+    assert strip_gutenberg(["Produced by X", "", "Text.", "More."]) == ["", "Text.", "More."]
+    assert strip_gutenberg(["Text.", "Produced by X"]) == ["Text.", "Produced by X"]
+    # the end marker alone ("End of Project Gutenberg's Etext") ends the text
+    assert strip_gutenberg(["Text.", "End of Project Gutenberg's Etext of X", "licence"]) == ["Text."]
+
+
+def test_strip_gutenberg_needs_a_line_format(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    with pytest.raises(EmbryoError, match=r"corpora.books.strip_gutenberg: .*read as jsonl"):
+        check_corpus("books", spec(["a.jsonl"], strip_gutenberg=True), tmp_path)
+
+
+@pytest.mark.realdata
+def test_real_gutenberg_books():
+    """The eight books of ../shared/data/gutenberg, as distributed (BOM, CRLF, CR CR LF,
+    hard-wrapped lines, the header and licence in two): each is one document of its
+    paragraphs, none of Project Gutenberg's own text is left, and the licence of the two
+    that have it is gone (the books hold about 1.0M words, by the data's README)."""
+    books = sorted((SHARED_DATA / "gutenberg").glob("*.txt"))
+    if len(books) != 8:
+        pytest.skip(f"../shared/data is absent: {SHARED_DATA / 'gutenberg'} has {len(books)} books")
+    words = 0
+    for path in books:
+        raw = _read_documents(path, "paragraphs")[0]
+        (paragraphs,) = _read_documents(path, "paragraphs", gutenberg=True)
+        assert 500 < len(paragraphs) < len(raw), path.name
+        assert not any("gutenberg" in p.lower() or "\r" in p for p in paragraphs), path.name
+        assert not any(p.startswith(("Produced by", "Special thanks")) for p in paragraphs)
+        # hard-wrapped lines are joined: a typical paragraph is longer than a wrapped line
+        assert sorted(map(len, paragraphs))[len(paragraphs) // 2] > 80, path.name
+        words += sum(len(p.split()) for p in paragraphs)
+    assert 950_000 < words < 1_050_000
+    frankenstein = _read_documents(SHARED_DATA / "gutenberg" / "frankenstein.txt", "paragraphs", gutenberg=True)[0]
+    assert frankenstein[0] == "Frankenstein;" and frankenstein[-1].endswith("darkness and distance.")

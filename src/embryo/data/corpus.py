@@ -1,7 +1,11 @@
 """Load a pretraining corpus (local text / WikiText / JSON lines / Parquet, or a Hub dataset).
 
 A corpus is read as a list of *documents*, each a list of texts (paragraphs or lines):
-a WikiText article is one document, in every other format each text is its own document.
+a WikiText article is one document, and so is a file read as ``paragraphs`` (a book: its
+paragraphs, separated by blank lines, are its texts, each with its hard-wrapped lines joined);
+in every other format each text is its own document. ``strip_gutenberg`` drops Project
+Gutenberg's header and licence from text, paragraph and WikiText files before they are read
+(:func:`strip_gutenberg`).
 Without validation files (or a validation split) a ``validation_fraction`` of the
 documents is held out, chosen from ``seed``; texts are never shared between splits.
 Heavy libraries (numpy, pyarrow, datasets) are imported inside the functions that use them.
@@ -17,7 +21,7 @@ from pathlib import Path
 from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError, where
 
-FORMATS = ("text", "wikitext", "jsonl", "parquet")
+FORMATS = ("text", "paragraphs", "wikitext", "jsonl", "parquet")
 _EXTENSIONS = {
     ".txt": "text",
     ".text": "text",
@@ -27,6 +31,20 @@ _EXTENSIONS = {
 }
 _HEADING = re.compile(r"((?:= )+)(.*?)((?: =)+)")  # "= Title =", "= = Section = =", ...
 _JOINS = {" @-@ ": "-", " @,@ ": ",", " @.@ ": "."}
+# a line end: LF, CRLF, bare CR, or CR CR LF (a CRLF file converted to CRLF once more)
+_LINE_END = re.compile(r"\r*\n|\r")
+# Project Gutenberg's own markers around a book (strip_gutenberg): the line that ends the
+# header, the line that starts the footer (licence), and credit lines opening the text
+_GUTENBERG_START = re.compile(r"\*{3} ?START OF (THE|THIS) PROJECT GUTENBERG", re.IGNORECASE)
+_GUTENBERG_END = re.compile(
+    r"\*{3} ?END OF (THE|THIS) PROJECT GUTENBERG|END OF (THE )?PROJECT GUTENBERG'?S? (E-?BOOK|ETEXT)",
+    re.IGNORECASE,
+)
+_GUTENBERG_CREDIT = re.compile(
+    r"(Produced by|E-?text prepared by|This e-?(text|book) was (prepared|produced) by|"
+    r"Transcribed from|Special thanks are due to|There is an illustrated edition)",
+    re.IGNORECASE,
+)
 
 
 def _resolve(patterns, data_dir, key: str | None = None) -> list[Path]:
@@ -66,20 +84,61 @@ def _format_of(path: Path, fmt: str) -> str:
 
 
 def read_lines(path: Path) -> list[str]:
-    """The lines of a UTF-8 file (a byte-order mark is dropped); bad bytes name file:line."""
+    """The lines of a UTF-8 file (a byte-order mark is dropped); bad bytes name file:line.
+
+    Lines end in LF, CRLF or a bare CR, and ``\\r\\r\\n`` (a CRLF file whose line ends
+    were converted once more, as some Project Gutenberg files are) is one line end too.
+    """
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
+        line = len(_LINE_END.findall(data[: e.start].decode("utf-8", "replace"))) + 1
         raise EmbryoError(f"{where(path, line)}: not valid UTF-8 ({e.reason})") from None
-    return [line.rstrip("\r") for line in text.split("\n")]
+    return _LINE_END.split(text)
 
 
-def _read_wikitext(path: Path) -> list[list[str]]:
+def strip_gutenberg(lines: list[str]) -> list[str]:
+    """A Project Gutenberg file's lines without its header and its licence.
+
+    The header is everything up to Project Gutenberg's ``*** START OF THE (or THIS)
+    PROJECT GUTENBERG EBOOK ... ***`` line, that line included; the footer everything
+    from its ``*** END OF ...`` line or its ``End of the Project Gutenberg EBook of ...``
+    line on (the two forms these files use; the licence follows either). A file without
+    a marker keeps that end. Then the credit paragraphs that open many books (``Produced
+    by ...``, ``E-text prepared by ...``, ``There is an illustrated edition ...``) are
+    dropped too, as long as they come before any other text.
+    The markers are Project Gutenberg's own (https://www.gutenberg.org/policy/ and the
+    files); this is the rule of c-w/gutenberg's ``strip_headers`` narrowed to them.
+    """
+    start = next((i + 1 for i, line in enumerate(lines) if _GUTENBERG_START.match(line.strip())), 0)
+    end = next(
+        (i for i, line in enumerate(lines) if i >= start and _GUTENBERG_END.match(line.strip())),
+        len(lines),
+    )
+    kept = lines[start:end]
+    while True:
+        first = next((i for i, line in enumerate(kept) if line.strip()), len(kept))
+        if first == len(kept) or not _GUTENBERG_CREDIT.match(kept[first].strip()):
+            return kept
+        kept = kept[next((i for i in range(first, len(kept)) if not kept[i].strip()), len(kept)) :]
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    """Texts separated by blank lines, each with its (hard-wrapped) lines joined by a space."""
+    paragraphs: list[list[str]] = [[]]
+    for line in lines:
+        if line.strip():
+            paragraphs[-1].append(line.strip())
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [" ".join(p) for p in paragraphs if p]
+
+
+def _read_wikitext(lines: list[str]) -> list[list[str]]:
     """Articles of the tokenized WikiText release: headings dropped, ``@-@`` joins restored."""
     docs: list[list[str]] = [[]]
-    for line in read_lines(path):
+    for line in lines:
         stripped = line.strip()
         heading = _HEADING.fullmatch(stripped)
         if heading:
@@ -132,13 +191,24 @@ def _read_parquet(path: Path, field: str) -> list[str]:
     return [t for t in column.to_pylist() if t is not None]
 
 
-def _read_documents(path: Path, fmt: str = "auto", field: str = "text") -> list[list[str]]:
-    """One file as a list of documents (lists of texts); blank texts and documents dropped."""
+def _read_documents(
+    path: Path, fmt: str = "auto", field: str = "text", gutenberg: bool = False
+) -> list[list[str]]:
+    """One file as a list of documents (lists of texts); blank texts and documents dropped.
+
+    ``gutenberg``: drop Project Gutenberg's header and licence first (text, paragraphs and
+    wikitext formats; :func:`strip_gutenberg`).
+    """
     fmt = _format_of(path, fmt)
+    if fmt in ("text", "paragraphs", "wikitext"):
+        lines = read_lines(path)
+        lines = strip_gutenberg(lines) if gutenberg else lines
     if fmt == "wikitext":
-        docs = _read_wikitext(path)
+        docs = _read_wikitext(lines)
+    elif fmt == "paragraphs":
+        docs = [_paragraphs(lines)]
     elif fmt == "text":
-        docs = [[line.strip()] for line in read_lines(path)]
+        docs = [[line.strip()] for line in lines]
     elif fmt == "jsonl":
         docs = [[t] for t in _read_jsonl(path, field)]
     else:
@@ -223,7 +293,12 @@ def check_corpus(name: str, spec: dict, data_dir: str | Path | None) -> None:
         raise EmbryoError(f"corpora.{name}.files: at least one file is required")
     for key in ("files", "validation_files"):
         for path in _resolve(spec.get(key), data_dir, f"corpora.{name}.{key}"):
-            _format_of(path, spec.get("format", "auto"))
+            fmt = _format_of(path, spec.get("format", "auto"))
+            if spec.get("strip_gutenberg") and fmt in ("jsonl", "parquet"):
+                raise EmbryoError(
+                    f"corpora.{name}.strip_gutenberg: applies to text, paragraphs and "
+                    f"wikitext files; {path} is read as {fmt}"
+                )
 
 
 def load_corpus(spec: dict, data_dir: str | Path | None) -> dict[str, list[str]]:
@@ -238,14 +313,15 @@ def load_corpus(spec: dict, data_dir: str | Path | None) -> dict[str, list[str]]
         else:
             train, validation = _hold_out([[t] for t in train], fraction, seed, name)
     else:
-        fmt, field = spec.get("format", "auto"), spec.get("text_field") or "text"
+        how = (spec.get("format", "auto"), spec.get("text_field") or "text")
+        how += (bool(spec.get("strip_gutenberg")),)
         files = _resolve(spec.get("files"), data_dir)
         val_files = _resolve(spec.get("validation_files"), data_dir)
         name = ", ".join(map(str, files)) or "(no files given)"
-        docs = [doc for path in files for doc in _read_documents(path, fmt, field)]
+        docs = [doc for path in files for doc in _read_documents(path, *how)]
         if val_files:
             train = [t for doc in docs for t in doc]
-            vdocs = [doc for path in val_files for doc in _read_documents(path, fmt, field)]
+            vdocs = [doc for path in val_files for doc in _read_documents(path, *how)]
             validation = [t for doc in vdocs for t in doc]
             if train and not validation:
                 name = ", ".join(map(str, val_files))
