@@ -96,6 +96,15 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# the schema's defaults of the objective's masking keys, where a test's spec leaves them out
+OBJECTIVE_DEFAULTS = {
+    "masking": "token",
+    "whole_word": False,
+    "max_ngram": 3,
+    "max_predictions": None,
+}
+
+
 def segment_settings(spec: dict):
     """A :class:`~embryo.train.segment.SegmentSettings` from a dict laid out like it (nested
     dicts for the model, objective, evaluation, optimizer, teacher and growth sections)."""
@@ -104,8 +113,8 @@ def segment_settings(spec: dict):
     from embryo.train.optimizer import Optimizer
     from embryo.train.segment import Evaluation, Objective, Seeds, SegmentSettings, Teacher
 
-    def section(cls, key):
-        return cls(**spec[key]) if spec.get(key) is not None else None
+    def section(cls, key, **defaults):
+        return cls(**defaults, **spec[key]) if spec.get(key) is not None else None
 
     return SegmentSettings(
         architecture=spec["architecture"],
@@ -113,12 +122,20 @@ def segment_settings(spec: dict):
         seeds=Seeds(**spec["seeds"]) if "seeds" in spec else Seeds(*[spec["seed"]] * 4),
         block_size=spec["block_size"],
         model=model_spec(spec["architecture"], spec["model"]),
-        objective=Objective(**spec["objective"]),
+        objective=section(
+            Objective,
+            "objective",
+            **{k: v for k, v in OBJECTIVE_DEFAULTS.items() if k not in spec["objective"]},
+        ),
         evaluation=Evaluation(**spec["evaluation"]),
         tokenizer=spec["tokenizer"],
         corpus=spec["corpus"],
         step=spec["step"],
         grow_from=section(Growth, "grow_from"),
-        optimizer=section(Optimizer, "optimizer"),
+        optimizer=section(
+            Optimizer,
+            "optimizer",
+            **({} if "name" in (spec.get("optimizer") or {}) else {"name": "adamw"}),
+        ),
         teacher=section(Teacher, "teacher"),
     )

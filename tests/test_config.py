@@ -169,6 +169,18 @@ def test_every_schema_property_is_documented():
             lambda c: c.update(transferability={"init": "xavier"}),
             r"transferability\.init: 'xavier' is not one of",
         ),
+        (
+            lambda c: c["runs"]["r"].update(objective={"max_predictions": 20}),
+            r"runs\.r\.objective\.max_predictions: caps whole-word or ngram masking",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(objective={"masking": "span"}),
+            r"runs\.r\.objective\.masking: 'span' is not one of \['token', 'ngram'\]",
+        ),
+        (
+            lambda c: c["runs"]["r"].update(optimizer={"name": "adam"}),
+            r"runs\.r\.optimizer\.name: 'adam' is not one of \['adamw', 'lamb'\]",
+        ),
     ],
 )
 def test_bad_config_names_the_key(good, edit, message):

@@ -392,7 +392,9 @@ def test_strip_gutenberg_header_licence_and_credits(tmp_path):
     assert strip_gutenberg(["Produced by X", "", "Text.", "More."]) == ["", "Text.", "More."]
     assert strip_gutenberg(["Text.", "Produced by X"]) == ["Text.", "Produced by X"]
     # the end marker alone ("End of Project Gutenberg's Etext") ends the text
-    assert strip_gutenberg(["Text.", "End of Project Gutenberg's Etext of X", "licence"]) == ["Text."]
+    assert strip_gutenberg(["Text.", "End of Project Gutenberg's Etext of X", "licence"]) == [
+        "Text."
+    ]
 
 
 def test_strip_gutenberg_needs_a_line_format(tmp_path):
@@ -421,5 +423,9 @@ def test_real_gutenberg_books():
         assert sorted(map(len, paragraphs))[len(paragraphs) // 2] > 80, path.name
         words += sum(len(p.split()) for p in paragraphs)
     assert 950_000 < words < 1_050_000
-    frankenstein = _read_documents(SHARED_DATA / "gutenberg" / "frankenstein.txt", "paragraphs", gutenberg=True)[0]
-    assert frankenstein[0] == "Frankenstein;" and frankenstein[-1].endswith("darkness and distance.")
+    frankenstein = _read_documents(
+        SHARED_DATA / "gutenberg" / "frankenstein.txt", "paragraphs", gutenberg=True
+    )[0]
+    assert frankenstein[0] == "Frankenstein;" and frankenstein[-1].endswith(
+        "darkness and distance."
+    )

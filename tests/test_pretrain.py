@@ -25,14 +25,14 @@ MODEL = {
 }
 
 
-def settings(architecture="bert", step=0, sop=False, **optimizer):
+def settings(architecture="bert", step=0, sop=False, objective=None, **optimizer):
     model = dict(MODEL, embedding_size=16) if architecture == "albert" else dict(MODEL)
     out = {
         "architecture": architecture,
         "seed": 3,
         "block_size": 32,
         "model": model,
-        "objective": {"mlm_probability": 0.15, "sop": sop},
+        "objective": {"mlm_probability": 0.15, "sop": sop, **(objective or {})},
         "evaluation": {"batch_size": 16, "max_blocks": 32},
         "tokenizer": "t",
         "corpus": "c",
@@ -56,10 +56,12 @@ def settings(architecture="bert", step=0, sop=False, **optimizer):
     return out
 
 
-def segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, step, previous, sop=False, name=None):
-    out = tmp_path / (name or f"step-{step}")
+def segment(
+    tmp_path, tiny_tokenizer, tiny_blocks, arch, step, previous, sop=False, folder=None, **kw
+):
+    out = tmp_path / (folder or f"step-{step}")
     run_segment(
-        segment_settings(settings(arch, step, sop)),
+        segment_settings(settings(arch, step, sop, **kw)),
         blocks_dir=tiny_blocks,
         tokenizer_dir=tiny_tokenizer,
         previous_dir=previous,
@@ -79,13 +81,24 @@ def test_batch_indices_visit_every_block_once_per_epoch():
     assert list(batch_indices(1, b, n, seed=0)) != list(batch_indices(1, b, n, seed=1))
 
 
-@pytest.mark.parametrize("arch,sop", [("bert", False), ("albert", True)])
-def test_chain_of_segments_equals_one_run(tmp_path, tiny_tokenizer, tiny_blocks, arch, sop):
+# ALBERT as the paper preset trains it: LAMB, whole-word n-gram masking with a cap
+ALBERT_PAPER = {
+    "objective": {"masking": "ngram", "whole_word": True, "max_predictions": 5},
+    "name": "lamb",
+}
+
+
+@pytest.mark.parametrize(
+    "arch,sop,kw", [("bert", False, {}), ("albert", True, {}), ("albert", True, ALBERT_PAPER)]
+)
+def test_chain_of_segments_equals_one_run(tmp_path, tiny_tokenizer, tiny_blocks, arch, sop, kw):
     s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 0, None, sop)
-    s2 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 2, s0, sop)
-    s4 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 4, s2, sop)
-    s6 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 6, s4, sop)
-    one = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 6, s0, sop, name="uninterrupted")
+    s2 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 2, s0, sop, **kw)
+    s4 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 4, s2, sop, **kw)
+    s6 = segment(tmp_path, tiny_tokenizer, tiny_blocks, arch, 6, s4, sop, **kw)
+    one = segment(
+        tmp_path, tiny_tokenizer, tiny_blocks, arch, 6, s0, sop, folder="uninterrupted", **kw
+    )
 
     chained, single = (
         load_file(s6 / "model" / "model.safetensors"),
@@ -114,8 +127,8 @@ def test_chain_of_segments_equals_one_run(tmp_path, tiny_tokenizer, tiny_blocks,
 
 
 def test_step_zero_is_seeded_and_scored(tmp_path, tiny_tokenizer, tiny_blocks):
-    a = segment(tmp_path, tiny_tokenizer, tiny_blocks, "roberta", 0, None, name="a")
-    b = segment(tmp_path, tiny_tokenizer, tiny_blocks, "roberta", 0, None, name="b")
+    a = segment(tmp_path, tiny_tokenizer, tiny_blocks, "roberta", 0, None, folder="a")
+    b = segment(tmp_path, tiny_tokenizer, tiny_blocks, "roberta", 0, None, folder="b")
     assert (a / "model" / "model.safetensors").read_bytes() == (
         b / "model" / "model.safetensors"
     ).read_bytes()
@@ -207,7 +220,7 @@ def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
 ):
     """Knowledge inheritance: α_0 = 0 equals from-scratch training bit for bit."""
     s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
-    trained = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, s0, name="teacher")
+    trained = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, s0, folder="teacher")
     teacher = tmp_path / "teacher-model"
     export_checkpoint(trained, tiny_tokenizer, teacher, provenance={"run": "t", "step": 6})
 
@@ -242,7 +255,7 @@ def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
 def test_a_grown_run_starts_as_its_source(tmp_path, tiny_tokenizer, tiny_blocks):
     """Step 0 of a run grown to twice the width computes what its source computed."""
     s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
-    trained = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, s0, name="source")
+    trained = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, s0, folder="source")
     source = tmp_path / "source-model"
     export_checkpoint(trained, tiny_tokenizer, source, provenance={"run": "s", "step": 6})
     wide = {**MODEL, "hidden_size": 64, "num_heads": 4, "intermediate_size": 128}

@@ -211,6 +211,13 @@ def _semantic_problems(config: dict, check_files: bool):
         last = checkpoint_steps(run)[-1]
         if opt["total_steps"] is not None and opt["total_steps"] < last:
             yield f"{key}.optimizer.total_steps: {opt['total_steps']} is before the last checkpoint {last}"
+        objective = run["objective"]
+        if (
+            objective["max_predictions"] is not None
+            and objective["masking"] == "token"
+            and not objective["whole_word"]
+        ):
+            yield f"{key}.objective.max_predictions: caps whole-word or ngram masking; token masking selects each token on its own (set masking: ngram or whole_word: true)"
         if run["objective"]["sop"] and run["architecture"] != "albert":
             yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
     yield from _teacher_problems(config)

@@ -1,4 +1,5 @@
-"""The pretraining objective: dynamic masking (BERT's 80/10/10) and ALBERT's sentence order.
+"""The pretraining objective: dynamic masking (BERT's 80/10/10; token by token, or ALBERT's
+n-gram and whole-word spans) and ALBERT's sentence order.
 
 Every random choice draws from an explicit ``torch.Generator``, seeded from (run seed,
 step, purpose) by :func:`embryo.models.seeds.generator`, so a segment resumed at any step makes exactly the
@@ -22,10 +23,17 @@ def mask_tokens(input_ids, *, special_ids, mask_id: int, vocab_size: int, probab
     mask token with probability 0.8, a uniformly random token with 0.1, and stays with
     0.1. Returns ``(inputs, labels)`` with labels -100 at unselected positions.
     """
-    labels = input_ids.clone()
     special = torch.isin(input_ids, torch.tensor(sorted(special_ids), dtype=input_ids.dtype))
     probs = torch.full(input_ids.shape, probability)
     selected = torch.bernoulli(probs, generator=gen).bool() & ~special
+    return corrupt(input_ids, selected, mask_id=mask_id, vocab_size=vocab_size, gen=gen)
+
+
+def corrupt(input_ids, selected, *, mask_id: int, vocab_size: int, gen):
+    """BERT's 80/10/10 at the ``selected`` positions: the mask token with probability 0.8,
+    a uniformly random token with 0.1, unchanged with 0.1. Returns ``(inputs, labels)``,
+    labels -100 where not selected."""
+    labels = input_ids.clone()
     labels[~selected] = -100
     inputs = input_ids.clone()
     to_mask = torch.bernoulli(torch.full(input_ids.shape, 0.8), generator=gen).bool() & selected
@@ -38,6 +46,117 @@ def mask_tokens(input_ids, *, special_ids, mask_id: int, vocab_size: int, probab
     random_ids = torch.randint(vocab_size, input_ids.shape, generator=gen, dtype=input_ids.dtype)
     inputs[to_random] = random_ids[to_random]
     return inputs, labels
+
+
+# ALBERT's punctuation pieces (create_pretraining_data.py, _is_start_piece_sp)
+_PUNCTUATION = set("!\"#$%&'()*+,-./:;?@[\\]^_`{|}~")
+_LETTERS = set("abcdefghijklmnopqrstuvwxyz")
+
+
+def word_starts(tokenizer) -> torch.Tensor:
+    """Whether each vocabulary piece starts a word (a bool tensor over the ids), for
+    whole-word masking: as ALBERT decides it (google-research/albert
+    ``create_pretraining_data.py``, ``_is_start_piece_bert`` and ``_is_start_piece_sp``).
+
+    A WordPiece vocabulary: every piece but the ``##`` continuations. Otherwise (unigram
+    with Metaspace ``▁``, byte-level BPE with ``Ġ``): a piece starting with ``▁``, ``Ġ`` or
+    ``<``, a punctuation piece, or a piece with any character other than an ASCII letter
+    or punctuation (ALBERT treats those as whole pieces). Special tokens end a word
+    wherever they are (:func:`mask_spans`).
+    """
+    import json
+
+    model = json.loads(tokenizer.backend_tokenizer.to_str())["model"]
+    prefix = model.get("continuing_subword_prefix") if model["type"] == "WordPiece" else None
+    vocab = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+
+    def starts(piece: str) -> bool:
+        if prefix:
+            return not piece.startswith(prefix)
+        return (
+            piece.startswith(("▁", "Ġ", "<"))
+            or piece in _PUNCTUATION
+            or any(c.lower() not in _LETTERS | _PUNCTUATION for c in piece)
+        )
+
+    return torch.tensor([starts(p) for p in vocab], dtype=torch.bool)
+
+
+def mask_spans(
+    input_ids, *, special_ids, mask_id: int, vocab_size: int, probability: float, gen,
+    word_start=None, max_ngram: int = 1, max_predictions: int | None = None,
+):  # fmt: skip
+    """ALBERT's masking (Lan et al. 2020, §4.1; google-research/albert
+    ``create_pretraining_data.py``, ``create_masked_lm_predictions``), on a copy of
+    ``input_ids``; BERT's whole-word masking is its case ``max_ngram`` = 1.
+
+    The units are words when ``word_start`` (:func:`word_starts`) is given, else single
+    tokens; special tokens belong to none and end a word. Each sequence masks a budget of
+    ``min(max_predictions, max(1, round(length * probability)))`` tokens: its units are
+    visited in a random order, each starting an n-gram of n units with p(n) ∝ 1/n for n =
+    1 .. ``max_ngram``; a span that would exceed the budget is shortened to fewer units,
+    or skipped if one unit already does, and a span overlapping one already chosen is
+    skipped, until the budget is reached. The chosen tokens get BERT's 80/10/10
+    (:func:`corrupt`). Returns ``(inputs, labels)``, labels -100 where not chosen.
+
+    As in ALBERT's code the budget counts the special tokens in ``length``, and every
+    unit, even near the end of a sequence, draws n from all of 1 .. ``max_ngram`` (a
+    span is cut at the sequence's end). Unlike it, a continuation piece right after a
+    special token starts a new word (ALBERT would join it to the word before the
+    ``[SEP]``).
+    """
+    special = torch.isin(input_ids, torch.tensor(sorted(special_ids), dtype=input_ids.dtype))
+    starts = word_start[input_ids] if word_start is not None else torch.ones_like(special)
+    previous_special = torch.nn.functional.pad(special[:, :-1], (1, 0), value=True)
+    begins = (starts | previous_special) & ~special  # a unit begins here
+    weights = 1.0 / torch.arange(1, max_ngram + 1, dtype=torch.float)
+    selected = torch.zeros_like(special)
+    length = input_ids.shape[1]
+    budget = max(1, round(length * probability))
+    budget = budget if max_predictions is None else min(budget, max_predictions)
+    # the unit of every position: units numbered from 0 along the row, -1 for specials
+    unit = torch.where(special, -1, begins.long().cumsum(1) - 1)
+    for row, units in enumerate(unit.tolist()):
+        positions: list[list[int]] = [[] for _ in range(max(units, default=-1) + 1)]
+        for position, u in enumerate(units):
+            if u >= 0:
+                positions[u].append(position)
+        order = torch.randperm(len(positions), generator=gen).tolist()
+        sizes = torch.multinomial(weights, len(positions), replacement=True, generator=gen) + 1
+        chosen: set[int] = set()
+        for u in order:
+            if len(chosen) >= budget:
+                break
+            for n in range(int(sizes[u]), 0, -1):  # shorter spans until one fits the budget
+                span = [p for k in range(u, min(u + n, len(positions))) for p in positions[k]]
+                if len(chosen) + len(span) <= budget:
+                    break
+            else:
+                continue
+            if not chosen.intersection(span):
+                chosen.update(span)
+        selected[row, sorted(chosen)] = True
+    return corrupt(input_ids, selected, mask_id=mask_id, vocab_size=vocab_size, gen=gen)
+
+
+def masking(objective, tokenizer, special_ids):
+    """The masking of a run's ``objective`` (its ``runs.<run>.objective`` settings), as a
+    function ``(input_ids, gen) -> (inputs, labels)``: :func:`mask_tokens` for ``token``
+    masking, each token on its own; :func:`mask_spans` for whole-word masking (``token``
+    with ``whole_word``: BERT's whole-word masking) and for ``ngram`` (ALBERT's spans of
+    up to ``max_ngram`` words, or tokens without ``whole_word``)."""
+    common = dict(
+        special_ids=special_ids, mask_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
+        probability=objective.mlm_probability,
+    )  # fmt: skip
+    if objective.masking == "token" and not objective.whole_word:
+        return lambda ids, gen: mask_tokens(ids, gen=gen, **common)
+    starts = word_starts(tokenizer) if objective.whole_word else None
+    n = objective.max_ngram if objective.masking == "ngram" else 1
+    return lambda ids, gen: mask_spans(
+        ids, gen=gen, word_start=starts, max_ngram=n, max_predictions=objective.max_predictions,
+        **common,
+    )  # fmt: skip
 
 
 def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen):

@@ -1,7 +1,8 @@
-"""The optimiser and learning-rate schedule shared by pretraining and fine-tuning.
+"""The optimisers and learning-rate schedule shared by pretraining and fine-tuning.
 
-AdamW with BERT's split of weight decay (weights, not biases and LayerNorm), and a linear
-warm-up then linear decay over a fixed number of steps.
+AdamW with BERT's split of weight decay (weights, not biases and LayerNorm), or LAMB as
+ALBERT pretrains (:class:`embryo.train.lamb.Lamb`), and a linear warm-up then linear
+decay over a fixed number of steps.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from typing import NamedTuple
 
 
 class Optimizer(NamedTuple):
-    """A pretraining run's AdamW, schedule and batch (``runs.<run>.optimizer``)."""
+    """A pretraining run's optimiser, schedule and batch (``runs.<run>.optimizer``)."""
 
+    name: str  # adamw or lamb
     lr: float
     weight_decay: float
     beta1: float
@@ -38,6 +40,37 @@ def lr_factor(step: int, warmup: int, total: int) -> float:
     return max(0.0, (total + 1 - step) / (total + 1 - max(warmup, 1)))
 
 
+def parameter_groups(model, weight_decay: float) -> list[dict]:
+    """Weights (decayed) and biases and LayerNorm parameters (not decayed), as BERT and
+    ALBERT split them (ALBERT's ``exclude_from_weight_decay=["LayerNorm", "layer_norm",
+    "bias"]``, google-research/albert ``optimization.py``)."""
+    import torch
+
+    decay, no_decay = [], []
+    norms = {
+        id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()
+    }
+    for name, p in model.named_parameters():
+        (no_decay if name.endswith("bias") or id(p) in norms else decay).append(p)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0, "adapt": False},
+    ]
+
+
+def make_optimizer(model, opt, *, fused: bool = False):
+    """The optimiser ``opt.name`` names (:class:`Optimizer`): :func:`adamw` or LAMB
+    (:class:`embryo.train.lamb.Lamb`)."""
+    if opt.name == "lamb":
+        from embryo.train.lamb import Lamb
+
+        return Lamb(
+            parameter_groups(model, opt.weight_decay), lr=opt.lr, betas=(opt.beta1, opt.beta2),
+            eps=opt.eps,
+        )  # fmt: skip
+    return adamw(model, opt, fused=fused)
+
+
 def adamw(model, opt, *, fused: bool = False):
     """AdamW with weight decay on weights only (not on biases and LayerNorm), as BERT trains.
 
@@ -51,16 +84,8 @@ def adamw(model, opt, *, fused: bool = False):
     """
     import torch
 
-    decay, no_decay = [], []
-    norms = {
-        id(p) for m in model.modules() if isinstance(m, torch.nn.LayerNorm) for p in m.parameters()
-    }
-    for name, p in model.named_parameters():
-        (no_decay if name.endswith("bias") or id(p) in norms else decay).append(p)
-    groups = [
-        {"params": decay, "weight_decay": opt.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    groups = parameter_groups(model, opt.weight_decay)
+    groups[1].pop("adapt")  # LAMB's option
     hyper = dict(lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps)
     if fused:
         try:

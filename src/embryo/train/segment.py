@@ -34,13 +34,17 @@ from embryo.models.families import ModelSpec
 from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError
 from embryo.train.growth import Growth
-from embryo.train.optimizer import Optimizer, adamw, lr_factor
+from embryo.train.optimizer import Optimizer, lr_factor, make_optimizer
 
 
 class Objective(NamedTuple):
-    """What is predicted: the masking rate, and ALBERT's sentence order."""
+    """What is predicted: the masking rate and scheme, and ALBERT's sentence order."""
 
     mlm_probability: float
+    masking: str  # token (each token on its own) or ngram (ALBERT's n-gram spans)
+    whole_word: bool
+    max_ngram: int
+    max_predictions: int | None
     sop: bool
 
 
@@ -201,6 +205,11 @@ class Trainer:
     per_process: int  # sequences of a step on this process
     micro: int  # sequences of a micro-step (gradient accumulation)
 
+    def __post_init__(self):
+        from embryo.train.objective import masking
+
+        self.mask = masking(self.settings.objective, self.tokenizer, special_ids(self.tokenizer))
+
     def weight(self, t: int) -> float:
         """The inheritance weight α_t of step ``t``: 0 but for a student (embryo.train.student)."""
         return 0.0
@@ -216,7 +225,7 @@ class Trainer:
         import torch
 
         from embryo.models.seeds import derive_seed, generator
-        from embryo.train.objective import mask_tokens, sentence_order
+        from embryo.train.objective import sentence_order
 
         s, opt, acc = self.settings, self.settings.optimizer, self.accelerator
         world, rank = acc.num_processes, acc.process_index
@@ -232,14 +241,7 @@ class Trainer:
                 gen=gen,
             )  # fmt: skip
             types, order = types[mine], order[mine]
-        inputs, labels = mask_tokens(
-            ids,
-            special_ids=special_ids(self.tokenizer),
-            mask_id=self.tokenizer.mask_token_id,
-            vocab_size=len(self.tokenizer),
-            probability=s.objective.mlm_probability,
-            gen=gen,
-        )
+        inputs, labels = self.mask(ids, gen)
         masked = (labels != -100).sum().item()  # the step's masked positions, all processes
         inputs, labels = inputs[mine], labels[mine]
         weight = self.weight(t)
@@ -269,7 +271,7 @@ def build_trainer(
     settings: SegmentSettings, model, tokenizer, train_blocks, accelerator, *, first: int = 0,
     state_file=None, loss=None, trainer=Trainer,
 ) -> Trainer:  # fmt: skip
-    """The optimizer (AdamW, fused) and its schedule over the run's total steps, resumed
+    """The optimizer (AdamW, fused, or LAMB) and its schedule over the run's total steps, resumed
     from ``state_file`` when the segment starts after step 0, and the ``loss`` (by default
     :class:`~embryo.train.objective.PretrainingLoss`; a student's is its own), prepared by
     ``accelerator``, in a ``trainer`` (:class:`Trainer`, or a student's subclass)."""
@@ -278,7 +280,7 @@ def build_trainer(
     from embryo.train.objective import PretrainingLoss
 
     opt = settings.optimizer
-    optimizer = adamw(model, opt, fused=True)
+    optimizer = make_optimizer(model, opt, fused=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda k: lr_factor(k + 1, opt.warmup_steps, opt.total_steps)
     )
