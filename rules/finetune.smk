@@ -37,7 +37,7 @@ rule finetune:
         n=lambda w: None if w.n == "full" else int(w.n),
         hparams=settings.finetuning(config),
         # the recipe matters only when layers are redrawn: none jobs ignore it
-        init=lambda w: "model" if w.reinit == "none" else TRANSFER["init"],
+        recipe=lambda w: settings.reinit_recipe(config, w.reinit),
         code=code("finetune"),
     script:
         "../workflow/scripts/finetune.py"

@@ -276,9 +276,9 @@ def test_reinit_scheme_is_applied_and_recorded(tasks, model_dir, tmp_path):
     run = lambda name, reinit: finetune(model_dir, tasks["pair"], tmp_path / f"{name}.json",  # noqa: E731
                                         n=100, seed=0, hparams=hp, reinit=reinit)  # fmt: skip
     none, kept_all, single = run("a", "none"), run("b", "progressive-k2"), run("c", "single-0")
-    assert none["reinit_layers"] == [] and none["init"] is None and none["layers"] == 2
+    assert none["reinit_layers"] == [] and none["recipe"] is None and none["layers"] == 2
     assert kept_all["curve"] == none["curve"]  # K = L keeps every layer: the same job
-    assert single["reinit_layers"] == [0] and single["init"] == "model"
+    assert single["reinit_layers"] == [0] and single["recipe"]["init"] == "model"
     assert single["curve"] != none["curve"]
     with pytest.raises(EmbryoError, match="single-5"):
         run("d", "single-5")

@@ -13,6 +13,7 @@ from transformers import (
 
 from embryo.runtime.errors import EmbryoError
 from embryo.transfer.reinit import (
+    Recipe,
     apply_scheme,
     expand_schemes,
     parse_scheme,
@@ -127,8 +128,8 @@ def test_schemes_that_build_the_same_model_are_one_job():
     }  # fmt: skip
     for init in ("model", "original"):  # and the models are indeed equal
         a, b = bert(3), bert(3)
-        apply_scheme(a, "block-1-2", seed=4, init=init)
-        apply_scheme(b, "progressive-k1", seed=4, init=init)
+        apply_scheme(a, "block-1-2", seed=4, recipe=Recipe(init))
+        apply_scheme(b, "progressive-k1", seed=4, recipe=Recipe(init))
         assert not changed(snapshot(a), b)
 
 
@@ -157,7 +158,7 @@ def test_model_init_draws_like_a_fresh_model():
 def test_original_recipe_redraws_only_linear_weights_near_zero():
     model = bert(2)
     before = snapshot(model)
-    apply_scheme(model, "single-0", seed=0, init="original")
+    apply_scheme(model, "single-0", seed=0, recipe=Recipe("original"))
     prefix = "bert.encoder.layer.0."
     moved = changed(before, model)
     assert moved == {k for k in layer_keys(before, 0) if k.endswith("weight") or "LayerNorm" in k}
@@ -233,3 +234,43 @@ def test_albert_none_stays_shared_and_scramble_is_refused():
     assert model.config.num_hidden_groups == 1
     with pytest.raises(EmbryoError, match="shares one set of weights"):
         apply_scheme(model, "scramble-s1", seed=0)
+
+
+@pytest.mark.parametrize("init", ["model", "original"])
+def test_keep_layer_norm_keeps_the_pretrained_norms(init):
+    model = bert(2)
+    before = snapshot(model)
+    apply_scheme(model, "single-1", seed=0, recipe=Recipe(init, keep_layer_norm=True))
+    moved = changed(before, model)
+    redrawn = {k for k in layer_keys(before, 1) if "LayerNorm" not in k}
+    if init == "original":  # its biases stay pretrained too
+        redrawn = {k for k in redrawn if k.endswith("weight")}
+    assert moved == redrawn
+    assert any("LayerNorm" in k for k in layer_keys(before, 1))
+
+
+def test_redrawn_layers_train_at_the_multiplied_rate():
+    from embryo.train.optimizer import adamw
+    from embryo.transfer.finetune import FinetuneSettings
+    from embryo.transfer.reinit import encoder_layers
+
+    model = bert(3)
+    scheme = apply_scheme(model, "block-1-2", seed=0)
+    hparams = FinetuneSettings(**{f: 0 for f in FinetuneSettings._fields})._replace(
+        lr=2e-5, weight_decay=0.01, beta1=0.9, beta2=0.999, eps=1e-8
+    )
+    redrawn = [p for i in scheme.reinit for p in encoder_layers(model)[i].parameters()]
+    opt = adamw(model, hparams, scaled=(redrawn, 5.0))
+    rate = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert len(rate) == len(list(model.parameters()))
+    ids = {id(p) for p in redrawn}
+    assert {rate[i] for i in ids} == {1e-4}
+    assert {r for i, r in rate.items() if i not in ids} == {2e-5}
+    # decay stays split as before: no decay on the redrawn layers' biases and norms
+    decay = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
+    layer = encoder_layers(model)[1]
+    assert (
+        decay[id(layer.output.LayerNorm.weight)] == 0
+        and decay[id(layer.output.dense.weight)] == 0.01
+    )
+    assert len(adamw(model, hparams).param_groups) == 2  # multiplier 1: the two usual groups

@@ -62,6 +62,10 @@ def test_scramble_rank_correlation_between_tasks():
     result = scramble_correlations(summarize(pd.DataFrame(rows)))
     # ranks x: 1 2 3 4, y: 2 1 3 4 -> rho = 1 - 6 * 2 / (4 * 15) = 0.8
     assert result.iloc[0]["spearman"] == pytest.approx(0.8)
+    # x mean 0.25, y mean 0.325; the products of deviations sum to 0.045, the squares to
+    # 0.05 and 0.0875: r = 0.045 / sqrt(0.05 * 0.0875) = 0.6804
+    assert result.iloc[0]["pearson"] == pytest.approx(0.045 / math.sqrt(0.05 * 0.0875))
+    assert 0 < result.iloc[0]["pearson_p_value"] < 1
     assert result.iloc[0]["permutations"] == 4
 
 

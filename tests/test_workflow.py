@@ -350,6 +350,20 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     changed["analyses"]["blimp"]["enabled"] = False
     jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
     assert jobs == {("provenance", "")}
+    # keeping the LayerNorms of redrawn layers: the jobs that redraw one, and their readers
+    changed = copy.deepcopy(config)
+    changed["transferability"]["keep_layer_norm"] = True
+    jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
+    assert {w for r, w in jobs if r == "finetune"} == {
+        w for w in GRID if "reinit=progressive" in w or "reinit=single" in w
+    }
+    assert {r for r, _ in jobs} == {
+        "finetune",
+        "table",
+        "transfer_summary",
+        "scrambling",
+        "figure",
+    } | REPORT_RULES
     changed = copy.deepcopy(config)
     changed["transferability"]["seeds"] = [0, 1]
     jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))

@@ -18,7 +18,7 @@ with logged(snakemake.log[0]):
         seed=int(w.seed),
         hparams=p.hparams,
         reinit=w.reinit,
-        init=p.init,
+        recipe=p.recipe,
         predictions_path=snakemake.output.predictions,
         provenance={"run": w.run, "step": int(w.step), "n": w.n, "reinit": w.reinit},
     )

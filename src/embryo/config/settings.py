@@ -86,6 +86,19 @@ def finetuning(config: dict):
     return build(FinetuneSettings, config["finetuning"], "finetuning")
 
 
+def reinit_recipe(config: dict, reinit: str):
+    """The :class:`~embryo.transfer.reinit.Recipe` of a fine-tuning job with scheme
+    ``reinit``: the config's (``transferability``), or for ``none`` and the permutations,
+    which redraw nothing, the plain one, so that a change of recipe reruns only the jobs it
+    changes."""
+    from embryo.transfer.reinit import PLAIN, Recipe
+
+    if reinit == "none" or reinit.startswith("scramble-"):
+        return PLAIN
+    spec = config["transferability"]
+    return Recipe(spec["init"], spec["keep_layer_norm"], float(spec["reinit_lr_multiplier"]))
+
+
 def probing(config: dict):
     """The :class:`~embryo.embryology.probing.ProbeSettings` of every probe job."""
     from embryo.embryology.probing import ProbeSettings

@@ -71,7 +71,7 @@ def make_optimizer(model, opt, *, fused: bool = False):
     return adamw(model, opt, fused=fused)
 
 
-def adamw(model, opt, *, fused: bool = False):
+def adamw(model, opt, *, fused: bool = False, scaled=((), 1.0)):
     """AdamW with weight decay on weights only (not on biases and LayerNorm), as BERT trains.
 
     ``opt`` has ``lr``, ``weight_decay``, ``beta1``, ``beta2`` and ``eps``
@@ -81,11 +81,23 @@ def adamw(model, opt, *, fused: bool = False):
     per tensor (the same update up to float rounding; on 2 CPU cores a pretraining step is
     ~1.1-1.3x faster, ``benchmarks/throughput.py``). Where the fused kernel is missing
     (torch < 2.4 on CPU) the default implementation is used.
+
+    ``scaled``: (parameters, multiplier): those parameters train at ``multiplier`` times
+    the learning rate, in groups of their own (a fine-tuning job's redrawn layers).
     """
     import torch
 
-    groups = parameter_groups(model, opt.weight_decay)
-    groups[1].pop("adapt")  # LAMB's option
+    params, multiplier = scaled
+    ids = {id(p) for p in params} if multiplier != 1.0 else set()
+    groups = []
+    for group in parameter_groups(model, opt.weight_decay):
+        group.pop("adapt", None)  # LAMB's option
+        for chosen in (False, True):
+            kept = [p for p in group["params"] if (id(p) in ids) == chosen]
+            if kept:
+                groups.append(
+                    {**group, "params": kept, "lr": opt.lr * (multiplier if chosen else 1.0)}
+                )
     hyper = dict(lr=opt.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps)
     if fused:
         try:

@@ -143,15 +143,17 @@ def load_classifier(model_dir, info: dict, seed: int):
 
 def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
              hparams: FinetuneSettings,
-             reinit: str = "none", init: str = "model",
+             reinit: str = "none", recipe=None,
              provenance: dict | None = None, predictions_path=None) -> dict:  # fmt: skip
     """Fine-tune ``model_dir`` on the prepared task in ``task_dir``; write ``metrics.json``
     and, to ``predictions_path`` (default: beside it, ``*.predictions.parquet``), the last
     epoch's prediction of every dev example (:func:`prediction_items`, with the
     ``provenance`` keys, the task and the seed first), from which the metrics are computed.
 
-    ``reinit`` is a scheme of :mod:`embryo.transfer.reinit`, applied (with recipe ``init``) to the
-    loaded checkpoint before fine-tuning. Returns what is written:
+    ``reinit`` is a scheme of :mod:`embryo.transfer.reinit`, applied (by ``recipe``, a
+    :class:`~embryo.transfer.reinit.Recipe`; default: the model's own initialisation) to
+    the loaded checkpoint before fine-tuning; the redrawn layers train at
+    ``recipe.lr_multiplier`` times the learning rate. Returns what is written:
     the headline ``metric`` and its ``score``, all ``metrics``, per-epoch dev metrics,
     the training-loss ``curve``, the layers redrawn and their order, the subset size and
     the wall time.
@@ -162,7 +164,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     from embryo.models.loading import default_device, max_positions
     from embryo.models.seeds import derive_seed
     from embryo.train.optimizer import adamw, lr_factor
-    from embryo.transfer.reinit import apply_scheme
+    from embryo.transfer.reinit import PLAIN, apply_scheme, encoder_layers
 
     started = time.perf_counter()
     task_dir = Path(task_dir)
@@ -170,7 +172,8 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     train, dev = read_prepared(task_dir, "train"), read_prepared(task_dir, "dev")
     subset = training_subset(len(train["label"]), n, seed)
     model, new_parameters = load_classifier(model_dir, info, seed)
-    scheme = apply_scheme(model, reinit, seed=seed, init=init)
+    recipe = recipe or PLAIN
+    scheme = apply_scheme(model, reinit, seed=seed, recipe=recipe)
     model.to(default_device())
     longest = max(max(map(len, train["input_ids"])), max(map(len, dev["input_ids"])))
     if longest > max_positions(model):
@@ -183,7 +186,8 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     steps_per_epoch = -(-len(subset) // batch_size)
     total = steps_per_epoch * epochs
     warmup = round(hparams.warmup_ratio * total)
-    optimizer = adamw(model, hparams)
+    redrawn = [p for i in scheme.reinit for p in encoder_layers(model)[i].parameters()]
+    optimizer = adamw(model, hparams, scaled=(redrawn, recipe.lr_multiplier))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda i: lr_factor(i + 1, warmup, total)
     )
@@ -225,7 +229,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         "new_parameters": new_parameters,
         "reinit_layers": list(scheme.reinit),
         "layer_order": list(scheme.order),
-        "init": init if scheme.changes_layers else None,
+        "recipe": recipe._asdict() if scheme.changes_layers else None,
         "layers": model.config.num_hidden_layers,
         "seconds": time.perf_counter() - started,
     }

@@ -17,7 +17,7 @@ pretrained, and the pooler and the task head are those of
 :func:`embryo.transfer.finetune.load_classifier`: loaded when the checkpoint has them, newly drawn
 from the job's seed otherwise (the masked-LM checkpoints of this workflow have no pooler).
 
-Two recipes redraw a layer (config ``transferability.init``):
+Two recipes redraw a layer (config ``transferability.init``; the :class:`Recipe`):
 
 - ``model`` (default): the model's own initialisation, ``_init_weights`` of the
   Hugging Face class — Linear weights from N(0, initializer_range²), biases 0,
@@ -28,6 +28,12 @@ Two recipes redraw a layer (config ``transferability.init``):
   ``scipy.stats.truncnorm(-2σ, 2σ, scale=σ)`` with σ = 0.02; biases stay pretrained;
   LayerNorm to the identity. Because truncnorm's bounds are in units of the scale, the
   draws lie in ±0.04σ = ±0.0008: the redrawn weights are near zero, not N(0, σ²).
+
+``keep_layer_norm`` keeps a redrawn layer's LayerNorm parameters pretrained in either
+recipe (the paper code's ``--keep_layer_norm``); ``lr_multiplier`` is applied by the
+fine-tuning job to the redrawn layers' learning rate (``run_glue_lr.py``, whose
+``--learning_rate_new`` is the redrawn layers' rate; its layer loop stops at layer 10 and
+its other layers fall back to 5e-5, which we do not copy).
 
 ALBERT shares one layer's weights across all its layers. A scheme that redraws or
 reorders layers first unties it (:func:`untie_albert`, which preserves the model's
@@ -42,10 +48,24 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from embryo.runtime.errors import EmbryoError
 
 INITS = ("model", "original")
+
+
+class Recipe(NamedTuple):
+    """How the redrawn layers are drawn and trained (``transferability``: ``init``,
+    ``keep_layer_norm``, ``reinit_lr_multiplier``)."""
+
+    init: str = "model"
+    keep_layer_norm: bool = False
+    lr_multiplier: float = 1.0
+
+
+# what a job that redraws nothing receives, whatever the config says (nothing to redraw)
+PLAIN = Recipe()
 _PATTERNS = {
     "none": re.compile(r"none"),
     "progressive": re.compile(r"progressive-k(\d+)"),
@@ -264,8 +284,9 @@ def _redraw_original(layer, generator, std: float = 0.02) -> None:
                 module.bias.fill_(0.0)
 
 
-def apply_scheme(model, name: str, *, seed: int, init: str = "model") -> Scheme:
-    """Apply scheme ``name`` to ``model`` in place; new weights drawn from ``seed``.
+def apply_scheme(model, name: str, *, seed: int, recipe: Recipe = PLAIN) -> Scheme:
+    """Apply scheme ``name`` to ``model`` in place; new weights drawn from ``seed`` by
+    ``recipe`` (its ``init`` and ``keep_layer_norm``).
 
     Returns the parsed :class:`Scheme`. Layers are redrawn first, then reordered (as the
     paper's code does), so ``reinit`` names pretrained layer positions.
@@ -274,6 +295,7 @@ def apply_scheme(model, name: str, *, seed: int, init: str = "model") -> Scheme:
 
     from embryo.models.seeds import derive_seed
 
+    init = recipe.init
     if init not in INITS:
         raise EmbryoError(f"unknown reinit init {init!r}; expected one of {INITS}")
     scheme = parse_scheme(name, model.config.num_hidden_layers)
@@ -289,10 +311,15 @@ def apply_scheme(model, name: str, *, seed: int, init: str = "model") -> Scheme:
     layers = encoder_layers(model)
     torch.manual_seed(derive_seed(seed, "reinit"))
     for i in scheme.reinit:
+        norms = [m for m in layers[i].modules() if isinstance(m, torch.nn.LayerNorm)]
+        kept = [{k: v.clone() for k, v in m.state_dict().items()} for m in norms]
         if init == "model":
             _redraw_model(model, layers[i])
         else:
             _redraw_original(layers[i], derive_seed(seed, f"reinit-{i}"))
+        if recipe.keep_layer_norm:
+            for module, state in zip(norms, kept, strict=True):
+                module.load_state_dict(state)
     if scheme.family == "scramble":
         encoder = _encoder(model)
         if is_albert(model):

@@ -76,7 +76,9 @@ def summarize(table):
 
 
 def scramble_correlations(summary):
-    """Spearman correlation between tasks of the permutations' mean scores, per run, step, size."""
+    """Spearman and Pearson correlations between tasks of the permutations' mean scores,
+    per run, step and size, each with its two-sided p-value (scipy), as Tamkin et al.
+    report both (``scripts/tables/scrambling_stats.py`` of dgiova/bert-lm-transferability)."""
     import itertools
 
     import pandas as pd
@@ -88,9 +90,11 @@ def scramble_correlations(summary):
         wide = group.pivot_table(index="reinit", columns="task", values="mean")
         for a, b in itertools.combinations(sorted(wide.columns), 2):
             pair = wide[[a, b]].dropna()
-            rho, p = stats.spearmanr(pair[a], pair[b]) if len(pair) > 2 else (float("nan"),) * 2
-            rows.append({"run": run, "step": step, "n": n, "task_a": a, "task_b": b,
-                         "spearman": float(rho), "p_value": float(p),
-                         "permutations": len(pair)})  # fmt: skip
-    columns = ["run", "step", "n", "task_a", "task_b", "spearman", "p_value", "permutations"]
+            row = {"run": run, "step": step, "n": n, "task_a": a, "task_b": b}
+            for name, test in (("spearman", stats.spearmanr), ("pearson", stats.pearsonr)):
+                r, p = test(pair[a], pair[b]) if len(pair) > 2 else (float("nan"),) * 2
+                row |= {name: float(r), f"{name}_p_value": float(p)}
+            rows.append(row | {"permutations": len(pair)})
+    columns = ["run", "step", "n", "task_a", "task_b", "spearman", "spearman_p_value",
+               "pearson", "pearson_p_value", "permutations"]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
