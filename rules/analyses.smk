@@ -76,6 +76,7 @@ rule lama:
     input:
         model="results/{run}/models/step-{step}",
         facts=analysis_input("lama"),
+        vocabularies=lama_vocabularies,
     output:
         summary="results/{run}/step-{step}/lama.csv",
         per_item="results/{run}/step-{step}/lama.items.parquet",
@@ -89,6 +90,9 @@ rule lama:
     params:
         root=analysis_root("lama"),
         max_facts=ANALYSES["lama"]["max_facts_per_relation"],
+        types=ANALYSES["lama"]["types"],
+        spacing=ANALYSES["lama"]["spacing"],
+        common=ANALYSES["lama"]["common_vocabulary"],
         batch_size=ANALYSES["batch_size"],
         code=code("lama"),
     script:

@@ -459,12 +459,24 @@ def task_vocab(run):
     return RUNS[run]["tokenizer"] if run in TRAINED else f"imported.{run}"
 
 
-def vocab_source(wildcards):
+def vocab_dir(vocab):
     """A tokenizer directory: a trained tokenizer, or an imported run's first checkpoint."""
-    if wildcards.vocab in config["tokenizers"]:
-        return f"results/tokenizers/{wildcards.vocab}"
-    run = wildcards.vocab.removeprefix("imported.")
+    if vocab in config["tokenizers"]:
+        return f"results/tokenizers/{vocab}"
+    run = vocab.removeprefix("imported.")
     return model_dir(run, ec.checkpoint_steps(RUNS[run])[0])
+
+
+def vocab_source(wildcards):
+    return vocab_dir(wildcards.vocab)
+
+
+def lama_vocabularies(wildcards):
+    """With analyses.lama.common_vocabulary: the tokenizer directory of every run (their
+    common vocabulary decides the facts scored); else nothing."""
+    if not ANALYSES["lama"]["common_vocabulary"]:
+        return []
+    return [vocab_dir(key) for key in sorted({task_vocab(run) for run in RUNS})]
 
 
 def task_input(wildcards):

@@ -447,3 +447,67 @@ def test_blimp_tie_counts_as_wrong(model_dir):
     """The lower-casing tokenizer encodes both sentences alike: equal PLLs, not a success."""
     df = blimp.blimp_scores(model_dir, [pair("The cat sees a dog .", "the cat sees a dog .")])
     assert df["accuracy"].tolist() == [0.0]
+
+
+# --- LAMA as the Embryology code scores it, and comparable across runs -----------------
+
+
+def test_load_lama_keeps_the_types_asked_for(builtin):
+    facts = load_lama(builtin / "lama", types=("1-1", "N-1"))
+    assert facts and {f["type"] for f in facts} == {"1-1", "N-1"}
+    assert len(facts) < len(load_lama(builtin / "lama"))
+    with pytest.raises(EmbryoError, match=r"relation types \['1-N'\]"):
+        load_lama(builtin / "lama", types=("1-N",))
+
+
+def test_query_spacing_template_and_embryology(tmp_path):
+    """With a SentencePiece-style tokenizer the two spacings differ: LAMA's "[MASK] ." has
+    the period as a word of its own (▁.), the Embryology code's the bare period piece."""
+    from transformers import AutoTokenizer
+
+    from embryo.data.tokenizer import train_tokenizer
+
+    texts = ["paris is a city .", "dante was born in florence .", "rome ."] * 40
+    train_tokenizer(texts, tmp_path, algorithm="unigram", vocab_size=40, lowercase=True)
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    f = {"template": "[X] was born in [Y] .", "sub_label": "dante", "obj_label": "florence"}
+    template = tok.convert_ids_to_tokens(lama.query_ids(tok, f, "template"))
+    embryology = tok.convert_ids_to_tokens(lama.query_ids(tok, f, "embryology"))
+    assert template[0] == embryology[0] == tok.cls_token
+    assert template[-1] == embryology[-1] == tok.sep_token
+    assert template[:-2] == embryology[:-2]  # the same up to the period
+    assert template[-3] == embryology[-3] == tok.mask_token
+    period = tok.convert_ids_to_tokens(tok(".", add_special_tokens=False)["input_ids"])
+    assert embryology[-2] == period[-1] == "."
+    assert template[-2] in ("▁.", "▁") and template[-2] != embryology[-2] or len(template) > len(embryology)
+    with pytest.raises(EmbryoError, match="spacing 'joined'"):
+        lama.query_ids(tok, f, "joined")
+
+
+def test_common_vocabulary_scores_the_same_facts_for_every_run(tokenizer, tmp_path):
+    """Two tokenizers: a fact counts only if its object is one piece of both."""
+    from transformers import AutoTokenizer
+
+    from embryo.data.tokenizer import train_tokenizer
+
+    train_tokenizer(["the cat and the bird"] * 30, tmp_path, algorithm="wordpiece",
+                    vocab_size=40, lowercase=True)  # fmt: skip
+    other = AutoTokenizer.from_pretrained(tmp_path)
+    facts = [fact("dog", "cat"), fact("dog", "bird"), fact("dog", "window")]
+    both = lama.common_facts([tokenizer, other], facts)
+    alone = [lama.object_id(other, f["obj_label"]) is not None for f in facts]
+    mine = [lama.object_id(tokenizer, f["obj_label"]) is not None for f in facts]
+    assert both == [a and b for a, b in zip(alone, mine, strict=True)]
+    assert both[:2] == [True, True] and mine[2] and not both[2]  # window: not in the other
+
+
+def test_not_common_facts_are_skipped_and_counted(tokenizer, model_dir, monkeypatch):
+    from embryo.models.loading import load_masked_lm
+
+    model, tok = load_masked_lm(model_dir, None)
+    facts = [fact("cat", "bird"), fact("dog", "river")]
+    monkeypatch.setattr(lama, "_logits", logits_by_position(tok, {}, {single(tok, "bird"): 5.0}))
+    items = lama.fact_items(model, tok, facts, common=[True, False])
+    assert list(items["skipped"]) == ["", "not_common"] and items["rank"].isna().tolist() == [False, True]
+    row = lama.summarise(items).iloc[0]
+    assert (row["facts"], row["skipped_not_common"], row["p_at_1"]) == (1, 1, 1.0)

@@ -12,6 +12,10 @@ from embryo.runtime.logs import logged
 p, w = snakemake.params, snakemake.wildcards
 torch.set_num_threads(snakemake.threads)
 with logged(snakemake.log[0]):
-    facts = load_lama(p.root, max_facts_per_relation=p.max_facts)
-    items = lama_items(snakemake.input.model, facts, batch_size=p.batch_size)
+    facts = load_lama(p.root, max_facts_per_relation=p.max_facts, types=p.types)
+    vocabularies = list(snakemake.input.vocabularies) if p.common else None
+    items = lama_items(
+        snakemake.input.model, facts, batch_size=p.batch_size, spacing=p.spacing,
+        vocabularies=vocabularies,
+    )  # fmt: skip
     write_outcomes(items, summarise, snakemake.output, run=w.run, step=int(w.step))

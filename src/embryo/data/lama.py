@@ -17,15 +17,21 @@ TYPES = ("1-1", "N-1", "N-M")
 
 
 def load_lama(
-    root, *, relations: list[str] | None = None, max_facts_per_relation: int | None = None
-) -> list[dict]:
+    root, *, relations: list[str] | None = None, max_facts_per_relation: int | None = None,
+    types=TYPES,
+) -> list[dict]:  # fmt: skip
     """LAMA T-REx facts from ``root/relations.jsonl`` and ``root/TREx/{relation}.jsonl``.
 
     Each fact is a dict with ``relation``, ``label``, ``type``, ``template``,
     ``sub_label``, ``obj_label``, in relations.jsonl order then file order. ``relations``
     selects relation ids (an unknown id is an EmbryoError); relations without a facts
-    file are skipped; ``max_facts_per_relation`` keeps the first facts of each file.
+    file are skipped; ``max_facts_per_relation`` keeps the first facts of each file;
+    ``types`` keeps the relations of those types (Chiang et al.'s code drops N-M:
+    ``Sec-5:Knowledge/prepare_knowledge_data.py`` of d223302/albert-embryology).
     """
+    unknown_types = sorted(set(types) - set(TYPES))
+    if unknown_types:
+        raise EmbryoError(f"LAMA relation types {unknown_types}: expected some of {TYPES}")
     root = Path(root)
     index = root / "relations.jsonl"
     if not index.is_file():
@@ -41,7 +47,9 @@ def load_lama(
         unknown = [r for r in relations if r not in known]
         if unknown:
             raise EmbryoError(f"{index}: unknown relations {unknown}; known: {sorted(known)}")
-    wanted = [r for r in known if relations is None or r in relations]
+    wanted = [
+        r for r in known if (relations is None or r in relations) and known[r]["type"] in types
+    ]
 
     facts = []
     for relation in wanted:

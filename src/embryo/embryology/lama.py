@@ -7,6 +7,18 @@ a fact counts only if its object is a single token of that vocabulary. Measures,
 LAMA and in Chiang, Huang & Lee (2020, §5 "World knowledge"): precision at 1 (the object
 is the top-ranked token) and mean reciprocal rank, per relation, then macro-averaged over
 relations, overall and per relation type (1-1, N-1, N-M).
+
+Three choices are settings (``analyses.lama``), so that the measure can be LAMA's or the
+Embryology code's (``Sec-5:Knowledge`` of d223302/albert-embryology):
+
+- ``types``: the relation types scored; the Embryology code drops N-M;
+- ``common_vocabulary``: score only the facts whose object is a single piece for *every*
+  run compared (:func:`common_facts`), as LAMA scores every model on its common
+  vocabulary, so that runs with different tokenizers answer the same questions; without
+  it each run is scored on the objects of its own vocabulary, as the Embryology code does;
+- ``spacing``: ``template`` keeps the template's spaces (LAMA: "in [MASK] ."), and
+  ``embryology`` builds the query as the Embryology code does, each part around the mask
+  encoded on its own and a final "." as the bare period piece right after the mask.
 """
 
 from __future__ import annotations
@@ -22,10 +34,12 @@ COLUMNS = [
     "facts",
     "skipped_multi_piece",
     "skipped_too_long",
+    "skipped_not_common",
     "p_at_1",
     "mrr",
 ]
 SUMMARY_COLUMNS = ["type", "relations", "p_at_1", "mrr"]
+SPACINGS = ("template", "embryology")
 
 
 def query(fact: dict, mask_token: str) -> str:
@@ -36,6 +50,36 @@ def query(fact: dict, mask_token: str) -> str:
     object's word-initial piece, as in running text.
     """
     return fact["template"].replace("[X]", fact["sub_label"]).replace("[Y]", mask_token)
+
+
+def query_ids(tokenizer, fact: dict, spacing: str = "template") -> list[int]:
+    """The token ids of ``fact``'s cloze query, special tokens included.
+
+    ``template``: the tokenized :func:`query`. ``embryology``: as ``convert`` in
+    ``Sec-5:Knowledge/prepare_knowledge_data.py`` of d223302/albert-embryology: the
+    template with [X] filled is split at [Y], each part stripped and encoded on its own,
+    and a right part that is only "." becomes the last piece of encoding "." (the bare
+    period, attached to the object), between the tokenizer's own special tokens.
+    """
+    if spacing == "template":
+        return tokenizer(query(fact, tokenizer.mask_token))["input_ids"]
+    if spacing != "embryology":
+        raise EmbryoError(f"LAMA spacing {spacing!r}: expected one of {SPACINGS}")
+    left, right = fact["template"].replace("[X]", fact["sub_label"]).split("[Y]")
+
+    def encode(text):
+        return tokenizer(text.strip(), add_special_tokens=False)["input_ids"]
+
+    tail = encode(".")[-1:] if right.strip() == "." else encode(right)
+    return tokenizer.build_inputs_with_special_tokens(
+        [*encode(left), tokenizer.mask_token_id, *tail]
+    )
+
+
+def common_facts(tokenizers, facts) -> list[bool]:
+    """For each fact, whether its object is a single piece (:func:`object_id`) of every
+    tokenizer in ``tokenizers``: LAMA's common vocabulary, restricted to the runs compared."""
+    return [all(object_id(t, f["obj_label"]) is not None for t in tokenizers) for f in facts]
 
 
 def object_id(tokenizer, obj_label: str) -> int | None:
@@ -87,12 +131,14 @@ def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 
 ITEM_COLUMNS = ["item", "relation", "label", "type", "sub_label", "obj_label", "skipped", "rank"]
 
 
-def fact_items(model, tokenizer, facts, *, batch_size: int = 64):
+def fact_items(model, tokenizer, facts, *, batch_size: int = 64, spacing="template", common=None):
     """The rank of every fact's object (`ITEM_COLUMNS`), for an eval-mode model on its device.
 
     ``item`` numbers the facts in order; ``skipped`` is ``multi_piece`` (the object is not
-    a single vocabulary token), ``too_long`` (the query is beyond the model's positions)
-    or empty, and ``rank`` (:func:`ranks`) is missing for a skipped fact.
+    a single vocabulary token), ``not_common`` (it is, but not for every run compared:
+    ``common``, from :func:`common_facts`), ``too_long`` (the query is beyond the model's
+    positions) or empty, and ``rank`` (:func:`ranks`) is missing for a skipped fact.
+    The query is built by :func:`query_ids` with ``spacing``.
     """
     import pandas as pd
 
@@ -109,7 +155,10 @@ def fact_items(model, tokenizer, facts, *, batch_size: int = 64):
         if target is None:
             item["skipped"] = "multi_piece"
             continue
-        ids = tokenizer(query(fact, mask))["input_ids"]
+        if common is not None and not common[k]:
+            item["skipped"] = "not_common"
+            continue
+        ids = query_ids(tokenizer, fact, spacing)
         if len(ids) > limit:
             item["skipped"] = "too_long"
             continue
@@ -150,6 +199,7 @@ def summarise(items):
                 "facts": len(rank),
                 "skipped_multi_piece": int((group["skipped"] == "multi_piece").sum()),
                 "skipped_too_long": int((group["skipped"] == "too_long").sum()),
+                "skipped_not_common": int((group["skipped"] == "not_common").sum()),
                 "p_at_1": float((rank == 1).mean()) if len(rank) else float("nan"),
                 "mrr": float((1 / rank).mean()) if len(rank) else float("nan"),
             }
@@ -162,17 +212,27 @@ def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
     return summarise(fact_items(model, tokenizer, facts, batch_size=batch_size))
 
 
-def lama_items(model_dir, facts, *, batch_size: int = 64, device=None):
-    """:func:`fact_items` of the checkpoint ``model_dir`` on ``facts`` (:func:`embryo.data.lama.load_lama`)."""
+def lama_items(model_dir, facts, *, batch_size: int = 64, device=None, spacing="template",
+               vocabularies=None):  # fmt: skip
+    """:func:`fact_items` of the checkpoint ``model_dir`` on ``facts``
+    (:func:`embryo.data.lama.load_lama`); with ``vocabularies`` (tokenizer directories of
+    every run compared), only the facts of their common vocabulary are scored."""
     import torch
+    from transformers import AutoTokenizer
 
     from embryo.models.loading import load_masked_lm
 
     if batch_size < 1:
         raise EmbryoError(f"lama_scores: batch_size should be >= 1, not {batch_size!r}")
+    facts = list(facts)
+    common = None
+    if vocabularies is not None:
+        common = common_facts([AutoTokenizer.from_pretrained(d) for d in vocabularies], facts)
     model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
-        return fact_items(model, tokenizer, list(facts), batch_size=batch_size)
+        return fact_items(
+            model, tokenizer, facts, batch_size=batch_size, spacing=spacing, common=common
+        )
 
 
 def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):
