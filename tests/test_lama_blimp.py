@@ -461,25 +461,31 @@ def test_load_lama_keeps_the_types_asked_for(builtin):
 
 
 def test_query_spacing_template_and_embryology(tmp_path):
-    """With a SentencePiece-style tokenizer the two spacings differ: LAMA's "[MASK] ." has
-    the period as a word of its own (▁.), the Embryology code's the bare period piece."""
+    """With byte-level BPE the two spacings differ: LAMA's "[MASK] ." has the period as a
+    word of its own (Ġ.), the Embryology code's is the bare period piece right after the
+    mask; WordPiece splits punctuation off either way, so both give the same ids."""
     from transformers import AutoTokenizer
 
     from embryo.data.tokenizer import train_tokenizer
 
     texts = ["paris is a city .", "dante was born in florence .", "rome ."] * 40
-    train_tokenizer(texts, tmp_path, algorithm="unigram", vocab_size=40, lowercase=True)
-    tok = AutoTokenizer.from_pretrained(tmp_path)
     f = {"template": "[X] was born in [Y] .", "sub_label": "dante", "obj_label": "florence"}
-    template = tok.convert_ids_to_tokens(lama.query_ids(tok, f, "template"))
-    embryology = tok.convert_ids_to_tokens(lama.query_ids(tok, f, "embryology"))
-    assert template[0] == embryology[0] == tok.cls_token
-    assert template[-1] == embryology[-1] == tok.sep_token
-    assert template[:-2] == embryology[:-2]  # the same up to the period
-    assert template[-3] == embryology[-3] == tok.mask_token
-    period = tok.convert_ids_to_tokens(tok(".", add_special_tokens=False)["input_ids"])
-    assert embryology[-2] == period[-1] == "."
-    assert template[-2] in ("▁.", "▁") and template[-2] != embryology[-2] or len(template) > len(embryology)
+    pieces = {}
+    for algorithm, size in (("bpe", 300), ("wordpiece", 60)):
+        train_tokenizer(
+            texts, tmp_path / algorithm, algorithm=algorithm, vocab_size=size, lowercase=True
+        )
+        tok = AutoTokenizer.from_pretrained(tmp_path / algorithm)
+        pieces[algorithm] = [
+            tok.convert_ids_to_tokens(lama.query_ids(tok, f, spacing))
+            for spacing in ("template", "embryology")
+        ]
+        for query in pieces[algorithm]:
+            assert (query[0], query[-1]) == (tok.cls_token, tok.sep_token)
+            assert query[-3] == tok.mask_token
+    template, embryology = pieces["bpe"]
+    assert template[:-2] == embryology[:-2] and (template[-2], embryology[-2]) == ("Ġ.", ".")
+    assert pieces["wordpiece"][0] == pieces["wordpiece"][1]
     with pytest.raises(EmbryoError, match="spacing 'joined'"):
         lama.query_ids(tok, f, "joined")
 
@@ -508,6 +514,9 @@ def test_not_common_facts_are_skipped_and_counted(tokenizer, model_dir, monkeypa
     facts = [fact("cat", "bird"), fact("dog", "river")]
     monkeypatch.setattr(lama, "_logits", logits_by_position(tok, {}, {single(tok, "bird"): 5.0}))
     items = lama.fact_items(model, tok, facts, common=[True, False])
-    assert list(items["skipped"]) == ["", "not_common"] and items["rank"].isna().tolist() == [False, True]
+    assert list(items["skipped"]) == ["", "not_common"] and items["rank"].isna().tolist() == [
+        False,
+        True,
+    ]
     row = lama.summarise(items).iloc[0]
     assert (row["facts"], row["skipped_not_common"], row["p_at_1"]) == (1, 1, 1.0)

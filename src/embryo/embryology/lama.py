@@ -59,7 +59,8 @@ def query_ids(tokenizer, fact: dict, spacing: str = "template") -> list[int]:
     ``Sec-5:Knowledge/prepare_knowledge_data.py`` of d223302/albert-embryology: the
     template with [X] filled is split at [Y], each part stripped and encoded on its own,
     and a right part that is only "." becomes the last piece of encoding "." (the bare
-    period, attached to the object), between the tokenizer's own special tokens.
+    period, attached to the object), between the tokenizer's [CLS] and [SEP] (RoBERTa's
+    <s> and </s>).
     """
     if spacing == "template":
         return tokenizer(query(fact, tokenizer.mask_token))["input_ids"]
@@ -71,9 +72,13 @@ def query_ids(tokenizer, fact: dict, spacing: str = "template") -> list[int]:
         return tokenizer(text.strip(), add_special_tokens=False)["input_ids"]
 
     tail = encode(".")[-1:] if right.strip() == "." else encode(right)
-    return tokenizer.build_inputs_with_special_tokens(
-        [*encode(left), tokenizer.mask_token_id, *tail]
-    )
+    return [
+        tokenizer.cls_token_id,
+        *encode(left),
+        tokenizer.mask_token_id,
+        *tail,
+        tokenizer.sep_token_id,
+    ]
 
 
 def common_facts(tokenizers, facts) -> list[bool]:
