@@ -127,7 +127,7 @@ def transferability_outputs():
         for run in ec.transfer_runs(config)
         for step in transfer_steps(run)
         for task in ec.transfer_tasks(config)
-        for n in TRANSFER["train_sizes"]
+        for n in ec.transfer_sizes(config, task)
         for scheme in ec.transfer_jobs(config, run)[0]
         for seed in TRANSFER["seeds"]
     ]

@@ -170,6 +170,14 @@ def test_every_schema_property_is_documented():
             r"transferability\.init: 'xavier' is not one of",
         ),
         (
+            lambda c: c.update(transferability={"task_sizes": {"sst": [2, "full"]}}),
+            r"transferability\.task_sizes\.sst: 2 training examples asked for, but task sst's train file has at most 1 rows",
+        ),
+        (
+            lambda c: c.update(transferability={"tasks": ["sst"], "task_sizes": {"cola": [5]}}),
+            r"transferability\.task_sizes\.cola: not a task of the grid",
+        ),
+        (
             lambda c: c["runs"]["r"].update(objective={"max_predictions": 20}),
             r"runs\.r\.objective\.max_predictions: caps whole-word or ngram masking",
         ),
@@ -404,3 +412,12 @@ def test_segment_processes_come_from_the_run_or_the_gpus():
     assert ec.segment_processes({"processes": None}, None) == 1
     assert ec.segment_processes({"processes": None}, 4) == 4
     assert ec.segment_processes({"processes": 2}, 4) == 2
+
+
+def test_task_sizes_replace_the_grid_sizes_of_their_task(good):
+    cfg = copy.deepcopy(good)
+    cfg["transferability"] = {"train_sizes": [1, "full"], "task_sizes": {"sst": ["full"]}}
+    checked = check(cfg)
+    assert ec.transfer_sizes(checked, "sst") == ["full"]
+    checked["transferability"]["task_sizes"] = {}
+    assert ec.transfer_sizes(checked, "sst") == [1, "full"]

@@ -24,6 +24,7 @@ from embryo.config.runs import (
     transfer_jobs,
     transfer_runs,
     transfer_schemes,
+    transfer_sizes,
     transfer_tasks,
 )
 from embryo.config.schema import fill_defaults, load, load_schema, validate
@@ -34,5 +35,6 @@ __all__ = [
     "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
     "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates",
     "run_corpus", "segment_processes", "segment_settings", "total_steps", "as_dict",
-    "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_tasks", "validate",
+    "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_sizes", "transfer_tasks",
+    "validate",
 ]  # fmt: skip

@@ -80,7 +80,9 @@ def overview(config: dict) -> dict:
         analyses.append(
             f"transferability grid: runs {', '.join(ec.transfer_runs(config))}; tasks "
             f"{', '.join(ec.transfer_tasks(config))}; training sizes "
-            f"{', '.join(map(str, t['train_sizes']))}; schemes {', '.join(t['schemes'])}; "
+            f"{', '.join(map(str, t['train_sizes']))}"
+            + "".join(f" ({task}: {', '.join(map(str, n))})" for task, n in t["task_sizes"].items())
+            + f"; schemes {', '.join(t['schemes'])}; "
             f"seeds {', '.join(map(str, t['seeds']))}"
         )
     return {"runs": runs, "data": data, "analyses": analyses}

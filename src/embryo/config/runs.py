@@ -84,6 +84,14 @@ def transfer_tasks(config: dict) -> list[str]:
     return list(config["tasks"]) if wanted is None else list(wanted)
 
 
+def transfer_sizes(config: dict, task: str) -> list:
+    """The grid's training-set sizes for ``task``: its entry of
+    ``transferability.task_sizes``, else ``transferability.train_sizes`` (Tamkin et al.
+    fine-tune on 50k examples only the tasks that have them: SST-2 and QNLI, not CoLA)."""
+    spec = config["transferability"]
+    return list(spec["task_sizes"].get(task, spec["train_sizes"]))
+
+
 def transfer_runs(config: dict) -> list[str]:
     """The runs of the transferability grid (every run by default)."""
     wanted = config["transferability"]["runs"]

@@ -23,6 +23,7 @@ from embryo.config.runs import (
     series,
     transfer_runs,
     transfer_schemes,
+    transfer_sizes,
     transfer_tasks,
 )
 from embryo.runtime.errors import EmbryoError
@@ -450,12 +451,20 @@ def _position_problems(config: dict):
 def _transfer_problems(config: dict, check_files: bool):
 
     spec = config["transferability"]
-    sizes = [n for n in spec["train_sizes"] if n != "full"]
+    for name in spec["task_sizes"]:
+        if name not in transfer_tasks(config):
+            yield f"transferability.task_sizes.{name}: not a task of the grid ({transfer_tasks(config)})"
     for name in transfer_tasks(config):
+        sizes = [n for n in transfer_sizes(config, name) if n != "full"]
+        key = (
+            f"transferability.task_sizes.{name}"
+            if name in spec["task_sizes"]
+            else "transferability.train_sizes"
+        )
         if name not in config["tasks"]:
             yield f"transferability.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
         elif sizes and check_files and spec["enabled"]:
-            yield from _size_problems(config, name, sizes, "transferability.train_sizes")
+            yield from _size_problems(config, name, sizes, key)
     wanted = spec["steps"]
     known = {
         s
