@@ -267,10 +267,10 @@ def test_lama_scores_a_real_model_like_its_full_logits(builtin, tokenizer, model
 def test_lama_summary_is_a_macro_average():
     df = pd.DataFrame(
         [
-            ("A", "a", "N-1", 1, 0, 0, 1.0, 1.0),
-            ("B", "b", "N-1", 99, 0, 0, 0.0, 0.2),
-            ("C", "c", "1-1", 10, 0, 0, 0.5, 0.6),
-            ("D", "d", "N-M", 0, 7, 0, math.nan, math.nan),
+            ("A", "a", "N-1", 1, 0, 0, 0, 1.0, 1.0),
+            ("B", "b", "N-1", 99, 0, 0, 0, 0.0, 0.2),
+            ("C", "c", "1-1", 10, 0, 0, 0, 0.5, 0.6),
+            ("D", "d", "N-M", 0, 7, 0, 0, math.nan, math.nan),
         ],
         columns=lama.COLUMNS,
     )

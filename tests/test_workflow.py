@@ -38,6 +38,8 @@ GRID = {  # transferability jobs: steps x tasks x sizes x schemes, seed 0
     for n in (20, "full")
     for scheme in SCHEMES
 }
+# the rules of a grid change: its fine-tuning jobs and what reads them
+GRID_READERS = {"finetune", "table", "transfer_summary", "scrambling", "figure"} | REPORT_RULES
 TRANSFER_FIGURES = {"transfer_progressive", "transfer_layers", "transfer_scramble",
                     "transfer_probing", "transfer_crossed"}  # fmt: skip
 OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
@@ -357,24 +359,12 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     assert {w for r, w in jobs if r == "finetune"} == {
         w for w in GRID if "reinit=progressive" in w or "reinit=single" in w
     }
-    assert {r for r, _ in jobs} == {
-        "finetune",
-        "table",
-        "transfer_summary",
-        "scrambling",
-        "figure",
-    } | REPORT_RULES
+    assert {r for r, _ in jobs} == GRID_READERS
     changed = copy.deepcopy(config)
     changed["transferability"]["seeds"] = [0, 1]
     jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
     assert {w for r, w in jobs if r == "finetune"} == {w.replace("seed=0", "seed=1") for w in GRID}
-    assert {r for r, _ in jobs} == {
-        "finetune",
-        "table",
-        "transfer_summary",
-        "scrambling",
-        "figure",
-    } | REPORT_RULES
+    assert {r for r, _ in jobs} == GRID_READERS
 
 
 def test_a_replicate_adds_its_own_jobs_and_reruns_none_of_its_series(workflow):
