@@ -49,6 +49,32 @@ rule probe:
         "../workflow/scripts/probe.py"
 
 
+rule edge_probe:
+    input:
+        model="results/{run}/models/step-{step}",
+        data=edge_input,
+    output:
+        directory("results/{run}/step-{step}/edge_probe/{edge}"),
+    log:
+        "results/logs/edge_probe/{run}/step-{step}/{edge}.log",
+    benchmark:
+        "results/benchmarks/edge_probe/{run}/step-{step}/{edge}.tsv"
+    wildcard_constraints:
+        edge=alternatives(ANALYSES["edge_probing"]["tasks"]),
+    threads: config["threads"] or workflow.cores
+    resources:
+        **cluster_resources("edge_probe"),
+    params:
+        files=lambda w: edge_files(w.edge),
+        max_records=ANALYSES["edge_probing"]["max_records"],
+        settings=settings.probing(config),
+        max_length=ANALYSES["max_length"],
+        batch_size=ANALYSES["edge_probing"]["batch_size"],
+        code=code("edge_probe"),
+    script:
+        "../workflow/scripts/edge_probe.py"
+
+
 rule mlm_pos:
     input:
         model="results/{run}/models/step-{step}",

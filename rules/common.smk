@@ -118,26 +118,39 @@ def transfer_steps(run):
 
 
 def transferability_outputs():
-    """Every grid point: run x step x task x size x scheme x seed, one job each.
+    """Every grid point's job: run x step x each scheme's (task, size, seed) points.
 
-    A scheme that builds the same model as another is that one's job (scheme_repeats).
+    A scheme that builds the same model as another is that one's job (transfer_points).
     """
-    return [
-        finetune_path(run, step, task, n, scheme, seed)
-        for run in ec.transfer_runs(config)
-        for step in transfer_steps(run)
-        for task in ec.transfer_tasks(config)
-        for n in ec.transfer_sizes(config, task)
-        for scheme in ec.transfer_jobs(config, run)[0]
-        for seed in TRANSFER["seeds"]
-    ]
+    jobs = {}
+    for run in ec.transfer_runs(config):
+        for scheme, (job, points) in run_points(run).items():
+            for step in transfer_steps(run):
+                for task, n, seed in points:
+                    jobs[finetune_path(run, step, task, n, job, seed)] = None
+    return list(jobs)
 
 
-def scheme_repeats(wildcards):
-    """Per run, the grid's schemes whose rows repeat another's job: {run: {scheme: job's}}."""
+def run_points(run):
+    """{scheme: (its job's scheme, [(task, size, seed), ...])} of one run's grid."""
+    repeats = ec.transfer_jobs(config, run)[1]
+    return {
+        scheme: (repeats.get(scheme, scheme), points)
+        for scheme, points in ec.transfer_grid(config, run).items()
+    }
+
+
+def transfer_points(wildcards):
+    """Per run, the grid's rows: {run: {scheme: [job's scheme, [[task, size, seed], ...]]}}."""
     if wildcards.analysis != "transferability":
         return {}
-    return {run: ec.transfer_jobs(config, run)[1] for run in ec.transfer_runs(config)}
+    return {
+        run: {
+            s: [job, [list(p) for p in points]]
+            for s, (job, points) in run_points(run).items()
+        }
+        for run in ec.transfer_runs(config)
+    }
 
 
 def task_probe_outputs():
@@ -153,12 +166,17 @@ def checkpoint_outputs(table, pattern=None):
     """A per-checkpoint analysis's outputs (registry: per_checkpoint, or ``pattern`` under
     the checkpoint's folder) at every analysed step."""
     pattern = pattern or registry.TABLE[table].per_checkpoint
-    probes = ANALYSES["probing"]["tasks"] if "{probe}" in pattern else [None]
+    tasks = [None]  # a pattern's {probe} or {edge}: each probing or edge-probing task
+    if "{probe}" in pattern:
+        tasks = ANALYSES["probing"]["tasks"]
+    elif "{edge}" in pattern:
+        tasks = list(ANALYSES["edge_probing"]["tasks"])
     return [
-        f"results/{run}/step-{step}/{pattern.format(probe=probe)}"
+        f"results/{run}/step-{step}/{pattern.format(probe=task, edge=task)}"
         for run in RUNS
+        if RUNS[run]["analyse"]
         for step in analysed_steps(run)
-        for probe in probes
+        for task in tasks
     ]
 
 
@@ -196,11 +214,13 @@ def ki_pairs():
         if run.get("teacher") is None:
             continue
         ki = settings.segment(config, name, ec.checkpoint_steps(run)[-1]).teacher
+        studies = config["inheritance"]["studies"]
         pairs.append(
             {
                 "student": name,
                 "teacher": ki.run,
                 "teacher_step": ki.step,
+                "studies": " ".join(s for s, names in studies.items() if name in names),
                 **{
                     k: getattr(ki, k)
                     for k in (
@@ -228,6 +248,8 @@ def facts():
     out = set()
     if TRAINED:
         out.add("trained")
+    if any(run["analyse"] for run in RUNS.values()):
+        out.add("analysed")  # some run's checkpoints have the per-checkpoint analyses
     if ec.downstream_tasks(config):
         out.add("downstream_tasks")
     if TRANSFER["enabled"] and ec.transfer_tasks(config):
@@ -242,6 +264,11 @@ def facts():
     pairs = ki_pairs()
     if pairs:
         out.add("ki")
+    out |= {
+        f"ki_study:{s}"
+        for s, names in config["inheritance"]["studies"].items()
+        if names
+    }
     if any(p["twin"] for p in pairs):
         out.add("twin")
     if any(
@@ -266,7 +293,9 @@ def final_tables():
     return [
         t.name
         for t in registry.TABLES
-        if (t.config is None or ANALYSES[t.config]["enabled"]) and holds(t.needs, FACTS)
+        if (t.config is None or ANALYSES[t.config]["enabled"])
+        and (t.per_checkpoint is None or "analysed" in FACTS)
+        and holds(t.needs, FACTS)
     ]
 
 
@@ -360,6 +389,10 @@ def input_checks():
     for kind in ("lama", "blimp"):
         if kind in kinds and ANALYSES[kind]["source"] == "local":
             specs.append((kind, analysis_root(kind)))
+    if "edges" in kinds and ANALYSES["edge_probing"]["source"] == "local":
+        specs.append(
+            ("edges", {t: edge_files(t) for t in ANALYSES["edge_probing"]["tasks"]})
+        )
     tasks = set(ec.downstream_tasks(config)) if "downstream_tasks" in kinds else set()
     tasks |= set(ec.transfer_tasks(config)) if "transfer_tasks" in kinds else set()
     for task in sorted(tasks):
@@ -448,6 +481,20 @@ def analysis_input(name):
     return [BUILTIN_DIR] if spec["source"] == "builtin" else [analysis_root(name)]
 
 
+def edge_files(task):
+    """An edge-probing task's files: {train, test} paths (analyses.edge_probing.tasks)."""
+    spec = ANALYSES["edge_probing"]
+    root = Path(source_root(spec))
+    return {split: str(root / path) for split, path in spec["tasks"][task].items()}
+
+
+def edge_input(wildcards):
+    spec = ANALYSES["edge_probing"]
+    if spec["source"] == "builtin":
+        return [BUILTIN_DIR]
+    return list(edge_files(wildcards.edge).values())
+
+
 def run_segments(wildcards):
     return [
         segment_dir(wildcards.run, s) for s in ec.checkpoint_steps(RUNS[wildcards.run])
@@ -477,6 +524,17 @@ def lama_vocabularies(wildcards):
     if not ANALYSES["lama"]["common_vocabulary"]:
         return []
     return [vocab_dir(key) for key in sorted({task_vocab(run) for run in RUNS})]
+
+
+def sizes_checked(wildcards):
+    """A fine-tuning job on a subset of a Hub or built-in task waits for the check that the
+    task has the rows the config asks for (rule task_sizes; a local task's file is checked
+    at parse time). ancient: the check reruns when the sizes change, its jobs do not."""
+    if wildcards.n == "full" or config["tasks"][wildcards.task]["source"] == "local":
+        return []
+    return ancient(
+        f"results/task_sizes/{wildcards.task}/{task_vocab(wildcards.run)}.json"
+    )
 
 
 def task_input(wildcards):

@@ -19,10 +19,29 @@ rule prepare_task:
         "../workflow/scripts/prepare_task.py"
 
 
+rule task_sizes:
+    input:
+        "results/tasks/{task}/{vocab}",
+    output:
+        "results/task_sizes/{task}/{vocab}.json",
+    log:
+        "results/logs/task_sizes/{task}/{vocab}.log",
+    benchmark:
+        "results/benchmarks/task_sizes/{task}/{vocab}.tsv"
+    resources:
+        **cluster_resources("task_sizes"),
+    params:
+        asked=lambda w: ec.size_requests(config, w.task),
+        code=code("task_sizes"),
+    script:
+        "../workflow/scripts/task_sizes.py"
+
+
 rule finetune:
     input:
         model="results/{run}/models/step-{step}",
         task=lambda w: f"results/tasks/{w.task}/{task_vocab(w.run)}",
+        sizes=sizes_checked,
     output:
         metrics="results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/metrics.json",
         predictions="results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/predictions.parquet",

@@ -22,7 +22,7 @@ rule table:
     resources:
         **cluster_resources("table"),
     params:
-        repeats=scheme_repeats,
+        grid=transfer_points,
         replicates=ec.replicates(config),
         caption=lambda w: caption(w.analysis),
         code=code("table"),

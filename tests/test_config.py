@@ -390,12 +390,22 @@ def test_segment_settings_separate_initialisation_from_optimisation(good):
     )
 
 
+# overlays: applied on top of another config (snakemake --configfile base overlay)
+OVERLAYS = {"paper-cpu.yaml": "paper.yaml"}
+
+
 def test_shipped_configs_are_valid():
+    from snakemake.utils import update_config
+
     for path in sorted((REPO / "config").glob("*.yaml")):
-        if path.name != "schema.yaml":
-            ec.validate(
-                yaml.safe_load(path.read_text()), SCHEMA, source=str(path), check_files=False
-            )
+        if path.name == "schema.yaml":
+            continue
+        cfg = yaml.safe_load(path.read_text())
+        if path.name in OVERLAYS:  # merged as Snakemake merges --configfile files
+            base = yaml.safe_load((REPO / "config" / OVERLAYS[path.name]).read_text())
+            update_config(base, cfg)
+            cfg = base
+        ec.validate(cfg, SCHEMA, source=str(path), check_files=False)
 
 
 def test_builtin_sizes_in_schema_match_the_library():
@@ -406,6 +416,76 @@ def test_builtin_sizes_in_schema_match_the_library():
     assert {k: v["minimum"] for k, v in sizes.items() if v["minimum"] > 1} == {
         k: v for k, v in MINIMUM.items() if v > 1
     }
+
+
+def test_experiments_are_a_union_of_their_own_grids(good):
+    """Tamkin et al.'s layout: progressive at every size with 3 seeds, blocks at one size
+    with more; a point two experiments share is one point, a repeat maps to its job."""
+    cfg = copy.deepcopy(good)
+    cfg["tasks"]["cola"] = cfg["tasks"]["sst"]
+    cfg["transferability"] = {
+        "train_sizes": [1, "full"],
+        "task_sizes": {"cola": ["full"]},
+        "seeds": [0, 1],
+        "schemes": ["progressive"],
+        "experiments": [
+            {"name": "progressive"},
+            {"name": "block", "schemes": ["block-w1"], "train_sizes": [1], "seeds": [0, 1, 2]},
+            {"name": "one-task", "schemes": ["none"], "tasks": ["sst"], "seeds": [5]},
+        ],
+    }
+    checked = check(cfg)
+    grid = ec.transfer_grid(checked, "r")
+    assert set(grid["progressive-k0"]) == {("sst", 1, 0), ("sst", 1, 1), ("sst", "full", 0),
+                                           ("sst", "full", 1), ("cola", "full", 0), ("cola", "full", 1)}  # fmt: skip
+    assert set(grid["block-0-0"]) == {(t, 1, s) for t in ("sst", "cola") for s in (0, 1, 2)}
+    # progressive's K = L is none: one scheme, its points from two experiments, each once
+    assert set(grid["none"]) == set(grid["progressive-k0"]) | {("sst", 1, 5), ("sst", "full", 5)}
+    assert len(grid["none"]) == 8
+    jobs, repeats = ec.transfer_jobs(checked, "r")
+    assert repeats == {"block-1-1": "progressive-k1"}
+    assert "block-1-1" not in jobs and "block-0-0" in jobs
+
+
+@pytest.mark.parametrize(
+    "experiments, error",
+    [
+        ([{"name": "a"}, {"name": "a"}], r"experiments\[1\] \(a\): the name 'a' is used by 2"),
+        ([{"name": "a", "tasks": ["mnli"]}], r"experiments\[0\] \(a\)\.tasks: \['mnli'\] are not tasks of the grid"),
+        ([{"name": "a", "train_sizes": [50]}], r"experiments\[0\] \(a\)\.train_sizes: 50 training examples asked for, but task sst's train file has at most 1 rows"),
+        ([{"name": "a", "seed": [1]}], r"experiments.*seed"),
+        ([{"schemes": ["none"]}], r"experiments.*name"),
+    ],
+)  # fmt: skip
+def test_experiment_errors_name_the_experiment(good, experiments, error):
+    cfg = copy.deepcopy(good)
+    cfg["transferability"] = {"experiments": experiments}
+    with pytest.raises(EmbryoError, match=error):
+        check(cfg)
+
+
+def test_the_grid_table_has_each_scheme_at_its_own_points():
+    import pandas as pd
+
+    from embryo.results.tables import on_grid
+
+    jobs = pd.DataFrame(
+        [{"run": "r", "task": "t", "n": n, "reinit": s, "seed": seed, "score": i}
+         for i, (n, s, seed) in enumerate([(1, "none", 0), ("full", "none", 0), (1, "none", 1),
+                                           (1, "progressive-k1", 0)])]
+    )  # fmt: skip
+    grid = {"r": {"none": ["none", [["t", "full", 0], ["t", 1, 0]]],
+                  "progressive-k2": ["none", [["t", 1, 1]]],
+                  "progressive-k1": ["progressive-k1", [["t", 1, 0]]]}}  # fmt: skip
+    table = on_grid(jobs, grid)
+    got = {(r.reinit, str(r.n), r.seed): (r.score, r.same_as) for r in table.itertuples()}
+    assert got == {
+        ("none", "1", 0): (0, None),
+        ("none", "full", 0): (1, None),
+        ("progressive-k2", "1", 1): (2, "none"),  # the job ran for k2's point only
+        ("progressive-k1", "1", 0): (3, None),
+    }
+    assert on_grid(jobs, {}) is jobs
 
 
 def test_segment_processes_come_from_the_run_or_the_gpus():
@@ -421,3 +501,24 @@ def test_task_sizes_replace_the_grid_sizes_of_their_task(good):
     assert ec.transfer_sizes(checked, "sst") == ["full"]
     checked["transferability"]["task_sizes"] = {}
     assert ec.transfer_sizes(checked, "sst") == [1, "full"]
+
+
+@pytest.mark.parametrize(
+    "studies, error",
+    [
+        ({"architecture": ["nobody"]}, r"inheritance\.studies\.architecture: unknown run 'nobody'"),
+        ({"data": ["w"]}, r"inheritance\.studies\.data: w has no teacher"),
+        ({"domain": ["s"]}, r"inheritance\.studies\.domain: s starts from scratch"),
+        ({"lineage": ["s", "g"]}, r"inheritance\.studies\.lineage: g follows s in the lineage, but its teacher is r"),
+        ({"teachers": ["s"]}, r"inheritance\.studies.*teachers"),
+    ],
+)  # fmt: skip
+def test_study_errors_name_the_study(good, studies, error):
+    cfg = with_student(copy.deepcopy(good))
+    cfg["runs"]["g"] = copy.deepcopy(cfg["runs"]["s"])
+    cfg["inheritance"] = {"studies": studies}
+    with pytest.raises(EmbryoError, match=error):
+        check(cfg)
+    cfg["runs"]["g"]["teacher"]["run"] = "s"
+    cfg["inheritance"] = {"studies": {"lineage": ["s", "g"], "architecture": ["s", "g"]}}
+    assert check(cfg)["inheritance"]["studies"]["lineage"] == ["s", "g"]

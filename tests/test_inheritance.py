@@ -62,3 +62,42 @@ def test_steps_to_reach_a_perplexity_by_hand():
     assert rows["student_step"].tolist() == pytest.approx([100.0, 150.0])
     # the twin ends where the student was at step 150: 1 - 150/400 of the steps saved
     assert rows["saving"].tolist() == pytest.approx([0.5, 0.625])
+
+
+def test_a_study_figure_shows_its_students_only(tmp_path):
+    """ki_{study}: the study's students and their twins, not another study's."""
+    from embryo.inheritance.comparison import comparison
+    from embryo.plots.inheritance import study
+
+    steps = [0, 100, 200]
+    curves = {"t": [900, 60, 40], "s-deep": [900, 50, 20], "s-wide": [900, 80, 50],
+              "s-other": [900, 10, 5], "scratch": [900, 90, 35]}  # fmt: skip
+    validation = pd.DataFrame(
+        [{"run": r, "step": s, "val_perplexity": float(p)}
+         for r, ps in curves.items() for s, p in zip(steps, ps, strict=True)]
+    )  # fmt: skip
+    pair = {"teacher": "t", "teacher_step": 200, "twin": "scratch", "schedule": "linear",
+            "alpha": 1.0, "kd_steps": 100, "temperature": 2.0, "top_k": None}  # fmt: skip
+    pairs = [{"student": "s-deep", "studies": "architecture data", **pair},
+             {"student": "s-wide", "studies": "architecture", **pair},
+             {"student": "s-other", "studies": "lineage", **pair}]  # fmt: skip
+    table = comparison(pairs, validation)
+    # s-wide never reaches its twin's final 35: drawn as "not reached"
+    assert table.loc[table["student"] == "s-wide", "saving"].isna().iloc[-1]
+    drawn = []
+
+    import matplotlib.axes
+
+    real = matplotlib.axes.Axes.plot
+
+    def spy(self, x, y, *args, label=None, **kw):
+        drawn.append(label)
+        return real(self, x, y, *args, label=label, **kw)
+
+    matplotlib.axes.Axes.plot = spy
+    try:
+        study(validation, table, tmp_path / "ki_architecture.png", study="architecture")
+    finally:
+        matplotlib.axes.Axes.plot = real
+    assert (tmp_path / "ki_architecture.png").stat().st_size > 0
+    assert drawn == ["s-deep (teacher t)", "s-wide (teacher t)", "scratch (twin, from scratch)"]

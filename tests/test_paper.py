@@ -38,12 +38,63 @@ def test_paper_config_dry_runs(tmp_path, shared_data):
     assert segments == jobs["export_checkpoint"] == sum(map(len, checkpoints.values()))
     students = [name for name, run in runs.items() if run.get("teacher")]
     assert jobs["pretrain_student"] == sum(len(checkpoints[s]) - 1 for s in students)
-    # the reinit grid: 5 steps x 3 tasks x 4 sizes x 3 seeds x (13 progressive + 10 blocks
-    # of 3 layers + 3 permutations, less the schemes that build the same model)
-    assert 5 * 3 * 4 * 3 * 20 < jobs["finetune"]
-    assert jobs["inheritance_table"] == 1 and jobs["prepare_corpus"] == 3
+    # Tamkin et al.'s experiments at 5 steps: progressive (13 schemes x 11 task-sizes, CoLA
+    # has no 50k, x 3 seeds = 429); blocks of 3 and their inverse at 5k (20 schemes x 3
+    # tasks x 10 seeds = 600, less the 2 x 9 points where block-9-11 is progressive-k9
+    # and only-0-2 progressive-k3 at a seed both use); 10 permutations x 3 tasks, once
+    grid = 429 + 600 - 18 + 30
+    # plus the downstream analysis (3 tasks at the runs' steps of analyses.downstream.steps:
+    # ALBERT 10, BERT 5, each of the 15 RoBERTa runs of 125k steps 6, each of the 3
+    # domain post-trainings of 4k steps 3)
+    assert jobs["finetune"] == 5 * grid + 3 * (10 + 5 + 15 * 6 + 3 * 3)
+    # the KI studies' runs have validation curves, not the per-checkpoint analyses
+    analysed = sum(len(checkpoints[r]) for r, run in runs.items() if run.get("analyse", True))
+    assert jobs["lama"] == jobs["blimp"] == analysed == 66 + 6 + 3 * 39
+    # Wikipedia, BookCorpus, their mix; their first quarters and mix; arXiv
+    assert jobs["inheritance_table"] == 1 and jobs["prepare_corpus"] == 7
+    assert {f"ki_{s}" for s in ("architecture", "data", "lineage", "domain")} <= set(
+        re.findall(r"results/figures/(\w+)\.png", result.stdout)
+    )
+    # the Hub tasks' sizes are checked once prepared, for the one vocabulary that draws
+    # subsets of them (BERT's), before their fine-tuning
+    assert jobs["task_sizes"] == 3
     # GPUs per rule, from the config's resources section
     asked = dict(re.findall(r"^rule (\w+):\n(?:\s+.*\n)*?\s+resources: .*?gpu=(\d+)",
                             result.stdout, flags=re.M))  # fmt: skip
     assert asked["pretrain"] == asked["pretrain_student"] == "8" and asked["finetune"] == "1"
     assert "table" not in asked and "figure" not in asked
+
+
+def test_paper_overlay_runs_to_the_end(tmp_path, shared_data):
+    """config/paper-cpu.yaml on top of paper.yaml: the paper graph at CPU size, run."""
+    import pandas as pd
+
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(REPO / "Snakefile"),
+           "-d", str(tmp_path), "--configfile", str(REPO / "config" / "paper.yaml"),
+           str(REPO / "config" / "paper-cpu.yaml"), "--config", f"data_dir={shared_data}"]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    tables = tmp_path / "results" / "tables"
+    grid = pd.read_csv(tables / "transferability.csv")
+    got = grid.groupby("reinit").size()
+    # progressive: 5 schemes x (sst2, qnli at 4 sizes, cola at 3) x 1 seed
+    assert all(got[f"progressive-k{k}"] == 11 for k in range(4)) and got["none"] == 11
+    # blocks of 3 and their inverse on 4 layers at one size, 2 seeds; their repeats of
+    # progressive jobs name them
+    for scheme, job in {"block-0-2": None, "block-1-3": "progressive-k1",
+                        "only-0-2": "progressive-k3", "only-1-3": None}.items():  # fmt: skip
+        rows = grid[grid["reinit"] == scheme]
+        assert len(rows) == 3 * 2 and set(rows["n"].astype(str)) == {"32"}
+        assert set(rows["same_as"].fillna("")) == {job or ""}
+    assert sum(got[s] for s in got.index if s.startswith("scramble")) == 10 * 3
+    scrambling = pd.read_csv(tables / "scrambling.csv")
+    assert {"spearman", "pearson"} <= set(scrambling.columns)
+    inheritance = pd.read_csv(tables / "inheritance.csv")
+    studies = inheritance.drop_duplicates("student").set_index("student")["studies"].fillna("")
+    assert studies["roberta-large-ki"] == "lineage" and "data" in studies["roberta-base-ki"]
+    figures = tmp_path / "results" / "figures"
+    assert all(
+        (figures / f"ki_{s}.png").is_file() for s in ("architecture", "data", "lineage", "domain")
+    )
+    findings = pd.read_csv(tables / "findings.csv")
+    assert len(findings) > 0 and findings["verdict"].notna().all()

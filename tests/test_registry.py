@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from embryo import config as ec
 from embryo import registry
 from embryo.embryology.probing import TASKS as PROBE_TASKS
 from embryo.transfer.reinit import _PATTERNS as SCHEME_PATTERNS
@@ -23,7 +24,9 @@ RULES = {
 }
 SCRIPTS = {p.stem for p in (REPO / "workflow" / "scripts").glob("*.py")}
 FACTS = {"trained", "downstream_tasks", "transfer", "transfer_probing", "ki", "twin",
-         "students_downstream", "crossed"}  # fmt: skip
+         "students_downstream", "crossed", "analysed"}  # fmt: skip
+SCHEMA = ec.load_schema(REPO / "config" / "schema.yaml")
+STUDIES = set(SCHEMA["properties"]["inheritance"]["properties"]["studies"]["properties"])
 
 
 def test_rules_are_found():
@@ -113,6 +116,8 @@ def need_is_known(need: str) -> bool:
             assert value in SCHEME_PATTERNS, need
         elif kind == "probe_task":
             assert value in PROBE_TASKS, need
+        elif kind == "ki_study":
+            assert value in STUDIES, need
         else:
             assert alternative in FACTS, need
     return True
@@ -139,11 +144,13 @@ def test_common_smk_derives_exactly_the_registrys_facts():
     produced = set(re.findall(r'out\.add\("(\w+)"\)', text))
     assert produced == FACTS
     assert 'f"family:{f}"' in text and 'f"probe_task:{t}"' in text
+    assert 'f"ki_study:{s}"' in text
 
 
 def test_the_demo_plans_every_table_and_figure_of_the_registry():
-    """The demo config produces every table, and every figure but one: its grid has no
-    scrambling."""
+    """The demo config produces every table, and every figure but those of scrambling (its
+    grid has none) and of the knowledge-inheritance studies (config/ki-studies.yaml and
+    the paper overlay draw them, tests/test_paper.py)."""
     cmd = [sys.executable, "-m", "snakemake", "-n", "--detailed-summary", "--configfile",
            "config/config.yaml", "-d", str(REPO / ".snakemake" / "registry-test")]  # fmt: skip
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
@@ -152,5 +159,7 @@ def test_the_demo_plans_every_table_and_figure_of_the_registry():
         re.findall(r"^results/(?:tables|figures)/(\w+)\.(?:csv|json|png)\t", result.stdout, re.M)
     )
     tables = {t.name for t in registry.TABLES}
-    figures = {f.name for f in registry.FIGURES} - {"transfer_scramble"}
+    studies = {f.name for f in registry.FIGURES if f.name.startswith("ki_") and
+               any(n.startswith("ki_study:") for n in f.needs)}  # fmt: skip
+    figures = {f.name for f in registry.FIGURES} - {"transfer_scramble"} - studies
     assert tables | figures == planned

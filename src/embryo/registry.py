@@ -70,7 +70,8 @@ class Figure(NamedTuple):
     when the config produces its tables and each of its ``needs`` holds: a fact about the
     config that ``rules/common.smk`` derives (``facts()``: ``trained``,
     ``downstream_tasks``, ``transfer``, ``transfer_probing``, ``ki``, ``probe_task:upos``,
-    ``family:single``, ``crossed``, ``twin``, ``students_downstream``; ``a|b``: either).
+    ``family:single``, ``crossed``, ``twin``, ``students_downstream``, ``ki_study:{study}``;
+    ``a|b``: either).
     """
 
     name: str
@@ -128,6 +129,24 @@ TABLES = (
         findings=True,
         lineage=("extract_features", "probe"),
         checks=("treebank",),
+    ),
+    Table(
+        "edge_probe",
+        EMBRYOLOGY,
+        caption=(
+            "Edge probing (Tenney et al. 2019), the Embryology paper's probes: per task "
+            "(constituent labels, semantic roles, coreference, ... from jiant's edge-probing "
+            "files), a linear probe on each layer's mean-pooled span vectors (a span pair's "
+            "concatenated) at every analysed checkpoint: test accuracy, the accuracy on a "
+            "control task that labels each span by its words, selectivity and the "
+            "majority-class baseline."
+        ),
+        rule="table",
+        per_checkpoint="edge_probe/{edge}",
+        items="edge_probe/{edge}/items.parquet",
+        config="edge_probing",
+        lineage=("edge_probe",),
+        checks=("edges",),
     ),
     Table(
         "lama",
@@ -311,6 +330,17 @@ FIGURES = (
         ),
     ),
     Figure(
+        "edge_probe",
+        EMBRYOLOGY,
+        tables=("edge_probe",),
+        draw="embryo.plots.embryology:probe_heatmaps",
+        caption=(
+            "Edge probing: accuracy (left) and selectivity (right) of the span probes per "
+            "layer (rows, 0 = embeddings) and pretraining step (columns), one panel row per "
+            "run and task (constituents, semantic roles, ...)."
+        ),
+    ),
+    Figure(
         "probe_upos",
         EMBRYOLOGY,
         tables=("probe",),
@@ -488,6 +518,53 @@ FIGURES = (
             "(interpolated in log perplexity between checkpoints), against the diagonal of "
             "no saving; labels: the fraction of steps saved."
         ),
+    ),
+    *(
+        Figure(
+            f"ki_{study}",
+            INHERITANCE,
+            tables=("validation", "inheritance"),
+            draw="embryo.plots.inheritance:study",
+            options=(("study", study),),
+            needs=(f"ki_study:{study}",),
+            caption=caption,
+        )
+        for study, caption in (
+            (
+                "architecture",
+                (
+                    "Knowledge inheritance from teachers of one size made deeper or wider (Qin et "
+                    "al. 2022, §4.3): validation perplexity vs step of each student (solid) and "
+                    "their from-scratch twin (dashed), and the share of the twin's steps each "
+                    "student saves to reach the twin's final perplexity."
+                ),
+            ),
+            (
+                "data",
+                (
+                    "Knowledge inheritance from teachers pretrained on less data or another "
+                    "domain (Qin et al. 2022, §4.3): validation perplexity of each student on the "
+                    "students' corpus vs step, their twin dashed, and the steps each saves."
+                ),
+            ),
+            (
+                "lineage",
+                (
+                    "A lineage of knowledge inheritance, G1 -> G2 -> G3 (Qin et al. 2022, §4.2): "
+                    "each generation's validation perplexity vs step beside its from-scratch twin "
+                    "(dashed), G1 dotted, and the steps each generation saves."
+                ),
+            ),
+            (
+                "domain",
+                (
+                    "Domain adaptation with knowledge inheritance (Qin et al. 2022, §4.4): a "
+                    "checkpoint continued on a new domain with a teacher of that domain (solid) "
+                    "or without (dashed): validation perplexity on the new domain vs step, and "
+                    "the steps saved."
+                ),
+            ),
+        )
     ),
     Figure(
         "ki_downstream",

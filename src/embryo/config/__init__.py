@@ -20,7 +20,10 @@ from embryo.config.runs import (
     replicates,
     run_corpus,
     segment_processes,
+    size_requests,
     total_steps,
+    transfer_experiments,
+    transfer_grid,
     transfer_jobs,
     transfer_runs,
     transfer_schemes,
@@ -34,7 +37,8 @@ from embryo.config.settings import segment as segment_settings
 __all__ = [
     "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
     "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates",
-    "run_corpus", "segment_processes", "segment_settings", "total_steps", "as_dict",
+    "run_corpus", "segment_processes", "size_requests", "segment_settings", "total_steps", "as_dict",
+    "transfer_experiments", "transfer_grid",
     "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_sizes", "transfer_tasks",
     "validate",
 ]  # fmt: skip

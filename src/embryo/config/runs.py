@@ -92,6 +92,69 @@ def transfer_sizes(config: dict, task: str) -> list:
     return list(spec["task_sizes"].get(task, spec["train_sizes"]))
 
 
+def transfer_experiments(config: dict) -> list[dict]:
+    """The grid's experiments, each {name, schemes, tasks, sizes: {task: sizes}, seeds}.
+
+    ``transferability.experiments`` lists them (Tamkin et al. ran each scheme family as its
+    own experiment: progressive at every size with 3 seeds, blocks at 5k with 10, one
+    fine-tuning of 10 permutations); a key an experiment leaves out is the grid's. Without
+    the list the grid is one experiment, ``grid``. An experiment's ``train_sizes`` apply to
+    each of its tasks; else each task has its :func:`transfer_sizes`.
+    """
+    spec = config["transferability"]
+    out = []
+    for exp in spec["experiments"] or [{"name": "grid"}]:
+        tasks = exp.get("tasks") or transfer_tasks(config)
+        sizes = {
+            t: list(exp["train_sizes"]) if exp.get("train_sizes") else transfer_sizes(config, t)
+            for t in tasks
+        }
+        out.append(
+            {
+                "name": exp["name"],
+                "schemes": list(exp.get("schemes") or spec["schemes"]),
+                "tasks": list(tasks),
+                "sizes": sizes,
+                "seeds": list(exp.get("seeds") or spec["seeds"]),
+            }
+        )
+    return out
+
+
+def size_requests(config: dict, task: str) -> dict[str, int]:
+    """The largest training-set size each config key asks of ``task``: {key: size}.
+
+    The keys are those whose sizes a job of this config draws from the task:
+    ``analyses.downstream.train_size``, ``transferability.train_sizes`` or
+    ``transferability.task_sizes.<task>``, and ``transferability.experiments[i] (name)
+    .train_sizes``; "full" asks for nothing. A local task's are checked against its file
+    when the config is validated, any task's when it is prepared (rule task_sizes).
+    """
+    out = {}
+    down = config["analyses"]["downstream"]
+    if down["enabled"] and down["train_size"] is not None and task in downstream_tasks(config):
+        out["analyses.downstream.train_size"] = down["train_size"]
+    spec = config["transferability"]
+    if not spec["enabled"] or task not in transfer_tasks(config):
+        return out
+    grid_key = (
+        f"transferability.task_sizes.{task}"
+        if task in spec["task_sizes"]
+        else "transferability.train_sizes"
+    )
+    for i, exp in enumerate(spec["experiments"] or [{"name": None}]):
+        if exp.get("tasks") and task not in exp["tasks"]:
+            continue
+        key, asked = grid_key, transfer_sizes(config, task)
+        if exp.get("train_sizes"):
+            key = f"transferability.experiments[{i}] ({exp['name']}).train_sizes"
+            asked = exp["train_sizes"]
+        numbers = [n for n in asked if n != "full"]
+        if numbers:
+            out[key] = max(numbers)
+    return out
+
+
 def transfer_runs(config: dict) -> list[str]:
     """The runs of the transferability grid (every run by default)."""
     wanted = config["transferability"]["runs"]
@@ -107,10 +170,14 @@ def num_layers(config: dict, run_name: str) -> int:
 
 
 def transfer_schemes(config: dict, run_name: str) -> list[str]:
-    """The run's reinit schemes, families expanded for its depth."""
+    """The run's reinit schemes over all experiments, families expanded for its depth."""
     from embryo.transfer.reinit import expand_schemes
 
-    return expand_schemes(config["transferability"]["schemes"], num_layers(config, run_name))
+    depth = num_layers(config, run_name)
+    found = [
+        s for exp in transfer_experiments(config) for s in expand_schemes(exp["schemes"], depth)
+    ]
+    return list(dict.fromkeys(found))
 
 
 def transfer_jobs(config: dict, run_name: str) -> tuple[list[str], dict[str, str]]:
@@ -120,6 +187,25 @@ def transfer_jobs(config: dict, run_name: str) -> tuple[list[str], dict[str, str
     schemes = transfer_schemes(config, run_name)
     repeats = same_model(schemes, num_layers(config, run_name))
     return [s for s in schemes if s not in repeats], repeats
+
+
+def transfer_grid(config: dict, run_name: str) -> dict[str, list[tuple]]:
+    """The run's grid points per scheme: {scheme: [(task, size, seed), ...]}, each point
+    of each experiment once, in the experiments' order. The job of a point is the point
+    of the scheme's job (:func:`transfer_jobs`), so a scheme of one experiment that builds
+    another's model is fine-tuned once."""
+    from embryo.transfer.reinit import expand_schemes
+
+    depth = num_layers(config, run_name)
+    grid: dict[str, dict[tuple, None]] = {}
+    for exp in transfer_experiments(config):
+        for scheme in expand_schemes(exp["schemes"], depth):
+            points = grid.setdefault(scheme, {})
+            for task in exp["tasks"]:
+                for n in exp["sizes"][task]:
+                    for seed in exp["seeds"]:
+                        points[(task, n, seed)] = None
+    return {scheme: list(points) for scheme, points in grid.items()}
 
 
 def checkpoint_steps(run: dict) -> list[int]:

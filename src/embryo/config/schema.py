@@ -21,9 +21,9 @@ from embryo.config.runs import (
     downstream_tasks,
     expand_replicates,
     series,
+    size_requests,
     transfer_runs,
     transfer_schemes,
-    transfer_sizes,
     transfer_tasks,
 )
 from embryo.runtime.errors import EmbryoError
@@ -222,6 +222,7 @@ def _semantic_problems(config: dict, check_files: bool):
         if run["objective"]["sop"] and run["architecture"] != "albert":
             yield f"{key}.objective.sop: sentence-order prediction is ALBERT's objective, not {run['architecture']}'s"
     yield from _teacher_problems(config)
+    yield from _study_problems(config)
     yield from _growth_problems(config)
 
 
@@ -313,6 +314,30 @@ def _teacher_problems(config: dict):
                     )
 
 
+def _study_problems(config: dict):
+    """inheritance.studies: students of the config; a lineage a chain; adaptation from a run."""
+    runs = config["runs"]
+    for study, names in config["inheritance"]["studies"].items():
+        key = f"inheritance.studies.{study}"
+        for name in names:
+            if name not in runs:
+                yield f"{key}: unknown run {name!r}; defined: {sorted(runs)}"
+            elif runs[name].get("teacher") is None:
+                yield f"{key}: {name} has no teacher (runs.{name}.teacher); a study compares students"
+            elif study == "domain" and runs[name].get("grow_from") is None:
+                yield (
+                    f"{key}: {name} starts from scratch; a domain-adaptation student continues "
+                    f"a run's checkpoint (runs.{name}.grow_from) on the new domain"
+                )
+        chain = [n for n in names if runs.get(n, {}).get("teacher")] if study == "lineage" else []
+        for before, after in zip(chain, chain[1:], strict=False):
+            if runs[after]["teacher"]["run"] != before:
+                yield (
+                    f"{key}: {after} follows {before} in the lineage, but its teacher is "
+                    f"{runs[after]['teacher']['run']}"
+                )
+
+
 def _growth_problems(config: dict):
     """Runs grown from another: a source of the same family, not larger, same head size."""
     from embryo.models import families as models
@@ -375,19 +400,18 @@ def _task_problems(config: dict, check_files: bool):
                 tasks.check_task(name, spec, config["data_dir"])
             except EmbryoError as err:
                 yield str(err)
-    down = config["analyses"]["downstream"]
     for name in downstream_tasks(config):
         if name not in config["tasks"]:
             yield f"analyses.downstream.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
-        elif down["enabled"] and down["train_size"] is not None and check_files:
-            yield from _size_problems(
-                config, name, [down["train_size"]], "analyses.downstream.train_size"
-            )
-    yield from _transfer_problems(config, check_files)
+    yield from _transfer_problems(config)
+    if check_files:
+        for name in config["tasks"]:
+            for key, largest in size_requests(config, name).items():
+                yield from _size_problems(config, name, largest, key)
     yield from _position_problems(config)
 
 
-def _size_problems(config: dict, task: str, sizes: list[int], key: str):
+def _size_problems(config: dict, task: str, largest: int, key: str):
     """A training-set size that a local task's train file cannot provide."""
     from embryo.data import tasks
 
@@ -395,9 +419,9 @@ def _size_problems(config: dict, task: str, sizes: list[int], key: str):
         rows = tasks.max_train_rows(config["tasks"][task], config["data_dir"])
     except (OSError, EmbryoError):
         return  # a missing file is reported by the task's own check
-    if rows is not None and max(sizes) > rows:
+    if rows is not None and largest > rows:
         yield (
-            f"{key}: {max(sizes)} training examples asked for, but task {task}'s train file "
+            f"{key}: {largest} training examples asked for, but task {task}'s train file "
             f"has at most {rows} rows"
         )
 
@@ -448,23 +472,28 @@ def _position_problems(config: dict):
             )
 
 
-def _transfer_problems(config: dict, check_files: bool):
+def _experiment_problems(config: dict):
+    """transferability.experiments: unique names, tasks of the grid."""
+    spec = config["transferability"]
+    names = [exp["name"] for exp in spec["experiments"] or []]
+    for i, exp in enumerate(spec["experiments"] or []):
+        key = f"transferability.experiments[{i}] ({exp['name']})"
+        if names.count(exp["name"]) > 1:
+            yield f"{key}: the name {exp['name']!r} is used by {names.count(exp['name'])} experiments"
+        unknown = [t for t in exp.get("tasks", []) if t not in transfer_tasks(config)]
+        if unknown:
+            yield f"{key}.tasks: {unknown} are not tasks of the grid ({transfer_tasks(config)})"
 
+
+def _transfer_problems(config: dict):
     spec = config["transferability"]
     for name in spec["task_sizes"]:
         if name not in transfer_tasks(config):
             yield f"transferability.task_sizes.{name}: not a task of the grid ({transfer_tasks(config)})"
     for name in transfer_tasks(config):
-        sizes = [n for n in transfer_sizes(config, name) if n != "full"]
-        key = (
-            f"transferability.task_sizes.{name}"
-            if name in spec["task_sizes"]
-            else "transferability.train_sizes"
-        )
         if name not in config["tasks"]:
             yield f"transferability.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
-        elif sizes and check_files and spec["enabled"]:
-            yield from _size_problems(config, name, sizes, key)
+    yield from _experiment_problems(config)
     wanted = spec["steps"]
     known = {
         s

@@ -68,13 +68,31 @@ def check_task(spec: dict, root, *, name: str) -> dict:
     }
 
 
-CHECKS = {"treebank": check_treebank, "lama": check_lama, "blimp": check_blimp}
+def check_edges(tasks: dict) -> dict:
+    """Read every record of each edge-probing task's files ({task: {split: path}})."""
+    from embryo.data.edges import read_edges
+
+    summary = {}
+    for task, files in tasks.items():
+        for split, path in files.items():
+            records = read_edges(path)
+            labels = {t.label for r in records for t in r.targets}
+            summary[f"{task}/{split}"] = {"file": str(path), "records": len(records),
+                                          "targets": sum(len(r.targets) for r in records),
+                                          "labels": len(labels)}  # fmt: skip
+    return summary
+
+
+CHECKS = {"treebank": check_treebank, "lama": check_lama, "blimp": check_blimp,
+          "edges": check_edges}  # fmt: skip
 
 
 def _files(kind: str, target) -> list[Path]:
     """The files a check reads."""
     if kind == "treebank":
         return [Path(p) for p in target.values()]
+    if kind == "edges":
+        return [Path(p) for files in target.values() for p in files.values()]
     if kind == "task":
         return [Path(target["root"]) / target["spec"][s] for s in ("train", "dev")]
     root = Path(target)
@@ -93,7 +111,8 @@ def _state(kind: str, target) -> list:
 
 def check_inputs(specs: list[tuple[str, object]], *, cache=None) -> dict:
     """Run every check of ``specs`` (``(kind, target)``: ``treebank`` and {split: path},
-    ``lama`` or ``blimp`` and a folder, ``task`` and {name, spec, root}); their summaries.
+    ``lama`` or ``blimp`` and a folder, ``task`` and {name, spec, root}, ``edges`` and
+    {task: {split: path}}); their summaries.
 
     With ``cache`` (a JSON file), a check whose files and code are as they were when it
     last passed is not run again. The first check that fails raises its EmbryoError.

@@ -119,6 +119,14 @@ def read_split(path, spec: dict) -> dict:
     return out
 
 
+def _first_rows(rows: dict, n: int) -> dict:
+    return {
+        "line": rows["line"][:n],
+        "text": [column[:n] for column in rows["text"]],
+        "label": rows["label"][:n],
+    }
+
+
 def _append(out: dict, n: int, values: list[str]) -> None:
     out["line"].append(n)
     for column, value in zip(out["text"], values, strict=False):
@@ -157,6 +165,9 @@ def load_task(spec: dict, root) -> dict:
             splits[split] = _hub_split(spec, split)
         else:
             splits[split] = read_split(Path(root) / spec[split], spec)
+    for split in SPLITS:  # the first rows only (quick runs)
+        if spec.get(f"max_{split}") is not None:
+            splits[split] = _first_rows(splits[split], spec[f"max_{split}"])
     where_ = {s: (spec[s] if spec["source"] == "hub" else Path(root) / spec[s]) for s in SPLITS}
     labels = None
     if spec["type"] == "classification":
@@ -234,6 +245,26 @@ def prepare_task(spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_len
     return info
 
 
+def check_sizes(task_dir, asked: dict[str, int], name: str) -> dict:
+    """Check a prepared task against the training-set sizes the config asks of it.
+
+    ``asked`` is {config key: largest size} (:func:`embryo.config.runs.size_requests`); a
+    size above the task's training rows (``task.json``) is an error naming the key, raised
+    before any fine-tuning job on the task starts. Returns {task, train_rows, asked}.
+    """
+    info_path = Path(task_dir) / "task.json"
+    rows = json.loads(info_path.read_text())["train_rows"]
+    too_big = [
+        f"{key}: {n} training examples asked for, but task {name} has {rows} training rows "
+        f"({info_path})"
+        for key, n in asked.items()
+        if n > rows
+    ]
+    if too_big:
+        raise EmbryoError("; ".join(too_big))
+    return {"task": name, "train_rows": rows, "asked": asked}
+
+
 def max_train_rows(spec: dict, data_dir) -> int | None:
     """An upper bound on a local task's training rows (its lines, less a header); None if not local.
 
@@ -250,7 +281,8 @@ def max_train_rows(spec: dict, data_dir) -> int | None:
             last = block[-1:]
     lines += last != b"\n"  # a last line without its newline
     has_header = _format(path, spec) != "jsonl" and spec.get("header", True)
-    return lines - has_header
+    cap = spec.get("max_train")
+    return lines - has_header if cap is None else min(lines - has_header, cap)
 
 
 def check_task(name: str, spec: dict, data_dir) -> None:

@@ -34,7 +34,7 @@ def _words(sentence) -> list[str]:
 
 
 def _pooling(batch_spans, n_words: int, width: int):
-    """Matrix [batch, n_words, width] whose row (b, w) averages word w's pieces (zeros if dropped)."""
+    """Matrix [batch, n_words, width] whose row (b, w) averages unit w's pieces (zeros if dropped)."""
     import torch
 
     pool = torch.zeros(len(batch_spans), n_words, width)
@@ -46,15 +46,19 @@ def _pooling(batch_spans, n_words: int, width: int):
 
 
 def extract_features(
-    model_dir, sentences, out_path, *, batch_size: int = 32, max_length: int = 128, device=None
-) -> dict:
+    model_dir, sentences, out_path, *, spans=None, batch_size: int = 32, max_length: int = 128,
+    device=None,
+) -> dict:  # fmt: skip
     """Cache the mean-of-pieces representation of every word at every layer; return stats.
 
     One forward pass of the base encoder per batch of ``batch_size`` sentences (batched
     by length to save padding; stored in treebank order). ``sentences`` are
-    :class:`~embryo.data.treebank.Sentence` objects or lists of words. Returns ``{"words",
-    "kept", "sentences", "layers", "hidden", "forward_calls", "seconds"}`` where
-    ``layers`` counts the embedding output too.
+    :class:`~embryo.data.treebank.Sentence` objects or lists of words. With ``spans``
+    (per sentence, a list of ``(start, end)`` word ranges) the file holds those spans
+    instead of the words, each the mean of all its pieces (edge probing,
+    :mod:`embryo.embryology.edge_probing`); "words" below then counts spans. Returns
+    ``{"words", "kept", "sentences", "layers", "hidden", "forward_calls", "seconds"}``
+    where ``layers`` counts the embedding output too.
     """
     import numpy as np
     import torch
@@ -75,13 +79,23 @@ def extract_features(
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
     words = [_words(s) for s in sentences]
-    lengths = np.array([len(w) for w in words], dtype=np.int64)
+    units = spans if spans is not None else [[(w, w + 1) for w in range(len(ws))] for ws in words]
+    if len(units) != len(words):
+        raise EmbryoError(f"extract_features: {len(units)} span lists for {len(words)} sentences")
+    lengths = np.array([len(u) for u in units], dtype=np.int64)
     offsets = np.zeros(len(words) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     features = np.zeros((int(offsets[-1]), n_layers, hidden), dtype=np.float16)
     kept = np.zeros(int(offsets[-1]), dtype=bool)
     max_length = min(max_length, max_positions(encoder))
     encoded = [word_pieces(tokenizer, w, max_length=max_length) for w in words]
+    # each unit's pieces: from its first word's first piece to its last word's last (a
+    # suffix cut by max_length leaves a unit whose last word is cut with none)
+    pieces = [
+        [(e[1][a][0], e[1][b - 1][1]) if e[1][b - 1][1] > e[1][b - 1][0] else (0, 0)
+         for a, b in u]
+        for e, u in zip(encoded, units, strict=True)
+    ]  # fmt: skip
     order = sorted(range(len(words)), key=lambda i: (len(encoded[i][0]), i))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
@@ -101,13 +115,13 @@ def extract_features(
                     f"{model_dir}: expected {n_layers} hidden states, got {len(out.hidden_states)}"
                 )
             states = torch.stack(out.hidden_states, dim=1).float()  # [B, L+1, T, H]
-            pool = _pooling([encoded[i][1] for i in batch], int(lengths[batch].max()), width)
+            pool = _pooling([pieces[i] for i in batch], int(lengths[batch].max()), width)
             pooled = torch.einsum("bwt,blth->bwlh", pool.to(states.device), states)
             pooled = pooled.clamp(-_FLOAT16_MAX, _FLOAT16_MAX).cpu().numpy().astype(np.float16)
             for r, i in enumerate(batch):
                 first, n = int(offsets[i]), int(lengths[i])
                 features[first : first + n] = pooled[r, :n]
-                kept[first : first + n] = [b > a for a, b in encoded[i][1]]
+                kept[first : first + n] = [b > a for a, b in pieces[i]]
 
     metadata = {"model_dir": str(model_dir), "max_length": str(max_length), "layers": str(n_layers)}
     with atomic_path(out_path) as tmp:

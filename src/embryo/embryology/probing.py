@@ -1,12 +1,15 @@
 """Layer-wise linear probes of linguistic knowledge, with control tasks.
 
-The embryology paper trains a linear classifier on each layer's frozen word
-representations to read off part of speech and dependency relations, and tracks the
-accuracy over pretraining (Chiang et al. 2020, §4, "Linguistic knowledge"). Here:
+The embryology paper trains a linear classifier on each layer's frozen representations
+and tracks its accuracy over pretraining (Chiang et al. 2020, §4): edge probing (Tenney
+et al. 2019) on OntoNotes, for part of speech, constituent labels, semantic roles and
+coreference over spans — the span tasks are :mod:`embryo.embryology.edge_probing`. The
+word-level probes here read a UD treebank instead (open, unlike OntoNotes):
 
-- ``upos`` / ``xpos``: one item per word, the probe sees the word's representation;
-- ``deprel``: edge probing (Tenney et al. 2019): one item per non-root word, the probe
-  sees ``[dependent; head]`` (gold head) and predicts the relation.
+- ``upos`` / ``xpos``: one item per word, the probe sees the word's representation (the
+  paper's POS probe, on UD's tags);
+- ``deprel``: one item per non-root word, the probe sees ``[dependent; head]`` (gold head)
+  and predicts the relation, a word-pair probe in edge probing's style (beyond the paper).
 
 A probe's accuracy alone does not tell what the representation encodes from what the
 probe memorises, so each probe is paired with a *control task* (Hewitt & Liang 2019,
@@ -104,7 +107,15 @@ def control_labels(sentences, task: str, seed: int, *, reference=None) -> list[s
     labelling the test split.
     """
     _, labels, types = _items(sentences, task)
-    counts = Counter(labels if reference is None else _items(reference, task)[1])
+    return control_from_types(
+        types, labels if reference is None else _items(reference, task)[1], seed, task
+    )
+
+
+def control_from_types(types, reference_labels, seed: int, task: str) -> list[str]:
+    """:func:`control_labels` for items given as their types: type ``v`` gets the label at
+    quantile ``u(seed, task, v)`` of ``reference_labels``' distribution."""
+    counts = Counter(reference_labels)
     if not counts:
         raise EmbryoError(f"control_labels: no {task} item to take a label distribution from")
     names = sorted(counts)
@@ -370,23 +381,36 @@ def probe_layers(
     predicted label of the task and of its control task), and what the training split
     decides, for :func:`summarise`.
     """
+    _check_task(task)
+    train = _as_features(train_feats, "train", train_sents)
+    test = _as_features(test_feats, "test", test_sents)
+    train_pairs, train_labels = probe_labels(train_sents, task)
+    test_pairs, test_labels = probe_labels(test_sents, task)
+    seed = settings.seed
+    return probe_items(
+        train, train_pairs, train_labels, control_labels(train_sents, task, seed),
+        test, test_pairs, test_labels,
+        control_labels(test_sents, task, seed, reference=train_sents),
+        task, settings=settings,
+    )  # fmt: skip
+
+
+def probe_items(train, train_pairs, train_labels, train_control, test, test_pairs,
+                test_labels, test_control, task: str, *, settings: ProbeSettings):  # fmt: skip
+    """:func:`probe_layers` on items given directly: ``train`` and ``test`` are features
+    dicts (``features`` [n_units, layers, hidden], ``kept``), ``*_pairs`` int64 [n_items,
+    1 or 2] the units each item reads (concatenated), with its label and control label.
+    Words and word pairs (the treebank tasks) and spans and span pairs (edge probing,
+    :mod:`embryo.embryology.edge_probing`) are probed alike."""
     import numpy as np
     import pandas as pd
 
-    _check_task(task)
     seed, batch_size = settings.seed, settings.batch_size
-    train = _as_features(train_feats, "train", train_sents)
-    test = _as_features(test_feats, "test", test_sents)
     if train["features"].shape[1:] != test["features"].shape[1:]:
         raise EmbryoError(
             f"train features {train['features'].shape[1:]} and test features "
             f"{test['features'].shape[1:]} differ in [layers, hidden]; expected one checkpoint"
         )
-    train_pairs, train_labels = probe_labels(train_sents, task)
-    test_pairs, test_labels = probe_labels(test_sents, task)
-    train_control = control_labels(train_sents, task, seed)
-    test_control = control_labels(test_sents, task, seed, reference=train_sents)
-
     keep = train["kept"][train_pairs].all(axis=1)
     test_keep = test["kept"][test_pairs].all(axis=1)
     train_pairs, test_pairs = train_pairs[keep], test_pairs[test_keep]

@@ -12,7 +12,8 @@ from embryo.runtime.errors import EmbryoError
 
 ARCHITECTURES = ("albert", "bert", "roberta")
 
-# hidden, layers, heads, intermediate, (ALBERT) embedding size
+# hidden, layers, heads, intermediate, (ALBERT) embedding size. tiny..medium: the BERT
+# miniatures of Turc et al. 2019 (google-research/bert README); base, large: Devlin et al.
 SIZES = {
     "tiny": (128, 2, 2, 512, 64),
     "mini": (256, 4, 4, 1024, 128),

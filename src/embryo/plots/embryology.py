@@ -71,13 +71,15 @@ def pos_curves(table, path, *, rescaled: bool = False, tagset: str = "upos") -> 
     save(fig, path)
 
 
-def probe_heatmaps(table, path, *, task: str) -> None:
-    """Probe accuracy and selectivity per layer (rows) and step (columns), per run."""
-    table = table[table["task"] == task]
-    runs = sorted(table["run"].unique())
-    fig, axes = panels(len(runs), 2, width=5.5)
-    for i, run in enumerate(runs):
-        rows = table[table["run"] == run]
+def probe_heatmaps(table, path, *, task: str | None = None) -> None:
+    """Probe accuracy and selectivity per layer (rows) and step (columns): per run for
+    one ``task``, or per run and task for all of them."""
+    if task is not None:
+        table = table[table["task"] == task]
+    pairs = sorted(table[["run", "task"]].drop_duplicates().itertuples(index=False))
+    fig, axes = panels(len(pairs), 2, width=5.5)
+    for i, (run, task) in enumerate(pairs):
+        rows = table[(table["run"] == run) & (table["task"] == task)]
         for j, measure in enumerate(["accuracy", "selectivity"]):
             ax = axes[i, j]
             grid = rows.pivot_table(index="layer", columns="step", values=measure)

@@ -6,7 +6,7 @@ written beside it); one panel per student.
 
 from __future__ import annotations
 
-from embryo.plots.base import panels, save, step_axis
+from embryo.plots.base import panels, plt, save, step_axis
 from embryo.train.distillation import alpha
 
 
@@ -121,4 +121,85 @@ def downstream(table, inheritance, path) -> None:
         ax.set_ylabel(f"dev {part['metric'].iloc[0]}")
         step_axis(ax)
         ax.legend(fontsize=8)
+    save(fig, path)
+
+
+STUDY_TITLES = {
+    "architecture": "Teachers of one size, deeper or wider",
+    "data": "Teachers pretrained on less data or another domain",
+    "lineage": "A lineage G1 → G2 → G3",
+    "domain": "Adapting to a new domain, with a teacher of that domain or without",
+}
+
+
+def study(table, inheritance, path, *, study: str) -> None:
+    """One knowledge-inheritance study (``inheritance.studies``): its students' validation
+    perplexity vs step, each twin dashed (in the student's colour, grey when shared), a
+    lineage's first generation dotted; beside it, the share of its twin's steps each student
+    saves to reach the twin's final perplexity (``saving`` at the twin's last checkpoint,
+    :func:`embryo.inheritance.comparison.matching_steps`), marked where it never gets there.
+    """
+    from matplotlib.ticker import ScalarFormatter
+
+    member = inheritance["studies"].fillna("").str.split().apply(lambda s: study in s)
+    students = _students(inheritance[member])
+    fig, axes = panels(1, 2, width=6.0, height=4.2)
+    curves, bars = axes[0]
+    colours = plt().rcParams["axes.prop_cycle"].by_key()["color"]
+    twins = [s["twin"] for s in students]
+    shown = []
+
+    def curve(run, style, colour, label):
+        rows = table[(table["run"] == run) & (table["step"] > 0)].sort_values("step")
+        if not rows.empty:
+            curves.plot(rows["step"], rows["val_perplexity"], style, color=colour, ms=3,
+                        label=label)  # fmt: skip
+            shown.extend(rows["val_perplexity"])
+
+    if study == "lineage" and students:
+        curve(students[0]["teacher"], ":^", "black", f"{students[0]['teacher']} (G1)")
+    for i, spec in enumerate(students):
+        colour = colours[i % len(colours)]
+        role = f"G{i + 2}" if study == "lineage" else f"teacher {spec['teacher']}"
+        curve(spec["student"], "-o", colour, f"{spec['student']} ({role})")
+    for twin in dict.fromkeys(t for t in twins if t is not None):
+        shared = twins.count(twin) > 1
+        colour = "grey" if shared else colours[twins.index(twin) % len(colours)]
+        curve(twin, "--s", colour, f"{twin} (twin, from scratch)")
+    curves.set_yscale("log")
+    for axis in (curves.yaxis.set_major_formatter, curves.yaxis.set_minor_formatter):
+        axis(ScalarFormatter())
+    if shown:
+        curves.set_ylim(min(shown) * 0.95, max(shown) * 1.05)
+    curves.set_xlabel("pretraining step")
+    curves.set_ylabel("validation perplexity (each run's own corpus)")
+    curves.grid(alpha=0.3)
+    curves.legend(fontsize=7)
+    names, savings, notes = [], [], []
+    for spec in students:
+        rows = inheritance[inheritance["student"] == spec["student"]].sort_values("twin_step")
+        final = rows.iloc[-1] if "saving" in rows and not rows.empty else None
+        names.append(spec["student"])
+        reached = spec["twin"] is not None and final["saving"] == final["saving"]
+        savings.append(float(final["saving"]) if reached else 0.0)
+        notes.append(
+            f"{final['saving']:.0%}"
+            if reached
+            else "no twin"
+            if spec["twin"] is None
+            else "not reached"
+        )
+    ys = range(len(names))
+    bars.barh(ys, savings, color=[colours[i % len(colours)] for i in ys])
+    for y, value, note in zip(ys, savings, notes, strict=True):
+        bars.annotate(note, (max(value, 0), y), xytext=(3, 0), textcoords="offset points",
+                      va="center", fontsize=8)  # fmt: skip
+    bars.set_yticks(list(ys), names, fontsize=8)
+    bars.invert_yaxis()
+    bars.axvline(0, color="grey", lw=0.8)
+    bars.set_xlim(min(0, *savings) - 0.05, max(0.25, *savings) + 0.2)
+    bars.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    bars.set_xlabel("twin's steps saved to reach its final perplexity")
+    bars.grid(alpha=0.3, axis="x")
+    fig.suptitle(STUDY_TITLES[study], fontsize=10)
     save(fig, path)

@@ -53,22 +53,31 @@ def write_table(table, csv_path, parquet_path) -> None:
         table.to_parquet(tmp, index=False)
 
 
-def with_repeats(table, repeats: dict):
-    """``table`` with rows for the schemes that repeat another's job, copied from that job.
+def on_grid(table, grid: dict):
+    """A table of fine-tuning jobs as the grid's rows: for each run and scheme, its job's
+    rows at the scheme's points (task, training-set size, seed).
 
-    ``repeats`` is {run: {scheme: scheme of the job}} (:func:`embryo.transfer.reinit.same_model`);
-    each copied row keeps its job's scheme in ``same_as`` (empty for rows of their own).
+    ``grid`` is {run: {scheme: [job's scheme, [[task, n, seed], ...]]}}: a scheme that
+    builds another's model (:func:`embryo.transfer.reinit.same_model`) has that job's rows,
+    with the job's scheme in ``same_as`` (empty for rows of its own), and a job run for one
+    experiment's points is no row of another that did not ask for them. An empty grid
+    leaves the table as it is.
     """
+    if not grid:
+        return table
     import pandas as pd
 
-    copies = [
-        table[(table["run"] == run) & (table["reinit"] == job)].assign(reinit=scheme, same_as=job)
-        for run, schemes in repeats.items()
-        for scheme, job in schemes.items()
+    point = table[["task", "n", "seed"]].astype(str).agg("/".join, axis=1)
+    parts = [
+        table[
+            (table["run"] == run)
+            & (table["reinit"] == job)
+            & point.isin({"/".join(map(str, p)) for p in points})
+        ].assign(reinit=scheme, same_as=None if job == scheme else job)
+        for run, schemes in grid.items()
+        for scheme, (job, points) in schemes.items()
     ]
-    if not copies:
-        return table
-    return sort_rows(pd.concat([table.assign(same_as=None), *copies], ignore_index=True))
+    return sort_rows(pd.concat(parts, ignore_index=True))
 
 
 def with_replicates(table, replicates: dict):

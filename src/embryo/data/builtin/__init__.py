@@ -6,6 +6,7 @@ BLiMP) plus a WikiText-like pretraining corpus that states the world's facts::
 
     corpus/{train,valid}.txt               WikiText layout ("= Title =" articles)
     ud/en_ewt-ud-{train,dev,test}.conllu   gold UPOS, XPOS, lemma, features, heads, relations
+    edges/{const,srl}/{train,test}.json    edge probing (jiant): constituents, semantic roles
     glue/{SST-2,CoLA,MRPC,STS-B}/{train,dev}.tsv
     lama/relations.jsonl, lama/TREx/P*.jsonl
     blimp/{paradigm}.jsonl
@@ -112,8 +113,10 @@ def generate(out_dir, *, seed: int = 0, sizes: dict | None = None) -> dict:
 
 
 def _write_all(root: Path, seed: int, sizes: dict) -> dict:
+    from embryo.data import edges
     from embryo.data.builtin import corpus, files, minimal_pairs, tasks, world
     from embryo.data.builtin.grammar import Grammar
+    from embryo.data.treebank import read_conllu
 
     counts: dict[str, int] = {}
     balance: dict[str, float] = {}
@@ -138,6 +141,12 @@ def _write_all(root: Path, seed: int, sizes: dict) -> dict:
         ]
         files.write_text(root / name, "".join(blocks))
         counts[name] = len(blocks)
+        if split != "dev":  # edge probing (jiant's layout): spans read off the same trees
+            sentences = read_conllu(root / name)
+            for task, spans in (("const", edges.constituents), ("srl", edges.predicate_arguments)):
+                edge_file = f"edges/{task}/{split}.json"
+                records = [edges.Record(s.words, spans(s)) for s in sentences]
+                counts[edge_file] = edges.write_edges(root / edge_file, records)
 
     for split in ("train", "dev"):
         n = sizes[f"task_{split}"]
@@ -228,7 +237,9 @@ def _readme(stats: dict) -> str:
     lines += [
         "",
         "Records: sentences for `corpus/` and `ud/`, rows for `glue/`, lines for `lama/` and",
-        "`blimp/`. Label balance: share of label 1 (STS-B: share of scores >= 2.5).",
+        "`blimp/`, targets for `edges/` (jiant's edge-probing JSON: the treebank's train and",
+        "test sentences with their constituents and their verbs' semantic roles, read off",
+        "the dependency trees). Label balance: share of label 1 (STS-B: share of scores >= 2.5).",
         "The corpus states every LAMA fact, in phrasings that differ from the LAMA templates.",
         "",
     ]
