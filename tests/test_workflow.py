@@ -29,7 +29,8 @@ BUILTIN_SIZES = {
     "blimp": 10,
 }
 REPORT_RULES = {"findings", "provenance"}  # rerun whenever a table or the config changes
-ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp", "finetune"}
+ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp", "edge_probe",
+                  "finetune"}  # fmt: skip
 SCHEMES = ["progressive-k0", "progressive-k1", "none", "single-0", "scramble-s2"]  # bert, 2 layers
 GRID = {  # transferability jobs: steps x tasks x sizes x schemes, seed 0
     f"run=bert, step={step}, task={task}, n={n}, reinit={scheme}, seed=0"
@@ -66,6 +67,7 @@ def tiny_config(data_dir) -> dict:
             "batch_size": 32,
             "lama": {"max_facts_per_relation": 5},
             "blimp": {"max_pairs": 5},
+            "edge_probing": {"max_records": {"train": 40, "test": 20}},
             "downstream": {"seeds": [0]},
         },
         "tasks": {
@@ -282,7 +284,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     analyses = {(r, w) for r, w in jobs if r in ANALYSIS_RULES} - grid
     assert {r for r, _ in analyses} == ANALYSIS_RULES - {"finetune"}
     assert all(w.startswith("run=bert, step=4") for _, w in analyses)
-    assert len(analyses) == 7  # features, probes x3, mlm_pos, lama, blimp
+    assert len(analyses) == 9  # features, probes x3, mlm_pos, lama, blimp, edge probes x2
     rest = {r for r, _ in jobs} - {r for r, _ in training | analyses | grid}
     assert rest == {"table", "figure", "transfer_summary", "scrambling"} | REPORT_RULES
     changed = copy.deepcopy(config)
@@ -299,6 +301,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
             "export_checkpoint",
             "validation_curve",
             "prepare_task",
+            "task_sizes",  # a built-in task's rows are counted once it is prepared
             "table",
             "figure",
             "task_probe",
@@ -307,7 +310,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         }
         | ANALYSIS_RULES
         | REPORT_RULES
-    )  # the treebank, facts, pairs and tasks are built-in too
+    )  # the treebank, facts, pairs, edges and tasks are built-in too
     assert not {w for _, w in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))} & {
         "run=bert, step=0",
         "corpus=c",
@@ -612,17 +615,27 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
         ("findings", ""), ("provenance", ""),
     }  # fmt: skip
 
-    # the probing code: the probes and their readers
+    # the probing code: the probes (the edge probes train with it too) and their readers
     root = checkout(tmp_path / "probing")
     edit(root / "src/embryo/embryology/probing.py", "    n_classes, n_control = len(classes), len(control_classes)\n",
          "    n_classes, n_control = len(classes), len(control_classes)\n    assert n_classes\n")  # fmt: skip
     jobs = plan(workdir, config, root)
     probes = {f"run=bert, step=4, probe={t}" for t in ("upos", "xpos", "deprel")}
-    assert jobs_of(jobs, "probe") == probes
-    assert jobs - {("probe", w) for w in probes} == {
-        ("table", "analysis=probe"), ("findings", ""), ("provenance", ""),
+    edges = {f"run=bert, step=4, edge={t}" for t in ("const", "srl")}
+    assert jobs_of(jobs, "probe") == probes and jobs_of(jobs, "edge_probe") == edges
+    assert jobs - {("probe", w) for w in probes} - {("edge_probe", w) for w in edges} == {
+        ("table", "analysis=probe"), ("table", "analysis=edge_probe"), ("findings", ""),
+        ("provenance", ""), ("figure", "figure=edge_probe"),
         *(("figure", f"figure=probe_{t}") for t in ("upos", "xpos", "deprel")),
     }  # fmt: skip
+    # the edge-probing code alone: its jobs and their readers, not the word probes
+    root = checkout(tmp_path / "edges")
+    edit(root / "src/embryo/embryology/edge_probing.py", "    seed = settings.seed\n",
+         "    seed = int(settings.seed)\n")  # fmt: skip
+    jobs = plan(workdir, config, root)
+    assert jobs - {("edge_probe", w) for w in edges} == {
+        ("table", "analysis=edge_probe"), ("figure", "figure=edge_probe"), ("provenance", ""),
+    } and jobs_of(jobs, "edge_probe") == edges  # no finding reads the edge probes  # fmt: skip
 
     # the distillation loss: the students' segments and what follows them
     root = checkout(tmp_path / "distillation")
@@ -643,7 +656,7 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
     jobs = plan(workdir, config, root)
     users = {"table", "inheritance_table", "transfer_summary", "scrambling"}
     assert users <= {r for r, _ in jobs} <= users | {"figure", "findings", "provenance"}
-    assert len(jobs_of(jobs, "table")) == 8  # every table the table rule writes
+    assert len(jobs_of(jobs, "table")) == 9  # every table the table rule writes
 
     # a job script: its jobs and their readers
     root = checkout(tmp_path / "script")
