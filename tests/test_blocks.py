@@ -82,6 +82,27 @@ def test_tiny_case_by_hand(tokenizer_dir, tok, tmp_path):
     assert stats["validation"]["dropped_tokens"] == 1  # the final [SEP]
 
 
+def test_blocks_record_where_documents_start(tokenizer_dir, tok, tmp_path):
+    """doc_starts: the positions in a block where another document's first token lies."""
+    import pandas as pd
+
+    texts = ["the river", "a garden", "the city", "a child the doctor sings"]
+    train = tmp_path / "train.parquet"
+    pd.DataFrame({"text": texts, "doc": [0, 0, 1, 2]}).to_parquet(train)
+    valid = write(tmp_path / "validation.parquet", ["green green green green green green"])
+    pack_corpus(tokenizer_dir, train, valid, tmp_path / "b", block_size=8, map_batch_size=10)
+    data = load_blocks(tmp_path / "b")["train"]
+    got = [tok.convert_ids_to_tokens(ids) for ids in data["input_ids"]]
+    # the stream: the river [SEP] a garden [SEP] | the city [SEP] | a child the doctor sings [SEP]
+    assert got == [
+        ["[CLS]", "the", "river", "[SEP]", "a", "garden", "[SEP]", "[SEP]"],
+        ["[CLS]", "the", "city", "[SEP]", "a", "child", "the", "[SEP]"],
+    ]
+    # "a garden" continues document 0; "the city" starts block 2 (no boundary inside it);
+    # "a child" (document 2) starts at position 4 of block 2
+    assert data["doc_starts"] == [[], [4]]
+
+
 def test_blocks_match_the_reference_packing(tokenizer_dir, tok, tmp_path):
     texts = {"train": sentences(300, 1), "validation": sentences(60, 2)}
     paths = [write(tmp_path / f"{split}.parquet", texts[split]) for split in texts]
@@ -90,7 +111,7 @@ def test_blocks_match_the_reference_packing(tokenizer_dir, tok, tmp_path):
     data = load_blocks(out)
     assert set(data) == {"train", "validation"}
     for split, dataset in data.items():
-        assert dataset.column_names == ["input_ids"]
+        assert dataset.column_names == ["input_ids", "doc_starts"]
         assert dataset.features["input_ids"].feature.dtype == "int32"
         assert str(dataset.data.schema.field("input_ids").type) == "list<item: int32>"
         blocks = dataset["input_ids"]

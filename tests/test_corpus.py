@@ -78,6 +78,10 @@ def test_wikitext_articles_headings_and_joins(tmp_path):
     # one whole article is held out, the others stay in train, in order
     assert out["validation"] in docs
     assert [t for d in docs if d != out["validation"] for t in d] == out["train"]
+    # each text carries its article's number: consecutive texts of one article share it
+    kept = [d for d in docs if d != out["validation"]]
+    assert out["train_docs"] == [i for i, d in enumerate(kept) for _ in d]
+    assert out["validation_docs"] == [0] * len(out["validation"])
 
 
 def test_jsonl_good_and_bom(tmp_path):
@@ -144,7 +148,12 @@ def test_validation_files(tmp_path):
     lines_file(tmp_path / "train.txt", 5, "t")
     lines_file(tmp_path / "valid.txt", 2, "v")
     out = load_corpus(spec(["train.txt"], validation_files=["valid.txt"]), tmp_path)
-    assert out == {"train": [f"t {i}" for i in range(5)], "validation": ["v 0", "v 1"]}
+    assert out == {
+        "train": [f"t {i}" for i in range(5)],
+        "validation": ["v 0", "v 1"],
+        "train_docs": [0, 1, 2, 3, 4],
+        "validation_docs": [0, 1],
+    }  # a line each
     (tmp_path / "empty.txt").write_text("\n\n")
     with pytest.raises(EmbryoError, match=r"empty\.txt: empty validation split"):
         load_corpus(spec(["train.txt"], validation_files=["empty.txt"]), tmp_path)
@@ -221,7 +230,12 @@ def test_hub_source(monkeypatch):
     hub = {"source": "hub", "hub_id": "org/corpus", "hub_config": "cfg", "split": "train"}
     hub |= {"validation_split": "validation", "revision": "abc123", "text_field": "text"}
     hub |= {"validation_fraction": 0.05, "seed": 0, "max_texts": None}
-    assert load_corpus(hub, None) == {"train": ["a", "b", "c", "d"], "validation": ["v"]}
+    assert load_corpus(hub, None) == {
+        "train": ["a", "b", "c", "d"],
+        "validation": ["v"],
+        "train_docs": [0, 1, 2, 3],
+        "validation_docs": [0],
+    }
     assert calls == [
         ("org/corpus", "cfg", "train", "abc123"),
         ("org/corpus", "cfg", "validation", "abc123"),
@@ -245,12 +259,14 @@ def test_prepare_corpus_writes_parquet(tmp_path):
         spec(["a.txt"], validation_fraction=0.25), tmp_path, train_out, valid_out
     )
     train, valid = pd.read_parquet(train_out), pd.read_parquet(valid_out)
-    assert list(train.columns) == ["text"] and list(valid.columns) == ["text"]
+    assert list(train.columns) == ["text", "doc"] and list(valid.columns) == ["text", "doc"]
     assert pq.read_schema(train_out).field("text").type == pa.string()
+    assert train["doc"].tolist() == list(range(30))  # a text file: one document per line
     assert stats == {
-        "train": {"texts": 30, "chars": int(train["text"].str.len().sum())},
-        "validation": {"texts": 10, "chars": int(valid["text"].str.len().sum())},
-    }
+        "train": {"texts": 30, "documents": 30, "chars": int(train["text"].str.len().sum())},
+        "validation": {"texts": 10, "documents": 10,
+                       "chars": int(valid["text"].str.len().sum())},
+    }  # fmt: skip
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "train.parquet",
         "valid.parquet",

@@ -58,14 +58,40 @@ def test_masking_is_a_function_of_the_seed():
 def test_sentence_order_by_hand():
     block = torch.tensor([[CLS, 10, 11, 12, 13, 14, 15, SEP]])
     for seed in range(20):
-        ids, types, label = sentence_order(block, cls_id=CLS, sep_id=SEP, gen=generator(seed))
+        ids, types, label, attention = sentence_order(
+            block, cls_id=CLS, sep_id=SEP, gen=generator(seed)
+        )
         row = ids[0].tolist()
-        assert row[0] == CLS and row[-1] == SEP and len(row) == 8
+        assert row[0] == CLS and row[-1] == SEP and len(row) == 8 and attention.all()
         cut = row.index(SEP)
         a, b = row[1:cut], row[cut + 1 : -1]
         content = b + a if label.item() else a + b
         assert content == [10, 11, 12, 13, 14]  # the last content token (15) makes room for [SEP]
         assert types[0].tolist() == [0] * (cut + 1) + [1] * (7 - cut)
+
+
+def test_sentence_order_pairs_stay_within_one_document():
+    """ALBERT's A and B are consecutive segments of one document: in a block holding the
+    end of one document (10 11) and the start of the next (20 .. 23), the pair is cut from
+    one of the two, the rest padded and masked out of attention."""
+    PAD = 0
+    block = torch.tensor([[CLS, 10, 11, 20, 21, 22, 23, 24, SEP]])  # 24 makes room for [SEP]
+    seen = set()
+    for seed in range(40):
+        ids, types, label, attention = sentence_order(
+            block, cls_id=CLS, sep_id=SEP, gen=generator(seed), doc_starts=[[3]], pad_id=PAD
+        )
+        row = ids[0].tolist()
+        used = int(attention[0].sum())
+        assert row[used:] == [PAD] * (9 - used) and attention[0, :used].all()
+        assert row[0] == CLS and row[used - 1] == SEP
+        cut = row.index(SEP)
+        a, b = row[1:cut], row[cut + 1 : used - 1]
+        content = b + a if label.item() else a + b
+        assert content in ([10, 11], [20, 21, 22, 23])  # never across the boundary
+        assert types[0].tolist() == [0] * (cut + 1) + [1] * (used - cut - 1) + [0] * (9 - used)
+        seen.add(tuple(content))
+    assert len(seen) == 2  # both documents are drawn (by their share of the block)
 
 
 def test_lamb_one_step_by_hand():

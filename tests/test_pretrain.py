@@ -190,10 +190,12 @@ def test_sparse_loss_equals_the_models_own_loss(tiny_tokenizer, arch, sop):
     ids[:, 0], ids[:, -1] = tokenizer.cls_token_id, tokenizer.sep_token_id
     batch = {}
     if sop:
-        ids, types, order = sentence_order(
-            ids, cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, gen=generator(1)
-        )
-        batch = {"token_type_ids": types, "sentence_order_label": order}
+        ids, types, order, attention = sentence_order(
+            ids, cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, gen=generator(1),
+            doc_starts=[[10], [], [3, 20], [31]], pad_id=tokenizer.pad_token_id,
+        )  # fmt: skip
+        batch = {"token_type_ids": types, "sentence_order_label": order,
+                 "attention_mask": attention}  # fmt: skip
     inputs, labels = mask_tokens(
         ids,
         special_ids={tokenizer.cls_token_id, tokenizer.sep_token_id},

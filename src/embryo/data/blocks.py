@@ -5,6 +5,9 @@ stream is every text's tokens followed by ``sep``; it is cut into chunks of
 ``block_size - 2`` tokens, each stored as ``[cls] + chunk + [sep]``, and the incomplete tail
 of the batch is dropped. No padding: every block is exactly ``block_size`` long. Texts
 with no tokens are skipped. With ``num_proc > 1`` each worker's shard ends a batch too.
+Each block also keeps ``doc_starts``, the positions where another document begins in it
+(the corpus's ``doc`` column, :func:`embryo.data.corpus.prepare_corpus`), for ALBERT's
+sentence order within one document.
 """
 
 from __future__ import annotations
@@ -37,9 +40,32 @@ def _tokenize(batch, tokenizer):
 
 
 def _group(batch, cls: int, sep: int, block_size: int):
-    stream = [token for ids in batch["ids"] if ids for token in (*ids, sep)]
+    """Pack a batch's texts; each block also lists where a new document starts inside it
+    (``doc_starts``: positions in the block, after [CLS], of the first token of a text
+    whose document differs from the text before), so that ALBERT's sentence-order pairs
+    can be cut within one document (:func:`embryo.train.objective.sentence_order`)."""
+    stream, starts, previous = [], [], None
+    for ids, doc in zip(batch["ids"], batch["doc"], strict=True):
+        if not ids:
+            continue
+        if previous is not None and doc != previous:
+            starts.append(len(stream))
+        stream += (*ids, sep)
+        previous = doc
     n = block_size - 2
-    return {"input_ids": [[cls, *stream[i : i + n], sep] for i in range(0, len(stream) - n + 1, n)]}
+    out = {"input_ids": [], "doc_starts": []}
+    first = 0
+    for i in range(0, len(stream) - n + 1, n):
+        out["input_ids"].append([cls, *stream[i : i + n], sep])
+        while first < len(starts) and starts[first] <= i:
+            first += 1  # a document starting at the block's first token is no boundary in it
+        inside = []
+        for k in range(first, len(starts)):
+            if starts[k] >= i + n:
+                break
+            inside.append(starts[k] - i + 1)
+        out["doc_starts"].append(inside)
+    return out
 
 
 def _pack_split(
@@ -50,11 +76,21 @@ def _pack_split(
     import pyarrow.compute as pc
 
     _check_parquet(path)
-    raw = datasets.Dataset.from_parquet(str(path), columns=["text"], cache_dir=cache)
+    import pyarrow.parquet as pq
+
+    has_docs = "doc" in pq.read_schema(path).names
+    columns = ["text", "doc"] if has_docs else ["text"]
+    raw = datasets.Dataset.from_parquet(str(path), columns=columns, cache_dir=cache)
     common = dict(
         batched=True, batch_size=batch_size, num_proc=num_proc, load_from_cache_file=False
     )
-    ids = datasets.Features({"ids": datasets.Sequence(datasets.Value("int32"))})
+    if not has_docs:  # each text its own document
+        raw = raw.map(lambda b, idx: {"doc": idx}, with_indices=True, batched=True,
+                      batch_size=batch_size, load_from_cache_file=False,
+                      new_fingerprint=f"docs-{split}")  # fmt: skip
+    ids = datasets.Features(
+        {"ids": datasets.Sequence(datasets.Value("int32")), "doc": datasets.Value("int64")}
+    )
     tokenized = raw.map(
         _tokenize,
         fn_kwargs={"tokenizer": tokenizer},
@@ -67,12 +103,13 @@ def _pack_split(
     lengths = pc.list_value_length(tokenized.data.column("ids"))
     stream = pc.sum(lengths).as_py() or 0
     stream += pc.sum(pc.greater(lengths, 0)).as_py() or 0  # one sep after each text
-    input_ids = datasets.Features({"input_ids": datasets.Sequence(datasets.Value("int32"))})
+    input_ids = datasets.Features({"input_ids": datasets.Sequence(datasets.Value("int32")),
+                                   "doc_starts": datasets.Sequence(datasets.Value("int32"))})  # fmt: skip
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     blocks = tokenized.map(
         _group,
         fn_kwargs={"cls": cls, "sep": sep, "block_size": block_size},
-        remove_columns=["ids"],
+        remove_columns=["ids", "doc"],
         features=input_ids,
         new_fingerprint=f"pack-{split}",
         desc=f"Packing {Path(path).name}",

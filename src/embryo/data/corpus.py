@@ -234,8 +234,13 @@ def _hub_texts(spec: dict, split: str) -> list[str]:
     return [t for t in texts if t.strip()]
 
 
+def _numbered(docs: list[list[str]]) -> list[int]:
+    """The document number of every text of ``docs``, in order (0, 0, 1, 2, 2, ...)."""
+    return [i for i, doc in enumerate(docs) for _ in doc]
+
+
 def _hold_out(docs: list[list[str]], fraction: float, seed: int, name: str):
-    """Split documents into (train, validation) texts, holding out ``fraction`` of them."""
+    """Split documents into (train, validation) documents, holding out ``fraction`` of them."""
     import numpy as np
 
     if not docs:
@@ -247,8 +252,8 @@ def _hold_out(docs: list[list[str]], fraction: float, seed: int, name: str):
         )
     n_val = min(max(1, round(fraction * len(docs))), len(docs) - 1)
     held = set(np.random.default_rng(seed).choice(len(docs), size=n_val, replace=False).tolist())
-    train = [t for i, doc in enumerate(docs) if i not in held for t in doc]
-    validation = [t for i, doc in enumerate(docs) if i in held for t in doc]
+    train = [doc for i, doc in enumerate(docs) if i not in held]
+    validation = [doc for i, doc in enumerate(docs) if i in held]
     return train, validation
 
 
@@ -301,17 +306,20 @@ def check_corpus(name: str, spec: dict, data_dir: str | Path | None) -> None:
                 )
 
 
-def load_corpus(spec: dict, data_dir: str | Path | None) -> dict[str, list[str]]:
-    """Load a corpus spec as {"train": [texts], "validation": [texts]}."""
+def load_corpus(spec: dict, data_dir: str | Path | None) -> dict[str, list]:
+    """Load a corpus spec as {"train": [texts], "validation": [texts], "train_docs":
+    [document number of each text], "validation_docs": [...]}: the texts of a document
+    are consecutive and share its number (a Hub row, a line of a text file: a document
+    of its own), so that sentence-order pairs can stay within one document."""
     spec = as_local(spec)
     fraction, seed = spec.get("validation_fraction", 0.05), spec.get("seed", 0)
     if spec.get("source", "local") == "hub":
         name = f"hub dataset {spec.get('hub_id')}"
-        train = _hub_texts(spec, spec.get("split") or "train")
+        train = [[t] for t in _hub_texts(spec, spec.get("split") or "train")]
         if spec.get("validation_split"):
-            validation = _hub_texts(spec, spec["validation_split"])
+            validation = [[t] for t in _hub_texts(spec, spec["validation_split"])]
         else:
-            train, validation = _hold_out([[t] for t in train], fraction, seed, name)
+            train, validation = _hold_out(train, fraction, seed, name)
     else:
         how = (spec.get("format", "auto"), spec.get("text_field") or "text")
         how += (bool(spec.get("strip_gutenberg")),)
@@ -320,9 +328,8 @@ def load_corpus(spec: dict, data_dir: str | Path | None) -> dict[str, list[str]]
         name = ", ".join(map(str, files)) or "(no files given)"
         docs = [doc for path in files for doc in _read_documents(path, *how)]
         if val_files:
-            train = [t for doc in docs for t in doc]
-            vdocs = [doc for path in val_files for doc in _read_documents(path, *how)]
-            validation = [t for doc in vdocs for t in doc]
+            train = docs
+            validation = [doc for path in val_files for doc in _read_documents(path, *how)]
             if train and not validation:
                 name = ", ".join(map(str, val_files))
         else:
@@ -331,29 +338,45 @@ def load_corpus(spec: dict, data_dir: str | Path | None) -> dict[str, list[str]]
         raise EmbryoError(f"{name}: empty corpus, no training text found")
     if not validation:
         raise EmbryoError(f"{name}: empty validation split, no text found")
+    out = {
+        "train": [t for doc in train for t in doc],
+        "validation": [t for doc in validation for t in doc],
+        "train_docs": _numbered(train),
+        "validation_docs": _numbered(validation),
+    }
     if spec.get("max_texts") is not None:
         if spec["max_texts"] < 1:
             raise EmbryoError(f"max_texts: expected a positive integer, got {spec['max_texts']}")
-        train = train[: spec["max_texts"]]
-    return {"train": train, "validation": validation}
+        out["train"] = out["train"][: spec["max_texts"]]
+        out["train_docs"] = out["train_docs"][: spec["max_texts"]]
+    return out
 
 
-def mix_splits(part_dirs) -> dict[str, list[str]]:
-    """A mix corpus: the train and validation texts of its prepared parts, concatenated in order.
+def mix_splits(part_dirs) -> dict[str, list]:
+    """A mix corpus: the train and validation texts of its prepared parts, concatenated in
+    order, each part's documents numbered after the previous part's (as :func:`load_corpus`).
 
     ``part_dirs`` are the parts' prepared directories (``train.parquet`` and
     ``validation.parquet`` each), so every part is loaded, and held out, once.
     """
     import pyarrow.parquet as pq
 
-    return {
-        split: [t for d in part_dirs for t in pq.read_table(Path(d) / f"{split}.parquet")["text"].to_pylist()]
-        for split in ("train", "validation")
-    }  # fmt: skip
+    out: dict[str, list] = {}
+    for split in ("train", "validation"):
+        texts, docs, offset = [], [], 0
+        for d in part_dirs:
+            table = pq.read_table(Path(d) / f"{split}.parquet")
+            part = table["doc"].to_pylist() if "doc" in table.column_names else range(len(table))
+            texts += table["text"].to_pylist()
+            docs += [offset + i for i in part]
+            offset = docs[-1] + 1 if docs else offset
+        out[split], out[f"{split}_docs"] = texts, docs
+    return out
 
 
 def prepare_corpus(spec: dict, data_dir, train_out, validation_out, part_dirs=()) -> dict:
-    """Load a corpus and write each split atomically as Parquet (one string column ``text``).
+    """Load a corpus and write each split atomically as Parquet: ``text`` and ``doc`` (the
+    text's document number, :func:`load_corpus`).
 
     A ``mix`` corpus reads its parts' prepared directories ``part_dirs``. Returns
     {"train": {"texts": n, "chars": c}, "validation": {...}}.
@@ -364,10 +387,15 @@ def prepare_corpus(spec: dict, data_dir, train_out, validation_out, part_dirs=()
     splits = mix_splits(part_dirs) if spec["source"] == "mix" else load_corpus(spec, data_dir)
     if spec["source"] == "mix" and spec.get("max_texts") is not None:
         splits["train"] = splits["train"][: spec["max_texts"]]
+        splits["train_docs"] = splits["train_docs"][: spec["max_texts"]]
     stats = {}
     for split, out in (("train", train_out), ("validation", validation_out)):
-        texts = splits[split]
+        texts, docs = splits[split], splits[f"{split}_docs"]
+        table = pa.table(
+            {"text": pa.array(texts, type=pa.string()), "doc": pa.array(docs, type=pa.int64())}
+        )
         with atomic_path(out) as tmp:
-            pq.write_table(pa.table({"text": pa.array(texts, type=pa.string())}), tmp)
-        stats[split] = {"texts": len(texts), "chars": sum(map(len, texts))}
+            pq.write_table(table, tmp)
+        stats[split] = {"texts": len(texts), "documents": len(set(docs)),
+                        "chars": sum(map(len, texts))}  # fmt: skip
     return stats

@@ -39,15 +39,17 @@ def load_masked_lm(model_dir, device=None):
 _MLM_HEADS = {"albert": "predictions", "bert": "cls", "roberta": "lm_head"}
 
 
-def masked_logits(model, input_ids, selected, token_type_ids=None):
+def masked_logits(model, input_ids, selected, token_type_ids=None, attention_mask=None):
     """Vocabulary logits at the ``selected`` positions only, and the encoder output.
 
     The same numbers as ``model(input_ids).logits[selected]``, but the vocabulary
     projection — the largest matrix product of a small model — runs on the ~15% selected
     positions only (sparse prediction: Izsak et al. 2021, "How to Train BERT with an
-    Academic Budget", §3).
+    Academic Budget", §3). ``attention_mask``: 0 at padding (sentence-order pairs).
     """
-    out = model.base_model(input_ids=input_ids, token_type_ids=token_type_ids)
+    out = model.base_model(
+        input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask
+    )
     head = getattr(model, _MLM_HEADS[model.config.model_type])
     return head(out.last_hidden_state[selected]), out
 

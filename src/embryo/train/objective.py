@@ -84,7 +84,7 @@ def word_starts(tokenizer) -> torch.Tensor:
 
 def mask_spans(
     input_ids, *, special_ids, mask_id: int, vocab_size: int, probability: float, gen,
-    word_start=None, max_ngram: int = 1, max_predictions: int | None = None,
+    word_start=None, max_ngram: int = 1, max_predictions: int | None = None, pad_id=None,
 ):  # fmt: skip
     """ALBERT's masking (Lan et al. 2020, §4.1; google-research/albert
     ``create_pretraining_data.py``, ``create_masked_lm_predictions``), on a copy of
@@ -99,7 +99,8 @@ def mask_spans(
     skipped, until the budget is reached. The chosen tokens get BERT's 80/10/10
     (:func:`corrupt`). Returns ``(inputs, labels)``, labels -100 where not chosen.
 
-    As in ALBERT's code the budget counts the special tokens in ``length``, and every
+    As in ALBERT's code the budget counts the special tokens in ``length`` (not the
+    padding, ``pad_id``, of a sentence-order row), and every
     unit, even near the end of a sequence, draws n from all of 1 .. ``max_ngram`` (a
     span is cut at the sequence's end). Unlike it, a continuation piece right after a
     special token starts a new word (ALBERT would join it to the word before the
@@ -111,12 +112,13 @@ def mask_spans(
     begins = (starts | previous_special) & ~special  # a unit begins here
     weights = 1.0 / torch.arange(1, max_ngram + 1, dtype=torch.float)
     selected = torch.zeros_like(special)
-    length = input_ids.shape[1]
-    budget = max(1, round(length * probability))
-    budget = budget if max_predictions is None else min(budget, max_predictions)
+    full = input_ids.shape[1]
+    lengths = (input_ids != pad_id).sum(1).tolist() if pad_id is not None else None
     # the unit of every position: units numbered from 0 along the row, -1 for specials
     unit = torch.where(special, -1, begins.long().cumsum(1) - 1)
     for row, units in enumerate(unit.tolist()):
+        budget = max(1, round((full if lengths is None else lengths[row]) * probability))
+        budget = budget if max_predictions is None else min(budget, max_predictions)
         positions: list[list[int]] = [[] for _ in range(max(units, default=-1) + 1)]
         for position, u in enumerate(units):
             if u >= 0:
@@ -155,35 +157,59 @@ def masking(objective, tokenizer, special_ids):
     n = objective.max_ngram if objective.masking == "ngram" else 1
     return lambda ids, gen: mask_spans(
         ids, gen=gen, word_start=starts, max_ngram=n, max_predictions=objective.max_predictions,
-        **common,
+        pad_id=tokenizer.pad_token_id, **common,
     )  # fmt: skip
 
 
-def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen):
+def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen, doc_starts=None,
+                   pad_id: int = 0):  # fmt: skip
     """ALBERT's sentence-order prediction pairs (Lan et al. 2020, §4.1), built from blocks.
 
-    A packed block ``[CLS] x_1 .. x_n [SEP]`` is cut at a random point into two
-    consecutive segments A and B (the last content token is dropped to make room for
-    the middle separator); with probability 0.5 they are swapped. Returns
-    ``(input_ids, token_type_ids, sentence_order_label)`` with label 1 for swapped.
-    ALBERT cuts at sentence boundaries of a document; ours cuts the packed stream, so a
-    segment may start mid-sentence.
+    As ALBERT's ``create_pretraining_data.py`` (L314-343), A and B are two consecutive
+    segments of **one document**, swapped with probability 0.5 (label 1 for swapped). A
+    packed block ``[CLS] x_1 .. x_n [SEP]`` (its last content token dropped to make room
+    for the middle separator) may hold the end of one document and the start of the next:
+    with ``doc_starts`` (per block, the positions where a document starts inside it;
+    :func:`embryo.data.blocks.pack_corpus`), the document is the run of the block holding a
+    position drawn uniformly (a document's chance is its share of the block, as ALBERT draws
+    its targets from documents by length), A and B are that run cut at a random point,
+    and the rest of the row is padding (``pad_id``; the attention mask returned says
+    where). A run of one token has no two segments: that row is cut across the whole
+    block, as without ``doc_starts``. ALBERT cuts at sentence boundaries; ours cut at a
+    token, so a segment may start mid-sentence. Returns ``(input_ids, token_type_ids,
+    sentence_order_label, attention_mask)``.
     """
     batch, length = input_ids.shape
     content = input_ids[:, 1 : length - 2]
     n = content.shape[1]
-    cuts = torch.randint(1, n, (batch,), generator=gen)
+    picks = torch.randint(0, n, (batch,), generator=gen)
+    fractions = torch.rand(batch, generator=gen)
     swap = torch.bernoulli(torch.full((batch,), 0.5), generator=gen).long()
-    out = torch.empty_like(input_ids)
+    out = torch.full_like(input_ids, pad_id)
     types = torch.zeros_like(input_ids)
+    attention = torch.zeros_like(input_ids)
     for i in range(batch):
-        a, b = content[i, : cuts[i]], content[i, cuts[i] :]
+        start, end = 0, n
+        if doc_starts is not None:
+            bounds = [int(p) - 1 for p in doc_starts[i] if 0 < int(p) - 1 < n]
+            for b in bounds:  # the run holding the drawn position
+                if b <= picks[i]:
+                    start = b
+                elif end == n:
+                    end = b
+            if end - start < 2:
+                start, end = 0, n
+        run = content[i, start:end]
+        cut = 1 + int(fractions[i] * (len(run) - 1))
+        a, b = run[:cut], run[cut:]
         if swap[i]:
             a, b = b, a
         sep = input_ids.new_tensor([sep_id])
-        out[i] = torch.cat([input_ids.new_tensor([cls_id]), a, sep, b, sep])
-        types[i, len(a) + 2 :] = 1
-    return out, types, swap
+        row = torch.cat([input_ids.new_tensor([cls_id]), a, sep, b, sep])
+        out[i, : len(row)] = row
+        attention[i, : len(row)] = 1
+        types[i, len(a) + 2 : len(row)] = 1
+    return out, types, swap, attention
 
 
 class PretrainingLoss(torch.nn.Module):
@@ -206,10 +232,11 @@ class PretrainingLoss(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def terms(self, input_ids, labels, token_type_ids=None, sentence_order_label=None, scale=1.0):
+    def terms(self, input_ids, labels, token_type_ids=None, sentence_order_label=None, scale=1.0,
+              attention_mask=None):  # fmt: skip
         """The loss, the logits at the masked positions and those positions."""
         selected = labels != -100
-        logits, out = masked_logits(self.model, input_ids, selected, token_type_ids)
+        logits, out = masked_logits(self.model, input_ids, selected, token_type_ids, attention_mask)
         loss = scale * F.cross_entropy(logits.float(), labels[selected])
         if sentence_order_label is not None:
             order = self.model.sop_classifier(out.pooler_output)
@@ -218,8 +245,10 @@ class PretrainingLoss(torch.nn.Module):
 
     def forward(
         self, input_ids, labels, token_type_ids=None, sentence_order_label=None, alpha=0.0,
-        scale=1.0,
+        scale=1.0, attention_mask=None,
     ):  # fmt: skip
         if alpha:
             raise ValueError("an inheritance weight without a teacher (embryo.train.student)")
-        return self.terms(input_ids, labels, token_type_ids, sentence_order_label, scale)[0]
+        return self.terms(
+            input_ids, labels, token_type_ids, sentence_order_label, scale, attention_mask
+        )[0]

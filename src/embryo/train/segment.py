@@ -230,17 +230,17 @@ class Trainer:
         s, opt, acc = self.settings, self.settings.optimizer, self.accelerator
         world, rank = acc.num_processes, acc.process_index
         mine = slice(rank * self.per_process, (rank + 1) * self.per_process)
-        ids = self.train[batch_indices(t, opt.batch_size, len(self.train), s.seeds.data_order)]
-        ids = ids["input_ids"].long()
+        rows = self.train[batch_indices(t, opt.batch_size, len(self.train), s.seeds.data_order)]
+        ids = rows["input_ids"].long()
         gen = generator(s.seeds.masks, t, 0, "data")
         torch.manual_seed(derive_seed(s.seeds.dropout, t, rank, "dropout"))
-        types = order = None
-        if s.objective.sop:
-            ids, types, order = sentence_order(
+        types = order = attention = None
+        if s.objective.sop:  # pairs within one document, padded after (blocks' doc_starts)
+            ids, types, order, attention = sentence_order(
                 ids, cls_id=self.tokenizer.cls_token_id, sep_id=self.tokenizer.sep_token_id,
-                gen=gen,
+                gen=gen, doc_starts=rows.get("doc_starts"), pad_id=self.tokenizer.pad_token_id,
             )  # fmt: skip
-            types, order = types[mine], order[mine]
+            types, order, attention = types[mine], order[mine], attention[mine]
         inputs, labels = self.mask(ids, gen)
         masked = (labels != -100).sum().item()  # the step's masked positions, all processes
         inputs, labels = inputs[mine], labels[mine]
@@ -252,6 +252,7 @@ class Trainer:
                 batch |= {
                     "token_type_ids": types[m : m + self.micro],
                     "sentence_order_label": order[m : m + self.micro],
+                    "attention_mask": attention[m : m + self.micro],
                 }
             batch = {k: v.to(acc.device) for k, v in batch.items()}
             scale = (batch["labels"] != -100).sum().item() * world * opt.grad_accum / masked

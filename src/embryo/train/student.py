@@ -35,18 +35,20 @@ class InheritanceLoss(PretrainingLoss):
 
     def forward(
         self, input_ids, labels, token_type_ids=None, sentence_order_label=None, alpha=0.0,
-        scale=1.0,
+        scale=1.0, attention_mask=None,
     ):  # fmt: skip
         import torch
 
         from embryo.models.loading import masked_logits
 
         loss, logits, selected = self.terms(
-            input_ids, labels, token_type_ids, sentence_order_label, scale
+            input_ids, labels, token_type_ids, sentence_order_label, scale, attention_mask
         )
         if alpha > 0:
             with torch.no_grad():
-                guide = masked_logits(self.teacher, input_ids, selected, token_type_ids)[0]
+                guide = masked_logits(
+                    self.teacher, input_ids, selected, token_type_ids, attention_mask
+                )[0]
             kd = scale * kd_loss(logits, guide, temperature=self.temperature, top_k=self.top_k)
             loss = (1 - alpha) * loss + alpha * kd
         return loss
