@@ -527,14 +527,14 @@ def lama_vocabularies(wildcards):
 
 
 def sizes_checked(wildcards):
-    """A fine-tuning job on a subset of a Hub or built-in task waits for the check that the
-    task has the rows the config asks for (rule task_sizes; a local task's file is checked
-    at parse time). ancient: the check reruns when the sizes change, its jobs do not."""
+    """A fine-tuning job on a subset of n rows of a Hub or built-in task waits for the check
+    that the prepared task has n rows (rule task_sizes, one job per task, vocabulary and
+    n: the size is in its path, not its params, so no change of sizes reruns a check or a
+    fine-tuning job; a local task's file is checked at parse time)."""
     if wildcards.n == "full" or config["tasks"][wildcards.task]["source"] == "local":
         return []
-    return ancient(
-        f"results/task_sizes/{wildcards.task}/{task_vocab(wildcards.run)}.json"
-    )
+    vocab = task_vocab(wildcards.run)
+    return f"results/task_sizes/{wildcards.task}/{vocab}/n-{wildcards.n}.json"
 
 
 def task_input(wildcards):

@@ -23,15 +23,16 @@ rule task_sizes:
     input:
         "results/tasks/{task}/{vocab}",
     output:
-        "results/task_sizes/{task}/{vocab}.json",
+        "results/task_sizes/{task}/{vocab}/n-{n}.json",
     log:
-        "results/logs/task_sizes/{task}/{vocab}.log",
+        "results/logs/task_sizes/{task}/{vocab}/n-{n}.log",
     benchmark:
-        "results/benchmarks/task_sizes/{task}/{vocab}.tsv"
+        "results/benchmarks/task_sizes/{task}/{vocab}/n-{n}.tsv"
+    wildcard_constraints:
+        n=r"\d+",
     resources:
         **cluster_resources("task_sizes"),
     params:
-        asked=lambda w: ec.size_requests(config, w.task),
         code=code("task_sizes"),
     script:
         "../workflow/scripts/task_sizes.py"

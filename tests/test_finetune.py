@@ -310,3 +310,13 @@ def test_task_probe_job_writes_every_layer(tasks, model_dir, tmp_path):
     assert records[0]["metric"] == "pearson" and records[0]["run"] == "r"
     # word count (the label) is visible in mean-pooled states through position embeddings
     assert max(r["score"] for r in records) > 0.5
+
+
+def test_a_size_above_a_prepared_tasks_rows_names_its_config_keys(tmp_path):
+    from embryo.data.tasks import check_size
+
+    (tmp_path / "task.json").write_text(json.dumps({"train_rows": 8551}))
+    assert check_size(tmp_path, 5000, "cola") == {"task": "cola", "n": 5000, "train_rows": 8551}
+    with pytest.raises(EmbryoError, match=r"transferability\.train_sizes: 50000 training "
+                       r"examples asked for, but task cola has 8551 training rows"):  # fmt: skip
+        check_size(tmp_path, 50000, "cola", ["transferability.train_sizes"])

@@ -56,8 +56,9 @@ def test_paper_config_dry_runs(tmp_path, shared_data):
         re.findall(r"results/figures/(\w+)\.png", result.stdout)
     )
     # the Hub tasks' sizes are checked once prepared, for the one vocabulary that draws
-    # subsets of them (BERT's), before their fine-tuning
-    assert jobs["task_sizes"] == 3
+    # subsets of them (BERT's), before their fine-tuning: 500, 5k and 50k of SST-2 and
+    # QNLI, 500 and 5k of CoLA
+    assert jobs["task_sizes"] == 3 + 3 + 2
     # GPUs per rule, from the config's resources section
     asked = dict(re.findall(r"^rule (\w+):\n(?:\s+.*\n)*?\s+resources: .*?gpu=(\d+)",
                             result.stdout, flags=re.M))  # fmt: skip

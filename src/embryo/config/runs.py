@@ -121,19 +121,19 @@ def transfer_experiments(config: dict) -> list[dict]:
     return out
 
 
-def size_requests(config: dict, task: str) -> dict[str, int]:
-    """The largest training-set size each config key asks of ``task``: {key: size}.
+def size_requests(config: dict, task: str) -> dict[str, list[int]]:
+    """The training-set sizes each config key asks of ``task``: {key: [sizes]}.
 
     The keys are those whose sizes a job of this config draws from the task:
     ``analyses.downstream.train_size``, ``transferability.train_sizes`` or
     ``transferability.task_sizes.<task>``, and ``transferability.experiments[i] (name)
     .train_sizes``; "full" asks for nothing. A local task's are checked against its file
-    when the config is validated, any task's when it is prepared (rule task_sizes).
+    when the config is validated, any other's once it is prepared (rule task_sizes).
     """
     out = {}
     down = config["analyses"]["downstream"]
     if down["enabled"] and down["train_size"] is not None and task in downstream_tasks(config):
-        out["analyses.downstream.train_size"] = down["train_size"]
+        out["analyses.downstream.train_size"] = [down["train_size"]]
     spec = config["transferability"]
     if not spec["enabled"] or task not in transfer_tasks(config):
         return out
@@ -151,7 +151,7 @@ def size_requests(config: dict, task: str) -> dict[str, int]:
             asked = exp["train_sizes"]
         numbers = [n for n in asked if n != "full"]
         if numbers:
-            out[key] = max(numbers)
+            out[key] = numbers
     return out
 
 

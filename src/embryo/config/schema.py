@@ -406,8 +406,8 @@ def _task_problems(config: dict, check_files: bool):
     yield from _transfer_problems(config)
     if check_files:
         for name in config["tasks"]:
-            for key, largest in size_requests(config, name).items():
-                yield from _size_problems(config, name, largest, key)
+            for key, sizes in size_requests(config, name).items():
+                yield from _size_problems(config, name, max(sizes), key)
     yield from _position_problems(config)
 
 

@@ -245,24 +245,20 @@ def prepare_task(spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_len
     return info
 
 
-def check_sizes(task_dir, asked: dict[str, int], name: str) -> dict:
-    """Check a prepared task against the training-set sizes the config asks of it.
-
-    ``asked`` is {config key: largest size} (:func:`embryo.config.runs.size_requests`); a
-    size above the task's training rows (``task.json``) is an error naming the key, raised
-    before any fine-tuning job on the task starts. Returns {task, train_rows, asked}.
-    """
+def check_size(task_dir, n: int, name: str, keys=()) -> dict:
+    """Check that a prepared task has ``n`` training rows (``task.json``) for the training
+    subsets of that size; an error names the config ``keys`` that ask for it. Raised
+    before any fine-tuning job on such a subset starts (rule task_sizes). Returns {task,
+    n, train_rows}."""
     info_path = Path(task_dir) / "task.json"
     rows = json.loads(info_path.read_text())["train_rows"]
-    too_big = [
-        f"{key}: {n} training examples asked for, but task {name} has {rows} training rows "
-        f"({info_path})"
-        for key, n in asked.items()
-        if n > rows
-    ]
-    if too_big:
-        raise EmbryoError("; ".join(too_big))
-    return {"task": name, "train_rows": rows, "asked": asked}
+    if n > rows:
+        raise EmbryoError(
+            f"{' and '.join(keys) or 'a training-set size'}: {n} training examples asked "
+            f"for, but task {name} has {rows} training rows ({info_path}); drop the size "
+            f"for this task (transferability.task_sizes.{name})"
+        )
+    return {"task": name, "n": n, "train_rows": rows}
 
 
 def max_train_rows(spec: dict, data_dir) -> int | None:
