@@ -101,3 +101,10 @@ def test_a_study_figure_shows_its_students_only(tmp_path):
         matplotlib.axes.Axes.plot = real
     assert (tmp_path / "ki_architecture.png").stat().st_size > 0
     assert drawn == ["s-deep (teacher t)", "s-wide (teacher t)", "scratch (twin, from scratch)"]
+
+
+def test_a_lineage_is_drawn_in_its_order_whatever_the_table_order():
+    from embryo.plots.inheritance import _generations
+
+    rows = [{"student": "a-g3", "teacher": "z-g2"}, {"student": "z-g2", "teacher": "g1"}]
+    assert [s["student"] for s in _generations(rows)] == ["z-g2", "a-g3"]

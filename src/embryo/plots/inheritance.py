@@ -132,6 +132,19 @@ STUDY_TITLES = {
 }
 
 
+def _generations(students: list[dict]) -> list[dict]:
+    """A lineage's students in order: G2 is taught by no student of the lineage (by G1),
+    each next one by the one before."""
+    by_teacher = {s["teacher"]: s for s in students}
+    names = {s["student"] for s in students}
+    current = next((s for s in students if s["teacher"] not in names), None)
+    ordered = []
+    while current is not None and current not in ordered:
+        ordered.append(current)
+        current = by_teacher.get(current["student"])
+    return ordered + [s for s in students if s not in ordered]
+
+
 def study(table, inheritance, path, *, study: str) -> None:
     """One knowledge-inheritance study (``inheritance.studies``): its students' validation
     perplexity vs step, each twin dashed (in the student's colour, grey when shared), a
@@ -143,6 +156,8 @@ def study(table, inheritance, path, *, study: str) -> None:
 
     member = inheritance["studies"].fillna("").str.split().apply(lambda s: study in s)
     students = _students(inheritance[member])
+    if study == "lineage":
+        students = _generations(students)
     fig, axes = panels(1, 2, width=6.0, height=4.2)
     curves, bars = axes[0]
     colours = plt().rcParams["axes.prop_cycle"].by_key()["color"]
