@@ -254,9 +254,10 @@ def check_size(task_dir, n: int, name: str, keys=()) -> dict:
     rows = json.loads(info_path.read_text())["train_rows"]
     if n > rows:
         raise EmbryoError(
-            f"{' and '.join(keys) or 'a training-set size'}: {n} training examples asked "
-            f"for, but task {name} has {rows} training rows ({info_path}); drop the size "
-            f"for this task (transferability.task_sizes.{name})"
+            f"{' and '.join(keys) or 'a training-set size of the config'}: {n} training "
+            f"examples asked for, but task {name} has {rows} training rows ({info_path}); "
+            f"drop the size for this task (transferability.task_sizes.{name}, "
+            "transferability.experiments, analyses.downstream.train_size)"
         )
     return {"task": name, "n": n, "train_rows": rows}
 
