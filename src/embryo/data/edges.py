@@ -140,7 +140,6 @@ _NOMINAL = {"det", "amod", "compound", "nmod", "nmod:poss", "nummod", "flat", "a
             "acl", "appos", "conj", "cc"}  # fmt: skip
 _NOMINALS = {"NOUN", "PROPN", "PRON", "NUM"}
 _INSIDE = {"flat", "compound", "fixed", "goeswith", "nummod"}  # parts of a nominal's head
-_VERBAL = {"aux", "aux:pass", "cop"}
 _TEMPORAL = {"yesterday", "today", "tomorrow", "often", "never", "always", "sometimes", "now",
              "then", "soon", "again", "rarely", "usually"}  # fmt: skip
 _LOCATIVE = {"in", "at", "on", "near", "under", "behind", "inside", "across", "from", "to",

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from embryo.embryology.features import extract_features, load_features
-from embryo.embryology.probing import ITEM_COLUMNS, control_from_types, probe_items
+from embryo.embryology.probing import control_from_types, probe_items
 from embryo.runtime.errors import EmbryoError
 
 
@@ -93,6 +93,3 @@ def edge_probe(model_dir, train_records, test_records, task: str, *, settings, m
         control_from_types(test_types, train_labels, seed, task),
         task, settings=settings,
     )  # fmt: skip
-
-
-__all__ = ["ITEM_COLUMNS", "edge_probe", "edge_units"]
