@@ -526,15 +526,20 @@ def lama_vocabularies(wildcards):
     return [vocab_dir(key) for key in sorted({task_vocab(run) for run in RUNS})]
 
 
-def sizes_checked(wildcards):
-    """A fine-tuning job on a subset of n rows of a Hub or built-in task waits for the check
-    that the prepared task has n rows (rule task_sizes, one job per task, vocabulary and
-    n: the size is in its path, not its params, so no change of sizes reruns a check or a
-    fine-tuning job; a local task's file is checked at parse time)."""
-    if wildcards.n == "full" or config["tasks"][wildcards.task]["source"] == "local":
-        return []
+def task_inputs(wildcards):
+    """A fine-tuning job's prepared task and, for a subset of n rows of a Hub or built-in
+    task, the check that the prepared task has n rows (rule task_sizes, one job per task,
+    vocabulary and n: the size is in its path, not its params, so no change of sizes
+    reruns a check or a fine-tuning job; a local task's file is checked at parse time).
+    One input function for both: Snakemake's cost per function call is most of what a
+    fine-tuning job adds to building the graph (benchmarks/graph.py)."""
     vocab = task_vocab(wildcards.run)
-    return f"results/task_sizes/{wildcards.task}/{vocab}/n-{wildcards.n}.json"
+    inputs = {"task": f"results/tasks/{wildcards.task}/{vocab}", "sizes": []}
+    if wildcards.n != "full" and config["tasks"][wildcards.task]["source"] != "local":
+        inputs["sizes"] = (
+            f"results/task_sizes/{wildcards.task}/{vocab}/n-{wildcards.n}.json"
+        )
+    return inputs
 
 
 def task_input(wildcards):

@@ -40,9 +40,8 @@ rule task_sizes:
 
 rule finetune:
     input:
+        unpack(task_inputs),
         model="results/{run}/models/step-{step}",
-        task=lambda w: f"results/tasks/{w.task}/{task_vocab(w.run)}",
-        sizes=sizes_checked,
     output:
         metrics="results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/metrics.json",
         predictions="results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/predictions.parquet",
@@ -54,7 +53,6 @@ rule finetune:
     resources:
         **cluster_resources("finetune"),
     params:
-        n=lambda w: None if w.n == "full" else int(w.n),
         hparams=settings.finetuning(config),
         # the recipe matters only when layers are redrawn: none jobs ignore it
         recipe=lambda w: settings.reinit_recipe(config, w.reinit),

@@ -14,7 +14,7 @@ with logged(snakemake.log[0]):
         snakemake.input.model,
         snakemake.input.task,
         snakemake.output.metrics,
-        n=p.n,
+        n=None if w.n == "full" else int(w.n),
         seed=int(w.seed),
         hparams=p.hparams,
         reinit=w.reinit,

@@ -54,8 +54,12 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 
 def normalised(source: str, filename: str = "<source>") -> str:
     """The code of ``source`` without comments, docstrings, layout or positions."""
-    tree = _strip_docstrings(ast.parse(source, filename))
-    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+    return _dump(ast.parse(source, filename))
+
+
+def _dump(tree: ast.AST) -> str:
+    """:func:`normalised` of a parsed tree (whose docstrings it removes in place)."""
+    return ast.dump(_strip_docstrings(tree), annotate_fields=False, include_attributes=False)
 
 
 def _is_module(name: str) -> bool:
@@ -93,9 +97,9 @@ def _imports(tree: ast.AST) -> frozenset[str]:
 @cache
 def _read(path: str) -> tuple[str, frozenset[str]]:
     """(normalised code, embryo modules imported) of the Python file at ``path``."""
-    source = Path(path).read_text()
-    tree = ast.parse(source, path)
-    return normalised(source, path), _imports(tree)
+    tree = ast.parse(Path(path).read_text(), path)  # parsed once: imports, then the dump
+    imports = _imports(tree)
+    return _dump(tree), imports
 
 
 def _module_file(module: str) -> str:
