@@ -10,7 +10,7 @@ from embryo.data.corpus import input_files
 from embryo.embryology.probing import TASKS as PROBE_TASKS
 from embryo.results import findings, provenance
 from embryo.runtime.errors import EmbryoError
-from embryo.runtime.fingerprint import fingerprint, modules
+from embryo.runtime.fingerprint import fingerprint, modules, save_cache, use_cache
 from embryo.runtime.locks import release_stale_locks
 from embryo.transfer.reinit import WILDCARD as REINIT_SCHEMES
 
@@ -60,7 +60,9 @@ wildcard_constraints:
 # ---- code: each rule's params hold the fingerprint of its job script and of the library
 # code the script runs (embryo.runtime.fingerprint), so editing that code reruns exactly
 # its jobs, and a comment or docstring reruns nothing
+# (each file parsed once: later parses hash its bytes and read the parse from the cache)
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
+use_cache(Path(".snakemake") / "embryo-fingerprints.json")
 
 
 def script_path(name):
@@ -594,6 +596,7 @@ def check_workflow():
     check_resources()
     if workflow.is_main_process:
         check_inputs(input_checks(), cache=Path(".snakemake") / "embryo-checks.json")
+        save_cache()
 
 
 def check_resources():

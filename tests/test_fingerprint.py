@@ -92,3 +92,46 @@ def test_the_distillation_loss_is_the_students_not_the_analyses():
         assert "embryo.train.distillation" not in modules(scripts=[scripts / f"{analysis}.py"])
     assert "embryo.train.segment" not in modules(scripts=[scripts / "finetune.py"])
     assert "embryo.train.checkpoints" not in modules(scripts=[scripts / "validation_curve.py"])
+
+
+def test_the_parse_cache_gives_the_same_fingerprints_and_follows_each_change(tmp_path, monkeypatch):
+    """A file is parsed once: the next parse of the workflow reads its parse from the
+    cache (keyed by the file's bytes), and an edited file is parsed again."""
+    import ast
+    import json
+
+    from embryo.runtime import fingerprint as fp
+
+    script = tmp_path / "job.py"
+    script.write_text("from embryo.data.corpus import prepare_corpus\nprepare_corpus(1)\n")
+    cache = tmp_path / ".snakemake" / "embryo-fingerprints.json"
+    monkeypatch.setattr(fp, "_PARSED", {})
+    monkeypatch.setattr(fp, "_CACHE", {"path": None, "new": False})
+    fp._read.cache_clear()
+    fp.use_cache(cache)  # no file yet: parse
+    before = fingerprint(scripts=[script])
+    fp.save_cache()
+    assert json.loads(cache.read_text())["files"]
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("parsed a file the cache holds")
+
+    # a new parse of the workflow: nothing parsed again, the same fingerprint
+    monkeypatch.setattr(fp, "_PARSED", {})
+    fp._read.cache_clear()
+    fp.use_cache(cache)
+    with monkeypatch.context() as m:
+        m.setattr(ast, "parse", no_parse)
+        assert fingerprint(scripts=[script]) == before
+    # an edit: that file is parsed again, and its fingerprint follows
+    script.write_text("from embryo.data.corpus import prepare_corpus\nprepare_corpus(2)\n")
+    fp._read.cache_clear()
+    assert fingerprint(scripts=[script]) != before
+    # a cache another Python wrote, or a broken one, is not read
+    for stored in ('{"python": "2.7", "files": {}}', "{not json"):
+        cache.write_text(stored)
+        monkeypatch.setattr(fp, "_PARSED", {})
+        fp._read.cache_clear()
+        fp.use_cache(cache)
+        assert fp._PARSED == {}
+    fp._read.cache_clear()

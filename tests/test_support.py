@@ -28,6 +28,23 @@ def test_atomic_file_and_directory_appear_only_when_complete(tmp_path):
     assert (folder / "weights").read_text() == "all"
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_atomic_outputs_carry_the_users_umask(tmp_path, umask):
+    """As a plain open/mkdir would: not the private mode of tempfile's temporary names."""
+    import os
+
+    old = os.umask(umask)
+    try:
+        write_json(tmp_path / "a.json", {})
+        with atomic_path(tmp_path / "model", directory=True) as tmp:
+            (tmp / "weights").write_text("w")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "model").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert (tmp_path / "model" / "weights").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
 def test_import_sources(tmp_path):
     assert import_source({"hub_id": "org/model", "revision": "step{step}"}, 1000, tmp_path) == (
         "org/model",

@@ -33,8 +33,8 @@ RUN_NAME = r"[A-Za-z0-9][A-Za-z0-9_.+-]*"
 
 def load_schema(path: str | os.PathLike) -> dict:
     """Read the JSON schema (YAML) at ``path``."""
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+    with open(path) as fh:  # libyaml's safe loader where PyYAML has it (same result)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def load(path: str | os.PathLike, schema_path: str | os.PathLike) -> dict:

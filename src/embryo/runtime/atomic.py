@@ -1,7 +1,9 @@
 """Atomic outputs: write under a temporary name, rename when complete.
 
 A job killed half-way leaves only a ``.tmp-*`` sibling, never a file or directory that
-looks complete, so Snakemake (and a person) can trust every output that exists.
+looks complete, so Snakemake (and a person) can trust every output that exists. The
+output gets the permissions a plain ``open`` or ``mkdir`` gives under the user's umask
+(the temporary one is private, as ``tempfile`` makes it, until it is renamed).
 """
 
 from __future__ import annotations
@@ -13,6 +15,20 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -32,6 +48,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         tmp = Path(name)
     try:
         yield tmp
+        tmp.chmod((0o777 if directory else 0o666) & ~_umask())
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

@@ -28,8 +28,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import json
+import sys
 from functools import cache
 from pathlib import Path
+
+from embryo.runtime.atomic import write_json
 
 # modules (and their submodules) that are no part of any fingerprint: module docstring
 UNHASHED = ("embryo.runtime", "embryo.config", "embryo.registry")
@@ -75,31 +79,69 @@ def _is_module(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def _imports(tree: ast.AST) -> frozenset[str]:
-    """The ``embryo`` modules a syntax tree imports, anywhere in it."""
-    deps = set()
+def _import_names(tree: ast.AST) -> tuple[list[str], list[str]]:
+    """The ``embryo`` names a syntax tree imports, anywhere in it: (modules, and the names
+    imported ``from`` a module, which may be submodules: ``from embryo.data import corpus``,
+    ``from embryo.data.builtin import world``)."""
+    sure, maybe = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("embryo"):
-            deps.add(node.module)
-            # from embryo.data import corpus / from embryo.data.builtin import world: submodules
-            deps.update(
-                f"{node.module}.{a.name}"
-                for a in node.names
-                if _is_module(f"{node.module}.{a.name}")
-            )
+            sure.add(node.module)
+            maybe.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
-            deps.update(a.name for a in node.names if a.name.startswith("embryo"))
+            sure.update(a.name for a in node.names if a.name.startswith("embryo"))
+    return sorted(sure), sorted(maybe)
+
+
+def _imports(sure: list[str], maybe: list[str]) -> frozenset[str]:
+    """The hashed ``embryo`` modules that :func:`_import_names`'s names import."""
+    deps = {*sure, *(name for name in maybe if _is_module(name))}
     # importing embryo.data.corpus runs embryo/data/__init__.py first
     deps |= {d.rsplit(".", k)[0] for d in deps for k in range(1, d.count("."))}
     return frozenset(d for d in deps if not unhashed(d))
 
 
+# What parsing a file gave, by the SHA-256 of its bytes: [normalised code, modules,
+# maybe-submodules]. Kept between parses of the workflow in a JSON file (use_cache), so
+# that an unchanged file is hashed, not parsed again. The key is the file's whole content,
+# so an entry is what parsing the same bytes gives; a cache written by another Python
+# version (whose ast.dump may differ) is not read.
+_PARSED: dict[str, list] = {}
+_CACHE = {"path": None, "new": False}
+
+
+def use_cache(path) -> None:
+    """Read earlier parses from the JSON file ``path``, and let :func:`save_cache` write
+    them back there (an absent or unreadable file: parse again)."""
+    path = Path(path)
+    _CACHE["path"] = path
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(stored, dict) and stored.get("python") == sys.version:
+        _PARSED.update(stored.get("files") or {})
+
+
+def save_cache() -> None:
+    """Write the parses to :func:`use_cache`'s file, if there were new ones since."""
+    if _CACHE["path"] is not None and _CACHE["new"]:
+        write_json(_CACHE["path"], {"python": sys.version, "files": _PARSED})
+        _CACHE["new"] = False
+
+
 @cache
 def _read(path: str) -> tuple[str, frozenset[str]]:
     """(normalised code, embryo modules imported) of the Python file at ``path``."""
-    tree = ast.parse(Path(path).read_text(), path)  # parsed once: imports, then the dump
-    imports = _imports(tree)
-    return _dump(tree), imports
+    data = Path(path).read_bytes()
+    key = hashlib.sha256(data).hexdigest()
+    if key not in _PARSED:
+        tree = ast.parse(data, path)
+        sure, maybe = _import_names(tree)  # before the dump strips the tree's docstrings
+        _PARSED[key] = [_dump(tree), sure, maybe]
+        _CACHE["new"] = True
+    code, sure, maybe = _PARSED[key]
+    return code, _imports(sure, maybe)
 
 
 def _module_file(module: str) -> str:
