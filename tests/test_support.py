@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from embryo.runtime.atomic import atomic_path, write_json
@@ -43,6 +45,39 @@ def test_atomic_outputs_carry_the_users_umask(tmp_path, umask):
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o666 & ~umask
     assert (tmp_path / "model").stat().st_mode & 0o777 == 0o777 & ~umask
     assert (tmp_path / "model" / "weights").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_atomic_outputs_reach_the_disk_before_their_rename(tmp_path, monkeypatch):
+    """Every file and directory of the output is synced before the rename, the parent
+    directory (the rename) after it."""
+    import os
+
+    from embryo.runtime import atomic
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("rename", str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with atomic_path(tmp_path / "model", directory=True) as tmp:
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "weights").write_text("w")
+        (tmp / "config.json").write_text("{}")
+    rename = events.index(("rename", str(tmp_path / "model")))
+    before = {Path(p).relative_to(tmp).as_posix() for _, p in events[:rename]}
+    assert before == {".", "sub", "sub/weights", "config.json"}
+    assert events[rename + 1 :] == [("fsync", str(tmp_path))]
+    events.clear()
+    write_json(tmp_path / "a.json", {})
+    assert [e for e, _ in events] == ["fsync", "rename", "fsync"]
 
 
 def test_import_sources(tmp_path):

@@ -3,7 +3,10 @@
 A job killed half-way leaves only a ``.tmp-*`` sibling, never a file or directory that
 looks complete, so Snakemake (and a person) can trust every output that exists. The
 output gets the permissions a plain ``open`` or ``mkdir`` gives under the user's umask
-(the temporary one is private, as ``tempfile`` makes it, until it is renamed).
+(the temporary one is private, as ``tempfile`` makes it, until it is renamed), and its
+data reach the disk before the rename, the rename itself after it (``fsync`` of every
+file, of the directories, then of the parent): a power cut or a crashed node leaves the
+old output or the whole new one, never a complete-looking name over missing data.
 """
 
 from __future__ import annotations
@@ -31,6 +34,30 @@ def _umask() -> int:
     return mask
 
 
+def _fsync(path: Path) -> None:
+    """Flush ``path`` (a file, or a directory's entries) to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not path.is_dir():  # some filesystems cannot sync a directory: the files are
+            raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush a file, or every file and directory of a tree, deepest first."""
+    if path.is_dir():
+        for root, dirs, files in os.walk(path, topdown=False):
+            for name in files:
+                if not os.path.islink(os.path.join(root, name)):
+                    _fsync(Path(root, name))
+            _fsync(Path(root))
+    else:
+        _fsync(path)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
@@ -49,9 +76,11 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
     try:
         yield tmp
         tmp.chmod((0o777 if directory else 0o666) & ~_umask())
+        _fsync_tree(tmp)
         if directory and target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
+        _fsync(target.parent)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
