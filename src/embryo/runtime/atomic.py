@@ -49,7 +49,7 @@ def _fsync(path: Path) -> None:
 def _fsync_tree(path: Path) -> None:
     """Flush a file, or every file and directory of a tree, deepest first."""
     if path.is_dir():
-        for root, dirs, files in os.walk(path, topdown=False):
+        for root, _dirs, files in os.walk(path, topdown=False):
             for name in files:
                 if not os.path.islink(os.path.join(root, name)):
                     _fsync(Path(root, name))
