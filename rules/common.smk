@@ -11,13 +11,26 @@ from embryo.embryology.probing import TASKS as PROBE_TASKS
 from embryo.results import findings, provenance
 from embryo.runtime.errors import EmbryoError
 from embryo.runtime.fingerprint import fingerprint, modules, save_cache, use_cache
-from embryo.runtime.locks import release_stale_locks
+from embryo.runtime.locks import LOCKS, record_owner, release_stale_locks
 from embryo.transfer.reinit import WILDCARD as REINIT_SCHEMES
 
-# ---- a run killed with SIGKILL leaves its lock: released when no Snakemake works here
+# ---- a run killed with SIGKILL leaves its lock: released when its holder is provably
+# dead (embryo.runtime.locks), recorded by every run once it holds the lock
 if workflow.is_main_process:
-    for lock in release_stale_locks(Path.cwd()):
+    released, held = release_stale_locks(Path.cwd())
+    for lock in released:
         logger.warning(f"Embryo: released {lock}, left by a killed Snakemake")
+    if held:
+        logger.warning(
+            f"Embryo: {LOCKS}/ is kept ({held}); if no Snakemake runs in this directory "
+            "on any machine, `snakemake --unlock` releases it"
+        )
+
+
+onstart:
+    if workflow.is_main_process:
+        record_owner(Path.cwd(), local=workflow.local_exec)
+
 
 # ---- validation: unknown keys, wrong types, missing files fail here, before any job runs;
 # the validated config has its defaults filled in and its keys sorted (embryo.config.schema)
