@@ -49,6 +49,11 @@ elif mode == "raise":
 elif mode == "sleep":
     print(os.getpid(), flush=True)
     time.sleep(60)
+elif mode == "tree":  # a worker below the job, as torchrun's or a datasets pool's
+    import subprocess
+    worker = subprocess.Popen(["sleep", "60"])
+    print(os.getpid(), worker.pid, flush=True)
+    worker.wait()
 """
 
 
@@ -63,7 +68,8 @@ def jobdir(tmp_path_factory):
 
 def _env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in ("EMBRYO_WARM", "SLURM_JOB_ID")}
-    return {**env, "EMBRYO_WARM_IDLE": "20", "OMP_NUM_THREADS": "1", **extra}
+    # idle long enough for a cold job beside it on a busy machine; the module stops it
+    return {**env, "EMBRYO_WARM_IDLE": "120", "OMP_NUM_THREADS": "1", **extra}
 
 
 def _run(jobdir, *args, **env):
@@ -73,11 +79,12 @@ def _run(jobdir, *args, **env):
     )  # fmt: skip
 
 
-def _address(cwd: Path) -> str:
+def _address(cwd: Path, **env) -> str:
     code = "from embryo.runtime.warm import address; print(address())"
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=True
-    ).stdout.strip()
+        [sys.executable, "-c", code], cwd=cwd, env=_env(**env), capture_output=True,
+        text=True, check=True,
+    ).stdout.strip()  # fmt: skip
 
 
 def _server_pid(cwd: Path) -> int | None:
@@ -163,3 +170,183 @@ def test_the_server_exits_when_idle(tmp_path):
         time.sleep(0.2)
     assert not _alive(server)
     assert not os.path.exists(_address(tmp_path))
+
+
+def test_a_ctrl_c_reaches_the_jobs_whole_process_group(jobdir):
+    """SIGINT to the job's own process stops its child and the child's workers too."""
+    job = subprocess.Popen(
+        [sys.executable, "job.py", "tree"], cwd=jobdir, env=_env(), stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    child, worker = map(int, job.stdout.readline().split())
+    assert child != job.pid and _alive(worker)
+    job.send_signal(signal.SIGINT)
+    job.wait(timeout=30)
+    job.stdout.close()
+    deadline = time.monotonic() + 10
+    while (_alive(child) or _alive(worker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child) and not _alive(worker), "a process below the job still runs"
+
+
+NOBODY = 65534
+
+
+def as_nobody(work) -> str:
+    """What ``work()`` returns, run in a fork of this process that has become the user
+    nobody (a fork, not a new interpreter: nobody may not execute this one under /root)."""
+    if os.getuid() != 0:
+        pytest.skip("needs root, to run a process as another user (nobody)")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, work, report, exit without cleanup
+        os.close(read)
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            out = str(work())
+        except BaseException as err:  # noqa: BLE001 — reported to the parent
+            out = f"error: {err!r}"
+        os.write(write, out.encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        out = fh.read()
+    os.waitpid(pid, 0)
+    return out
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory every user may enter and write, as /tmp itself."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(dir="/tmp", prefix="embryo-shared-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _connect_as_nobody(path):
+    import socket
+
+    conn = socket.socket(socket.AF_UNIX)
+    try:
+        conn.connect(str(path))
+    except PermissionError:
+        return "denied"
+    return conn
+
+
+def test_another_user_reaches_neither_the_socket_nor_the_server(jobdir, shared_dir):
+    """nobody cannot enter the private directory; and a server whose socket another user
+    could reach refuses that user's connection without reading what it sends."""
+    import pickle  # noqa: F401 — imported here: nobody may not read the standard library
+    import socket  # noqa: F401
+
+    from embryo.runtime import warm
+
+    assert _run(jobdir, "exit").returncode == 3  # a server runs for jobdir
+    address = _address(jobdir)
+    assert os.stat(os.path.dirname(address)).st_mode & 0o777 == 0o700
+    assert as_nobody(lambda: _connect_as_nobody(address)) == "denied"
+
+    # a server with its socket in a shared directory (as a predictable name in /tmp was)
+    path, marker = shared_dir / "server", shared_dir / "ran"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "embryo.runtime.warm", str(path)], cwd=shared_dir,
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not path.exists():
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        path.chmod(0o777)
+        (shared_dir / "job.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+
+        def attack():
+            conn = _connect_as_nobody(path)
+            sys.argv = [str(shared_dir / "job.py")]
+            try:  # a job request, as the job's side sends it
+                warm._send_request(conn)
+                return "closed" if conn.recv(8) == b"" else "served"
+            except (BrokenPipeError, ConnectionResetError):  # closed while it was sending
+                return "closed"
+
+        assert as_nobody(attack) == "closed"
+        time.sleep(1.0)
+        assert not marker.exists()
+    finally:
+        server.terminate()
+        log = server.communicate(timeout=30)[0]
+    assert f"refused a connection of uid {NOBODY}" in log
+
+
+def test_a_job_sends_nothing_to_a_server_of_another_user(shared_dir):
+    import socket
+
+    from embryo.runtime import warm
+
+    path = shared_dir / "impostor"
+    read, write = os.pipe()
+
+    def impostor():  # listens as nobody where a job would look for its server
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(path))
+        os.chmod(path, 0o777)
+        s.listen(1)
+        os.write(write, b"ready")
+        conn, _ = s.accept()
+        return conn.recv(1 << 16) or b"nothing"
+
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        os._exit(0 if as_nobody(impostor) == str(b"nothing") else 1)
+    os.close(write)
+    assert os.read(read, 5) == b"ready"
+    with pytest.raises(OSError, match=f"served by uid {NOBODY}"):
+        warm._connect(str(path))
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the impostor received something"
+
+
+def test_the_socket_directory_must_be_private(tmp_path, monkeypatch):
+    import tempfile
+
+    from embryo.runtime import warm
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    mine = tmp_path / f"embryo-warm-{os.getuid()}"
+    assert warm.private_dir() == str(mine) and mine.stat().st_mode & 0o777 == 0o700
+    mine.chmod(0o755)  # others may enter
+    with pytest.raises(OSError, match="not a private directory"):
+        warm.address()
+    mine.rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    mine.symlink_to(tmp_path / "elsewhere")  # a link another user could have planted
+    with pytest.raises(OSError, match="not a private directory"):
+        warm.private_dir()
+
+
+def test_one_server_per_import_time_environment(jobdir):
+    base = _address(jobdir)
+    assert _address(jobdir, OMP_NUM_THREADS="7") == base  # a per-job setting
+    assert _address(jobdir, HF_HOME="/elsewhere") != base
+    assert _address(jobdir, TORCH_HOME="/elsewhere") != base
+
+
+def test_off_where_cuda_devices_are_visible(monkeypatch):
+    import glob
+
+    from embryo.runtime import warm
+
+    monkeypatch.setattr(glob, "glob", lambda pattern: ["/dev/nvidia0"])
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    assert warm.cuda_visible() and not warm.enabled()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert not warm.cuda_visible()
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert not warm.cuda_visible()

@@ -24,6 +24,19 @@ code: :mod:`embryo` is re-imported from the job's own path in each child), and e
 seeds all its randomness explicitly, so a job computes exactly what it computes in a
 process of its own (``tests/test_warm.py`` checks this on a training step).
 
+On a shared machine the server accepts only its own user: its socket lives in a
+directory of the temporary directory that only the user may enter
+(``embryo-warm-<uid>``, mode 0700, its owner and mode checked before every use), and both
+sides check the other's user id (``SO_PEERCRED``) before they read anything, so another
+local user can neither send the server a job nor pose as the server to receive one
+(with the job's environment). A job's signals reach its child's whole process group
+(torchrun workers, ``datasets`` pools below it), and a job killed outright takes that
+group along. The server is keyed by the variables that libraries read when they are
+imported (``HF_*``, ``TORCH*``, ``CUDA_*``, ...; not the thread counts, which
+:func:`_limit_threads` applies per job), so a job never runs in libraries loaded for
+another setting. A forked CUDA context is unusable, so warm mode is off where CUDA
+devices are visible, and the server refuses to fork once CUDA is initialised in it.
+
 Off on a SLURM cluster (a job there has its own allocation, and the Snakemake profile
 sets nothing for this), inside the server's children, and when ``EMBRYO_WARM=0``. If the
 hand-over fails for any reason (no server could start, a socket error), the script runs
@@ -64,6 +77,16 @@ PRELOAD = (
 )
 
 
+# Environment variables that libraries read when they are imported (a server's
+# libraries were imported under its own): prefixes, without the per-job thread counts
+# that Snakemake sets and _limit_threads applies in each child
+IMPORT_ENV = ("HF_", "TRANSFORMERS_", "TOKENIZERS_", "DATASETS_", "TORCH", "PYTORCH_",
+              "CUDA_", "NCCL_", "MKL_", "OPENBLAS_", "OMP_", "KMP_", "NUMEXPR_", "ARROW_",
+              "MPL", "PYTHON", "LD_")  # fmt: skip
+THREAD_ENV = frozenset({"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                        "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "GOTO_NUM_THREADS"})  # fmt: skip
+
+
 def enabled() -> bool:
     """Whether this process should hand itself to a warm interpreter."""
     import socket
@@ -73,19 +96,59 @@ def enabled() -> bool:
         and CHILD not in os.environ
         and "SLURM_JOB_ID" not in os.environ
         and hasattr(socket, "send_fds")
+        and hasattr(socket, "SO_PEERCRED")
         and hasattr(os, "fork")
+        and not cuda_visible()
     )
+
+
+def cuda_visible() -> bool:
+    """Whether a CUDA device is visible to this process (a GPU's device file exists and
+    ``CUDA_VISIBLE_DEVICES`` does not hide them all)."""
+    import glob
+
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1")
+    return not hidden and bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def private_dir() -> str:
+    """The user's directory of server sockets, created mode 0700; OSError unless it is a
+    directory (not a link) that this user owns and only this user may enter."""
+    import stat
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"embryo-warm-{os.getuid()}")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise OSError(
+            f"{path} is not a private directory of this user (owner uid {info.st_uid}, "
+            f"mode {stat.filemode(info.st_mode)}): not using it"
+        )
+    return path
 
 
 def address() -> str:
-    """The server's socket: one per user, working directory and interpreter."""
+    """The server's socket: one per user, working directory, interpreter and import-time
+    environment, in the user's private directory."""
     import hashlib
-    import tempfile
 
-    key = f"{os.getuid()}\0{os.getcwd()}\0{sys.executable}".encode()
-    return os.path.join(
-        tempfile.gettempdir(), f"embryo-warm-{hashlib.sha256(key).hexdigest()[:16]}"
-    )
+    env = sorted((k, v) for k, v in os.environ.items()
+                 if k.startswith(IMPORT_ENV) and k not in THREAD_ENV)  # fmt: skip
+    key = repr((os.getcwd(), sys.executable, env)).encode()
+    return os.path.join(private_dir(), hashlib.sha256(key).hexdigest()[:16])
+
+
+def peer_uid(conn) -> int:
+    """The user id of the process at the other end of a Unix socket (``SO_PEERCRED``)."""
+    import socket
+    import struct
+
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[1]
 
 
 def delegate() -> None:
@@ -125,9 +188,13 @@ def _connect(path: str):
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(path)
+            uid = peer_uid(conn)
         except OSError:
             conn.close()
             raise
+        if uid != os.getuid():  # not our server: send it nothing
+            conn.close()
+            raise OSError(f"{path} is served by uid {uid}, not this user")
         return conn
 
     try:
@@ -184,13 +251,21 @@ def _forward_signals(pid: int) -> None:
     import signal
 
     def forward(signum, _frame):
+        _signal_group(pid, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(signum, forward)
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    """Signal the child's process group (the server made it one), else the child."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
         try:
             os.kill(pid, signum)
         except ProcessLookupError:
             pass
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(signum, forward)
 
 
 def _read_int(conn) -> int:
@@ -237,6 +312,10 @@ def serve(path: str, idle: float) -> None:
         for key, _ in selector.select(timeout=0.2):
             if key.fileobj is listener:
                 conn, _ = listener.accept()
+                if peer_uid(conn) != os.getuid():  # read nothing from another user
+                    print(f"refused a connection of uid {peer_uid(conn)}", flush=True)
+                    conn.close()
+                    continue
                 try:
                     pid = _fork_child(conn, listener, selector)
                 except Exception as err:  # noqa: BLE001 — a bad request must not stop the server
@@ -245,11 +324,8 @@ def serve(path: str, idle: float) -> None:
                     continue
                 children[pid] = conn
                 selector.register(conn, selectors.EVENT_READ, pid)
-            else:  # the job's process went away before its child: stop the child
-                try:
-                    os.kill(key.data, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            else:  # the job's process went away before its child: stop the child's group
+                _signal_group(key.data, signal.SIGKILL)
                 selector.unregister(key.fileobj)
         while children:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -296,7 +372,10 @@ def _fork_child(conn, listener, selector) -> int:
         if not chunk:
             raise OSError("truncated request")
         data += chunk
-    request = pickle.loads(data)
+    request = pickle.loads(data)  # from this user only (serve checks the peer)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        raise OSError("CUDA is initialised in the server: a forked child could not use it")
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -304,6 +383,10 @@ def _fork_child(conn, listener, selector) -> int:
         selector.close()
         listener.close()
         _run_child(request, fds, conn)
+    try:  # as the child does: its own process group before the job learns its pid
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
     for fd in fds:
         os.close(fd)
     conn.settimeout(None)
