@@ -39,16 +39,23 @@ NETWORK_FILESYSTEMS = frozenset(
 )
 
 
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3 on of ``/proc/<pid>/stat`` (after the command name), None if no such process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def _ancestors(pid: int) -> set[int]:
     """``pid`` and its parents, up to init."""
     out = set()
     while pid > 1 and pid not in out:
         out.add(pid)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
+        fields = _stat(pid)
+        if fields is None:
             break
-        pid = int(stat.rsplit(")", 1)[1].split()[1])  # field 4, after the command name
+        pid = int(fields[1])  # field 4: the parent
     return out
 
 
@@ -79,11 +86,8 @@ def boot_id() -> str | None:
 
 def start_time(pid: int) -> int | None:
     """When process ``pid`` started (clock ticks since boot), None if there is none."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[19])  # field 22
+    fields = _stat(pid)
+    return None if fields is None else int(fields[19])  # field 22
 
 
 def filesystem(path: Path) -> str | None:

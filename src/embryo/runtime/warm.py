@@ -312,8 +312,9 @@ def serve(path: str, idle: float) -> None:
         for key, _ in selector.select(timeout=0.2):
             if key.fileobj is listener:
                 conn, _ = listener.accept()
-                if peer_uid(conn) != os.getuid():  # read nothing from another user
-                    print(f"refused a connection of uid {peer_uid(conn)}", flush=True)
+                uid = peer_uid(conn)
+                if uid != os.getuid():  # read nothing from another user
+                    print(f"refused a connection of uid {uid}", flush=True)
                     conn.close()
                     continue
                 try:
