@@ -8,8 +8,8 @@ rule extract_features:
         model="results/{run}/models/step-{step}",
         treebank=treebank_input("train", "test"),
     output:
-        train="results/{run}/step-{step}/features/train.safetensors",
-        test="results/{run}/step-{step}/features/test.safetensors",
+        train=features("results/{run}/step-{step}/features/train.safetensors"),
+        test=features("results/{run}/step-{step}/features/test.safetensors"),
     log:
         "results/logs/extract_features/{run}/step-{step}.log",
     benchmark:

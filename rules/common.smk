@@ -1,9 +1,11 @@
+import os
 import re
 from pathlib import Path
 
 import embryo.config as ec
 from embryo import registry
 from embryo.config import settings
+from embryo.config.memory import check_gpu_memory
 from embryo.config.overview import overview
 from embryo.data.checks import check_inputs
 from embryo.data.corpus import input_files
@@ -30,6 +32,7 @@ if workflow.is_main_process:
 onstart:
     if workflow.is_main_process:
         record_owner(Path.cwd(), local=workflow.local_exec)
+        check_nodes_reachable()
 
 
 # ---- validation: unknown keys, wrong types, missing files fail here, before any job runs;
@@ -39,6 +42,7 @@ VALIDATED = ec.validate(
 )
 config.clear()
 config.update(VALIDATED)
+CLUSTER = config["cluster"]
 DATA_DIR = str(Path(config["data_dir"]).resolve())
 BUILTIN_DIR = "results/builtin"
 RUNS = config["runs"]
@@ -49,6 +53,47 @@ STUDENTS = [name for name in TRAINED if RUNS[name].get("teacher") is not None]
 TASK_VOCABS = sorted(config["tokenizers"]) + [f"imported.{r}" for r in IMPORTED]
 TRANSFER = config["transferability"]
 ANALYSES = config["analyses"]
+
+
+# ---- at scale (config cluster; none of it changes a result): the Hugging Face caches of
+# every job (inherited by local jobs and by SLURM's, which export this environment), the
+# cheap rules where Snakemake runs (a submission costs more than they do), and optionally
+# the rules that may need the network
+if CLUSTER["cache_dir"] is not None:
+    os.environ["HF_HOME"] = ec.cache_dir(CLUSTER["cache_dir"])
+
+
+localrules:
+    all,
+    table,
+    figure,
+    findings,
+    provenance,
+    validation_curve,
+    transfer_summary,
+    inheritance_table,
+    scrambling,
+    task_sizes,
+
+
+if CLUSTER["network_on_submit_host"]:
+
+    localrules:
+        prepare_corpus,
+        prepare_task,
+        import_checkpoint,
+
+
+def features(path):
+    """An all-layer feature cache: deleted once read unless cluster.keep_features."""
+    return path if CLUSTER["keep_features"] else temp(path)
+
+
+def segment_output(path):
+    """A pretraining segment's directory, write-protected if cluster.protect_segments."""
+    return (
+        protected(directory(path)) if CLUSTER["protect_segments"] else directory(path)
+    )
 
 
 def alternatives(names):
@@ -571,7 +616,15 @@ def task_input(wildcards):
 # ignores them. Each key comes from config resources.<rule>, else (for a student's
 # segments) resources.pretrain, else resources.default, else RESOURCE_DEFAULTS; runtime
 # (minutes) and mem_mb grow with a retry's attempt number.
-RESOURCE_DEFAULTS = {"runtime": 60, "mem_mb": 4000, "gpu": 0}
+RESOURCE_DEFAULTS = {
+    "runtime": 60,
+    "mem_mb": 4000,
+    "gpu": 0,
+    "gpu_mem_mb": None,
+    "nodes": 1,
+}
+# the rules whose jobs may span nodes (embryo.train.launch)
+MULTI_NODE = ("pretrain", "pretrain_student")
 
 
 # a rule that asks for what another asks for, unless the config names it itself
@@ -591,16 +644,36 @@ def wanted_resources(rule):
 
 
 def cluster_resources(rule):
-    """runtime, mem_mb, cpus_per_task (the job's threads) and, if asked, gpu of a rule's jobs."""
+    """runtime, mem_mb, cpus_per_task (the job's threads) and, if asked, gpu of a rule's
+    jobs; over several nodes, one task a node (the job's own srun starts them: mpi) and
+    the GPUs of each node as GRES."""
     wanted = wanted_resources(rule)
     resources = {
         "runtime": lambda wildcards, attempt: wanted["runtime"] * attempt,
         "mem_mb": lambda wildcards, attempt: wanted["mem_mb"] * attempt,
         "cpus_per_task": lambda wildcards, threads: threads,
     }
-    if wanted["gpu"]:
+    if wanted["nodes"] > 1:
+        nodes = wanted["nodes"]
+        # tasks_per_gpu 0: the plugin would otherwise ask --ntasks-per-gpu=tasks
+        resources |= {"nodes": nodes, "tasks": nodes, "mpi": "srun", "tasks_per_gpu": 0}
+        if wanted["gpu"]:
+            resources["gres"] = f"gpu:{wanted['gpu']}"
+    elif wanted["gpu"]:
         resources["gpu"] = wanted["gpu"]
     return resources
+
+
+def segment_processes(run, rule):
+    """The data-parallel processes of a run's segments under a rule: the run's
+    ``processes``, else one a GPU of the rule's job (on all its nodes)."""
+    wanted = wanted_resources(rule)
+    return ec.segment_processes(RUNS[run], wanted["gpu"] * wanted["nodes"])
+
+
+def segment_rules(run):
+    """The rules that run a trained run's segments: pretrain, and a student's after step 0."""
+    return ["pretrain"] + (["pretrain_student"] if run in STUDENTS else [])
 
 
 def check_workflow():
@@ -612,12 +685,46 @@ def check_workflow():
         save_cache()
 
 
+def check_nodes_reachable():
+    """Segments over several nodes run from a cluster executor or inside an allocation
+    (at the start of a run: parse time does not know the executor yet)."""
+    spanning = [rule for rule in MULTI_NODE if wanted_resources(rule)["nodes"] > 1]
+    if spanning and workflow.local_exec and "SLURM_JOB_ID" not in os.environ:
+        raise EmbryoError(
+            f"config: resources.{spanning[0]}.nodes is "
+            f"{wanted_resources(spanning[0])['nodes']}, but this run executes locally "
+            "outside a SLURM allocation: submit it with --profile profiles/slurm, run it "
+            "inside salloc, or set nodes to 1"
+        )
+
+
 def check_resources():
-    """resources.<rule> must name a rule of this workflow."""
+    """resources.<rule> must name a rule of this workflow; only segments span nodes, over
+    which their processes split evenly; every micro-batch fits the GPU memory stated
+    (embryo.config.memory)."""
     rules = {r.name for r in workflow.rules}
-    unknown = sorted(set(config.get("resources") or {}) - rules - {"default"})
+    given = config.get("resources") or {}
+    unknown = sorted(set(given) - rules - {"default"})
     if unknown:
         raise EmbryoError(
             f"config: invalid configuration\n  resources: unknown rule(s) {unknown}; "
             f"expected default or one of: {', '.join(sorted(rules))}"
         )
+    for rule in sorted(rules):
+        nodes = wanted_resources(rule)["nodes"]
+        if nodes > 1 and rule not in MULTI_NODE:
+            raise EmbryoError(
+                f"config: resources.{rule}.nodes is {nodes}: only {' and '.join(MULTI_NODE)} "
+                "jobs span nodes"
+            )
+    for run in TRAINED:
+        for rule in segment_rules(run):
+            nodes, processes = wanted_resources(rule)["nodes"], segment_processes(
+                run, rule
+            )
+            if processes % nodes:
+                raise EmbryoError(
+                    f"config: runs.{run}: {processes} processes do not split evenly over the "
+                    f"{nodes} nodes of resources.{rule}.nodes"
+                )
+    check_gpu_memory(config, wanted_resources)

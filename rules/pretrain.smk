@@ -7,7 +7,7 @@ rule pretrain:
     input:
         unpack(segment_inputs),
     output:
-        directory("results/{run}/train/step-{step}"),
+        segment_output("results/{run}/train/step-{step}"),
     log:
         "results/logs/pretrain/{run}/step-{step}.log",
     benchmark:
@@ -18,10 +18,9 @@ rule pretrain:
     threads: config["threads"] or workflow.cores
     resources:
         **cluster_resources("pretrain"),
-        # data-parallel processes: the same step however it is split, so no rerun trigger
-        processes=lambda w: ec.segment_processes(
-            RUNS[w.run], wanted_resources("pretrain")["gpu"]
-        ),
+        # data-parallel processes (and nodes): the same step however it is split, so no
+        # rerun trigger
+        processes=lambda w: segment_processes(w.run, "pretrain"),
     params:
         settings=lambda w: settings.segment(config, w.run, int(w.step)),
         code=code("pretrain"),
@@ -33,7 +32,7 @@ rule pretrain_student:
     input:
         unpack(segment_inputs),
     output:
-        directory("results/{run}/train/step-{step}"),
+        segment_output("results/{run}/train/step-{step}"),
     log:
         "results/logs/pretrain_student/{run}/step-{step}.log",
     benchmark:
@@ -45,9 +44,7 @@ rule pretrain_student:
     threads: config["threads"] or workflow.cores
     resources:
         **cluster_resources("pretrain_student"),
-        processes=lambda w: ec.segment_processes(
-            RUNS[w.run], wanted_resources("pretrain_student")["gpu"]
-        ),
+        processes=lambda w: segment_processes(w.run, "pretrain_student"),
     params:
         settings=lambda w: settings.segment(config, w.run, int(w.step)),
         code=code("pretrain_student"),

@@ -522,3 +522,16 @@ def test_study_errors_name_the_study(good, studies, error):
     cfg["runs"]["g"]["teacher"]["run"] = "s"
     cfg["inheritance"] = {"studies": {"lineage": ["s", "g"], "architecture": ["s", "g"]}}
     assert check(cfg)["inheritance"]["studies"]["lineage"] == ["s", "g"]
+
+
+def test_cache_dir_is_expanded_created_and_checked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EMBRYO_SCRATCH", str(tmp_path / "scratch"))
+    assert ec.cache_dir("$EMBRYO_SCRATCH/hf") == str(tmp_path / "scratch" / "hf")
+    assert (tmp_path / "scratch" / "hf").is_dir()
+    assert ec.cache_dir("rel/hf") == str(tmp_path / "rel" / "hf")
+    with pytest.raises(EmbryoError, match="an environment variable is unset"):
+        ec.cache_dir("$EMBRYO_UNSET_VARIABLE/hf")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(EmbryoError, match="cannot be created"):
+        ec.cache_dir(str(tmp_path / "file" / "hf"))

@@ -136,8 +136,38 @@ def unknown_resources_rule(root):
     return edit, r"resources: unknown rule\(s\) \['pretrian'\]; expected default or one of: "
 
 
+def nodes_for_a_rule_that_cannot_span_them(root):
+    edit = {"resources": {"finetune": {"nodes": 2}}}
+    return edit, r"resources\.finetune\.nodes is 2: only pretrain and pretrain_student jobs span"
+
+
+def processes_that_do_not_split_over_nodes(root):
+    edit = {"resources": {"pretrain": {"nodes": 2, "gpu": 1}},
+            "runs": {"bert": {**local_config(root)["runs"]["bert"], "processes": 1}}}  # fmt: skip
+    return edit, r"runs\.bert: 1 processes do not split evenly over the 2 nodes"
+
+
+def nodes_outside_an_allocation(root):
+    edit = {"resources": {"pretrain": {"nodes": 2}},
+            "runs": {"bert": {**local_config(root)["runs"]["bert"], "processes": 2}}}  # fmt: skip
+    return edit, r"resources\.pretrain\.nodes is 2, but this run executes locally outside a SLURM"
+
+
+def micro_batch_beyond_the_gpu(root):
+    edit = {"resources": {"pretrain": {"gpu": 1, "gpu_mem_mb": 512}}}
+    return edit, (r"runs\.bert: \d+ blocks a micro-step on each of 1 GPUs need about .* of "
+                  r"0 GiB; no accumulation fits")  # fmt: skip
+
+
+def cache_dir_not_writable(root):
+    edit = {"cluster": {"cache_dir": "/proc/embryo-cache"}}
+    return edit, r"cluster\.cache_dir '/proc/embryo-cache' cannot be created"
+
+
 CASES = [missing_columns, head_out_of_range, lama_not_json, blimp_without_field,
-         task_row_without_column, max_length_above_positions, unknown_resources_rule]  # fmt: skip
+         task_row_without_column, max_length_above_positions, unknown_resources_rule,
+         nodes_for_a_rule_that_cannot_span_them, processes_that_do_not_split_over_nodes,
+         nodes_outside_an_allocation, micro_batch_beyond_the_gpu, cache_dir_not_writable]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)

@@ -59,11 +59,16 @@ def test_paper_config_dry_runs(tmp_path, shared_data):
     # subsets of them (BERT's), before their fine-tuning: 500, 5k and 50k of SST-2 and
     # QNLI, 500 and 5k of CoLA
     assert jobs["task_sizes"] == 3 + 3 + 2
-    # GPUs per rule, from the config's resources section
-    asked = dict(re.findall(r"^rule (\w+):\n(?:\s+.*\n)*?\s+resources: .*?gpu=(\d+)",
+    # GPUs per rule, from the config's resources section: a segment is a job of 4 nodes
+    # of 8 GPUs each (GRES), one task a node started by its own srun (mpi)
+    asked = dict(re.findall(r"^rule (\w+):\n(?:\s+.*\n)*?\s+resources: (.*)",
                             result.stdout, flags=re.M))  # fmt: skip
-    assert asked["pretrain"] == asked["pretrain_student"] == "8" and asked["finetune"] == "1"
-    assert "table" not in asked and "figure" not in asked
+    for rule in ("pretrain", "pretrain_student"):
+        assert {"nodes=4", "tasks=4", "mpi=srun", "gres=gpu:8", "tasks_per_gpu=0"} <= set(
+            asked[rule].split(", ")
+        ), asked[rule]
+    assert "gpu=1" in asked["finetune"].split(", ")
+    assert "gpu=" not in asked["table"] and "gpu=" not in asked["figure"]
 
 
 def test_paper_overlay_runs_to_the_end(tmp_path, shared_data):

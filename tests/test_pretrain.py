@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from embryo.runtime.errors import EmbryoError
 from embryo.train.checkpoints import export_checkpoint
 from embryo.train.segment import batch_indices, run_segment
 from embryo.train.student import run_student_segment
@@ -278,8 +280,6 @@ def test_two_processes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny
     every process draws the whole step's masks and keeps its half, and each masked
     position weighs the same after averaging, so without dropout the two runs differ only
     by float rounding of the gradient all-reduce."""
-    import pandas as pd
-
     from embryo.train.segment import launch
 
     def run(step, previous, processes, name):
@@ -292,6 +292,13 @@ def test_two_processes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny
 
     s0 = run(0, None, 1, "step-0")
     one, two = run(6, s0, 1, "one"), run(6, s0, 2, "two")
+    same_run(one, two)
+
+
+def same_run(one, two, processes=2):
+    """Two runs of one segment, split differently, equal up to the all-reduce's rounding."""
+    import pandas as pd
+
     curves = [pd.read_csv(d / "train_curve.csv") for d in (one, two)]
     assert curves[0]["step"].tolist() == curves[1]["step"].tolist() == list(range(1, 7))
     assert curves[1]["loss"].to_numpy() == pytest.approx(curves[0]["loss"].to_numpy(), rel=1e-4)
@@ -299,8 +306,55 @@ def test_two_processes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny
     for name, tensor in a.items():
         assert torch.allclose(tensor, b[name], atol=1e-5), name
     metrics = [json.loads((d / "metrics.json").read_text()) for d in (one, two)]
-    assert [m["processes"] for m in metrics] == [1, 2]
+    assert [m["processes"] for m in metrics] == [1, processes]
     assert metrics[1]["val_loss"] == pytest.approx(metrics[0]["val_loss"], rel=1e-4)
+
+
+@pytest.mark.slow
+def test_two_nodes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny_blocks):
+    """A segment over two "nodes": two torchrun agents on localhost, each starting one
+    worker, joined by one c10d rendezvous (--nnodes 2), as srun starts them on two nodes
+    of an allocation (embryo.train.launch); with accumulation, so no_sync is exercised."""
+    import pickle
+    import socket
+    import subprocess
+
+    from embryo.train.launch import agent_command
+    from embryo.train.segment import launch
+
+    def spec(step):
+        out = settings("bert", step, grad_accum=2)
+        out["model"]["dropout"] = 0.0
+        return segment_settings(out)
+
+    dirs = dict(blocks_dir=str(tiny_blocks), tokenizer_dir=str(tiny_tokenizer))
+    s0 = tmp_path / "step-0"
+    launch(spec(0), previous_dir=None, out_dir=s0, threads=1, **dirs)
+    one = tmp_path / "one"
+    launch(spec(6), previous_dir=s0, out_dir=one, threads=1, **dirs)
+    two = tmp_path / "two"
+    pickled = tmp_path / "segment.pickle"
+    pickled.write_bytes(pickle.dumps({"settings": spec(6), "dirs": {
+        **dirs, "previous_dir": str(s0), "out_dir": str(two), "source_dir": None}}))  # fmt: skip
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    agents = [
+        subprocess.Popen(
+            agent_command(
+                "embryo.train.segment",
+                pickled,
+                nproc_per_node=1,
+                threads=1,
+                nnodes=2,
+                endpoint=f"127.0.0.1:{port}",
+                rdzv_id="two-nodes",
+            )
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    assert [a.wait(timeout=600) for a in agents] == [0, 0]
+    same_run(one, two)
 
 
 def test_a_replicate_seed_draws_only_what_it_varies(tmp_path, tiny_tokenizer, tiny_blocks,
@@ -351,3 +405,82 @@ def test_a_replicate_seed_draws_only_what_it_varies(tmp_path, tiny_tokenizer, ti
         run(f"{vary}-2", 2, start, seeds)
         used = {name: {seed for n, seed in drawn if n == name} for name in base if name != "init"}
         assert used == {name: {7 if name == vary else 3} for name in used}, vary
+
+
+def test_accumulation_all_reduces_once_a_step(tmp_path, tiny_tokenizer, tiny_blocks, monkeypatch):
+    """Gradient accumulation under data parallelism: every micro-step but a step's last
+    runs in accelerate's ``no_sync`` (DDP all-reduces only the accumulated gradient)."""
+    import accelerate
+
+    entered = []
+    original = accelerate.Accelerator.no_sync
+
+    def no_sync(self, model):
+        entered.append(model)
+        return original(self, model)
+
+    monkeypatch.setattr(accelerate.Accelerator, "no_sync", no_sync)
+    s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
+    segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 3, s0, grad_accum=4)
+    assert len(entered) == 3 * (4 - 1)
+
+
+def test_fp16_loss_scale_continues_across_segments(tmp_path, tiny_tokenizer, tiny_blocks,
+                                                   monkeypatch):  # fmt: skip
+    """fp16's GradScaler state is saved with the training state and restored, so a chain of
+    segments scales as one run does (a CPU GradScaler stands in for CUDA's)."""
+    import accelerate
+
+    original = accelerate.Accelerator.__init__
+
+    def with_scaler(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8, growth_interval=1)
+
+    monkeypatch.setattr(accelerate.Accelerator, "__init__", with_scaler)
+    s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
+    s2 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 2, s0)
+    s4 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 4, s2)
+    one = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 4, s0, folder="one")
+    chained, single = (torch.load(d / "state.pt")["scaler"] for d in (s4, one))
+    assert single["scale"] == 2.0**8 * 2**4  # grown once a step, no overflow
+    assert chained == single
+    state = torch.load(s2 / "state.pt")
+    state["scaler"] = None
+    torch.save(state, s2 / "state.pt")
+    with pytest.raises(EmbryoError, match="GradScaler"):
+        segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 4, s2, folder="again")
+
+
+def test_a_segment_over_nodes_is_one_srun_of_an_agent_a_node(tmp_path, monkeypatch):
+    """In a SLURM job of 4 nodes: srun of one torchrun agent a node, 8 workers each, all
+    joining the rendezvous on the allocation's first host (read with scontrol, as the job
+    step keeps only SLURM_JOB_ID); outside an allocation, an error that says so."""
+    from embryo.train.launch import command
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text(
+        "#!/bin/sh\n"
+        'if [ "$2" = job ]; then echo "JobId=$4 NodeList=gpu[07-10] NumNodes=4"; '
+        "else printf 'gpu07\\ngpu08\\ngpu09\\ngpu10\\n'; fi\n"
+    )
+    scontrol.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.delenv("SLURM_JOB_NODELIST", raising=False)
+    monkeypatch.setenv("SLURM_JOB_ID", "123456")
+    cmd = command("embryo.train.segment", "spec.pickle", processes=32, nodes=4, threads=16)
+    assert cmd[:6] == ["srun", "--nodes=4", "--ntasks=4", "--ntasks-per-node=1",
+                       "--kill-on-bad-exit=1", "--cpus-per-task=16"]  # fmt: skip
+    assert "--nnodes=4" in cmd and "--nproc-per-node=8" in cmd and "--threads=2" in cmd
+    assert "--rdzv-endpoint=gpu07:32956" in cmd and "--rdzv-id=123456" in cmd
+    with pytest.raises(EmbryoError, match="do not split evenly over 4 nodes"):
+        command("embryo.train.segment", "spec.pickle", processes=30, nodes=4, threads=16)
+    with pytest.raises(EmbryoError, match="asks 8"):
+        command("embryo.train.segment", "spec.pickle", processes=32, nodes=8, threads=16)
+    monkeypatch.delenv("SLURM_JOB_ID")
+    with pytest.raises(EmbryoError, match="outside a SLURM allocation"):
+        command("embryo.train.segment", "spec.pickle", processes=8, nodes=2, threads=16)
+    single = command("embryo.train.segment", "spec.pickle", processes=2, nodes=1, threads=4)
+    assert "--standalone" in single and "--nproc-per-node=2" in single

@@ -40,11 +40,11 @@ SLURM_JOBS = {  # the job comment the plugin gives each submission
     "rule_pretrain_wildcards_bert_2",
     "rule_export_checkpoint_wildcards_bert_0",
     "rule_export_checkpoint_wildcards_bert_2",
-    "rule_validation_curve_wildcards_bert",
     "rule_probing_extract_features_probe",
     "rule_scoring_blimp_lama_mlm_pos",
-    "rule_table_wildcards_probe",
 }
+# cheap rules run where Snakemake runs (localrules in rules/common.smk)
+LOCAL_JOBS = {"validation_curve": "bert", "table": "probe"}
 
 
 def cannot_start() -> str | None:
@@ -181,8 +181,12 @@ def test_every_job_was_a_slurm_job(slurm_run):
 
 
 def test_the_local_jobs_did_not_reach_the_cluster(slurm_run):
-    """The data preparation ran locally: no SLURM job and no SLURM log for it."""
+    """The data preparation ran locally (a run before), and so did the cheap rules (the
+    validation curve, the probe table) in the cluster run: no SLURM job and no SLURM log
+    for them; the group job deleted the features its probes read (temp())."""
     workdir, _, _, jobs = slurm_run
-    assert not [job for job in jobs if "tokenize_corpus" in job["comment"]]
-    assert (workdir / "results/logs/tokenize_corpus/c/wp-block32.log").exists()
-    assert not list((workdir / ".snakemake" / "slurm_logs").glob("rule_tokenize_corpus"))
+    for rule, wildcards in {"tokenize_corpus": "c/wp-block32", **LOCAL_JOBS}.items():
+        assert not [job for job in jobs if f"rule_{rule}_" in job["comment"]], rule
+        assert (workdir / f"results/logs/{rule}/{wildcards}.log").exists(), rule
+        assert not list((workdir / ".snakemake" / "slurm_logs").glob(f"rule_{rule}")), rule
+    assert not list(workdir.glob("results/bert/step-2/features/*"))

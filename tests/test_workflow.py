@@ -193,6 +193,9 @@ def test_end_to_end_exports_loadable_checkpoints(workflow):
         assert set(table["run"]) == {"bert"} and set(table["step"]) == {4}, analysis
     probe = pd.read_csv(workdir / "results/tables/probe.csv")
     assert set(probe["layer"]) == {0, 1, 2} and set(probe["task"]) == {"upos", "xpos", "deprel"}
+    # the all-layer features are temp() (cluster.keep_features false): gone once probed
+    assert (workdir / "results/logs/extract_features/bert/step-4.log").exists()
+    assert not list(workdir.glob("results/*/step-*/features/*.safetensors"))
     downstream = pd.read_csv(workdir / "results/tables/downstream.csv")
     assert set(downstream["task"]) == {"sst2", "stsb"} and set(downstream["reinit"]) == {"none"}
     assert set(downstream["metric"]) == {"accuracy", "pearson"}
@@ -615,7 +618,8 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
         ("findings", ""), ("provenance", ""),
     }  # fmt: skip
 
-    # the probing code: the probes (the edge probes train with it too) and their readers
+    # the probing code: the probes (the edge probes train with it too) and their readers,
+    # and the features the probes read, deleted once read (temp(), cluster.keep_features)
     root = checkout(tmp_path / "probing")
     edit(root / "src/embryo/embryology/probing.py", "    n_classes, n_control = len(classes), len(control_classes)\n",
          "    n_classes, n_control = len(classes), len(control_classes)\n    assert n_classes\n")  # fmt: skip
@@ -624,6 +628,7 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
     edges = {f"run=bert, step=4, edge={t}" for t in ("const", "srl")}
     assert jobs_of(jobs, "probe") == probes and jobs_of(jobs, "edge_probe") == edges
     assert jobs - {("probe", w) for w in probes} - {("edge_probe", w) for w in edges} == {
+        ("extract_features", "run=bert, step=4"),
         ("table", "analysis=probe"), ("table", "analysis=edge_probe"), ("findings", ""),
         ("provenance", ""), ("figure", "figure=edge_probe"),
         *(("figure", f"figure=probe_{t}") for t in ("upos", "xpos", "deprel")),

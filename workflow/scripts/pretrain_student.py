@@ -9,6 +9,7 @@ with logged(snakemake.log[0]):
     metrics = launch_student(
         snakemake.params.settings,
         processes=snakemake.resources.processes,
+        nodes=snakemake.resources.get("nodes", 1),
         blocks_dir=snakemake.input.blocks,
         tokenizer_dir=snakemake.input.tokenizer,
         previous_dir=snakemake.input.previous,

@@ -2,14 +2,16 @@
 
 ``rules/common.smk`` validates the config (:mod:`~embryo.config.schema`) before it
 builds the graph, enumerates runs, steps and grid points (:mod:`~embryo.config.runs`),
-builds each job's typed settings (:mod:`~embryo.config.settings`) and describes the run
-for the report's front page (:mod:`~embryo.config.overview`).
+builds each job's typed settings (:mod:`~embryo.config.settings`), checks what a cluster
+must satisfy (:mod:`~embryo.config.memory`, :mod:`~embryo.config.cluster`) and describes
+the run for the report's front page (:mod:`~embryo.config.overview`).
 
 Nothing here runs inside a job: what it computes reaches the jobs as their params, which
 Snakemake compares on every run, so this stage is part of no code fingerprint. It is
 the top stage and may import every other.
 """
 
+from embryo.config.cluster import cache_dir
 from embryo.config.runs import (
     checkpoint_steps,
     downstream_tasks,
@@ -35,7 +37,7 @@ from embryo.config.settings import as_dict
 from embryo.config.settings import segment as segment_settings
 
 __all__ = [
-    "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
+    "cache_dir", "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
     "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates",
     "run_corpus", "segment_processes", "size_requests", "segment_settings", "total_steps", "as_dict",
     "transfer_experiments", "transfer_grid",

@@ -23,8 +23,10 @@ and saving (:func:`save_segment`). Layout of a segment directory
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,6 +248,7 @@ class Trainer:
         inputs, labels = inputs[mine], labels[mine]
         weight = self.weight(t)
         step_loss = 0.0
+        last = self.per_process - self.micro
         for m in range(0, self.per_process, self.micro):
             batch = {"input_ids": inputs[m : m + self.micro], "labels": labels[m : m + self.micro]}
             if s.objective.sop:
@@ -256,8 +259,10 @@ class Trainer:
                 }
             batch = {k: v.to(acc.device) for k, v in batch.items()}
             scale = (batch["labels"] != -100).sum().item() * world * opt.grad_accum / masked
-            loss = self.objective(**batch, alpha=weight, scale=scale) / opt.grad_accum
-            acc.backward(loss)
+            # gradients are all-reduced once a step, after its last micro-step
+            with acc.no_sync(self.objective) if m < last else contextlib.nullcontext():
+                loss = self.objective(**batch, alpha=weight, scale=scale) / opt.grad_accum
+                acc.backward(loss)
             step_loss += loss.detach()
         if opt.max_grad_norm is not None:
             acc.clip_grad_norm_(self.model.parameters(), opt.max_grad_norm)
@@ -290,9 +295,11 @@ def build_trainer(
             raise EmbryoError(
                 f"{state_file}: training state missing; rerun the segment that wrote it"
             )
-        state = torch.load(state_file, weights_only=False)
+        # to the CPU first: the optimizer moves its moments to its parameters' device
+        state = torch.load(state_file, map_location="cpu", weights_only=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        restore_scaler(accelerator, state, state_file)
     objective, optimizer = accelerator.prepare(loss or PretrainingLoss(model), optimizer)
     model.train()
     world = accelerator.num_processes
@@ -306,6 +313,36 @@ def build_trainer(
         settings, accelerator, model, objective, optimizer, scheduler,
         train_blocks.with_format("torch"), tokenizer, per_process, per_process // opt.grad_accum,
     )  # fmt: skip
+
+
+def restore_scaler(accelerator, state: dict, state_file) -> None:
+    """fp16's loss scale (``torch.amp.GradScaler``) from the predecessor's training state,
+    so that a chain of fp16 segments scales and skips steps as one run does. bf16 and
+    fp32 keep no scaler."""
+    scaler = getattr(accelerator, "scaler", None)
+    if scaler is None:
+        return
+    if state.get("scaler") is None:
+        raise EmbryoError(
+            f"{state_file}: written without fp16's GradScaler state; rerun the segment "
+            "that wrote it"
+        )
+    scaler.load_state_dict(state["scaler"])
+
+
+def deterministic_cuda() -> None:
+    """Deterministic kernels on CUDA (before the first one runs): cuBLAS's fixed workspace,
+    ``torch.use_deterministic_algorithms`` (warning, not failing, where an operation has
+    no deterministic kernel), no cuDNN autotuning. With them a chain of segments equals
+    the uninterrupted run on the same GPU model and software bit for bit, as on CPU; on
+    another GPU model or another CUDA/PyTorch the kernels differ and the two agree only to
+    rounding (``make gpu-check`` measures it)."""
+    import torch
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -380,10 +417,12 @@ def save_segment(out_dir, model, metrics: dict, curve, *, trainer: Trainer | Non
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp / "model")
         if trainer is not None:
+            scaler = getattr(trainer.accelerator, "scaler", None)
             torch.save(
                 {
                     "optimizer": trainer.optimizer.state_dict(),
                     "scheduler": trainer.scheduler.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else None,
                     "step": metrics["step"],
                 },
                 tmp / "state.pt",
@@ -417,6 +456,8 @@ def run_segment(
 
     if threads:
         torch.set_num_threads(threads)
+    if torch.cuda.is_available():
+        deterministic_cuda()
     started = time.time()
     step, opt, ki = settings.step, settings.optimizer, settings.teacher
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
@@ -470,55 +511,15 @@ def run_segment(
     return metrics
 
 
-def launch(
-    settings: SegmentSettings, *, processes: int = 1, threads: int = 0, run=None,
-    entry: str = "embryo.train.segment", **dirs,
-) -> dict:  # fmt: skip
-    """Run a segment in this process, or as ``processes`` data-parallel processes.
+def launch(settings: SegmentSettings, *, run=None, **kw) -> dict:
+    """:func:`embryo.train.launch.launch` of a segment: ``run`` (default :func:`run_segment`)
+    in this process, or this module's :func:`main` in each of several processes."""
+    from embryo.train import launch as launcher
 
-    ``run`` runs it in this process (:func:`run_segment`, or a student's); several
-    processes are started on this node with ``torchrun --standalone``
-    (``torch.distributed.run``; gloo on CPU, NCCL on GPUs, through :mod:`accelerate`),
-    each running the ``main`` of module ``entry``; they share the ``threads`` (0 = the
-    machine's cores) and split every optimizer step's batch. Returns the segment's
-    metrics; a failing process fails the job with its exit status.
-    """
-    import os
-    import pickle
-    import subprocess
-    import sys
-    import tempfile
-
-    if processes == 1:
-        return (run or run_segment)(settings, threads=threads, **dirs)
-    with tempfile.TemporaryDirectory() as tmp:
-        spec = Path(tmp) / "segment.pickle"
-        dirs = {k: str(v) if v else None for k, v in dirs.items()}
-        spec.write_bytes(pickle.dumps({"settings": settings, "dirs": dirs}))
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc-per-node={processes}", "-m", entry, str(spec),
-               f"--threads={max(1, (threads or os.cpu_count() or 1) // processes)}"]  # fmt: skip
-        print("launching:", " ".join(cmd), flush=True)
-        done = subprocess.run(cmd)
-    if done.returncode:
-        raise EmbryoError(
-            f"{processes} pretraining processes failed (exit status {done.returncode})"
-        )
-    return json.loads((Path(dirs["out_dir"]) / "metrics.json").read_text())
-
-
-def main(argv=None, run=None) -> None:
-    """One process of a multi-process segment (started by :func:`launch` through torchrun)."""
-    import argparse
-    import pickle
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("spec", help="pickle of the segment's settings and directories")
-    parser.add_argument("--threads", type=int, default=0)
-    args = parser.parse_args(argv)
-    spec = pickle.loads(Path(args.spec).read_bytes())
-    (run or run_segment)(spec["settings"], threads=args.threads, **spec["dirs"])
+    return launcher.launch(settings, run=run or run_segment, entry="embryo.train.segment", **kw)
 
 
 if __name__ == "__main__":
-    main()
+    from embryo.train.launch import main
+
+    main(run=run_segment)

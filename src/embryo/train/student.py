@@ -17,7 +17,7 @@ from functools import partial
 from embryo.runtime.errors import EmbryoError
 from embryo.train.distillation import alpha, kd_loss
 from embryo.train.objective import PretrainingLoss
-from embryo.train.segment import Trainer, build_trainer, launch, main, run_segment
+from embryo.train.segment import Trainer, build_trainer, run_segment
 
 
 class InheritanceLoss(PretrainingLoss):
@@ -87,11 +87,14 @@ def run_student_segment(settings, *, teacher_dir, **kw) -> dict:
                        **kw)  # fmt: skip
 
 
-def launch_student(settings, *, processes: int = 1, threads: int = 0, **dirs) -> dict:
-    """:func:`~embryo.train.segment.launch` of a student's segment."""
-    return launch(settings, processes=processes, threads=threads, run=run_student_segment,
-                  entry="embryo.train.student", **dirs)  # fmt: skip
+def launch_student(settings, **kw) -> dict:
+    """:func:`embryo.train.launch.launch` of a student's segment."""
+    from embryo.train import launch as launcher
+
+    return launcher.launch(settings, run=run_student_segment, entry="embryo.train.student", **kw)
 
 
 if __name__ == "__main__":
+    from embryo.train.launch import main
+
     main(run=run_student_segment)

@@ -1,0 +1,27 @@
+"""Parse-time checks of the settings for running at scale (config ``cluster``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from embryo.runtime.errors import EmbryoError
+
+
+def cache_dir(spec: str) -> str:
+    """``cluster.cache_dir`` as an absolute path (``~`` and ``$VARS`` expanded, relative to
+    the working directory), created if absent; an error naming the key unless this user
+    can write there."""
+    expanded = os.path.expandvars(os.path.expanduser(spec))
+    if "$" in expanded:
+        raise EmbryoError(f"config: cluster.cache_dir {spec!r}: an environment variable is unset")
+    path = Path(expanded).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EmbryoError(f"config: cluster.cache_dir {str(path)!r} cannot be created: {e}") from e
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise EmbryoError(
+            f"config: cluster.cache_dir {str(path)!r} is not a directory this user can write"
+        )
+    return str(path)
