@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -20,6 +21,25 @@ def job_stats(output: str) -> dict[str, int]:
     """Snakemake's 'Job stats' table of a dry run: {rule: jobs}."""
     table = output.split("Job stats:")[1].split("Reasons:")[0]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
+
+
+def submission(resources: str) -> str:
+    """The sbatch command snakemake-executor-plugin-slurm builds for a job of these
+    resources (as a dry run prints them): N nodes, N tasks, the GPUs of each as GRES."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    pairs = (r.split("=", 1) for r in resources.split(", "))
+    job = SimpleNamespace(
+        threads=1, resources=Resources((k, int(v) if v.isdigit() else v) for k, v in pairs)
+    )
+
+    params = dict(run_uuid="u", slurm_logfile="l", comment_str="c", account="", partition="",
+                  workdir="/w")  # fmt: skip
+    return get_submit_command(job, params) + set_gres_string(job)
 
 
 def test_paper_config_dry_runs(tmp_path, shared_data):
@@ -68,6 +88,9 @@ def test_paper_config_dry_runs(tmp_path, shared_data):
             asked[rule].split(", ")
         ), asked[rule]
     assert "gpu=1" in asked["finetune"].split(", ")
+    sbatch = submission(asked["pretrain"])
+    assert "--mem 256000 --nodes=4 --ntasks=4 --cpus-per-task=" in sbatch, sbatch
+    assert sbatch.endswith(" --gres=gpu:8") and "--gpus" not in sbatch and "per-gpu" not in sbatch
     assert "gpu=" not in asked["table"] and "gpu=" not in asked["figure"]
 
 
