@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: setup run report test lint format
+.PHONY: setup run report test lint format gpu-check
 setup:
 	@./scripts/bootstrap
 
@@ -16,6 +16,9 @@ report: setup  ## the HTML report of what has run: results/report.html (same ARG
 
 test: setup  ## the whole test suite, workflow and real-data tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+gpu-check: setup  ## on a CUDA machine: BERT-/ALBERT-base segments in bf16, tokens/s, MFU, chain = run
+	$(BIN)/python benchmarks/gpu_check.py $(ARGS)
 
 format: setup
 	$(BIN)/ruff format src tests workflow
