@@ -63,7 +63,7 @@ def test_text_format(tmp_path):
 def test_wikitext_articles_headings_and_joins(tmp_path):
     path = tmp_path / "w.txt"
     path.write_text(WIKITEXT)
-    docs = _read_documents(path, "wikitext")
+    docs = list(_read_documents(path, "wikitext"))
     assert docs == [
         [
             "Alpha is a well-known letter , with 1,000 uses .",
@@ -285,7 +285,7 @@ def test_real_wikitext_valid():
     path = SHARED_DATA / "wikitext-2" / "valid.txt"
     if not path.exists():
         pytest.skip(f"../shared/data is absent: {path} not found")
-    docs = _read_documents(path, "wikitext")
+    docs = list(_read_documents(path, "wikitext"))
     texts = [t for d in docs for t in d]
     assert 50 <= len(docs) <= 70  # WikiText-2 valid has 60 articles
     assert 1000 <= len(texts) <= 2000
@@ -361,7 +361,7 @@ def test_line_ends_lf_crlf_cr_and_doubled_crlf(tmp_path):
 def test_paragraphs_format_joins_wrapped_lines(tmp_path):
     text = "First line\nwrapped here.\n\n\n  Second   \n  para.\n \nThird.\n"
     (tmp_path / "book.txt").write_bytes(text.replace("\n", "\r\n").encode())
-    docs = _read_documents(tmp_path / "book.txt", "paragraphs")
+    docs = list(_read_documents(tmp_path / "book.txt", "paragraphs"))
     assert docs == [["First line wrapped here.", "Second para.", "Third."]]  # a file: one document
     (tmp_path / "other.txt").write_text("Other book.\n")
     out = load_corpus(spec(["book.txt", "other.txt"], format="paragraphs", seed=1), tmp_path)
@@ -400,9 +400,9 @@ def test_strip_gutenberg_header_licence_and_credits(tmp_path):
     from embryo.data.corpus import strip_gutenberg
 
     (tmp_path / "b.txt").write_bytes(GUTENBERG.replace("\n", "\r\r\n").encode())
-    docs = _read_documents(tmp_path / "b.txt", "paragraphs", gutenberg=True)
+    docs = list(_read_documents(tmp_path / "b.txt", "paragraphs", gutenberg=True))
     assert docs == [["A BOOK", "It was a dark night; the rain fell."]]
-    kept = _read_documents(tmp_path / "b.txt", "paragraphs")[0]
+    kept = list(_read_documents(tmp_path / "b.txt", "paragraphs"))[0]
     assert kept[0].startswith("The Project Gutenberg EBook") and "licence" in kept[-1]
     # no markers (a book without them): only the opening credit paragraph goes
     assert strip_gutenberg(["Produced by X", "", "Text.", "More."]) == ["", "Text.", "More."]
@@ -430,8 +430,8 @@ def test_real_gutenberg_books():
         pytest.skip(f"../shared/data is absent: {SHARED_DATA / 'gutenberg'} has {len(books)} books")
     words = 0
     for path in books:
-        raw = _read_documents(path, "paragraphs")[0]
-        (paragraphs,) = _read_documents(path, "paragraphs", gutenberg=True)
+        raw = list(_read_documents(path, "paragraphs"))[0]
+        (paragraphs,) = list(_read_documents(path, "paragraphs", gutenberg=True))
         assert 500 < len(paragraphs) < len(raw), path.name
         assert not any("gutenberg" in p.lower() or "\r" in p for p in paragraphs), path.name
         assert not any(p.startswith(("Produced by", "Special thanks")) for p in paragraphs)
@@ -439,9 +439,76 @@ def test_real_gutenberg_books():
         assert sorted(map(len, paragraphs))[len(paragraphs) // 2] > 80, path.name
         words += sum(len(p.split()) for p in paragraphs)
     assert 950_000 < words < 1_050_000
-    frankenstein = _read_documents(
+    (frankenstein,) = _read_documents(
         SHARED_DATA / "gutenberg" / "frankenstein.txt", "paragraphs", gutenberg=True
-    )[0]
+    )
     assert frankenstein[0] == "Frankenstein;" and frankenstein[-1].endswith(
         "darkness and distance."
     )
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 8, 1 << 20])
+def test_streamed_lines_are_the_whole_files_lines(tmp_path, chunk):
+    """iter_lines reads a chunk at a time and splits exactly as read_lines does, whatever
+    byte a chunk ends on: inside a multi-byte character, between CR and LF, in CR CR LF."""
+    from embryo.data.corpus import iter_lines, read_lines
+
+    path = tmp_path / "t.txt"
+    path.write_bytes("\ufeffé one\r\r\ntwo\rthree\r\nfour ü\n\nfive\r".encode())
+    assert list(iter_lines(path, chunk_bytes=chunk)) == read_lines(path)
+    path.write_bytes(b"ok\nbad \xff byte\n")
+    with pytest.raises(EmbryoError, match=r"t\.txt:2: not valid UTF-8"):
+        list(iter_lines(path, chunk_bytes=chunk))
+
+
+def test_streamed_preparation_is_the_in_memory_corpus_batch_by_batch(tmp_path, monkeypatch):
+    """prepare_corpus writes record batches of BATCH texts; with a batch of 3, documents
+    cross batch boundaries (a book's paragraphs, a mix's parts), and the Parquet files
+    hold exactly load_corpus's texts and document numbers, in several row groups."""
+    import embryo.data.corpus as corpus
+
+    (tmp_path / "book.txt").write_text("".join(f"paragraph {i}\nwrapped\n\n" for i in range(7)))
+    (tmp_path / "other.txt").write_text("last book\n")
+    lines_file(tmp_path / "a.txt", 11)
+    books = spec(["book.txt", "other.txt"], format="paragraphs", validation_files=["a.txt"])
+    expected = load_corpus(books, tmp_path)
+    monkeypatch.setattr(corpus, "BATCH", 3)
+    parts = [tmp_path / "books", tmp_path / "lines"]
+    for part, s in zip(parts, (books, spec(["a.txt"], validation_fraction=0.3)), strict=True):
+        prepare_corpus(s, tmp_path, part / "train.parquet", part / "validation.parquet")
+    table = pq.read_table(parts[0] / "train.parquet")
+    assert pq.ParquetFile(parts[0] / "train.parquet").metadata.num_row_groups > 1
+    assert table["text"].to_pylist() == expected["train"]
+    assert table["doc"].to_pylist() == expected["train_docs"] == [0] * 7 + [1]
+    mix = tmp_path / "mix"
+    stats = prepare_corpus({"source": "mix", "max_texts": 10}, None, mix / "train.parquet",
+                           mix / "validation.parquet", part_dirs=parts)  # fmt: skip
+    train = pq.read_table(mix / "train.parquet")
+    assert train["doc"].to_pylist() == [0] * 7 + [1, 2, 3]  # the lines: a document each
+    assert stats["train"] == {"texts": 10, "documents": 4,
+                              "chars": sum(map(len, train["text"].to_pylist()))}  # fmt: skip
+    validation = pq.read_table(mix / "validation.parquet")["doc"].to_pylist()
+    # a.txt read as paragraphs (one text, one document), then the 3 held-out lines
+    assert validation == [0, 1, 2, 3]
+
+
+def test_hub_hold_out_streams_arrow_batches(monkeypatch):
+    """A Hub split without a validation split: the held-out rows are those load_corpus
+    held out in lists before (the same seeded choice), written batch by batch."""
+    import datasets
+
+    import embryo.data.corpus as corpus
+
+    texts = [f"text {i}" if i % 4 else " " for i in range(40)]
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, split, revision=None:
+                        datasets.Dataset.from_dict({"text": texts}))  # fmt: skip
+    hub = {"source": "hub", "hub_id": "org/c", "validation_fraction": 0.2, "seed": 4}
+    monkeypatch.setattr(corpus, "BATCH", 7)
+    out = load_corpus(hub, None)
+    kept = [t for t in texts if t.strip()]
+    import numpy as np
+
+    held = set(np.random.default_rng(4).choice(len(kept), size=6, replace=False).tolist())
+    assert out["validation"] == [t for i, t in enumerate(kept) if i in held]
+    assert out["train"] == [t for i, t in enumerate(kept) if i not in held]
+    assert out["train_docs"] == list(range(24)) and out["validation_docs"] == list(range(6))

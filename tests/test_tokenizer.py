@@ -225,3 +225,36 @@ def test_parquet_errors_name_the_file(tmp_path):
             lowercase=True,
         )
     assert not (tmp_path / "o").exists()
+
+
+def test_a_seeded_sample_of_the_corpus_trains_the_tokenizer(tmp_path):
+    """sample_chars: each text kept with probability sample_chars / total characters,
+    from one seeded stream (the same sample whatever the batch size; another seed, another
+    sample); the tokenizer sees only the sample."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from embryo.data.tokenizer import (
+        _iter_texts,
+        _open_parquet,
+        sampler,
+        train_tokenizer_from_parquet,
+    )
+
+    texts = [f"the {i} cat sat on mat number {i % 7}" for i in range(2000)]
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"text": texts}), path, row_group_size=300)
+    total = sum(map(len, texts))
+    parquet = _open_parquet(path)
+
+    def sample(batch_size, seed=0):
+        return list(_iter_texts(parquet, batch_size, keep=sampler(parquet, total // 4, seed)))
+
+    quarter = sample(10_000)
+    assert quarter == sample(37) and quarter != sample(10_000, seed=1)
+    assert 400 < len(quarter) < 600 and set(quarter) <= set(texts)
+    assert sample(10_000) == [t for t in texts if t in set(quarter)]  # in corpus order
+    stats = train_tokenizer_from_parquet(path, tmp_path / "tok", algorithm="wordpiece",
+                                         vocab_size=120, lowercase=True,
+                                         sample_chars=total // 4)  # fmt: skip
+    assert stats["texts"] == len(quarter)

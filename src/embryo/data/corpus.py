@@ -16,12 +16,15 @@ from __future__ import annotations
 import glob
 import json
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError, where
 
 FORMATS = ("text", "paragraphs", "wikitext", "jsonl", "parquet")
+SPLITS = ("train", "validation")
+BATCH = 16_384  # texts a Parquet write (and a Hub or Parquet read) holds
 _EXTENSIONS = {
     ".txt": "text",
     ".text": "text",
@@ -124,38 +127,68 @@ def strip_gutenberg(lines: list[str]) -> list[str]:
         kept = kept[next((i for i in range(first, len(kept)) if not kept[i].strip()), len(kept)) :]
 
 
-def _paragraphs(lines: list[str]) -> list[str]:
+def iter_lines(path: Path, chunk_bytes: int = 1 << 20) -> Iterator[str]:
+    """The lines of a UTF-8 file as :func:`read_lines` splits them, read ``chunk_bytes``
+    at a time: memory holds a chunk, not the file. Bad bytes name file:line (the file is
+    then read whole, once, to say where)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    pending = ""
+    with open(path, "rb") as f:
+        while True:
+            data = f.read(chunk_bytes)
+            try:
+                text = decoder.decode(data, final=not data)
+            except UnicodeDecodeError:
+                read_lines(path)  # raises the error with its line
+                raise
+            buffer = pending + text
+            if data:  # a line end may continue in the next chunk: keep trailing CRs back
+                cut = len(buffer.rstrip("\r"))
+                buffer, carried = buffer[:cut], buffer[cut:]
+                *lines, pending = _LINE_END.split(buffer)
+                pending += carried
+                yield from lines
+            else:
+                yield from _LINE_END.split(buffer)
+                return
+
+
+def _paragraphs(lines: Iterable[str]) -> Iterator[str]:
     """Texts separated by blank lines, each with its (hard-wrapped) lines joined by a space."""
-    paragraphs: list[list[str]] = [[]]
+    paragraph: list[str] = []
     for line in lines:
         if line.strip():
-            paragraphs[-1].append(line.strip())
-        elif paragraphs[-1]:
-            paragraphs.append([])
-    return [" ".join(p) for p in paragraphs if p]
+            paragraph.append(line.strip())
+        elif paragraph:
+            yield " ".join(paragraph)
+            paragraph = []
+    if paragraph:
+        yield " ".join(paragraph)
 
 
-def _read_wikitext(lines: list[str]) -> list[list[str]]:
+def _read_wikitext(lines: Iterable[str]) -> Iterator[list[str]]:
     """Articles of the tokenized WikiText release: headings dropped, ``@-@`` joins restored."""
-    docs: list[list[str]] = [[]]
+    doc: list[str] = []
     for line in lines:
         stripped = line.strip()
         heading = _HEADING.fullmatch(stripped)
         if heading:
             if heading.group(1) == "= ":  # a single "=" each side: a new article
-                docs.append([])
+                yield doc
+                doc = []
             continue
         for joined, char in _JOINS.items():
             line = line.replace(joined, char)
         if line.strip():
-            docs[-1].append(line.strip())
-    return docs
+            doc.append(line.strip())
+    yield doc
 
 
-def _read_jsonl(path: Path, field: str) -> list[str]:
+def _read_jsonl(path: Path, field: str) -> Iterator[str]:
     """The ``field`` of every JSON object, one per (non-blank) line."""
-    texts = []
-    for number, line in enumerate(read_lines(path), start=1):
+    for number, line in enumerate(iter_lines(path), start=1):
         if not line.strip():
             continue
         try:
@@ -170,54 +203,64 @@ def _read_jsonl(path: Path, field: str) -> list[str]:
         if not isinstance(obj[field], str):
             kind = type(obj[field]).__name__
             raise EmbryoError(f"{where(path, number)}: {field!r} should be a string, not {kind}")
-        texts.append(obj[field])
-    return texts
+        yield obj[field]
 
 
-def _read_parquet(path: Path, field: str) -> list[str]:
-    """The string column ``field`` of a Parquet file (nulls are skipped)."""
+def _string_column(schema, field: str, name: str) -> None:
+    """EmbryoError unless ``schema`` (Arrow) has a string column ``field``."""
+    import pyarrow as pa
+
+    if field not in schema.names:
+        raise EmbryoError(f"{name}: no column {field!r}; columns present: {schema.names}")
+    kind = schema.field(field).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise EmbryoError(f"{name}: column {field!r} should be strings, not {kind}")
+
+
+def _read_parquet(path: Path, field: str) -> Iterator[str]:
+    """The string column ``field`` of a Parquet file, a record batch at a time (nulls skipped)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as e:
         raise EmbryoError(f"{path}: cannot read as Parquet: {e}") from None
-    if field not in table.column_names:
-        raise EmbryoError(f"{path}: no column {field!r}; columns present: {table.column_names}")
-    column = table.column(field)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        raise EmbryoError(f"{path}: column {field!r} should be strings, not {column.type}")
-    return [t for t in column.to_pylist() if t is not None]
+    _string_column(parquet.schema_arrow, field, str(path))
+    for batch in parquet.iter_batches(batch_size=BATCH, columns=[field]):
+        yield from (t for t in batch.column(0).to_pylist() if t is not None)
 
 
 def _read_documents(
     path: Path, fmt: str = "auto", field: str = "text", gutenberg: bool = False
-) -> list[list[str]]:
-    """One file as a list of documents (lists of texts); blank texts and documents dropped.
+) -> Iterator[list[str]]:
+    """One file's documents (lists of texts), read as a stream; blank texts and documents
+    dropped. A document is held whole (a WikiText article, a book in ``paragraphs``).
 
     ``gutenberg``: drop Project Gutenberg's header and licence first (text, paragraphs and
-    wikitext formats; :func:`strip_gutenberg`).
+    wikitext formats; :func:`strip_gutenberg`; such a file is read whole, as a book is).
     """
     fmt = _format_of(path, fmt)
     if fmt in ("text", "paragraphs", "wikitext"):
-        lines = read_lines(path)
-        lines = strip_gutenberg(lines) if gutenberg else lines
+        lines = strip_gutenberg(read_lines(path)) if gutenberg else iter_lines(path)
     if fmt == "wikitext":
         docs = _read_wikitext(lines)
     elif fmt == "paragraphs":
-        docs = [_paragraphs(lines)]
+        docs = iter([list(_paragraphs(lines))])
     elif fmt == "text":
-        docs = [[line.strip()] for line in lines]
+        docs = ([line.strip()] for line in lines)
     elif fmt == "jsonl":
-        docs = [[t] for t in _read_jsonl(path, field)]
+        docs = ([t] for t in _read_jsonl(path, field))
     else:
-        docs = [[t] for t in _read_parquet(path, field)]
-    return [kept for doc in docs if (kept := [t for t in doc if t.strip()])]
+        docs = ([t] for t in _read_parquet(path, field))
+    for doc in docs:
+        if kept := [t for t in doc if t.strip()]:
+            yield kept
 
 
-def _hub_texts(spec: dict, split: str) -> list[str]:
-    """The non-blank texts of one split of a Hugging Face Hub dataset."""
+def _hub_split(spec: dict, split: str):
+    """One split of a Hugging Face Hub dataset: memory-mapped Arrow (datasets' cache), its
+    text column checked; returned with its name for messages."""
     import datasets
 
     hub_id, field = spec["hub_id"], spec.get("text_field") or "text"
@@ -225,36 +268,38 @@ def _hub_texts(spec: dict, split: str) -> list[str]:
     ds = datasets.load_dataset(
         hub_id, spec.get("hub_config"), split=split, revision=spec.get("revision")
     )
-    if field not in ds.column_names:
-        raise EmbryoError(f"{name}: no column {field!r}; columns present: {ds.column_names}")
-    texts = [t for t in ds[field] if t is not None]
-    for t in texts:
-        if not isinstance(t, str):
-            raise EmbryoError(f"{name}: column {field!r} should be strings, not {type(t).__name__}")
-    return [t for t in texts if t.strip()]
+    _string_column(ds.with_format("arrow")[:0].schema, field, name)
+    return ds.select_columns([field]).with_format("arrow"), name
 
 
-def _numbered(docs: list[list[str]]) -> list[int]:
-    """The document number of every text of ``docs``, in order (0, 0, 1, 2, 2, ...)."""
-    return [i for i, doc in enumerate(docs) for _ in doc]
+def _hub_batches(ds) -> Iterator:
+    """The non-blank texts of a Hub split, an Arrow array a batch (no Python strings)."""
+    import pyarrow.compute as pc
+
+    for table in ds.iter(batch_size=BATCH):
+        texts = table.column(0).combine_chunks()
+        keep = pc.and_kleene(pc.is_valid(texts),
+                             pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0))  # fmt: skip
+        yield texts.filter(pc.fill_null(keep, False))
 
 
-def _hold_out(docs: list[list[str]], fraction: float, seed: int, name: str):
-    """Split documents into (train, validation) documents, holding out ``fraction`` of them."""
+def _held_out(n_docs: int, fraction: float, seed: int, name: str):
+    """Which of ``n_docs`` documents the validation split holds: ``fraction`` of them,
+    chosen from ``seed`` (a boolean mask; the choice of earlier versions, which held the
+    documents in lists)."""
     import numpy as np
 
-    if not docs:
+    if not n_docs:
         raise EmbryoError(f"{name}: empty corpus, no text found")
-    if len(docs) < 2:
+    if n_docs < 2:
         raise EmbryoError(
             f"{name}: a single document cannot be split into train and validation; "
             "give validation files (or a validation split) or more documents"
         )
-    n_val = min(max(1, round(fraction * len(docs))), len(docs) - 1)
-    held = set(np.random.default_rng(seed).choice(len(docs), size=n_val, replace=False).tolist())
-    train = [doc for i, doc in enumerate(docs) if i not in held]
-    validation = [doc for i, doc in enumerate(docs) if i in held]
-    return train, validation
+    n_val = min(max(1, round(fraction * n_docs)), n_docs - 1)
+    held = np.zeros(n_docs, dtype=bool)
+    held[np.random.default_rng(seed).choice(n_docs, size=n_val, replace=False)] = True
+    return held
 
 
 # The built-in language's corpus, in its generated mirror (see embryo.data.builtin).
@@ -306,96 +351,207 @@ def check_corpus(name: str, spec: dict, data_dir: str | Path | None) -> None:
                 )
 
 
+class _SplitWriter:
+    """Texts and their document numbers appended in order, written to Parquet a batch at a
+    time (columns ``text``, ``doc``); documents numbered from 0 in the order they come.
+    ``limit``: keep only the first that many texts (``max_texts``)."""
+
+    def __init__(self, path, limit: int | None = None):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.schema = pa.schema([("text", pa.string()), ("doc", pa.int64())])
+        self.writer = pq.ParquetWriter(path, self.schema) if path is not None else None
+        self.limit, self.texts, self.docs = limit, [], []
+        self.stats = {"texts": 0, "documents": 0, "chars": 0}
+        self.collected = {"texts": [], "docs": []}  # without a path: kept (load_corpus)
+        self.last_source = None  # add_arrow's last source document (a mix's part)
+
+    def full(self) -> bool:
+        return self.limit is not None and self.stats["texts"] + len(self.texts) >= self.limit
+
+    def add_document(self, texts: list[str]) -> None:
+        """One document's texts (a list of Python strings: local files are parsed)."""
+        if self.full():
+            return
+        if self.limit is not None:
+            texts = texts[: self.limit - self.stats["texts"] - len(self.texts)]
+        number = (self.docs[-1] + 1) if self.docs else self.stats["documents"]
+        self.texts += texts
+        self.docs += [number] * len(texts)
+        if len(self.texts) >= BATCH:
+            self.flush()
+
+    def add_arrow(self, texts, docs=None) -> None:
+        """A batch of texts as an Arrow array, each its own document unless ``docs``
+        (the documents' numbers in their source, consecutive texts sharing one) says."""
+        import numpy as np
+        import pyarrow as pa
+
+        self.flush()
+        if self.full() or len(texts) == 0:
+            return
+        if self.limit is not None:
+            texts = texts.slice(0, self.limit - self.stats["texts"])
+            docs = docs.slice(0, len(texts)) if docs is not None else None
+        if docs is None:
+            numbers = np.arange(len(texts)) + self.stats["documents"]
+        else:  # renumbered from this split's next document, in order
+            source = docs.to_numpy(zero_copy_only=False)
+            new = np.concatenate([[True], source[1:] != source[:-1]])
+            if self.last_source is not None and source[0] == self.last_source:
+                new[0] = False
+            numbers = np.cumsum(new) - 1 + self.stats["documents"]  # a continued one: its own
+            self.last_source = source[-1]
+        self._write(pa.array(texts, type=pa.string()), pa.array(numbers, type=pa.int64()))
+
+    def flush(self) -> None:
+        import pyarrow as pa
+
+        if self.texts:
+            texts, docs = self.texts, self.docs
+            self.texts, self.docs = [], []
+            self._write(pa.array(texts, type=pa.string()), pa.array(docs, type=pa.int64()))
+
+    def _write(self, texts, docs) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.writer is not None:
+            self.writer.write_table(pa.Table.from_arrays([texts, docs], schema=self.schema))
+        else:
+            self.collected["texts"] += texts.to_pylist()
+            self.collected["docs"] += docs.to_pylist()
+        self.stats["texts"] += len(texts)
+        self.stats["chars"] += pc.sum(pc.utf8_length(texts)).as_py() or 0
+        self.stats["documents"] = docs[-1].as_py() + 1 if len(docs) else self.stats["documents"]
+
+    def close(self) -> dict:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+        return self.stats
+
+
+def _write_splits(spec: dict, data_dir, writers: dict) -> None:
+    """Stream a (non-mix) corpus into the two :class:`_SplitWriter`: a Hub split as Arrow
+    batches, local files a document at a time; without a validation split or files, a
+    ``validation_fraction`` of the documents held out (:func:`_held_out`: a first pass
+    counts them, the second writes)."""
+    spec = as_local(spec)
+    fraction, seed = spec.get("validation_fraction", 0.05), spec.get("seed", 0)
+    if spec.get("source", "local") == "hub":
+        train, name = _hub_split(spec, spec.get("split") or "train")
+        if spec.get("validation_split"):
+            for texts in _hub_batches(train):
+                writers["train"].add_arrow(texts)
+            validation, name = _hub_split(spec, spec["validation_split"])
+            for texts in _hub_batches(validation):
+                writers["validation"].add_arrow(texts)
+        else:
+            import pyarrow as pa
+
+            held = _held_out(sum(len(t) for t in _hub_batches(train)), fraction, seed,
+                             f"hub dataset {spec.get('hub_id')}")  # fmt: skip
+            start = 0
+            for texts in _hub_batches(train):
+                mask = held[start : start + len(texts)]
+                start += len(texts)
+                writers["train"].add_arrow(texts.filter(pa.array(~mask)))
+                writers["validation"].add_arrow(texts.filter(pa.array(mask)))
+        return
+    how = (spec.get("format", "auto"), spec.get("text_field") or "text",
+           bool(spec.get("strip_gutenberg")))  # fmt: skip
+    files = _resolve(spec.get("files"), data_dir)
+    val_files = _resolve(spec.get("validation_files"), data_dir)
+    name = ", ".join(map(str, files)) or "(no files given)"
+
+    def documents(paths):
+        return (doc for path in paths for doc in _read_documents(path, *how))
+
+    if val_files:
+        for doc in documents(files):
+            writers["train"].add_document(doc)
+        for doc in documents(val_files):
+            writers["validation"].add_document(doc)
+        writers["names"] = (name, ", ".join(map(str, val_files)))
+        return
+    held = _held_out(sum(1 for _ in documents(files)), fraction, seed, name)
+    for i, doc in enumerate(documents(files)):
+        writers["validation" if held[i] else "train"].add_document(doc)
+
+
+def _check_splits(stats: dict, names: tuple[str, str]) -> None:
+    if not stats["train"]["texts"]:
+        raise EmbryoError(f"{names[0]}: empty corpus, no training text found")
+    if not stats["validation"]["texts"]:
+        raise EmbryoError(f"{names[1]}: empty validation split, no text found")
+
+
+def _splits(spec: dict, data_dir, outputs: dict, part_dirs=()) -> dict:
+    """Write both splits of a corpus (to Parquet files, or kept when an output is None)."""
+    if spec.get("max_texts") is not None and spec["max_texts"] < 1:
+        raise EmbryoError(f"max_texts: expected a positive integer, got {spec['max_texts']}")
+    writers = {"train": _SplitWriter(outputs["train"], spec.get("max_texts")),
+               "validation": _SplitWriter(outputs["validation"])}  # fmt: skip
+    try:
+        if spec["source"] == "mix":
+            _write_mix(part_dirs, writers)
+            names = (f"mix of {len(part_dirs)} parts",) * 2
+        else:
+            _write_splits(spec, data_dir, writers)
+            local = as_local(spec)
+            default = (f"hub dataset {spec.get('hub_id')}" if local.get("source") == "hub"
+                       else ", ".join(map(str, _resolve(local.get("files"), data_dir)))
+                       or "(no files given)")  # fmt: skip
+            names = writers.pop("names", (default, default))
+        stats = {split: writers[split].close() for split in SPLITS}
+    finally:
+        for split in SPLITS:
+            if writers[split].writer is not None:
+                writers[split].writer.close()
+    _check_splits(stats, names)
+    return {split: writers[split] for split in SPLITS} | {"stats": stats}
+
+
+def _write_mix(part_dirs, writers) -> None:
+    """A mix corpus: its prepared parts' splits in order, each part's documents numbered
+    after the previous part's, streamed a record batch at a time."""
+    import pyarrow.parquet as pq
+
+    for split in SPLITS:
+        for d in part_dirs:
+            writers[split].last_source = None  # a part's first document is a new one
+            parquet = pq.ParquetFile(Path(d) / f"{split}.parquet")
+            has_docs = "doc" in parquet.schema_arrow.names
+            for batch in parquet.iter_batches(batch_size=BATCH):
+                texts = batch.column("text")
+                writers[split].add_arrow(texts, batch.column("doc") if has_docs else None)
+
+
 def load_corpus(spec: dict, data_dir: str | Path | None) -> dict[str, list]:
     """Load a corpus spec as {"train": [texts], "validation": [texts], "train_docs":
     [document number of each text], "validation_docs": [...]}: the texts of a document
     are consecutive and share its number (a Hub row, a line of a text file: a document
-    of its own), so that sentence-order pairs can stay within one document."""
-    spec = as_local(spec)
-    fraction, seed = spec.get("validation_fraction", 0.05), spec.get("seed", 0)
-    if spec.get("source", "local") == "hub":
-        name = f"hub dataset {spec.get('hub_id')}"
-        train = [[t] for t in _hub_texts(spec, spec.get("split") or "train")]
-        if spec.get("validation_split"):
-            validation = [[t] for t in _hub_texts(spec, spec["validation_split"])]
-        else:
-            train, validation = _hold_out(train, fraction, seed, name)
-    else:
-        how = (spec.get("format", "auto"), spec.get("text_field") or "text")
-        how += (bool(spec.get("strip_gutenberg")),)
-        files = _resolve(spec.get("files"), data_dir)
-        val_files = _resolve(spec.get("validation_files"), data_dir)
-        name = ", ".join(map(str, files)) or "(no files given)"
-        docs = [doc for path in files for doc in _read_documents(path, *how)]
-        if val_files:
-            train = docs
-            validation = [doc for path in val_files for doc in _read_documents(path, *how)]
-            if train and not validation:
-                name = ", ".join(map(str, val_files))
-        else:
-            train, validation = _hold_out(docs, fraction, seed, name)
-    if not train:
-        raise EmbryoError(f"{name}: empty corpus, no training text found")
-    if not validation:
-        raise EmbryoError(f"{name}: empty validation split, no text found")
-    out = {
-        "train": [t for doc in train for t in doc],
-        "validation": [t for doc in validation for t in doc],
-        "train_docs": _numbered(train),
-        "validation_docs": _numbered(validation),
+    of its own), so that sentence-order pairs can stay within one document.
+
+    In memory, for small corpora and notebooks; the workflow streams the same splits to
+    Parquet (:func:`prepare_corpus`)."""
+    done = _splits(spec, data_dir, {"train": None, "validation": None})
+    return {
+        **{split: done[split].collected["texts"] for split in SPLITS},
+        **{f"{split}_docs": done[split].collected["docs"] for split in SPLITS},
     }
-    if spec.get("max_texts") is not None:
-        if spec["max_texts"] < 1:
-            raise EmbryoError(f"max_texts: expected a positive integer, got {spec['max_texts']}")
-        out["train"] = out["train"][: spec["max_texts"]]
-        out["train_docs"] = out["train_docs"][: spec["max_texts"]]
-    return out
-
-
-def mix_splits(part_dirs) -> dict[str, list]:
-    """A mix corpus: the train and validation texts of its prepared parts, concatenated in
-    order, each part's documents numbered after the previous part's (as :func:`load_corpus`).
-
-    ``part_dirs`` are the parts' prepared directories (``train.parquet`` and
-    ``validation.parquet`` each), so every part is loaded, and held out, once.
-    """
-    import pyarrow.parquet as pq
-
-    out: dict[str, list] = {}
-    for split in ("train", "validation"):
-        texts, docs, offset = [], [], 0
-        for d in part_dirs:
-            table = pq.read_table(Path(d) / f"{split}.parquet")
-            part = table["doc"].to_pylist() if "doc" in table.column_names else range(len(table))
-            texts += table["text"].to_pylist()
-            docs += [offset + i for i in part]
-            offset = docs[-1] + 1 if docs else offset
-        out[split], out[f"{split}_docs"] = texts, docs
-    return out
 
 
 def prepare_corpus(spec: dict, data_dir, train_out, validation_out, part_dirs=()) -> dict:
-    """Load a corpus and write each split atomically as Parquet: ``text`` and ``doc`` (the
-    text's document number, :func:`load_corpus`).
-
-    A ``mix`` corpus reads its parts' prepared directories ``part_dirs``. Returns
-    {"train": {"texts": n, "chars": c}, "validation": {...}}.
+    """Stream a corpus from its source into two Parquet files, written atomically: ``text``
+    and ``doc`` (the text's document number, :func:`load_corpus`), a record batch of
+    ``BATCH`` texts at a time, so that memory stays flat however large the corpus is
+    (a Hub dataset is read from datasets' memory-mapped Arrow cache; a local file a chunk,
+    a document at a time; a ``mix`` from its parts' prepared directories ``part_dirs``).
+    Returns {"train": {"texts": n, "documents": d, "chars": c}, "validation": {...}}.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    splits = mix_splits(part_dirs) if spec["source"] == "mix" else load_corpus(spec, data_dir)
-    if spec["source"] == "mix" and spec.get("max_texts") is not None:
-        splits["train"] = splits["train"][: spec["max_texts"]]
-        splits["train_docs"] = splits["train_docs"][: spec["max_texts"]]
-    stats = {}
-    for split, out in (("train", train_out), ("validation", validation_out)):
-        texts, docs = splits[split], splits[f"{split}_docs"]
-        table = pa.table(
-            {"text": pa.array(texts, type=pa.string()), "doc": pa.array(docs, type=pa.int64())}
-        )
-        with atomic_path(out) as tmp:
-            pq.write_table(table, tmp)
-        stats[split] = {"texts": len(texts), "documents": len(set(docs)),
-                        "chars": sum(map(len, texts))}  # fmt: skip
-    return stats
+    with atomic_path(train_out) as train_tmp, atomic_path(validation_out) as val_tmp:
+        done = _splits(spec, data_dir, {"train": train_tmp, "validation": val_tmp}, part_dirs)
+    return done["stats"]

@@ -48,6 +48,8 @@ class TokenizerSettings(NamedTuple):
     vocab_size: int
     lowercase: bool
     min_frequency: int
+    sample_chars: int | None  # a seeded sample of about this many characters; None: all
+    sample_seed: int
 
 
 def _build(algorithm: str, vocab_size: int, lowercase: bool, min_frequency: int):
@@ -324,15 +326,40 @@ def _open_parquet(path):
     return parquet
 
 
-def _iter_texts(parquet, batch_size: int = 10_000) -> Iterator[str]:
+def _iter_texts(parquet, batch_size: int = 10_000, keep=None) -> Iterator[str]:
+    """The texts of a Parquet file, a record batch at a time; ``keep(batch)``, if given,
+    is the boolean mask of the batch's texts to yield."""
     for batch in parquet.iter_batches(batch_size=batch_size, columns=["text"]):
-        yield from batch.column(0).to_pylist()
+        texts = batch.column(0).to_pylist()
+        if keep is None:
+            yield from texts
+        else:
+            yield from (t for t, k in zip(texts, keep(batch.column(0)), strict=True) if k)
 
 
-def train_tokenizer_from_parquet(train_parquet, out_dir, **kwargs) -> dict:
-    """Train on the ``text`` column of ``train_parquet``; return ``{"vocab_size", "texts"}``.
+def sampler(parquet, sample_chars: int, seed: int):
+    """A ``keep`` for :func:`_iter_texts`: each text with probability sample_chars / the
+    file's characters (a first pass counts them), from one seeded stream of uniforms in
+    text order, so the sample does not depend on the batch size."""
+    import numpy as np
+    import pyarrow.compute as pc
 
-    Keyword arguments are those of :func:`train_tokenizer`.
+    total = sum(pc.sum(pc.utf8_length(b.column(0))).as_py() or 0
+                for b in parquet.iter_batches(columns=["text"]))  # fmt: skip
+    p = min(1.0, sample_chars / max(total, 1))
+    rng = np.random.default_rng(seed)
+    return lambda texts: rng.random(len(texts)) < p
+
+
+def train_tokenizer_from_parquet(
+    train_parquet, out_dir, *, sample_chars: int | None = None, sample_seed: int = 0, **kwargs
+) -> dict:
+    """Train on the ``text`` column of ``train_parquet`` (all of it, or a seeded sample of
+    about ``sample_chars`` characters, :func:`sampler`); return ``{"vocab_size", "texts"}``.
+
+    Other keyword arguments are those of :func:`train_tokenizer`.
     """
     parquet = _open_parquet(train_parquet)
-    return train_tokenizer(_iter_texts(parquet), out_dir, source=where(train_parquet), **kwargs)
+    keep = sampler(parquet, sample_chars, sample_seed) if sample_chars else None
+    return train_tokenizer(_iter_texts(parquet, keep=keep), out_dir, source=where(train_parquet),
+                           **kwargs)  # fmt: skip
