@@ -56,32 +56,10 @@ ANALYSES = config["analyses"]
 
 
 # ---- at scale (config cluster; none of it changes a result): the Hugging Face caches of
-# every job (inherited by local jobs and by SLURM's, which export this environment), the
-# cheap rules where Snakemake runs (a submission costs more than they do), and optionally
-# the rules that may need the network
-if CLUSTER["cache_dir"] is not None:
-    os.environ["HF_HOME"] = ec.cache_dir(CLUSTER["cache_dir"])
-
-
-localrules:
-    all,
-    table,
-    figure,
-    findings,
-    provenance,
-    validation_curve,
-    transfer_summary,
-    inheritance_table,
-    scrambling,
-    task_sizes,
-
-
-if CLUSTER["network_on_submit_host"]:
-
-    localrules:
-        prepare_corpus,
-        prepare_task,
-        import_checkpoint,
+# every job (HF_HOME, inherited by local jobs and by SLURM's, which export this
+# environment); the cheap rules run where Snakemake runs (localrules in results.smk), and
+# optionally the rules that may need the network (data.smk)
+ec.use_cache_dir(CLUSTER["cache_dir"])
 
 
 def features(path):
@@ -710,21 +688,21 @@ def check_resources():
             f"config: invalid configuration\n  resources: unknown rule(s) {unknown}; "
             f"expected default or one of: {', '.join(sorted(rules))}"
         )
-    for rule in sorted(rules):
-        nodes = wanted_resources(rule)["nodes"]
-        if nodes > 1 and rule not in MULTI_NODE:
+    for name in sorted(rules):
+        nodes = wanted_resources(name)["nodes"]
+        if nodes > 1 and name not in MULTI_NODE:
             raise EmbryoError(
-                f"config: resources.{rule}.nodes is {nodes}: only {' and '.join(MULTI_NODE)} "
+                f"config: resources.{name}.nodes is {nodes}: only {' and '.join(MULTI_NODE)} "
                 "jobs span nodes"
             )
     for run in TRAINED:
-        for rule in segment_rules(run):
-            nodes, processes = wanted_resources(rule)["nodes"], segment_processes(
-                run, rule
+        for name in segment_rules(run):
+            nodes, processes = wanted_resources(name)["nodes"], segment_processes(
+                run, name
             )
             if processes % nodes:
                 raise EmbryoError(
                     f"config: runs.{run}: {processes} processes do not split evenly over the "
-                    f"{nodes} nodes of resources.{rule}.nodes"
+                    f"{nodes} nodes of resources.{name}.nodes"
                 )
     check_gpu_memory(config, wanted_resources)

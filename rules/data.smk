@@ -1,3 +1,13 @@
+# the jobs that may need the network, on the host that runs Snakemake if compute nodes
+# have none (config cluster.network_on_submit_host)
+if CLUSTER["network_on_submit_host"]:
+
+    localrules:
+        prepare_corpus,
+        prepare_task,
+        import_checkpoint,
+
+
 rule generate_builtin:
     output:
         directory(BUILTIN_DIR),

@@ -1,3 +1,18 @@
+# the cheap rules run where Snakemake runs, never as a cluster submission (which would
+# cost more than they do)
+localrules:
+    all,
+    table,
+    figure,
+    findings,
+    provenance,
+    validation_curve,
+    transfer_summary,
+    inheritance_table,
+    scrambling,
+    task_sizes,
+
+
 # Tables across runs and steps, the findings and the provenance (embryo.results); each
 # table is declared in embryo.registry, with its report section and caption.
 

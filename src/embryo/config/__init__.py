@@ -11,7 +11,7 @@ Snakemake compares on every run, so this stage is part of no code fingerprint. I
 the top stage and may import every other.
 """
 
-from embryo.config.cluster import cache_dir
+from embryo.config.cluster import cache_dir, use_cache_dir
 from embryo.config.runs import (
     checkpoint_steps,
     downstream_tasks,
@@ -42,5 +42,5 @@ __all__ = [
     "run_corpus", "segment_processes", "size_requests", "segment_settings", "total_steps", "as_dict",
     "transfer_experiments", "transfer_grid",
     "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_sizes", "transfer_tasks",
-    "validate",
+    "use_cache_dir", "validate",
 ]  # fmt: skip

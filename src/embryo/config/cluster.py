@@ -25,3 +25,11 @@ def cache_dir(spec: str) -> str:
             f"config: cluster.cache_dir {str(path)!r} is not a directory this user can write"
         )
     return str(path)
+
+
+def use_cache_dir(spec: str | None) -> None:
+    """Point the Hugging Face caches (``HF_HOME``: the Hub's and ``datasets``') of this
+    process and of every job it starts at ``cluster.cache_dir`` (:func:`cache_dir`);
+    None leaves the environment as it is."""
+    if spec is not None:
+        os.environ["HF_HOME"] = cache_dir(spec)
