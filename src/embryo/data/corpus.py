@@ -403,7 +403,7 @@ class _SplitWriter:
                 new[0] = False
             numbers = np.cumsum(new) - 1 + self.stats["documents"]  # a continued one: its own
             self.last_source = source[-1]
-        self._write(pa.array(texts, type=pa.string()), pa.array(numbers, type=pa.int64()))
+        self._write(texts.cast(pa.string()), pa.array(numbers, type=pa.int64()))
 
     def flush(self) -> None:
         import pyarrow as pa
@@ -433,33 +433,34 @@ class _SplitWriter:
         return self.stats
 
 
-def _write_splits(spec: dict, data_dir, writers: dict) -> None:
+def _write_splits(spec: dict, data_dir, writers: dict) -> tuple[str, str]:
     """Stream a (non-mix) corpus into the two :class:`_SplitWriter`: a Hub split as Arrow
     batches, local files a document at a time; without a validation split or files, a
     ``validation_fraction`` of the documents held out (:func:`_held_out`: a first pass
-    counts them, the second writes)."""
+    counts them, the second writes). Returns the names of the train and validation
+    sources, for messages."""
     spec = as_local(spec)
     fraction, seed = spec.get("validation_fraction", 0.05), spec.get("seed", 0)
     if spec.get("source", "local") == "hub":
-        train, name = _hub_split(spec, spec.get("split") or "train")
+        name = f"hub dataset {spec.get('hub_id')}"
+        train, _ = _hub_split(spec, spec.get("split") or "train")
         if spec.get("validation_split"):
             for texts in _hub_batches(train):
                 writers["train"].add_arrow(texts)
-            validation, name = _hub_split(spec, spec["validation_split"])
+            validation, _ = _hub_split(spec, spec["validation_split"])
             for texts in _hub_batches(validation):
                 writers["validation"].add_arrow(texts)
         else:
             import pyarrow as pa
 
-            held = _held_out(sum(len(t) for t in _hub_batches(train)), fraction, seed,
-                             f"hub dataset {spec.get('hub_id')}")  # fmt: skip
+            held = _held_out(sum(len(t) for t in _hub_batches(train)), fraction, seed, name)
             start = 0
             for texts in _hub_batches(train):
                 mask = held[start : start + len(texts)]
                 start += len(texts)
                 writers["train"].add_arrow(texts.filter(pa.array(~mask)))
                 writers["validation"].add_arrow(texts.filter(pa.array(mask)))
-        return
+        return name, name
     how = (spec.get("format", "auto"), spec.get("text_field") or "text",
            bool(spec.get("strip_gutenberg")))  # fmt: skip
     files = _resolve(spec.get("files"), data_dir)
@@ -474,11 +475,11 @@ def _write_splits(spec: dict, data_dir, writers: dict) -> None:
             writers["train"].add_document(doc)
         for doc in documents(val_files):
             writers["validation"].add_document(doc)
-        writers["names"] = (name, ", ".join(map(str, val_files)))
-        return
+        return name, ", ".join(map(str, val_files))
     held = _held_out(sum(1 for _ in documents(files)), fraction, seed, name)
     for i, doc in enumerate(documents(files)):
         writers["validation" if held[i] else "train"].add_document(doc)
+    return name, name
 
 
 def _check_splits(stats: dict, names: tuple[str, str]) -> None:
@@ -499,17 +500,9 @@ def _splits(spec: dict, data_dir, outputs: dict, part_dirs=()) -> dict:
             _write_mix(part_dirs, writers)
             names = (f"mix of {len(part_dirs)} parts",) * 2
         else:
-            _write_splits(spec, data_dir, writers)
-            local = as_local(spec)
-            default = (f"hub dataset {spec.get('hub_id')}" if local.get("source") == "hub"
-                       else ", ".join(map(str, _resolve(local.get("files"), data_dir)))
-                       or "(no files given)")  # fmt: skip
-            names = writers.pop("names", (default, default))
+            names = _write_splits(spec, data_dir, writers)
+    finally:  # the Parquet files are complete (or, on an error, closed for removal)
         stats = {split: writers[split].close() for split in SPLITS}
-    finally:
-        for split in SPLITS:
-            if writers[split].writer is not None:
-                writers[split].writer.close()
     _check_splits(stats, names)
     return {split: writers[split] for split in SPLITS} | {"stats": stats}
 
