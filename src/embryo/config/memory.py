@@ -142,14 +142,17 @@ def gpu_fits(config: dict, run_name: str, *, rule: str, gpus: int, nodes: int,
     per_process = opt["batch_size"] // processes
     teacher = run.get("teacher")
     gpu = gpu_mem_mb * 2**20
+    shape, teacher_shape = (
+        run_shape(config, run_name),
+        teacher and run_shape(config, teacher["run"]),
+    )
+    predictions = predictions_per_block(run["objective"], run["block_size"])
 
     def estimate(accum: int) -> float:
         return segment_bytes(
-            run_shape(config, run_name), micro_batch=per_process // accum,
-            block_size=run["block_size"],
-            predictions=predictions_per_block(run["objective"], run["block_size"]),
-            mixed=opt["mixed_precision"] != "no",
-            teacher=run_shape(config, teacher["run"]) if teacher else None,
+            shape, micro_batch=per_process // accum, block_size=run["block_size"],
+            predictions=predictions, mixed=opt["mixed_precision"] != "no",
+            teacher=teacher_shape,
         )["total"]  # fmt: skip
 
     total = estimate(opt["grad_accum"])
