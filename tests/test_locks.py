@@ -108,9 +108,14 @@ def test_a_live_snakemakes_locks_are_kept(tmp_path):
     make_locks(tmp_path)
     record(tmp_path)
     # a process that looks like Snakemake (its command line says so) working in tmp_path
-    code = "import time; time.sleep(60)"
-    live = subprocess.Popen([sys.executable, "-c", code, "snakemake"], cwd=tmp_path)
+    # (it says when it runs: a vfork'd child's /proc/<pid>/cmdline is empty for a moment after
+    # Popen returns, as the kernel wakes the parent before the new image has its arguments)
+    code = "import time; print('up', flush=True); time.sleep(60)"
+    live = subprocess.Popen(
+        [sys.executable, "-c", code, "snakemake"], cwd=tmp_path, stdout=subprocess.PIPE
+    )
     try:
+        assert live.stdout.readline() == b"up\n"
         assert live.pid in live_snakemake(tmp_path)
         released, held = release_stale_locks(tmp_path)
         assert released == [] and f"pid {live.pid}" in held and kept(tmp_path)

@@ -61,17 +61,19 @@ def _ancestors(pid: int) -> set[int]:
 
 def live_snakemake(workdir: Path) -> list[int]:
     """Pids of other Snakemake processes (not this one or its parents) working in ``workdir``."""
-    workdir, mine = workdir.resolve(), _ancestors(os.getpid())
+    # the same directory by device and inode, not by the path /proc/<pid>/cwd reads as: that
+    # path is the process's view (a chroot, a bind mount, a container's root) and may differ
+    here, mine = os.stat(workdir), _ancestors(os.getpid())
     live = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) in mine:
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes()
-            cwd = (proc / "cwd").resolve(strict=True)
+            cwd = os.stat(proc / "cwd")
         except OSError:  # gone, or not ours to inspect
             continue
-        if b"snakemake" in cmdline and cwd == workdir:
+        if b"snakemake" in cmdline and (cwd.st_dev, cwd.st_ino) == (here.st_dev, here.st_ino):
             live.append(int(proc.name))
     return live
 
