@@ -1,12 +1,12 @@
-"""Benchmark: Embryo's pretraining step vs. a naive Hugging Face MLM loop, and vs. matmul peak.
+"""Benchmark: Embryo's pretraining step vs. Hugging Face MLM loops, and vs. matmul peak.
 
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/throughput.py [--hidden 256] [--layers 4] [--heads 4]
         [--vocab 30522] [--batch 32] [--block 128] [--steps 1] [--windows 12]
-        [--warmup 2] [--threads N] [--json PATH]
+        [--warmup 2] [--threads N] [--compile] [--json PATH]
 
-What is compared. Both variants train the same BERT (same config, same initial weights,
+What is compared. Every variant trains the same BERT (same config, same initial weights,
 dropout 0.1, float32) with batches of ``--batch`` sequences of at most ``--block`` tokens
 from the same text, one optimizer step per iteration, data preparation included:
 
@@ -17,6 +17,13 @@ from the same text, one optimizer step per iteration, data preparation included:
   sequence of the batch), ``BertForMaskedLM`` called as
   ``model(input_ids, attention_mask, labels=labels)`` (vocabulary logits at every
   position), ``torch.optim.AdamW``; forward, backward, step.
+* packed HF: the strongest plain Hugging Face baseline, what a careful user writes:
+  ``run_mlm.py`` without ``--line_by_line`` (paragraphs tokenized with their special
+  tokens, concatenated and cut into full blocks by its ``group_texts``: no padding), the
+  same collator, the model's full-vocabulary head, SDPA attention (the ``transformers``
+  default, printed), fused ``AdamW`` (the ``Trainer``'s default optimizer).
+* packed HF compiled (``--compile``): the same model under ``torch.compile`` (inductor;
+  the blocks' fixed shape compiles once).
 * embryo: the workflow's own training step, :meth:`embryo.train.segment.Trainer.step` as
   :func:`embryo.train.segment.run_segment` builds it (:func:`~embryo.train.segment.build_trainer`:
   one process, no accumulation, no sentence order, no teacher), with the workflow's
@@ -27,6 +34,8 @@ from the same text, one optimizer step per iteration, data preparation included:
   (the MLM head at the masked positions only), :func:`embryo.train.optimizer.adamw` (fused)
   with the linear schedule, gradient clipping at 1.0, all through ``accelerate``. What is
   timed is the code the workflow runs, not a copy of it.
+* embryo compiled (``--compile``): the same with its encoder under ``torch.compile`` (the
+  MLM head runs on a varying number of masked positions and stays eager).
 
 Data: WikiText-2 ``valid.txt`` from ``../shared/data`` (read as Embryo reads WikiText:
 headings dropped, ``@-@`` joins restored), or, with a printed notice when that mirror is
@@ -36,12 +45,14 @@ small corpus yields fewer entries, so the model's vocabulary is padded to ``--vo
 (30522 by default, BERT's): the extra rows never occur in the input, but the MLM head
 scores every row, which is what makes the head the largest matrix product of a small BERT.
 
-Timing: after ``--warmup`` untimed steps of each variant, ``--windows`` pairs of timed
-windows of ``--steps`` steps, one window of each variant back to back, in ABBA order, so
-that load from other work on the machine hits both alike. Throughput is counted in REAL
+Timing: after ``--warmup`` untimed steps of each variant (which include compilation),
+``--windows`` rounds of timed windows of ``--steps`` steps, one window of each variant back
+to back, the order reversed every other round (ABBA), so that load from other work on the
+machine hits all alike. Throughput is counted in REAL
 (non-padding) tokens per second and in sequences per second; each variant's median over
-its windows is reported, and the speed-up is the median (with quartiles) of the ratios
-within pairs. On a shared machine single windows vary a lot; the paired ratio much less.
+its windows is reported, and every speed-up of an embryo variant over a baseline is the
+median (with quartiles) of the ratios within rounds. On a shared machine single windows
+vary a lot; the paired ratio much less.
 
 FLOPs. Matrix products only (embedding look-ups, softmax, layer norms, GELU and the
 optimizer are not counted), per training step and summed over its sequences:
@@ -58,9 +69,10 @@ score matrix and the weighted sum of the values, 2 n d each per token and layer,
 4 * L * n^2 * d per sequence. The MLM head is a d x d transform and the d x V decoder.
 
 * embryo (executed = useful): n = block, m = the masked positions (~15%).
-* naive HF, useful: what Embryo's step would need for the same real tokens: n = the
+* HF loops, useful: what Embryo's step would need for the same real tokens: n = the
   sequence's real length, m = its masked positions; the fair basis for comparison.
-* naive HF, executed: n = the padded length, m = every padded position.
+* HF loops, executed: n = the padded length, m = every padded position (for packed HF
+  n = the block, m = every position: the full-vocabulary head).
 
 The machine's peak is the best of several float32 ``torch.matmul`` of 2048 x 2048
 matrices (2 * 2048^3 FLOPs each) with the same thread count, measured before and after
@@ -188,28 +200,23 @@ def matmul_peak(size: int = 2048, repeats: int = 8) -> float:
     return 2 * size**3 / best / 1e9
 
 
-# --------------------------------------------------------------------------- the two variants
+# --------------------------------------------------------------------------- the variants
 
 
-class NaiveHF:
-    """The naive Hugging Face loop: line-by-line tokenization, padded batches, full-vocab logits."""
+class HFLoop:
+    """A Hugging Face MLM loop over a tokenized ``datasets.Dataset``: a shuffling
+    ``DataLoader`` with ``DataCollatorForLanguageModeling``, the model's own loss (vocabulary
+    logits at every position), AdamW; forward, backward, step."""
 
-    name = "naive HF"
+    name = "HF"
 
-    def __init__(self, model, tokenizer, texts, args):
-        import datasets
+    def __init__(self, model, tokenizer, dataset, args, *, fused: bool = False):
         from torch.utils.data import DataLoader
         from transformers import DataCollatorForLanguageModeling
 
-        raw = datasets.Dataset.from_dict({"text": texts})
-        tokenized = raw.map(
-            lambda batch: tokenizer(batch["text"], truncation=True, max_length=args.block),
-            batched=True,
-            remove_columns=["text"],
-        )
         collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=MLM_PROBABILITY)
         self.loader = DataLoader(
-            tokenized,
+            dataset,
             batch_size=args.batch,
             shuffle=True,
             collate_fn=collator,
@@ -218,8 +225,8 @@ class NaiveHF:
         )
         self.batches = iter(self.loader)
         self.model = model.train()
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4)
-        self.lines = len(tokenized)
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, fused=fused)
+        self.lines = len(dataset)
 
     def next_batch(self):
         try:
@@ -233,7 +240,7 @@ class NaiveHF:
         input_ids, attention_mask, labels = (
             batch[k] for k in ("input_ids", "attention_mask", "labels")
         )
-        loss = self.model(input_ids, attention_mask, labels=labels).loss
+        loss = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
         loss.backward()
         self.optimizer.step()
         self.optimizer.zero_grad()
@@ -250,16 +257,70 @@ class NaiveHF:
         }
 
 
+class NaiveHF(HFLoop):
+    """The naive loop: ``run_mlm.py --line_by_line`` (every paragraph on its own, truncated
+    to ``--block``, batches padded to their longest), ``torch.optim.AdamW`` as it comes."""
+
+    name = "naive HF"
+
+    def __init__(self, model, tokenizer, texts, args):
+        import datasets
+
+        tokenized = datasets.Dataset.from_dict({"text": texts}).map(
+            lambda batch: tokenizer(batch["text"], truncation=True, max_length=args.block),
+            batched=True,
+            remove_columns=["text"],
+        )
+        super().__init__(model, tokenizer, tokenized, args)
+
+
+def group_texts(examples: dict, block: int) -> dict:
+    """``run_mlm.py``'s ``group_texts``: every column concatenated and cut into blocks of
+    ``block`` tokens, the remainder dropped."""
+    from itertools import chain
+
+    concatenated = {k: list(chain(*examples[k])) for k in examples}
+    total = len(concatenated["input_ids"]) // block * block
+    return {k: [t[i : i + block] for i in range(0, total, block)] for k, t in concatenated.items()}
+
+
+class PackedHF(HFLoop):
+    """What a careful Hugging Face user writes: ``run_mlm.py`` without ``--line_by_line``
+    (paragraphs tokenized with their special tokens, concatenated and cut into full blocks
+    by ``group_texts``: no padding), ``DataCollatorForLanguageModeling``, the model's full
+    vocabulary head, SDPA attention (the ``transformers`` default), fused AdamW (the
+    ``Trainer``'s default optimizer); with ``compiled``, the model under ``torch.compile``."""
+
+    name = "packed HF"
+
+    def __init__(self, model, tokenizer, texts, args, *, compiled: bool = False):
+        import datasets
+
+        tokenized = datasets.Dataset.from_dict({"text": texts}).map(
+            lambda batch: tokenizer(batch["text"], return_special_tokens_mask=True),
+            batched=True,
+            remove_columns=["text"],
+        )
+        blocks = tokenized.map(lambda b: group_texts(b, args.block), batched=True)
+        if compiled:
+            self.name = "packed HF compiled"
+            model.compile()
+        super().__init__(model, tokenizer, blocks, args, fused=True)
+
+
 class Embryo:
     """The workflow's training step, :meth:`embryo.train.segment.Trainer.step`."""
 
     name = "embryo"
 
-    def __init__(self, model, tokenizer, blocks, settings):
+    def __init__(self, model, tokenizer, blocks, settings, *, compiled: bool = False):
         from accelerate import Accelerator
 
         from embryo.train.segment import build_trainer
 
+        if compiled:  # the encoder (fixed shapes); the head runs on a varying number of rows
+            self.name = "embryo compiled"
+            model.base_model.compile()
         accelerator = Accelerator(mixed_precision=settings.optimizer.mixed_precision, cpu=True)
         self.trainer = build_trainer(settings, model, tokenizer, blocks, accelerator)
         self.settings, self.t = settings, 0
@@ -298,29 +359,27 @@ def timed_window(variant, steps: int) -> dict:
     }
 
 
-def measure(naive, embryo, args) -> list[dict]:
-    """Warm up both, then ``--windows`` pairs of timed windows in ABBA order.
+def measure(variants: list, args) -> list[dict]:
+    """Warm up every variant, then ``--windows`` rounds of one timed window each, the order
+    reversed every other round (ABBA).
 
-    Returns one ``{"naive HF": window, "embryo": window}`` per pair; the two windows of a
-    pair run back to back, so their ratio is little affected by slower changes of load.
+    Returns one ``{name: window}`` per round; the windows of a round run back to back, so
+    their ratios are little affected by slower changes of load.
     """
     for _ in range(args.warmup):
-        naive.step()
-        embryo.step()
-    pairs = []
+        for variant in variants:
+            variant.step()
+    rounds = []
     for w in range(args.windows):
-        order = (naive, embryo) if w % 2 == 0 else (embryo, naive)
-        pair = {v.name: timed_window(v, args.steps) for v in order}
-        n, e = pair[naive.name], pair[embryo.name]
+        order = variants if w % 2 == 0 else variants[::-1]
+        windows = {v.name: timed_window(v, args.steps) for v in order}
         print(
-            f"  pair {w + 1:2}/{args.windows}: naive HF {n['tokens_per_s']:6.0f} tok/s "
-            f"({n['seconds'] / args.steps:5.2f} s/step), embryo {e['tokens_per_s']:6.0f} tok/s "
-            f"({e['seconds'] / args.steps:5.2f} s/step), ratio "
-            f"{e['tokens_per_s'] / n['tokens_per_s']:.2f}x",
+            f"  round {w + 1:2}/{args.windows}: "
+            + ", ".join(f"{name} {windows[name]['tokens_per_s']:6.0f} tok/s" for name in windows),
             flush=True,
         )
-        pairs.append(pair)
-    return pairs
+        rounds.append(windows)
+    return rounds
 
 
 def summary(windows: list[dict], peak: float) -> dict:
@@ -335,42 +394,40 @@ def summary(windows: list[dict], peak: float) -> dict:
     return out
 
 
-def paired_ratio(pairs: list[dict], key: str) -> tuple[float, float, float]:
-    """Quartiles (25%, median, 75%) of embryo / naive HF over the pairs."""
-    ratios = [p[Embryo.name][key] / p[NaiveHF.name][key] for p in pairs]
+def paired_ratio(rounds: list[dict], ours: str, base: str, key: str) -> tuple[float, float, float]:
+    """Quartiles (25%, median, 75%) of ``ours`` / ``base`` over the rounds."""
+    ratios = [r[ours][key] / r[base][key] for r in rounds]
     if len(ratios) < 2:
         return ratios[0], ratios[0], ratios[0]
     q1, median, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
     return q1, median, q3
 
 
-def report(pairs: list[dict], peak: float) -> dict:
-    """Print the summary of both variants and the speed-up; return it for the JSON file."""
-    result = {"matmul_peak_gflops": peak}
-    for variant in (NaiveHF, Embryo):
-        s = summary([p[variant.name] for p in pairs], peak)
-        result[variant.name] = {**s, "windows": [p[variant.name] for p in pairs]}
+def report(rounds: list[dict], peak: float) -> dict:
+    """Print every variant's summary and every embryo variant's speed-up over every
+    baseline; return them for the JSON file."""
+    names = list(rounds[0])
+    result = {"matmul_peak_gflops": peak, "variants": {}, "ratios": {}}
+    for name in names:
+        s = summary([r[name] for r in rounds], peak)
+        result["variants"][name] = {**s, "windows": [r[name] for r in rounds]}
         print(
-            f"{variant.name:>8}: {s['tokens_per_s']:6.0f} real tok/s, "
+            f"{name:>18}: {s['tokens_per_s']:6.0f} real tok/s, "
             f"{s['sequences_per_s']:5.2f} seq/s ({s['real_tokens_per_sequence']:.1f} real "
             f"tokens per sequence); useful {s['useful_gflops']:5.1f} GFLOP/s = "
             f"{s['useful_fraction_of_peak']:5.1%} of peak, executed "
             f"{s['executed_gflops']:5.1f} GFLOP/s = {s['executed_fraction_of_peak']:5.1%}"
         )
-    for key, unit in (("tokens_per_s", "real tokens/s"), ("sequences_per_s", "sequences/s")):
-        q1, median, q3 = paired_ratio(pairs, key)
-        result[f"ratio_{key}"] = {"median": median, "q1": q1, "q3": q3}
-        print(
-            f"speed-up in {unit}: {median:.2f}x (median of {len(pairs)} paired windows, "
-            f"quartiles {q1:.2f}x-{q3:.2f}x)"
-        )
-    embryo, naive = result[Embryo.name], result[NaiveHF.name]
-    print(
-        f"throughput: embryo {embryo['tokens_per_s']:.0f} tok/s, naive HF "
-        f"{naive['tokens_per_s']:.0f} tok/s, ratio {result['ratio_tokens_per_s']['median']:.2f}x; "
-        f"matmul peak {peak:.1f} GFLOP/s, embryo reaches "
-        f"{embryo['useful_fraction_of_peak']:.1%} of it"
-    )
+    ours = [n for n in names if n.startswith("embryo")]
+    for mine in ours:
+        for base in (n for n in names if not n.startswith("embryo")):
+            q1, median, q3 = paired_ratio(rounds, mine, base, "tokens_per_s")
+            result["ratios"][f"{mine} / {base}"] = {"median": median, "q1": q1, "q3": q3}
+            print(
+                f"{mine} over {base}: {median:.2f}x real tokens/s (median of {len(rounds)} "
+                f"rounds, quartiles {q1:.2f}x-{q3:.2f}x)"
+            )
+    print(f"matmul peak {peak:.1f} GFLOP/s")
     return result
 
 
@@ -386,6 +443,8 @@ def parse_args():
     parser.add_argument("--windows", type=int, default=12, help="timed windows per variant")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also packed HF and embryo under torch.compile")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     return parser.parse_args()
 
@@ -404,12 +463,22 @@ def main() -> None:
         tokenizer, blocks, pack_stats = prepare_data(texts, Path(tmp), args.vocab, args.block)
         settings = workflow_settings(args)
         model = initial_model(tokenizer, settings, args)
-        naive = NaiveHF(copy.deepcopy(model), tokenizer, texts, args)
-        embryo = Embryo(model, tokenizer, blocks, settings)
+        variants = [
+            NaiveHF(copy.deepcopy(model), tokenizer, texts, args),
+            PackedHF(copy.deepcopy(model), tokenizer, texts, args),
+        ]
+        if args.compile:
+            variants.append(PackedHF(copy.deepcopy(model), tokenizer, texts, args, compiled=True))
+        variants.append(Embryo(copy.deepcopy(model), tokenizer, blocks, settings))
+        if args.compile:
+            variants.append(
+                Embryo(copy.deepcopy(model), tokenizer, blocks, settings, compiled=True)
+            )
         print(
             f"data: {source}: {len(texts)} paragraphs, tokenizer of {len(tokenizer)} entries, "
-            f"model vocabulary {model.config.vocab_size}; naive HF: {naive.lines} lines "
-            f"truncated to {args.block}; embryo: {pack_stats['blocks']} blocks of {args.block}"
+            f"model vocabulary {model.config.vocab_size}; naive HF: {variants[0].lines} lines "
+            f"truncated to {args.block}; packed HF: {variants[1].lines} blocks of {args.block}; "
+            f"embryo: {pack_stats['blocks']} blocks of {args.block}"
         )
         print(
             f"model: BERT hidden {args.hidden}, {args.layers} layers, {args.heads} heads, "
@@ -418,9 +487,9 @@ def main() -> None:
         )
         peak_before = matmul_peak()
         print(f"matmul peak (float32 2048^3, best of 8): {peak_before:.1f} GFLOP/s")
-        pairs = measure(naive, embryo, args)
+        rounds = measure(variants, args)
         peak = max(peak_before, matmul_peak())
-    result = report(pairs, peak)
+    result = report(rounds, peak)
     if args.json:
         setup = {
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},

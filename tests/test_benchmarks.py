@@ -28,3 +28,43 @@ def test_gpu_check_runs_its_segments_and_chain_check_on_cpu():
         plain = subprocess.run([sys.executable, str(REPO / "benchmarks" / "gpu_check.py")],
                                capture_output=True, text=True, timeout=300, cwd=REPO)  # fmt: skip
         assert plain.returncode == 2 and "no CUDA device is visible" in plain.stdout
+
+
+def test_throughput_compares_every_variant(tmp_path):
+    """benchmarks/throughput.py at toy size, torch.compile included: every variant timed,
+    every ratio of an embryo variant over a baseline reported."""
+    import json
+
+    out = tmp_path / "throughput.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "throughput.py"), "--hidden", "32",
+           "--layers", "1", "--heads", "2", "--vocab", "600", "--batch", "4", "--block", "32",
+           "--windows", "2", "--warmup", "1", "--compile", "--json", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    names = {"naive HF", "packed HF", "packed HF compiled", "embryo", "embryo compiled"}
+    assert set(result["variants"]) == names
+    assert {f"{a} / {b}" for a in ("embryo", "embryo compiled")
+            for b in ("naive HF", "packed HF", "packed HF compiled")} == set(result["ratios"])  # fmt: skip
+    packed = result["variants"]["packed HF"]
+    assert packed["real_tokens_per_sequence"] == 32  # full blocks: no padding
+    assert all(v["useful_fraction_of_peak"] > 0 for v in result["variants"].values())
+
+
+def test_finetune_benchmark_runs_the_job_and_the_trainer(tmp_path, shared_data):
+    """benchmarks/finetune.py on SST-2 at toy size: every variant fine-tunes and predicts."""
+    import json
+
+    out = tmp_path / "finetune.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "finetune.py"), "--n", "64",
+           "--pairs", "1", "--pretrain", "2", "--json", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert {j["variant"] for j in result["rounds"][0]} == {
+        "embryo", "embryo-whole", "embryo-grouped", "hf-trainer", "hf-trainer-grouped"}  # fmt: skip
+    for job in result["rounds"][0]:
+        assert 0.0 <= job["score"] <= 1.0 and job["examples_per_s"] > 0
+    assert set(result["speedup"]) == {
+        "embryo over hf-trainer", "embryo-whole over hf-trainer",
+        "embryo-grouped over hf-trainer-grouped", "embryo over embryo-whole"}  # fmt: skip

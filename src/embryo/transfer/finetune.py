@@ -1,8 +1,8 @@
 """Fine-tuning one checkpoint on one GLUE-format task: the job of the downstream grid.
 
 One job fine-tunes the whole model (``AutoModelForSequenceClassification`` on the
-exported masked LM) for a fixed number of epochs and reports the dev metrics after each
-epoch; the reported score is the one after the last epoch (no model selection on dev).
+exported masked LM) for a fixed number of epochs and reports the dev metrics after the
+last epoch (no model selection on dev; after every epoch too with ``eval_every_epoch``).
 The schema's defaults follow Tamkin et al. (2020, §3): AdamW, lr 2e-5, batch 8, 3 epochs, maximum
 length 128, linear decay without warm-up, gradient norm clipped at 1 (the
 ``run_glue`` defaults their code used).
@@ -13,6 +13,18 @@ job records which parameters were new. The training subset of size ``n`` is draw
 the seed (:func:`training_subset`), so seeds vary both the subset and the initialisation,
 as in the paper's repeated runs. Everything random is a function of the seed: the same
 job gives the same metrics.
+
+Speed (``benchmarks/finetune.py`` compares the job with the Hugging Face ``Trainer``):
+a batch is the paper's random draw, but it is computed as up to ``micro_batches`` pieces of
+similar length (:func:`length_pieces`), each padded only to its own longest example, their
+gradients accumulated with weights that make the update the whole batch's (the mean loss
+over its examples) up to float rounding: little padding is computed and the optimisation
+is unchanged. ``group_by_length`` regroups the epoch's order as ``transformers``'
+``LengthGroupedSampler`` does (random mega-batches of 50 batches, each sorted by length),
+which changes which examples share a batch: off by default, as it cost dev accuracy in
+``benchmarks/finetune.py``. The dev split is predicted once, in batches of similar length,
+under ``torch.inference_mode``; AdamW is the fused kernel. On a CUDA GPU with bf16 (``precision: auto``) the forward and backward
+passes run under bf16 autocast, weights and optimizer state staying in float32.
 """
 
 from __future__ import annotations
@@ -39,6 +51,11 @@ class FinetuneSettings(NamedTuple):
     eps: float
     max_grad_norm: float
     eval_batch_size: int
+    group_by_length: bool = False
+    micro_batches: int = 4
+    piece_overhead: float = 256.0  # tokens: the fixed cost of one more forward and backward
+    eval_every_epoch: bool = False
+    precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU that has it; fp32; bf16
 
 
 def training_subset(n_rows: int, n: int | None, seed: int):
@@ -55,6 +72,85 @@ def training_subset(n_rows: int, n: int | None, seed: int):
         raise EmbryoError(f"a training subset of {n} rows was asked for; the task has {n_rows}")
     rng = np.random.default_rng([seed, n, 0x5EB])
     return np.sort(rng.choice(n_rows, size=n, replace=False))
+
+
+def autocast_dtype(precision: str, device):
+    """The autocast dtype of ``precision`` on ``device`` (None: plain float32).
+
+    ``auto`` is bf16 on a CUDA GPU that supports it (Ampere and later), float32 elsewhere
+    (CPUs without bf16 matrix units run bf16 slower than float32); ``bf16`` asks for it
+    and fails clearly on a device without it."""
+    import torch
+
+    cuda = str(device).startswith("cuda")
+    if precision == "fp32" or (precision == "auto" and not cuda):
+        return None
+    if cuda and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    if precision == "auto":
+        return None
+    raise EmbryoError(f"finetuning.precision is bf16, but {device} has no bf16 support")
+
+
+def autocast(device, dtype):
+    """An autocast context for ``dtype`` on ``device``; a no-op for None."""
+    import contextlib
+
+    import torch
+
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(str(device).split(":")[0], dtype=dtype)
+
+
+def length_pieces(batch, sizes, pieces: int, overhead: float = 0.0) -> list:
+    """``batch`` (row indices) as at most ``pieces`` groups of rows of similar length: the
+    rows sorted by length (``sizes[row]``), cut where the estimated cost is least, by dynamic
+    programming over the cut points (exact). A group costs its padded size (its rows times
+    its longest row) plus ``overhead`` tokens (the fixed cost of a forward and backward pass,
+    in tokens of padded size). Computing the groups one by one and accumulating their
+    losses, each weighted by its share of the batch's rows, gives the gradient of the whole
+    batch's mean loss (padding changes nothing under the attention mask)."""
+    import numpy as np
+
+    batch = np.asarray(batch)
+    order = batch[np.argsort(sizes[batch], kind="stable")]
+    lengths, n = sizes[order].tolist(), len(batch)
+    pieces = max(1, min(pieces, n))
+    # best[k][j]: the least cost of the first j rows in k groups; cut[k][j]: its last cut
+    inf = float("inf")
+    best = [[0.0] + [inf] * n] + [[inf] * (n + 1) for _ in range(pieces)]
+    cut = [[0] * (n + 1) for _ in range(pieces + 1)]
+    for k in range(1, pieces + 1):
+        for j in range(k, n + 1):
+            for i in range(k - 1, j):
+                cost = best[k - 1][i] + (j - i) * lengths[j - 1] + overhead
+                if cost < best[k][j]:
+                    best[k][j], cut[k][j] = cost, i
+    k = min(range(1, pieces + 1), key=lambda k: (best[k][n], k))
+    groups, j = [], n
+    while j > 0:
+        i = cut[k][j]
+        groups.append(order[i:j])
+        j, k = i, k - 1
+    return groups[::-1]
+
+
+def epoch_order(subset, lengths, *, batch_size: int, grouped: bool, seed: int):
+    """The training examples of one epoch in the order they are batched (consecutive
+    ``batch_size`` chunks): a permutation of ``subset`` drawn from ``seed``, regrouped by
+    length when ``grouped``, as ``transformers.trainer_pt_utils.get_length_grouped_indices``
+    (``LengthGroupedSampler``) groups, from a ``torch.Generator`` seeded with ``seed``.
+    ``lengths[i]`` is the length of ``subset[i]``."""
+    import numpy as np
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    if not grouped:
+        return np.random.default_rng(seed).permutation(subset)
+    generator = torch.Generator().manual_seed(seed)
+    indices = get_length_grouped_indices(list(lengths), batch_size, generator=generator)
+    return np.asarray(subset)[indices]
 
 
 def read_prepared(task_dir: Path, split: str) -> dict:
@@ -83,16 +179,17 @@ def batch_tensors(rows: dict, index, pad_id: int, device):
     return {k: v.to(device) for k, v in inputs.items()}, labels
 
 
-def predict(model, rows: dict, info: dict, *, batch_size: int, pad_id: int):
+def predict(model, rows: dict, info: dict, *, batch_size: int, pad_id: int, dtype=None):
     """The model's prediction for every row of ``rows`` (the dev split), batched by length:
-    the class index, or the score for a regression task."""
+    the class index, or the score for a regression task (under ``dtype`` autocast, if
+    given)."""
     import numpy as np
     import torch
 
     order = np.argsort([len(x) for x in rows["input_ids"]], kind="stable")
     predictions = np.empty(len(order), dtype=float)
     model.eval()
-    with torch.no_grad():
+    with torch.inference_mode(), autocast(model.device, dtype):
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
             inputs, _ = batch_tensors(rows, index, pad_id, model.device)
@@ -187,29 +284,39 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     total = steps_per_epoch * epochs
     warmup = round(hparams.warmup_ratio * total)
     redrawn = [p for i in scheme.reinit for p in encoder_layers(model)[i].parameters()]
-    optimizer = adamw(model, hparams, scaled=(redrawn, recipe.lr_multiplier))
+    optimizer = adamw(model, hparams, fused=True, scaled=(redrawn, recipe.lr_multiplier))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda i: lr_factor(i + 1, warmup, total)
     )
+    dtype = autocast_dtype(hparams.precision, model.device)
+    sizes = np.fromiter(map(len, train["input_ids"]), dtype=np.int64, count=len(train["label"]))
+    lengths = sizes[subset]
     model.train()
     curve, per_epoch, step = [], [], 0
     for epoch in range(1, epochs + 1):
-        order = np.random.default_rng(derive_seed(seed, "order", epoch)).permutation(subset)
+        order = epoch_order(subset, lengths, batch_size=batch_size,
+                            grouped=hparams.group_by_length,
+                            seed=derive_seed(seed, "order", epoch))  # fmt: skip
         for start in range(0, len(order), batch_size):
             step += 1
             torch.manual_seed(derive_seed(seed, "dropout", step))
-            inputs, labels = batch_tensors(
-                train, order[start : start + batch_size], pad_id, model.device
-            )
-            loss = model(**inputs, labels=labels).loss
-            loss.backward()
+            batch, loss = order[start : start + batch_size], 0.0
+            for piece in length_pieces(batch, sizes, hparams.micro_batches, hparams.piece_overhead):
+                inputs, labels = batch_tensors(train, piece, pad_id, model.device)
+                with autocast(model.device, dtype):
+                    part = model(**inputs, labels=labels).loss * (len(piece) / len(batch))
+                part.backward()
+                loss += part.detach()
             torch.nn.utils.clip_grad_norm_(model.parameters(), hparams.max_grad_norm)
             curve.append({"step": step, "epoch": epoch, "loss": loss.item(),
                           "lr": schedule.get_last_lr()[0]})  # fmt: skip
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
-        predictions = predict(model, dev, info, batch_size=hparams.eval_batch_size, pad_id=pad_id)
+        if epoch < epochs and not hparams.eval_every_epoch:
+            continue
+        predictions = predict(model, dev, info, batch_size=hparams.eval_batch_size,
+                              pad_id=pad_id, dtype=dtype)  # fmt: skip
         dev_metrics = dev_scores(predictions, dev, info)
         per_epoch.append({"epoch": epoch, "step": step, **dev_metrics})
         print(f"epoch {epoch}/{epochs} step {step}: {dev_metrics}", flush=True)
@@ -231,6 +338,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         "layer_order": list(scheme.order),
         "recipe": recipe._asdict() if scheme.changes_layers else None,
         "layers": model.config.num_hidden_layers,
+        "precision": "bf16" if dtype is not None else "fp32",
         "seconds": time.perf_counter() - started,
     }
     keys = {**(provenance or {}), "task": info["name"], "seed": seed}
