@@ -12,8 +12,11 @@ preset's ``finetuning`` hyper-parameters, and predicts the whole dev split once 
 
 * embryo: the workflow's job, :func:`embryo.transfer.finetune.finetune`, as
   ``workflow/scripts/finetune.py`` calls it, with the preset's settings (random batches,
-  each computed in up to ``micro_batches`` pieces of similar length: the same update).
-* embryo-whole: the same with ``micro_batches: 1`` (each batch padded as one).
+  each computed packed, without padding: the same update).
+* embryo-pieces: the same with ``packing: false`` (each batch in up to ``micro_batches``
+  pieces of similar length, each padded to its longest: the same update).
+* embryo-whole: the same with ``packing: false, micro_batches: 1`` (each batch padded as
+  one, as the Trainer pads it).
 * embryo-grouped: the same with ``group_by_length: true`` (batches of similar length, as
   the Trainer's ``LengthGroupedSampler`` makes them: other batches, not the same update).
 * HF Trainer: what a careful Hugging Face user writes (``run_glue.py`` without
@@ -168,13 +171,16 @@ def trainer_job(model_dir, task_dir, out: Path, *, n, seed, hparams, grouped: bo
             "predictions": predictions}  # fmt: skip
 
 
-VARIANTS = ("embryo", "embryo-whole", "embryo-grouped", "hf-trainer", "hf-trainer-grouped")
+VARIANTS = ("embryo", "embryo-pieces", "embryo-whole", "embryo-grouped", "hf-trainer",
+            "hf-trainer-grouped")  # fmt: skip
 # embryo's variants: the settings they change
-EMBRYO = {"embryo": {}, "embryo-whole": {"micro_batches": 1},
+EMBRYO = {"embryo": {}, "embryo-pieces": {"packing": False},
+          "embryo-whole": {"packing": False, "micro_batches": 1},
           "embryo-grouped": {"group_by_length": True}}  # fmt: skip
 # (ours, baseline) pairs whose within-round ratio is reported
 COMPARED = (
     ("embryo", "hf-trainer"),
+    ("embryo-pieces", "hf-trainer"),
     ("embryo-whole", "hf-trainer"),
     ("embryo-grouped", "hf-trainer-grouped"),
     ("embryo", "embryo-whole"),

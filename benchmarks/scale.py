@@ -68,8 +68,8 @@ def write_corpus(root: Path, megabytes: int, seed: int = 0) -> int:
     rng = np.random.default_rng(seed)
     letters = np.array(list("etaoinshrdlcumwfgypbvkjxqz"))
     words = ["".join(rng.choice(letters, size=rng.integers(2, 9))) for _ in range(50_000)]
-    weights = 1.0 / np.arange(1, len(words) + 1)  # Zipf's law, s = 1
-    weights /= weights.sum()
+    cdf = np.cumsum(1.0 / np.arange(1, len(words) + 1))  # Zipf's law, s = 1
+    cdf /= cdf[-1]
     (root / "corpus").mkdir(parents=True, exist_ok=True)
     target, written, article, part = megabytes * 2**20, 0, 0, 0
     while written < target:
@@ -77,9 +77,10 @@ def write_corpus(root: Path, megabytes: int, seed: int = 0) -> int:
         size = 0
         while size < min(FILE_MB * 2**20, target - written):
             lines = [f" = Article {article} = ", ""]
-            for _ in range(int(rng.integers(3, 12))):
-                ids = rng.choice(len(words), size=int(rng.integers(40, 160)), p=weights)
-                lines += [" " + " ".join(words[i] for i in ids) + " .", ""]
+            lengths = rng.integers(40, 160, size=int(rng.integers(3, 12)))
+            ids = np.searchsorted(cdf, rng.random(int(lengths.sum())), side="right")
+            for paragraph in np.split(ids, np.cumsum(lengths)[:-1]):
+                lines += [" " + " ".join([words[i] for i in paragraph]) + " .", ""]
             text = "\n".join(lines) + "\n"
             chunk.append(text)
             size += len(text)

@@ -62,9 +62,10 @@ def test_finetune_benchmark_runs_the_job_and_the_trainer(tmp_path, shared_data):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(out.read_text())
     assert {j["variant"] for j in result["rounds"][0]} == {
-        "embryo", "embryo-whole", "embryo-grouped", "hf-trainer", "hf-trainer-grouped"}  # fmt: skip
+        "embryo", "embryo-pieces", "embryo-whole", "embryo-grouped", "hf-trainer",
+        "hf-trainer-grouped"}  # fmt: skip
     for job in result["rounds"][0]:
         assert 0.0 <= job["score"] <= 1.0 and job["examples_per_s"] > 0
     assert set(result["speedup"]) == {
-        "embryo over hf-trainer", "embryo-whole over hf-trainer",
+        "embryo over hf-trainer", "embryo-pieces over hf-trainer", "embryo-whole over hf-trainer",
         "embryo-grouped over hf-trainer-grouped", "embryo over embryo-whole"}  # fmt: skip

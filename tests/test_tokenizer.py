@@ -234,18 +234,14 @@ def test_a_seeded_sample_of_the_corpus_trains_the_tokenizer(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from embryo.data.tokenizer import (
-        _iter_texts,
-        _open_parquet,
-        sampler,
-        train_tokenizer_from_parquet,
-    )
+    from embryo.data.records import open_parquet
+    from embryo.data.tokenizer import _iter_texts, sampler, train_tokenizer_from_parquet
 
     texts = [f"the {i} cat sat on mat number {i % 7}" for i in range(2000)]
     path = tmp_path / "train.parquet"
     pq.write_table(pa.table({"text": texts}), path, row_group_size=300)
     total = sum(map(len, texts))
-    parquet = _open_parquet(path)
+    parquet = open_parquet(path)
 
     def sample(batch_size, seed=0):
         return list(_iter_texts(parquet, batch_size, keep=sampler(parquet, total // 4, seed)))

@@ -15,23 +15,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from embryo.data.records import open_parquet, parquet_scan_options
 from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError, where
 
 SPLITS = ("train", "validation")
 MIN_BLOCK_SIZE = 8
-
-
-def _check_parquet(path) -> None:
-    """EmbryoError unless ``path`` is a Parquet file with a ``text`` column."""
-    import pyarrow.parquet as pq
-
-    try:
-        names = pq.read_schema(path).names
-    except (OSError, ValueError) as exc:
-        raise EmbryoError(f"{where(path)}: cannot read as Parquet ({exc})") from exc
-    if "text" not in names:
-        raise EmbryoError(f"{where(path)}: expected a 'text' column, found {names}")
 
 
 def _tokenize(batch, tokenizer):
@@ -75,12 +64,10 @@ def _pack_split(
     import datasets
     import pyarrow.compute as pc
 
-    _check_parquet(path)
-    import pyarrow.parquet as pq
-
-    has_docs = "doc" in pq.read_schema(path).names
+    has_docs = "doc" in open_parquet(path, required=("text",)).schema_arrow.names
     columns = ["text", "doc"] if has_docs else ["text"]
-    raw = datasets.Dataset.from_parquet(str(path), columns=columns, cache_dir=cache)
+    raw = datasets.Dataset.from_parquet(str(path), columns=columns, cache_dir=cache,
+                                        fragment_scan_options=parquet_scan_options())  # fmt: skip
     common = dict(
         batched=True, batch_size=batch_size, num_proc=num_proc, load_from_cache_file=False
     )

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from embryo.data.records import open_parquet
 from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError, where
 
@@ -219,13 +220,7 @@ def _string_column(schema, field: str, name: str) -> None:
 
 def _read_parquet(path: Path, field: str) -> Iterator[str]:
     """The string column ``field`` of a Parquet file, a record batch at a time (nulls skipped)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, pa.ArrowException) as e:
-        raise EmbryoError(f"{path}: cannot read as Parquet: {e}") from None
+    parquet = open_parquet(path)
     _string_column(parquet.schema_arrow, field, str(path))
     for batch in parquet.iter_batches(batch_size=BATCH, columns=[field]):
         yield from (t for t in batch.column(0).to_pylist() if t is not None)
@@ -510,12 +505,10 @@ def _splits(spec: dict, data_dir, outputs: dict, part_dirs=()) -> dict:
 def _write_mix(part_dirs, writers) -> None:
     """A mix corpus: its prepared parts' splits in order, each part's documents numbered
     after the previous part's, streamed a record batch at a time."""
-    import pyarrow.parquet as pq
-
     for split in SPLITS:
         for d in part_dirs:
             writers[split].last_source = None  # a part's first document is a new one
-            parquet = pq.ParquetFile(Path(d) / f"{split}.parquet")
+            parquet = open_parquet(Path(d) / f"{split}.parquet", required=("text",))
             has_docs = "doc" in parquet.schema_arrow.names
             for batch in parquet.iter_batches(batch_size=BATCH):
                 texts = batch.column("text")

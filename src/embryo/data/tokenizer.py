@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
+from embryo.data.records import open_parquet
 from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError, where
 
@@ -312,20 +313,6 @@ def train_tokenizer(
     return {"vocab_size": actual, "texts": count[0]}
 
 
-def _open_parquet(path):
-    """Open a Parquet file that must have a ``text`` column; EmbryoError if it cannot."""
-    import pyarrow.parquet as pq
-
-    try:
-        parquet = pq.ParquetFile(path)
-    except (OSError, ValueError) as exc:
-        raise EmbryoError(f"{where(path)}: cannot read as Parquet ({exc})") from exc
-    names = parquet.schema_arrow.names
-    if "text" not in names:
-        raise EmbryoError(f"{where(path)}: expected a 'text' column, found {names}")
-    return parquet
-
-
 def _iter_texts(parquet, batch_size: int = 10_000, keep=None) -> Iterator[str]:
     """The texts of a Parquet file, a record batch at a time; ``keep(batch)``, if given,
     is the boolean mask of the batch's texts to yield."""
@@ -359,7 +346,7 @@ def train_tokenizer_from_parquet(
 
     Other keyword arguments are those of :func:`train_tokenizer`.
     """
-    parquet = _open_parquet(train_parquet)
+    parquet = open_parquet(train_parquet, required=("text",))
     keep = sampler(parquet, sample_chars, sample_seed) if sample_chars else None
     return train_tokenizer(_iter_texts(parquet, keep=keep), out_dir, source=where(train_parquet),
                            **kwargs)  # fmt: skip

@@ -15,11 +15,17 @@ as in the paper's repeated runs. Everything random is a function of the seed: th
 job gives the same metrics.
 
 Speed (``benchmarks/finetune.py`` compares the job with the Hugging Face ``Trainer``):
-a batch is the paper's random draw, but it is computed as up to ``micro_batches`` pieces of
-similar length (:func:`length_pieces`), each padded only to its own longest example, their
-gradients accumulated with weights that make the update the whole batch's (the mean loss
-over its examples) up to float rounding: little padding is computed and the optimisation
-is unchanged. ``group_by_length`` regroups the epoch's order as ``transformers``'
+a batch is the paper's random draw, but it is computed without padding (``packing``,
+:func:`pack_rows`): its examples are packed into rows as wide as its longest example, each
+with its own positions and attending only to itself (a block-diagonal attention mask), and
+the classifier reads each example's first token, so that every example's logits are those
+of the example alone (up to float rounding; the padding-free batches of ``transformers``'
+``DataCollatorWithFlattening``, here with a mask, since BERTs have no variable-length
+attention kernel) and the update is the whole batch's mean loss: one forward and backward
+pass over hardly more tokens than the batch holds. With ``packing: false`` the batch is
+computed as up to ``micro_batches`` pieces of similar length (:func:`length_pieces`), each
+padded to its own longest example, gradients accumulated with weights that make the update
+the whole batch's: the same optimisation, more padding and passes. ``group_by_length`` regroups the epoch's order as ``transformers``'
 ``LengthGroupedSampler`` does (random mega-batches of 50 batches, each sorted by length),
 which changes which examples share a batch: off by default, as it cost dev accuracy in
 ``benchmarks/finetune.py``. The dev split is predicted once, in batches of similar length,
@@ -52,6 +58,7 @@ class FinetuneSettings(NamedTuple):
     max_grad_norm: float
     eval_batch_size: int
     group_by_length: bool = False
+    packing: bool = True
     micro_batches: int = 4
     piece_overhead: float = 256.0  # tokens: the fixed cost of one more forward and backward
     eval_every_epoch: bool = False
@@ -134,6 +141,107 @@ def length_pieces(batch, sizes, pieces: int, overhead: float = 0.0) -> list:
         groups.append(order[i:j])
         j, k = i, k - 1
     return groups[::-1]
+
+
+def pack_rows(lengths, width: int):
+    """Place examples of ``lengths`` into rows of ``width`` tokens by first fit decreasing
+    (the longest first, each into the first row with room): ``(row, offset)`` of each
+    example, as two integer arrays in the examples' order. No example may exceed ``width``."""
+    import numpy as np
+
+    lengths = np.asarray(lengths, dtype=np.int64)
+    row, offset, free = np.empty_like(lengths), np.empty_like(lengths), []
+    for e in np.argsort(-lengths, kind="stable"):
+        k = int(lengths[e])
+        r = next((r for r, room in enumerate(free) if room >= k), len(free))
+        if r == len(free):
+            free.append(width)
+        row[e], offset[e] = r, width - free[r]
+        free[r] -= k
+    return row, offset
+
+
+def packed_tensors(rows: dict, index, model, device):
+    """A batch of ``index`` packed (:func:`pack_rows`) into rows as wide as its longest
+    example: ``(inputs, first, labels)``, where ``inputs`` holds ``input_ids``,
+    ``token_type_ids``, ``position_ids`` (each example's own, as when it is alone: from 0,
+    from the padding index + 1 for RoBERTa) and a 4-D ``attention_mask`` in which a token
+    attends to the tokens of its own example only (padding, to the row's padding, so that no
+    softmax row is empty), and ``first`` the flat position of each example's first token."""
+    import numpy as np
+    import torch
+
+    lengths = np.fromiter((len(rows["input_ids"][i]) for i in index), dtype=np.int64)
+    width = int(lengths.max())
+    row, offset = pack_rows(lengths, width)
+    shape = (int(row.max()) + 1, width)
+    ids = np.full(shape, model.config.pad_token_id or 0, dtype=np.int64)
+    types, positions = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    example = np.full(shape, len(index), dtype=np.int64)  # padding: an example of its own
+    start = model.config.pad_token_id + 1 if model.config.model_type == "roberta" else 0
+    for e, i in enumerate(index):
+        r, o, k = row[e], offset[e], lengths[e]
+        ids[r, o : o + k] = rows["input_ids"][i]
+        types[r, o : o + k] = rows["token_type_ids"][i]
+        positions[r, o : o + k] = np.arange(start, start + k)
+        example[r, o : o + k] = e
+    same = torch.from_numpy(example[:, :, None] == example[:, None, :])[:, None]
+    implementation = model.config._attn_implementation
+    if implementation == "eager":  # an additive mask
+        same = torch.zeros(same.shape).masked_fill_(~same, torch.finfo(torch.float32).min)
+    elif implementation != "sdpa":
+        raise EmbryoError(f"finetuning.packing needs sdpa or eager attention, not "
+                          f"{implementation!r}; set finetuning.packing: false")  # fmt: skip
+    inputs = {"input_ids": ids, "token_type_ids": types, "position_ids": positions}
+    inputs = {k: torch.from_numpy(v) for k, v in inputs.items()} | {"attention_mask": same}
+    labels = torch.tensor([rows["label"][i] for i in index], device=device)
+    first = torch.from_numpy(row * width + offset).to(device)
+    return {k: v.to(device) for k, v in inputs.items()}, first, labels
+
+
+def packed_logits(model, inputs, first):
+    """The logits of each example of packed rows: the encoder over the rows, then the
+    model's own classification head (pooler, dropout, classifier; RoBERTa's head) on each
+    example's first token."""
+    hidden = model.base_model(**inputs).last_hidden_state
+    cls = hidden.reshape(-1, hidden.shape[-1])[first]
+    kind, base = model.config.model_type, model.base_model
+    if kind == "roberta":
+        return model.classifier(cls[:, None])
+    if kind == "bert":
+        pooled = base.pooler(cls[:, None])
+    else:
+        pooled = base.pooler_activation(base.pooler(cls))
+    return model.classifier(model.dropout(pooled))
+
+
+def classification_loss(model, logits, labels):
+    """The mean loss ``AutoModelForSequenceClassification`` computes: cross entropy, or
+    the mean squared error for regression."""
+    import torch
+
+    if model.config.problem_type == "regression":
+        return torch.nn.functional.mse_loss(logits[:, 0], labels.to(logits.dtype))
+    return torch.nn.functional.cross_entropy(logits, labels)
+
+
+def backward(model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype):
+    """The forward and backward passes of one batch (packed, or in pieces of similar length
+    whose losses are weighted by their share of the batch); the batch's mean loss."""
+    if hparams.packing:
+        inputs, first, labels = packed_tensors(rows, batch, model, model.device)
+        with autocast(model.device, dtype):
+            loss = classification_loss(model, packed_logits(model, inputs, first), labels)
+        loss.backward()
+        return loss.detach()
+    loss, pad_id = 0.0, model.config.pad_token_id or 0
+    for piece in length_pieces(batch, sizes, hparams.micro_batches, hparams.piece_overhead):
+        inputs, labels = batch_tensors(rows, piece, pad_id, model.device)
+        with autocast(model.device, dtype):
+            part = model(**inputs, labels=labels).loss * (len(piece) / len(batch))
+        part.backward()
+        loss += part.detach()
+    return loss
 
 
 def epoch_order(subset, lengths, *, batch_size: int, grouped: bool, seed: int):
@@ -300,13 +408,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         for start in range(0, len(order), batch_size):
             step += 1
             torch.manual_seed(derive_seed(seed, "dropout", step))
-            batch, loss = order[start : start + batch_size], 0.0
-            for piece in length_pieces(batch, sizes, hparams.micro_batches, hparams.piece_overhead):
-                inputs, labels = batch_tensors(train, piece, pad_id, model.device)
-                with autocast(model.device, dtype):
-                    part = model(**inputs, labels=labels).loss * (len(piece) / len(batch))
-                part.backward()
-                loss += part.detach()
+            loss = backward(model, train, order[start : start + batch_size], sizes, hparams, dtype)
             torch.nn.utils.clip_grad_norm_(model.parameters(), hparams.max_grad_norm)
             curve.append({"step": step, "epoch": epoch, "loss": loss.item(),
                           "lr": schedule.get_last_lr()[0]})  # fmt: skip
