@@ -12,6 +12,7 @@ from embryo.data.tasks import load_task, prepare_task, read_split
 from embryo.runtime.errors import EmbryoError
 from embryo.transfer.finetune import (
     FinetuneSettings,
+    check_packing,
     epoch_order,
     finetune,
     length_pieces,
@@ -164,6 +165,25 @@ def test_pack_rows_first_fit_decreasing():
     assert row.tolist() == [0] and offset.tolist() == [0]
 
 
+def test_packing_refuses_a_head_or_attention_it_cannot_pack():
+    """Packing names what it cannot compute before training: another model type's head,
+    or an attention kernel that takes no 4-D mask."""
+    from types import SimpleNamespace
+
+    def model(kind, attention):
+        return SimpleNamespace(
+            config=SimpleNamespace(model_type=kind, _attn_implementation=attention)
+        )
+
+    for kind in ("albert", "bert", "roberta"):
+        for attention in ("sdpa", "eager"):
+            check_packing(model(kind, attention))
+    with pytest.raises(EmbryoError, match="not distilbert with 'sdpa'.*packing: false"):
+        check_packing(model("distilbert", "sdpa"))
+    with pytest.raises(EmbryoError, match="not bert with 'flash_attention_2'"):
+        check_packing(model("bert", "flash_attention_2"))
+
+
 @pytest.mark.parametrize("architecture", ["albert", "bert", "roberta"])
 @pytest.mark.parametrize("kind", ["classification", "regression"])
 def test_packed_examples_have_their_padded_logits(architecture, kind, tiny_tokenizer, tmp_path):
@@ -203,7 +223,7 @@ def test_packed_examples_have_their_padded_logits(architecture, kind, tiny_token
                  rng.integers(0, 3, 20).tolist(),
     }  # fmt: skip
     index = rng.permutation(20)
-    inputs, first, labels = packed_tensors(rows, index, classifier, "cpu")
+    inputs, first, labels = packed_tensors(rows, index, lengths[index], classifier, "cpu")
     assert inputs["input_ids"].shape[0] < 20  # rows shared by several examples
     pad_id = classifier.config.pad_token_id or 0
     padded, padded_labels = batch_tensors(rows, index, pad_id, "cpu")

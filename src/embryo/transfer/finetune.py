@@ -25,8 +25,8 @@ attention kernel) and the update is the whole batch's mean loss: one forward and
 pass over hardly more tokens than the batch holds. With ``packing: false`` the batch is
 computed as up to ``micro_batches`` pieces of similar length (:func:`length_pieces`), each
 padded to its own longest example, gradients accumulated with weights that make the update
-the whole batch's: the same optimisation, more padding and passes. ``group_by_length`` regroups the epoch's order as ``transformers``'
-``LengthGroupedSampler`` does (random mega-batches of 50 batches, each sorted by length),
+the whole batch's: the same optimisation, more padding and passes. ``group_by_length``
+regroups the epoch's order as ``transformers``' ``LengthGroupedSampler`` does (random mega-batches of 50 batches, each sorted by length),
 which changes which examples share a batch: off by default, as it cost dev accuracy in
 ``benchmarks/finetune.py``. The dev split is predicted once, in batches of similar length,
 under ``torch.inference_mode``; AdamW is the fused kernel. On a CUDA GPU with bf16 (``precision: auto``) the forward and backward
@@ -161,17 +161,31 @@ def pack_rows(lengths, width: int):
     return row, offset
 
 
-def packed_tensors(rows: dict, index, model, device):
+#: The model types whose classification head :func:`packed_logits` reads packed rows for.
+PACKED_HEADS = ("albert", "bert", "roberta")
+
+
+def check_packing(model) -> None:
+    """EmbryoError, before any training, unless ``finetuning.packing`` can compute this
+    model: a head of :data:`PACKED_HEADS` and an attention that takes a 4-D mask."""
+    kind, implementation = model.config.model_type, model.config._attn_implementation
+    if kind not in PACKED_HEADS or implementation not in ("sdpa", "eager"):
+        raise EmbryoError(f"finetuning.packing needs a {'/'.join(PACKED_HEADS)} model with sdpa "
+                          f"or eager attention, not {kind} with {implementation!r}; set "
+                          f"finetuning.packing: false")  # fmt: skip
+
+
+def packed_tensors(rows: dict, index, lengths, model, device):
     """A batch of ``index`` packed (:func:`pack_rows`) into rows as wide as its longest
     example: ``(inputs, first, labels)``, where ``inputs`` holds ``input_ids``,
     ``token_type_ids``, ``position_ids`` (each example's own, as when it is alone: from 0,
     from the padding index + 1 for RoBERTa) and a 4-D ``attention_mask`` in which a token
     attends to the tokens of its own example only (padding, to the row's padding, so that no
-    softmax row is empty), and ``first`` the flat position of each example's first token."""
+    softmax row is empty), and ``first`` the flat position of each example's first token.
+    ``lengths`` are the examples' lengths; the model is one :func:`check_packing` admits."""
     import numpy as np
     import torch
 
-    lengths = np.fromiter((len(rows["input_ids"][i]) for i in index), dtype=np.int64)
     width = int(lengths.max())
     row, offset = pack_rows(lengths, width)
     shape = (int(row.max()) + 1, width)
@@ -186,12 +200,8 @@ def packed_tensors(rows: dict, index, model, device):
         positions[r, o : o + k] = np.arange(start, start + k)
         example[r, o : o + k] = e
     same = torch.from_numpy(example[:, :, None] == example[:, None, :])[:, None]
-    implementation = model.config._attn_implementation
-    if implementation == "eager":  # an additive mask
+    if model.config._attn_implementation == "eager":  # an additive mask; sdpa takes bools
         same = torch.zeros(same.shape).masked_fill_(~same, torch.finfo(torch.float32).min)
-    elif implementation != "sdpa":
-        raise EmbryoError(f"finetuning.packing needs sdpa or eager attention, not "
-                          f"{implementation!r}; set finetuning.packing: false")  # fmt: skip
     inputs = {"input_ids": ids, "token_type_ids": types, "position_ids": positions}
     inputs = {k: torch.from_numpy(v) for k, v in inputs.items()} | {"attention_mask": same}
     labels = torch.tensor([rows["label"][i] for i in index], device=device)
@@ -210,7 +220,7 @@ def packed_logits(model, inputs, first):
         return model.classifier(cls[:, None])
     if kind == "bert":
         pooled = base.pooler(cls[:, None])
-    else:
+    else:  # albert
         pooled = base.pooler_activation(base.pooler(cls))
     return model.classifier(model.dropout(pooled))
 
@@ -229,7 +239,7 @@ def backward(model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype):
     """The forward and backward passes of one batch (packed, or in pieces of similar length
     whose losses are weighted by their share of the batch); the batch's mean loss."""
     if hparams.packing:
-        inputs, first, labels = packed_tensors(rows, batch, model, model.device)
+        inputs, first, labels = packed_tensors(rows, batch, sizes[batch], model, model.device)
         with autocast(model.device, dtype):
             loss = classification_loss(model, packed_logits(model, inputs, first), labels)
         loss.backward()
@@ -380,6 +390,8 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     recipe = recipe or PLAIN
     scheme = apply_scheme(model, reinit, seed=seed, recipe=recipe)
     model.to(default_device())
+    if hparams.packing:
+        check_packing(model)
     longest = max(max(map(len, train["input_ids"])), max(map(len, dev["input_ids"])))
     if longest > max_positions(model):
         raise EmbryoError(
