@@ -4,15 +4,25 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: setup run report test lint format gpu-check
+.PHONY: setup lock run report replay tensorboard test lint format gpu-check
 setup:
 	@./scripts/bootstrap
+
+lock:  ## refresh requirements.lock: the exact versions of a fresh resolution (scripts/lock)
+	@./scripts/lock
 
 run: setup  ## the demo workflow (config/config.yaml); pass ARGS="--configfile ..." for another
 	$(BIN)/snakemake --cores $(CORES) $(ARGS)
 
 report: setup  ## the HTML report of what has run: results/report.html (same ARGS as run)
 	$(BIN)/snakemake --report results/report.html $(ARGS)
+
+replay: setup  ## what one training step saw: make replay RUN=bert STEP=3 (same ARGS as run)
+	$(BIN)/snakemake --cores 1 results/$(RUN)/replay/step-$(STEP).csv $(ARGS) --quiet rules
+	$(BIN)/python -m embryo.train.replay results/$(RUN)/replay/step-$(STEP).csv
+
+tensorboard: setup  ## the live training curves of results/*/tensorboard, for this user only
+	$(BIN)/python -m embryo.runtime.tensorboard --logdir results $(ARGS)
 
 test: setup  ## the whole test suite, workflow and real-data tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

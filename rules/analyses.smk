@@ -3,6 +3,26 @@
 # and, beside it, the per-item outcomes it was computed from (registry: items).
 
 
+# every checkpoint of every run (not only analyses.steps): a cheap check of the series
+rule weights:
+    input:
+        model="results/{run}/models/step-{step}",
+        reference=lambda w: model_dir(w.run, ec.checkpoint_steps(RUNS[w.run])[0]),
+    output:
+        "results/{run}/step-{step}/weights.csv",
+    log:
+        "results/logs/weights/{run}/step-{step}.log",
+    benchmark:
+        "results/benchmarks/weights/{run}/step-{step}.tsv"
+    resources:
+        **cluster_resources("weights"),
+    params:
+        reference_step=lambda w: ec.checkpoint_steps(RUNS[w.run])[0],
+        code=code("weights"),
+    script:
+        "../workflow/scripts/weights.py"
+
+
 rule extract_features:
     input:
         model="results/{run}/models/step-{step}",

@@ -221,6 +221,11 @@ def checkpoint_outputs(table, pattern=None):
 # what each table of the table rule gathers, when it is not the per-checkpoint analyses'
 TABLE_INPUTS = {
     "validation": lambda: [f"results/{r}/validation.csv" for r in TRAINED],
+    "weights": lambda: [
+        f"results/{r}/step-{s}/weights.csv"
+        for r in RUNS
+        for s in ec.checkpoint_steps(RUNS[r])
+    ],
     "downstream": downstream_outputs,
     "transferability": transferability_outputs,
     "task_probe": task_probe_outputs,
@@ -493,6 +498,55 @@ def segment_inputs(wildcards):
     return inputs
 
 
+def segment_rule(run, step):
+    """Which rule trains the segment of a run ending at ``step`` (a student's own after step 0)."""
+    return "pretrain_student" if run in STUDENTS and step > 0 else "pretrain"
+
+
+def segment_parent(run, step):
+    """Where an exported checkpoint's weights come from (its manifest): the segment that
+    trained them and the segment it resumed from."""
+    previous = ec.previous_step(RUNS[run], step)
+    return {
+        "segment": segment_dir(run, step),
+        "previous": None if previous is None else segment_dir(run, previous),
+    }
+
+
+def replay_settings(run):
+    """What decides a run's batches: batch size, data-order seed, total steps."""
+    last = settings.segment(config, run, ec.checkpoint_steps(RUNS[run])[-1])
+    return {
+        "batch_size": last.optimizer.batch_size,
+        "seed": last.seeds.data_order,
+        "total_steps": last.optimizer.total_steps,
+    }
+
+
+def release_inputs(wildcards):
+    """A released step's checkpoint and, where that step was analysed, its LAMA and BLiMP
+    summaries (the model card's headline numbers)."""
+    run, step = wildcards.run, int(wildcards.step)
+    inputs = {"model": model_dir(run, step)}
+    if RUNS[run]["analyse"] and step in analysed_steps(run):
+        for name in ("lama", "blimp"):
+            if ANALYSES[name]["enabled"]:
+                inputs[name] = f"results/{run}/step-{step}/{name}.csv"
+    return inputs
+
+
+def series_sources(wildcards):
+    """A local imported series' step directories (a Hub series is read from the Hub)."""
+    spec = RUNS[wildcards.run]["import"]
+    if "path" not in spec:
+        return []
+    root = Path(DATA_DIR)
+    return [
+        str(root / spec["path"].format(step=step))
+        for step in ec.checkpoint_steps(RUNS[wildcards.run])
+    ]
+
+
 def treebank_root():
     return source_root(config["treebank"])
 
@@ -658,6 +712,7 @@ def check_workflow():
     """Before any job (every rule defined by now), each resources key must name a rule of
     this workflow, and every input file that a job will read must be well formed."""
     check_resources()
+    settings.check_tracking(config)
     if workflow.is_main_process:
         check_inputs(input_checks(), cache=Path(".snakemake") / "embryo-checks.json")
         save_cache()

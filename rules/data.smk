@@ -5,7 +5,9 @@ if CLUSTER["network_on_submit_host"]:
     localrules:
         prepare_corpus,
         prepare_task,
+        check_series,
         import_checkpoint,
+        release_step,
 
 
 rule generate_builtin:

@@ -67,3 +67,27 @@ rule validation_curve:
         code=code("validation_curve"),
     script:
         "../workflow/scripts/validation_curve.py"
+
+
+# what one optimizer step's batch held (any step, not only checkpoints): its blocks and
+# their source documents (embryo.train.replay); asked for by name, never part of all
+rule replay:
+    input:
+        blocks=lambda w: blocks_dir(w.run),
+        corpus=lambda w: f"results/corpora/{ec.run_corpus(config, w.run)}/train.parquet",
+        tokenizer=lambda w: f"results/tokenizers/{RUNS[w.run]['tokenizer']}",
+    output:
+        "results/{run}/replay/step-{step}.csv",
+    log:
+        "results/logs/replay/{run}/step-{step}.log",
+    benchmark:
+        "results/benchmarks/replay/{run}/step-{step}.tsv"
+    wildcard_constraints:
+        run=alternatives(TRAINED),
+    resources:
+        **cluster_resources("replay"),
+    params:
+        batch=lambda w: replay_settings(w.run),
+        code=code("replay"),
+    script:
+        "../workflow/scripts/replay.py"

@@ -11,6 +11,7 @@ localrules:
     inheritance_table,
     scrambling,
     task_sizes,
+    release,
 
 
 # Tables across runs and steps, the findings and the provenance (embryo.results); each
@@ -118,6 +119,7 @@ rule provenance:
     params:
         tables_code=lambda w: table_code(),
         packages=lambda w: provenance.package_versions(),
+        environment=lambda w: provenance.environment(workflow.basedir),
         runs=lambda w: run_settings(),
         overview=lambda w: overview(config),
         config=config,

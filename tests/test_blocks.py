@@ -101,6 +101,8 @@ def test_blocks_record_where_documents_start(tokenizer_dir, tok, tmp_path):
     # "a garden" continues document 0; "the city" starts block 2 (no boundary inside it);
     # "a child" (document 2) starts at position 4 of block 2
     assert data["doc_starts"] == [[], [4]]
+    # and the documents each block's tokens come from, in order
+    assert data["docs"] == [[0], [1, 2]]
 
 
 def test_blocks_match_the_reference_packing(tokenizer_dir, tok, tmp_path):
@@ -111,7 +113,7 @@ def test_blocks_match_the_reference_packing(tokenizer_dir, tok, tmp_path):
     data = load_blocks(out)
     assert set(data) == {"train", "validation"}
     for split, dataset in data.items():
-        assert dataset.column_names == ["input_ids", "doc_starts"]
+        assert dataset.column_names == ["input_ids", "doc_starts", "docs"]
         assert dataset.features["input_ids"].feature.dtype == "int32"
         assert str(dataset.data.schema.field("input_ids").type) == "list<item: int32>"
         blocks = dataset["input_ids"]

@@ -535,3 +535,24 @@ def test_cache_dir_is_expanded_created_and_checked(tmp_path, monkeypatch):
     (tmp_path / "file").write_text("")
     with pytest.raises(EmbryoError, match="cannot be created"):
         ec.cache_dir(str(tmp_path / "file" / "hf"))
+
+
+def test_a_tracker_without_its_package_is_named_before_any_job(good, monkeypatch):
+    import importlib.util
+
+    from embryo.config.settings import check_tracking
+    from embryo.train.tracking import from_config
+
+    cfg = check(good)
+    assert cfg["tracking"]["trackers"] == ["tensorboard"]
+    check_tracking(cfg)  # tensorboard is a dependency
+    live = from_config(cfg, "r")
+    assert live.log_dir == "results/r/tensorboard" and live.trackers == ("tensorboard",)
+    good["tracking"] = {"trackers": ["tensorboard", "wandb"]}
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n: None if n == "wandb" else real(n))
+    with pytest.raises(EmbryoError, match=r"tracking.trackers lists wandb, but the wandb package"):
+        check_tracking(check(good))
+    good["tracking"] = {"trackers": ["mlflow"]}
+    with pytest.raises(EmbryoError, match=r"tracking"):
+        check(good)

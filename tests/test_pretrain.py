@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from embryo.runtime.errors import EmbryoError
-from embryo.train.checkpoints import export_checkpoint
+from embryo.train.checkpoints import export_checkpoint, verify_checkpoint
 from embryo.train.segment import batch_indices, run_segment
 from embryo.train.student import run_student_segment
 
@@ -165,6 +165,9 @@ def test_export_loads_with_auto_classes_and_reproduces_logits(
         want = out_trained.prediction_logits if sop else out_trained.logits
     torch.testing.assert_close(got, want, rtol=0, atol=1e-6)
     assert json.loads((out / "embryo.json").read_text())["metrics"]["step"] == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["step"] == 2 and manifest["weights"] == ["model.safetensors"]
+    assert manifest["parent"]["segment"] == str(s2) and verify_checkpoint(out) == []
 
 
 def test_missing_training_state_is_an_error(tmp_path, tiny_tokenizer, tiny_blocks):
@@ -251,9 +254,9 @@ def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
     assert any(not torch.equal(weights[twin][k], weights[guided][k]) for k in weights[twin])
     # the curve records α_t: linear from α_0 = 1 over kd_steps = 4, then 0
     rows = [line.split(",") for line in (guided / "train_curve.csv").read_text().splitlines()]
-    assert rows[0] == ["step", "loss", "lr", "alpha"]
-    assert [float(r[3]) for r in rows[1:]] == [0.75, 0.5, 0.25, 0.0, 0.0, 0.0]
-    assert (twin / "train_curve.csv").read_text().splitlines()[0] == "step,loss,lr"
+    assert rows[0] == ["step", "loss", "lr", "grad_norm", "alpha"]
+    assert [float(r[4]) for r in rows[1:]] == [0.75, 0.5, 0.25, 0.0, 0.0, 0.0]
+    assert (twin / "train_curve.csv").read_text().splitlines()[0] == "step,loss,lr,grad_norm"
 
 
 def test_a_grown_run_starts_as_its_source(tmp_path, tiny_tokenizer, tiny_blocks):
@@ -484,3 +487,123 @@ def test_a_segment_over_nodes_is_one_srun_of_an_agent_a_node(tmp_path, monkeypat
         command("embryo.train.segment", "spec.pickle", processes=8, nodes=2, threads=16)
     single = command("embryo.train.segment", "spec.pickle", processes=2, nodes=1, threads=4)
     assert "--standalone" in single and "--nproc-per-node=2" in single
+
+
+def test_replay_names_the_blocks_and_documents_the_training_loop_took(
+    tmp_path, tiny_corpus, tiny_tokenizer, tiny_blocks, monkeypatch
+):
+    """The replay of a step, computed afresh, is the batch the segment trained on."""
+    from transformers import AutoTokenizer
+
+    from embryo.data.blocks import load_blocks
+    from embryo.train import objective
+    from embryo.train.replay import replay
+
+    trained = []
+    real = objective.masking
+
+    def spy(*args, **kw):
+        mask = real(*args, **kw)
+
+        def recorded(ids, gen):
+            trained.append(ids.clone())
+            return mask(ids, gen)
+
+        return recorded
+
+    monkeypatch.setattr(objective, "masking", spy)
+    first = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
+    segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 3, first)
+    assert len(trained) == 3
+    blocks = load_blocks(tiny_blocks)["train"]
+    tok = AutoTokenizer.from_pretrained(tiny_tokenizer)
+    table = replay(tiny_blocks, tiny_corpus[0], tiny_tokenizer, step=3, batch_size=8, seed=3,
+                   total_steps=6)  # fmt: skip
+    assert table["position"].tolist() == list(range(8))
+    assert blocks.select(table["block"])["input_ids"] == trained[2].tolist()
+    texts = __import__("pandas").read_parquet(tiny_corpus[0])["text"].tolist()
+    for row in table.itertuples():
+        docs = [int(d) for d in row.docs.split()]
+        assert row.first_doc_text == texts[docs[0]][:80]
+        whole = tok.decode(blocks[int(row.block)]["input_ids"])
+        for doc in docs[1:-1]:  # documents wholly inside the block
+            assert tok.decode(tok(texts[doc], add_special_tokens=False)["input_ids"]) in whole
+    with pytest.raises(EmbryoError, match=r"step 7: the run's optimizer steps are 1 to 6"):
+        replay(tiny_blocks, tiny_corpus[0], tiny_tokenizer, step=7, batch_size=8, seed=3,
+               total_steps=6)  # fmt: skip
+
+
+def test_live_curves_are_one_continuous_tensorboard_run_across_segments(
+    tmp_path, tiny_tokenizer, tiny_blocks
+):
+    """Each step logged once, with the values of train_curve.csv, across a chain of two
+    segments, and still once after the second segment reruns."""
+    import pandas as pd
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from embryo.train.tracking import Tracking
+
+    log_dir = tmp_path / "tensorboard"
+    tracking = Tracking(trackers=("tensorboard",), log_dir=str(log_dir), run="r")
+
+    def run(step, previous, folder):
+        out = tmp_path / folder
+        run_segment(segment_settings(settings("bert", step)), blocks_dir=tiny_blocks,
+                    tokenizer_dir=tiny_tokenizer, previous_dir=previous, out_dir=out, threads=1,
+                    tracking=tracking)  # fmt: skip
+        return out
+
+    s0 = run(0, None, "step-0")
+    s3 = run(3, s0, "step-3")
+    s6 = run(6, s3, "step-6")
+    run(6, s3, "step-6-again")  # a rerun replaces the segment's event file
+    assert len(list(log_dir.glob("*tfevents*"))) == 3
+    events = EventAccumulator(str(log_dir))
+    events.Reload()
+    scalars = {
+        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
+    }
+    assert {"train/loss", "train/lr", "train/grad_norm", "train/tokens_per_second"} <= set(scalars)
+    curve = pd.concat([pd.read_csv(s / "train_curve.csv") for s in (s3, s6)])
+    assert [s for s, _ in scalars["train/loss"]] == list(range(1, 7))
+    for tag in ("loss", "grad_norm", "lr"):
+        got = [v for _, v in sorted(scalars[f"train/{tag}"])]
+        assert got == pytest.approx(curve[tag].tolist(), rel=1e-6)  # float32 in the events
+    val = dict(scalars["val/loss"])
+    assert sorted(val) == [0, 3, 6]
+    assert val[6] == pytest.approx(json.loads((s6 / "metrics.json").read_text())["val_loss"])
+
+
+def test_overlapping_segment_files_are_cleared_and_wandb_resumes_one_run(tmp_path, monkeypatch):
+    import accelerate.tracking
+
+    from embryo.train.tracking import LiveCurves, Tracking, clear_overlapping, wandb_id
+
+    for name in ("a.tfevents.1.segment-0-0", "a.tfevents.2.segment-0-4", "a.tfevents.3.segment-4-8",
+                 "a.tfevents.4.segment-8-12", "notes.txt"):  # fmt: skip
+        (tmp_path / name).write_text("")
+    removed = clear_overlapping(tmp_path, 2, 8)  # a new chain 0-2-8: steps 3..8
+    assert sorted(p.name for p in removed) == [
+        "a.tfevents.2.segment-0-4",
+        "a.tfevents.3.segment-4-8",
+    ]
+    assert clear_overlapping(tmp_path, 0, 0)[0].name == "a.tfevents.1.segment-0-0"
+
+    started = []
+
+    class FakeWandB:
+        def __init__(self, run_name, **kwargs):
+            started.append((run_name, kwargs))
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(accelerate.tracking, "WandBTracker", FakeWandB)
+    ident = wandb_id("bert@s1", {"seed": 1})
+    assert ident == wandb_id("bert@s1", {"seed": 1}) != wandb_id("bert@s1", {"seed": 2})
+    tracking = Tracking(("wandb",), str(tmp_path / "tb"), "bert@s1", "embryo", None, ident)
+    for first, step in ((0, 4), (4, 8)):
+        LiveCurves(tracking, first=first, step=step, main=True)
+    assert LiveCurves(tracking, first=0, step=4, main=False).trackers == []
+    assert [kw["id"] for _, kw in started] == [ident, ident] and ident.startswith("bert-s1-")
+    assert all(name == "embryo" and kw["resume"] == "allow" for name, kw in started)

@@ -94,3 +94,33 @@ def test_import_sources(tmp_path):
     assert import_source({"path": "ckpt-{step}"}, 7, tmp_path) == (str(tmp_path / "ckpt-7"), None)
     with pytest.raises(EmbryoError, match=r"ckpt-8: expected a save_pretrained directory"):
         import_source({"path": "ckpt-{step}"}, 8, tmp_path)
+
+
+def test_environment_names_the_lock_file_and_what_differs_from_it(tmp_path):
+    import hashlib
+    from importlib.metadata import version
+
+    from embryo.results.provenance import environment
+
+    assert environment(tmp_path) == {"lock_file": "requirements.lock", "sha256": None,
+                                     "differs": None}  # fmt: skip
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"# header\npyyaml=={version('pyyaml')}\nscipy==0.0.1\nno-such-pkg==1.0\n")
+    env = environment(tmp_path)
+    assert env["sha256"] == hashlib.sha256(lock.read_bytes()).hexdigest()
+    assert env["differs"] == [f"scipy {version('scipy')} (locked 0.0.1)",
+                              "no-such-pkg missing (locked 1.0)"]  # fmt: skip
+    lock.write_text("pyyaml\n")
+    with pytest.raises(ValueError, match=r"requirements.lock:1: expected name==version"):
+        environment(tmp_path)
+
+
+def test_the_repository_lock_file_is_this_environment():
+    """CI installs with requirements.lock as constraints (scripts/bootstrap): every locked
+    version is the installed one."""
+    from embryo.results.provenance import environment
+
+    from .conftest import REPO
+
+    env = environment(REPO)
+    assert env["sha256"] is not None and env["differs"] == []

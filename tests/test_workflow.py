@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from embryo.train.checkpoints import verify_checkpoint
 
 from .conftest import REPO, sentences
 
@@ -188,6 +191,16 @@ def test_end_to_end_exports_loadable_checkpoints(workflow):
         assert curve["step"].tolist() == spec["checkpoints"]
         assert curve["val_loss"].iloc[-1] < curve["val_loss"].iloc[0]
         assert (workdir / f"results/logs/pretrain/{run}/step-0.log").exists()
+        # each exported step proves what it is: its manifest, against its files
+        last = workdir / f"results/{run}/models/step-{spec['checkpoints'][-1]}"
+        assert verify_checkpoint(last) == []
+        manifest = json.loads((last / "manifest.json").read_text())
+        assert manifest["parent"]["segment"] == f"results/{run}/train/step-{manifest['step']}"
+        assert set(manifest["code"]) == {"segment", "export"}
+        weights = pd.read_csv(workdir / "results/tables/weights.csv").query("run == @run")
+        assert set(weights["step"]) == set(spec["checkpoints"])
+        whole = weights[weights["part"] == "model"].sort_values("step")
+        assert whole["distance"].iloc[0] == 0 and (whole["distance"].iloc[1:] > 0).all()
     for analysis in ("mlm_pos", "probe", "lama", "blimp", "downstream"):
         table = pd.read_parquet(workdir / f"results/tables/{analysis}.parquet")
         assert set(table["run"]) == {"bert"} and set(table["step"]) == {4}, analysis
@@ -200,7 +213,7 @@ def test_end_to_end_exports_loadable_checkpoints(workflow):
     assert set(downstream["task"]) == {"sst2", "stsb"} and set(downstream["reinit"]) == {"none"}
     assert set(downstream["metric"]) == {"accuracy", "pearson"}
     assert downstream["n_train"].tolist() == [40, 40] and downstream["score"].notna().all()
-    for figure in ("validation", "mlm_pos", "mlm_pos_rescaled", "probe_upos", "lama", "blimp",
+    for figure in ("validation", "weights", "mlm_pos", "mlm_pos_rescaled", "probe_upos", "lama", "blimp",
                    "downstream"):  # fmt: skip
         assert (workdir / f"results/figures/{figure}.png").stat().st_size > 10_000
     assert not list(workdir.glob("results/**/.*tmp-*")), "temporary outputs left behind"
@@ -270,13 +283,17 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     changed["runs"]["bert"]["optimizer"]["lr"] = 1.0e-3
     jobs = scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))
     training = {
-        (r, w) for r, w in jobs if r in ("pretrain", "export_checkpoint", "validation_curve")
+        (r, w)
+        for r, w in jobs
+        if r in ("pretrain", "export_checkpoint", "weights", "validation_curve")
     }
     assert training == {
         ("pretrain", "run=bert, step=2"),
         ("pretrain", "run=bert, step=4"),
         ("export_checkpoint", "run=bert, step=2"),
         ("export_checkpoint", "run=bert, step=4"),
+        ("weights", "run=bert, step=2"),  # step 0, the reference, is unchanged
+        ("weights", "run=bert, step=4"),
         ("validation_curve", "run=bert"),
     }
     grid = {(r, w) for r, w in jobs if r in ("finetune", "task_probe")}
@@ -302,6 +319,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
             "tokenize_corpus",
             "pretrain",
             "export_checkpoint",
+            "weights",
             "validation_curve",
             "prepare_task",
             "task_sizes",  # a built-in task's rows are counted once it is prepared
@@ -326,6 +344,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
         "tokenize_corpus",
         "pretrain",
         "export_checkpoint",
+        "weights",
         "validation_curve",
         "table",
         "figure",
@@ -333,6 +352,8 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     assert {w for r, w in jobs if r in ("table", "figure")} == {
         "analysis=validation",
         "figure=validation",
+        "analysis=weights",
+        "figure=weights",
     }
     changed = copy.deepcopy(config)
     changed["finetuning"]["lr"] = 2.0e-3
@@ -383,7 +404,7 @@ def test_a_replicate_adds_its_own_jobs_and_reruns_none_of_its_series(workflow):
     assert {("pretrain", f"run=bert@s1, step={s}") for s in (0, 2, 4)} <= jobs
     analysed = {r for r, w in jobs if w.startswith("run=bert@s1, step=4")}
     # every analysis, the downstream fine-tuning included
-    assert analysed == ANALYSIS_RULES | {"pretrain", "export_checkpoint"}
+    assert analysed == ANALYSIS_RULES | {"pretrain", "export_checkpoint", "weights"}
     assert ("table", "analysis=mlm_pos") in jobs and ("findings", "") in jobs
 
 
@@ -405,6 +426,42 @@ def test_imported_run_lands_beside_trained_ones(workflow):
         b = AutoModelForMaskedLM.from_pretrained(workdir / f"results/bert/models/step-{step}")
         for (ka, va), (_, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
             assert torch.equal(va, vb), ka
+        assert verify_checkpoint(workdir / f"results/mirror/models/step-{step}") == []
+    series = json.loads((workdir / "results/mirror/series.json").read_text())
+    assert series["4"]["source"] == str(workdir / "results/bert/models/step-4")
+    # a series that serves one checkpoint twice fails its import, naming both steps
+    broken = workdir / "broken"
+    for step, source in ((2, 2), (4, 2)):
+        shutil.copytree(workdir / f"results/bert/models/step-{source}", broken / f"step-{step}")
+    with_broken = copy.deepcopy(config)
+    with_broken["runs"]["broken"] = {
+        "architecture": "bert",
+        "checkpoints": [2, 4],
+        "import": {"path": str(broken / "step-{step}")},
+    }
+    result = snakemake(workdir, with_broken, "results/broken/models/step-4", name="broken.yaml")
+    assert result.returncode != 0
+    assert "runs.broken: steps 2 and 4 have the same weight files" in result.stdout + result.stderr
+    assert not (workdir / "results/broken/models").exists()
+    (workdir / "results/logs/check_series/broken.log").unlink()  # a failed job's log
+
+
+def test_a_release_is_asked_for_by_name_and_covers_every_step(workflow):
+    workdir, config = workflow
+    released = copy.deepcopy(config)
+    released["release"] = {"runs": {"bert": {"hub_id": "org/bert-embryo"}}}
+    jobs = scheduled(snakemake(workdir, released, "-n", name="release.yaml"))
+    assert not {r for r, _ in jobs} & {"release", "release_step"}, "all releases nothing"
+    target = "results/bert/release.json"
+    jobs = scheduled(snakemake(workdir, released, "-n", target, name="release.yaml"))
+    steps = config["runs"]["bert"]["checkpoints"]
+    assert jobs == {("release_step", f"run=bert, step={s}") for s in steps} | {
+        ("release", "run=bert")
+    }
+    released["release"] = {"runs": {"nope": {"hub_id": "org/x"}}}
+    result = snakemake(workdir, released, "-n", name="release.yaml")
+    assert result.returncode != 0
+    assert "release.runs.nope: not a run trained here" in result.stdout + result.stderr
 
 
 def test_bad_config_fails_before_any_job(workflow):
@@ -554,7 +611,8 @@ def test_knowledge_inheritance_table_and_figures(workflow):
 # ---- exact reruns after code edits: the edits go to a copy of the checkout (its library
 # first on PYTHONPATH), dry-run against the finished results of the tests above
 
-CHECKOUT = ("Snakefile", "rules", "workflow", "config", "report", "profiles", "src")
+CHECKOUT = ("Snakefile", "rules", "workflow", "config", "report", "profiles", "src",
+            "requirements.lock")  # fmt: skip
 NOTHING = "# an edit that changes nothing the code does\n"
 
 
@@ -650,8 +708,9 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
     assert jobs_of(jobs, "pretrain_student") == {"run=student, step=3"}
     assert jobs_of(jobs, "export_checkpoint") == {"run=student, step=3"}
     assert jobs_of(jobs, "validation_curve") == {"run=student"}
-    assert {r for r, _ in jobs} == {"pretrain_student", "export_checkpoint", "validation_curve",
-                                    "table", "inheritance_table", "figure", "findings",
+    assert jobs_of(jobs, "weights") == {"run=student, step=3"}
+    assert {r for r, _ in jobs} == {"pretrain_student", "export_checkpoint", "weights",
+                                    "validation_curve", "table", "inheritance_table", "figure", "findings",
                                     "provenance"}  # fmt: skip
 
     # the tables: every rule whose script uses them, and what reads those
@@ -661,7 +720,7 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
     jobs = plan(workdir, config, root)
     users = {"table", "inheritance_table", "transfer_summary", "scrambling"}
     assert users <= {r for r, _ in jobs} <= users | {"figure", "findings", "provenance"}
-    assert len(jobs_of(jobs, "table")) == 9  # every table the table rule writes
+    assert len(jobs_of(jobs, "table")) == 10  # every table the table rule writes
 
     # a job script: its jobs and their readers
     root = checkout(tmp_path / "script")

@@ -27,7 +27,8 @@ SECTIONS = (EMBRYOLOGY, TRANSFER, INHERITANCE, CROSSED, FINDINGS)
 
 # the rules from the corpus to the checkpoints: where every table's lineage starts
 UPSTREAM = ("generate_builtin", "prepare_corpus", "train_tokenizer", "tokenize_corpus",
-            "pretrain", "pretrain_student", "export_checkpoint", "import_checkpoint")  # fmt: skip
+            "pretrain", "pretrain_student", "export_checkpoint", "check_series",
+            "import_checkpoint")  # fmt: skip
 
 
 class Table(NamedTuple):
@@ -95,6 +96,19 @@ TABLES = (
         findings=True,
         lineage=("validation_curve",),
         needs=("trained",),
+    ),
+    Table(
+        "weights",
+        EMBRYOLOGY,
+        caption=(
+            "Weight norms per part of the model (embeddings, each encoder layer, the "
+            "masked-LM head, the whole model) at every checkpoint of every run, and their L2 "
+            "distance from the run's first checkpoint (its initialisation, for a trained "
+            "run), absolute and relative to the first checkpoint's norm."
+        ),
+        rule="table",
+        config="weights",
+        lineage=("weights",),
     ),
     Table(
         "mlm_pos",
@@ -300,6 +314,19 @@ FIGURES = (
             "checkpoint of every trained run, one line per run; log scale, lower is better. "
             "A curve that flattens early says the later checkpoints add little to the "
             "language model itself."
+        ),
+    ),
+    Figure(
+        "weights",
+        EMBRYOLOGY,
+        tables=("weights",),
+        draw="embryo.plots.embryology:weight_curves",
+        caption=(
+            "Relative distance from the first checkpoint, ||θ_t − θ_0|| / ||θ_0||, and the "
+            "weight norm relative to the first checkpoint's, per part of the model (colour: "
+            "from the embeddings, dark, to the head, light), one row per run. A healthy "
+            "series rises steadily; a flat stretch is two steps with the same weights, a "
+            "jump a step from another run."
         ),
     ),
     Figure(

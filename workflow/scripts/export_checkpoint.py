@@ -11,4 +11,6 @@ with logged(snakemake.log[0]):
         snakemake.input.tokenizer,
         snakemake.output[0],
         provenance=snakemake.params.provenance,
+        parent=snakemake.params.parent,
+        code=snakemake.params.made_by,
     )

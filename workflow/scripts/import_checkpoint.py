@@ -12,4 +12,6 @@ with logged(snakemake.log[0]):
         snakemake.params.data_dir,
         snakemake.output[0],
         provenance=snakemake.params.provenance,
+        series=snakemake.input.series,
+        code={"import": snakemake.params.code},
     )

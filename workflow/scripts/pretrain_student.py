@@ -4,6 +4,7 @@ delegate()  # in the run's preloaded interpreter, when there is one (embryo.runt
 
 from embryo.runtime.logs import logged
 from embryo.train.student import launch_student
+from embryo.train.tracking import from_config
 
 with logged(snakemake.log[0]):
     metrics = launch_student(
@@ -16,5 +17,7 @@ with logged(snakemake.log[0]):
         teacher_dir=snakemake.input.teacher,
         out_dir=snakemake.output[0],
         threads=snakemake.threads,
+        # the live curves: from the config, not a param (changing them reruns nothing)
+        tracking=from_config(snakemake.config, snakemake.wildcards.run),
     )
     print(metrics)

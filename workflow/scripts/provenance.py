@@ -14,6 +14,7 @@ with logged(snakemake.log[0]):
         snakemake.input.tables,
         code=p.tables_code,
         packages=p.packages,
+        environment=p.environment,
         overview=p.overview,
         runs=p.runs,
         config=p.config,

@@ -224,6 +224,11 @@ def _semantic_problems(config: dict, check_files: bool):
     yield from _teacher_problems(config)
     yield from _study_problems(config)
     yield from _growth_problems(config)
+    for name in config["release"]["runs"]:
+        run = config["runs"].get(name)
+        if run is None or run.get("import") is not None:
+            trained = sorted(r for r, spec in config["runs"].items() if spec.get("import") is None)
+            yield f"release.runs.{name}: not a run trained here; trained runs: {trained}"
 
 
 def _mix_problems(config: dict, name: str, parts):

@@ -132,3 +132,19 @@ def tokenizer(config: dict, name: str):
     from embryo.data.tokenizer import TokenizerSettings
 
     return build(TokenizerSettings, config["tokenizers"][name], f"tokenizers.{name}")
+
+
+TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb"}
+
+
+def check_tracking(config: dict) -> None:
+    """Every tracker listed has its package installed (checked before any job)."""
+    import importlib.util
+
+    for name in config["tracking"]["trackers"]:
+        package = TRACKER_PACKAGES[name]
+        if importlib.util.find_spec(package) is None:
+            raise EmbryoError(
+                f"config: tracking.trackers lists {name}, but the {package} package is not "
+                f"installed: pip install {package}, or remove {name} from tracking.trackers"
+            )

@@ -7,7 +7,8 @@ of the batch is dropped. No padding: every block is exactly ``block_size`` long.
 with no tokens are skipped. With ``num_proc > 1`` each worker's shard ends a batch too.
 Each block also keeps ``doc_starts``, the positions where another document begins in it
 (the corpus's ``doc`` column, :func:`embryo.data.corpus.prepare_corpus`), for ALBERT's
-sentence order within one document.
+sentence order within one document, and ``docs``, the numbers of the documents its tokens
+come from, in order (what a training step saw: :mod:`embryo.train.replay`).
 """
 
 from __future__ import annotations
@@ -33,16 +34,18 @@ def _group(batch, cls: int, sep: int, block_size: int):
     (``doc_starts``: positions in the block, after [CLS], of the first token of a text
     whose document differs from the text before), so that ALBERT's sentence-order pairs
     can be cut within one document (:func:`embryo.train.objective.sentence_order`)."""
-    stream, starts, previous = [], [], None
+    stream, starts, docs, previous = [], [], [], None
     for ids, doc in zip(batch["ids"], batch["doc"], strict=True):
         if not ids:
             continue
         if previous is not None and doc != previous:
             starts.append(len(stream))
+        if doc != previous:
+            docs.append(doc)  # docs[k + 1] begins at starts[k]
         stream += (*ids, sep)
         previous = doc
     n = block_size - 2
-    out = {"input_ids": [], "doc_starts": []}
+    out = {"input_ids": [], "doc_starts": [], "docs": []}
     first = 0
     for i in range(0, len(stream) - n + 1, n):
         out["input_ids"].append([cls, *stream[i : i + n], sep])
@@ -54,6 +57,7 @@ def _group(batch, cls: int, sep: int, block_size: int):
                 break
             inside.append(starts[k] - i + 1)
         out["doc_starts"].append(inside)
+        out["docs"].append(docs[first : first + len(inside) + 1])
     return out
 
 
@@ -91,7 +95,8 @@ def _pack_split(
     stream = pc.sum(lengths).as_py() or 0
     stream += pc.sum(pc.greater(lengths, 0)).as_py() or 0  # one sep after each text
     input_ids = datasets.Features({"input_ids": datasets.Sequence(datasets.Value("int32")),
-                                   "doc_starts": datasets.Sequence(datasets.Value("int32"))})  # fmt: skip
+                                   "doc_starts": datasets.Sequence(datasets.Value("int32")),
+                                   "docs": datasets.Sequence(datasets.Value("int64"))})  # fmt: skip
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     blocks = tokenized.map(
         _group,

@@ -28,6 +28,42 @@ def validation_curves(table, path) -> None:
     save(fig, path)
 
 
+def _part_order(part: str) -> int:
+    """embeddings, layer 1, 2, ..., head: from the input up."""
+    if part == "embeddings":
+        return 0
+    return int(part.split()[1]) if part.startswith("layer ") else 10_000
+
+
+def weight_curves(table, path) -> None:
+    """Per run, the relative distance from its first checkpoint and the norm relative to
+    the first checkpoint's, per part of the model (dark: embeddings, light: head), with
+    the whole model in black."""
+    runs = sorted(table["run"].unique())
+    fig, axes = panels(len(runs), 2, width=5.5, height=3.0)
+    cmap = plt().get_cmap("viridis")
+    for row, run in zip(axes, runs, strict=True):
+        rows = table[table["run"] == run]
+        parts = sorted((p for p in rows["part"].unique() if p != "model"), key=_part_order)
+        for k, part in enumerate(parts + ["model"]):
+            one = rows[rows["part"] == part].sort_values("step")
+            style = (
+                {"color": "black", "lw": 2, "label": "whole model"}
+                if part == "model"
+                else {"color": cmap(k / max(len(parts) - 1, 1) * 0.9), "lw": 1.2, "label": part}
+            )
+            row[0].plot(one["step"], one["relative_distance"], marker=".", **style)
+            row[1].plot(one["step"], one["norm"] / one["reference_norm"], marker=".", **style)
+        first = int(rows["reference_step"].iloc[0])
+        row[0].set_ylabel(f"‖θ − θ_{first}‖ / ‖θ_{first}‖")
+        row[1].set_ylabel(f"‖θ‖ / ‖θ_{first}‖")
+        for ax in row:
+            ax.set_title(run)
+            step_axis(ax)
+        row[1].legend(fontsize=7, ncol=2)
+    save(fig, path)
+
+
 def pos_curves(table, path, *, rescaled: bool = False, tagset: str = "upos") -> None:
     """Accuracy per POS tag vs step, for reconstruction and mask prediction.
 

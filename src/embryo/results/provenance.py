@@ -7,7 +7,8 @@ fingerprint of each and of them all, and the library modules they ran
 (:mod:`embryo.runtime.fingerprint`); and, for all of them, the validated config with its
 defaults filled in, each run's resolved settings (:func:`embryo.config.settings.segment`
 at its last checkpoint: what its checkpoints depend on), the versions of the packages
-that matter and the git commit of the workflow.
+that matter, the lock file they were installed from (:func:`environment`) and the git
+commit of the workflow.
 A row is traced through its keys: ``run`` to the run's settings, ``task`` to the task's,
 the table to its code.
 
@@ -40,6 +41,40 @@ def package_versions(names=PACKAGES) -> dict:
         except PackageNotFoundError:
             versions[name] = None
     return versions
+
+
+LOCK_FILE = "requirements.lock"
+
+
+def environment(root, lock_file=LOCK_FILE) -> dict:
+    """The lock file the environment was built from (``scripts/bootstrap`` installs with it
+    as constraints; ``make lock`` refreshes it): its SHA-256 and the locked packages whose
+    installed version differs from the lock (an empty list: this environment is the lock's).
+    torch is not locked: its build (CPU or CUDA) is the machine's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    path = Path(root) / lock_file
+    if not path.exists():
+        return {"lock_file": lock_file, "sha256": None, "differs": None}
+    differs = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        name, sep, locked = line.partition("==")
+        if not sep:
+            raise ValueError(f"{path}:{number}: expected name==version, got {line!r}")
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = None
+        if installed != locked:
+            differs.append(f"{name} {installed or 'missing'} (locked {locked})")
+    return {
+        "lock_file": lock_file,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "differs": differs,
+    }
 
 
 def git_state(root) -> dict:
@@ -77,9 +112,18 @@ def table_record(path) -> dict:
 
 
 def record(
-    tables: list, *, code: dict, packages: dict, overview: dict, runs: dict, config: dict, root
+    tables: list,
+    *,
+    code: dict,
+    packages: dict,
+    overview: dict,
+    runs: dict,
+    config: dict,
+    root,
+    environment: dict | None = None,
 ) -> dict:
-    """The provenance file's content: tables, code, packages, git state, runs and config."""
+    """The provenance file's content: tables, code, packages (and the lock file they were
+    installed from), git state, runs and config."""
     import datetime
     import platform
 
@@ -93,6 +137,7 @@ def record(
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": packages,
+        "environment": environment,
         "tables": records,
         "overview": overview,
         "runs": runs,

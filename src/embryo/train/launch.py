@@ -99,13 +99,13 @@ def command(entry: str, spec, *, processes: int, nodes: int, threads: int) -> li
 
 
 def launch(settings, *, run, entry: str, processes: int = 1, nodes: int = 1,
-           threads: int = 0, **dirs) -> dict:  # fmt: skip
+           threads: int = 0, tracking=None, **dirs) -> dict:  # fmt: skip
     """Run a segment: ``run(settings, threads=..., **dirs)`` in this process, or
     ``processes`` data-parallel processes over ``nodes`` nodes, each running the ``main``
     of module ``entry``. Returns the segment's metrics; a failing process fails the job
     with its exit status."""
     if processes == 1 and nodes == 1:
-        return run(settings, threads=threads, **dirs)
+        return run(settings, threads=threads, tracking=tracking, **dirs)
     out_dir = Path(dirs["out_dir"])
     # beside the output (a shared file system) when other nodes must read the spec
     where = out_dir.parent if nodes > 1 else None
@@ -115,7 +115,7 @@ def launch(settings, *, run, entry: str, processes: int = 1, nodes: int = 1,
     try:
         spec = tmp / "segment.pickle"
         dirs = {k: str(v) if v else None for k, v in dirs.items()}
-        spec.write_bytes(pickle.dumps({"settings": settings, "dirs": dirs}))
+        spec.write_bytes(pickle.dumps({"settings": settings, "dirs": dirs, "tracking": tracking}))
         cmd = command(entry, spec, processes=processes, nodes=nodes, threads=threads)
         print("launching:", " ".join(cmd), flush=True)
         done = subprocess.run(cmd)
@@ -138,4 +138,4 @@ def main(argv=None, *, run) -> None:
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
     spec = pickle.loads(Path(args.spec).read_bytes())
-    run(spec["settings"], threads=args.threads, **spec["dirs"])
+    run(spec["settings"], threads=args.threads, tracking=spec.get("tracking"), **spec["dirs"])

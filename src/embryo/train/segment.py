@@ -18,7 +18,9 @@ and saving (:func:`save_segment`). Layout of a segment directory
     model/          save_pretrained() of the training model (config + safetensors)
     state.pt        optimizer and scheduler state (absent at step 0)
     metrics.json    validation loss/perplexity/accuracy, mean training loss, wall time
-    train_curve.csv step, loss, learning rate of every optimizer step of the segment
+    train_curve.csv step, loss, learning rate, gradient norm of every optimizer step
+
+and, as they train, the live curves of the run (:mod:`embryo.train.tracking`).
 """
 
 from __future__ import annotations
@@ -105,12 +107,14 @@ class SegmentSettings(NamedTuple):
 
 class StepResult(NamedTuple):
     """One optimizer step: the mean loss, the learning rate it used, the inheritance weight
-    (0 without a teacher) and the masked positions of the whole batch."""
+    (0 without a teacher), the masked positions of the whole batch and the gradient's L2
+    norm before clipping."""
 
     loss: float
     lr: float
     alpha: float
     masked: int
+    grad_norm: float
 
 
 def batch_indices(step: int, batch_size: int, n_blocks: int, seed: int):
@@ -265,12 +269,17 @@ class Trainer:
                 acc.backward(loss)
             step_loss += loss.detach()
         if opt.max_grad_norm is not None:
-            acc.clip_grad_norm_(self.model.parameters(), opt.max_grad_norm)
+            norm = acc.clip_grad_norm_(self.model.parameters(), opt.max_grad_norm)
+        else:  # the norm alone (of the unscaled gradients, under fp16)
+            acc.unscale_gradients()
+            grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+            norm = torch.nn.utils.get_total_norm(grads)
         lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return StepResult(acc.reduce(step_loss, "mean").item(), lr, weight, masked)
+        loss = acc.reduce(step_loss, "mean").item()
+        return StepResult(loss, lr, weight, masked, float(norm))
 
 
 def build_trainer(
@@ -311,7 +320,9 @@ def build_trainer(
     per_process = opt.batch_size // world
     return trainer(
         settings, accelerator, model, objective, optimizer, scheduler,
-        train_blocks.with_format("torch"), tokenizer, per_process, per_process // opt.grad_accum,
+        train_blocks.with_format("torch", columns=[c for c in ("input_ids", "doc_starts")
+                                                   if c in train_blocks.column_names]),
+        tokenizer, per_process, per_process // opt.grad_accum,
     )  # fmt: skip
 
 
@@ -404,9 +415,10 @@ def evaluate(
 
 
 def train_curve_csv(curve: list[tuple[int, StepResult]], ki) -> str:
-    """The segment's curve as CSV: step, loss, lr, and a student's inheritance weight alpha."""
-    head = "step,loss,lr" + (",alpha" if ki else "")
-    rows = [(t, r.loss, r.lr, *((r.alpha,) if ki else ())) for t, r in curve]
+    """The segment's curve as CSV: step, loss, lr, gradient norm (before clipping), and a
+    student's inheritance weight alpha."""
+    head = "step,loss,lr,grad_norm" + (",alpha" if ki else "")
+    rows = [(t, r.loss, r.lr, r.grad_norm, *((r.alpha,) if ki else ())) for t, r in curve]
     return head + "\n" + "".join(",".join(map(repr, row)) + "\n" for row in rows)
 
 
@@ -436,7 +448,7 @@ def save_segment(out_dir, model, metrics: dict, curve, *, trainer: Trainer | Non
 
 def run_segment(
     settings: SegmentSettings, *, blocks_dir, tokenizer_dir, previous_dir, out_dir,
-    threads: int = 0, source_dir=None, make_trainer=build_trainer,
+    threads: int = 0, source_dir=None, make_trainer=build_trainer, tracking=None,
 ) -> dict:  # fmt: skip
     """Train one segment ending at ``settings.step`` and write ``out_dir`` atomically.
 
@@ -444,7 +456,9 @@ def run_segment(
     ``source_dir`` the exported checkpoint a grown run starts from at step 0
     (``settings.grow_from``, :mod:`embryo.train.growth`); ``make_trainer`` builds the
     trainer (:func:`build_trainer`'s arguments; a knowledge-inheritance student's is
-    :func:`embryo.train.student.student_trainer`). Returns the segment's metrics.
+    :func:`embryo.train.student.student_trainer`); ``tracking`` where the live curves
+    go (:class:`embryo.train.tracking.Tracking`; None: nowhere). Returns the segment's
+    metrics.
     """
     import torch
     from accelerate import Accelerator
@@ -453,6 +467,7 @@ def run_segment(
 
     from embryo.data.blocks import load_blocks
     from embryo.models.families import parameter_count
+    from embryo.train.tracking import LiveCurves
 
     if threads:
         torch.set_num_threads(threads)
@@ -472,6 +487,7 @@ def run_segment(
     )
 
     trainer, curve = None, []
+    live = LiveCurves(tracking, first=first, step=step, main=accelerator.is_main_process)
     if step > first:
         if ki is not None and make_trainer is build_trainer:
             raise EmbryoError(f"segment {step} is a student's: embryo.train.student runs it")
@@ -479,8 +495,12 @@ def run_segment(
             settings, model, tokenizer, data["train"], accelerator, first=first,
             state_file=Path(previous_dir) / "state.pt" if previous_dir else None,
         )  # fmt: skip
+        tokens = opt.batch_size * settings.block_size
         for t in tqdm(range(first + 1, step + 1), desc=f"step {first}->{step}", mininterval=10):
-            curve.append((t, trainer.step(t)))
+            began = time.perf_counter()
+            result = trainer.step(t)
+            curve.append((t, result))
+            live.log(step_values(result, tokens / (time.perf_counter() - began), ki), t)
 
     metrics = {"step": step, "parameters": parameter_count(model)}
     metrics["processes"] = accelerator.num_processes
@@ -506,9 +526,21 @@ def run_segment(
             "tokens_seen": step * (opt.batch_size if opt else 0) * settings.block_size,
             "seconds": time.time() - started,
         }
+        live.log({f"val/{k[4:]}": metrics[k] for k in VALIDATION_CURVES}, step)
         save_segment(out_dir, model, metrics, curve, trainer=trainer, ki=ki)
+    live.close()
     accelerator.wait_for_everyone()
     return metrics
+
+
+VALIDATION_CURVES = ("val_loss", "val_perplexity", "val_accuracy")
+
+
+def step_values(result: StepResult, tokens_per_second: float, ki) -> dict:
+    """What a step logs to the live curves (:mod:`embryo.train.tracking`)."""
+    values = {"train/loss": result.loss, "train/lr": result.lr,
+              "train/grad_norm": result.grad_norm, "train/tokens_per_second": tokens_per_second}  # fmt: skip
+    return values | ({"train/alpha": result.alpha} if ki else {})
 
 
 def launch(settings: SegmentSettings, *, run=None, **kw) -> dict:
