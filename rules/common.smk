@@ -484,9 +484,9 @@ def segment_inputs(wildcards):
         "blocks": blocks_dir(run),
         "tokenizer": f"results/tokenizers/{RUNS[run]['tokenizer']}",
     }
-    previous = ec.previous_step(RUNS[run], step)
+    previous = ec.resumes_from(config, run, step)  # a branch's first: its parent's
     if previous is not None:
-        inputs["previous"] = segment_dir(run, previous)
+        inputs["previous"] = segment_dir(*previous)
     # a grown run's step 0 is the source's checkpoint; a student's later steps need the teacher
     for name, link, needed in (
         ("source", "grow_from", step == 0),
@@ -506,10 +506,10 @@ def segment_rule(run, step):
 def segment_parent(run, step):
     """Where an exported checkpoint's weights come from (its manifest): the segment that
     trained them and the segment it resumed from."""
-    previous = ec.previous_step(RUNS[run], step)
+    previous = ec.resumes_from(config, run, step)
     return {
         "segment": segment_dir(run, step),
-        "previous": None if previous is None else segment_dir(run, previous),
+        "previous": None if previous is None else segment_dir(*previous),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -556,3 +557,43 @@ def test_a_tracker_without_its_package_is_named_before_any_job(good, monkeypatch
     good["tracking"] = {"trackers": ["mlflow"]}
     with pytest.raises(EmbryoError, match=r"tracking"):
         check(good)
+
+
+def test_a_branch_continues_its_parent_and_anneals_from_its_rate(good):
+    from embryo.config.runs import resumes_from
+    from embryo.config.settings import segment
+
+    good["runs"]["r"]["optimizer"] = {"lr": 1e-3, "warmup_steps": 0}
+    good["runs"]["cool"] = {**copy.deepcopy(good["runs"]["r"]), "checkpoints": [10, 15, 20],
+                            "branch": {"run": "r", "step": 10, "anneal": True}}  # fmt: skip
+    cfg = check(good)
+    assert resumes_from(cfg, "cool", 10) == ("r", 10) and resumes_from(cfg, "cool", 15) == (
+        "cool",
+        10,
+    )
+    assert resumes_from(cfg, "r", 0) is None
+    opt = segment(cfg, "cool", 20).optimizer
+    # r's rate at step 10 of 20 without warm-up: 1e-3 * (21 - 10) / (21 - 1)
+    assert opt.lr == pytest.approx(1e-3 * 11 / 20) and opt.decay_start == 10
+    assert opt.warmup_steps == 0 and opt.total_steps == 20
+    assert segment(cfg, "r", 20).optimizer.decay_start is None
+    for edit, message in (
+        ({"checkpoints": [0, 15]}, "runs.cool.checkpoints: a branch starts at its branch step 10"),
+        (
+            {"branch": {"run": "r", "step": 12}},
+            "runs.cool.branch.step: 12 is not a checkpoint of r",
+        ),
+        (
+            {"block_size": 64},
+            "runs.cool.branch: a branch continues r's training state, so its block_size",
+        ),
+        ({"model": {"num_layers": 3}}, "so its model must be r's"),
+        (
+            {"branch": {"run": "nope", "step": 10}},
+            "runs.cool.branch.run: 'nope' is not another run",
+        ),
+    ):
+        bad = copy.deepcopy(good)
+        bad["runs"]["cool"].update(edit)
+        with pytest.raises(EmbryoError, match=re.escape(message)):
+            check(bad)

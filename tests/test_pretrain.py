@@ -220,6 +220,9 @@ def test_learning_rate_schedule_by_hand():
 
     assert [lr_factor(t, 2, 6) for t in range(1, 8)] == [0.5, 1.0, 0.8, 0.6, 0.4, 0.2, 0.0]
     assert [lr_factor(t, 0, 3) for t in (1, 2, 3)] == [1.0, 2 / 3, 1 / 3]
+    # warmup-stable-decay: at the peak until step 4, then to 0 at step 7; constant past total
+    assert [lr_factor(t, 2, 6, 4) for t in range(1, 8)] == [0.5, 1.0, 1.0, 1.0, 2 / 3, 1 / 3, 0.0]
+    assert [lr_factor(t, 2, 6, 6) for t in range(3, 7)] == [1.0] * 4
 
 
 def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
@@ -607,3 +610,35 @@ def test_overlapping_segment_files_are_cleared_and_wandb_resumes_one_run(tmp_pat
     assert LiveCurves(tracking, first=0, step=4, main=False).trackers == []
     assert [kw["id"] for _, kw in started] == [ident, ident] and ident.startswith("bert-s1-")
     assert all(name == "embryo" and kw["resume"] == "allow" for name, kw in started)
+
+
+def test_a_branch_that_changes_nothing_is_its_parent_and_an_annealed_one_decays(
+    tmp_path, tiny_tokenizer, tiny_blocks
+):
+    """A branch at step 3 (its first segment carries the parent's state, training nothing)
+    continued with the parent's settings is the parent at step 6, bit for bit; annealed,
+    its learning rate falls from the parent's at step 3 to 0 after step 6."""
+    from embryo.train.optimizer import lr_factor
+
+    s0 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 0, None)
+    s3 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 3, s0)
+    s6 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, s3)
+    b3 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 3, s3, folder="branch-3")
+    assert (b3 / "state.pt").read_bytes() == (s3 / "state.pt").read_bytes()
+    assert (b3 / "train_curve.csv").read_text().splitlines() == ["step,loss,lr,grad_norm"]
+    b6 = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, b3, folder="branch-6")
+    a, b = (
+        load_file(s6 / "model" / "model.safetensors"),
+        load_file(b6 / "model" / "model.safetensors"),
+    )
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # annealed: lr from the parent's at step 3 (warm-up 2, total 6) linearly to 0 at step 7
+    at3 = 3e-3 * lr_factor(3, 2, 6)
+    annealed = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, b3, folder="anneal-6",
+                       lr=at3, warmup_steps=0, decay_start=3)  # fmt: skip
+    lrs = [float(line.split(",")[2]) for line in
+           (annealed / "train_curve.csv").read_text().splitlines()[1:]]  # fmt: skip
+    assert lrs == pytest.approx([at3 * 3 / 4, at3 * 2 / 4, at3 * 1 / 4])
+    parent = [float(line.split(",")[2]) for line in
+              (s6 / "train_curve.csv").read_text().splitlines()[1:]]  # fmt: skip
+    assert parent == pytest.approx([3e-3 * lr_factor(t, 2, 6) for t in (4, 5, 6)])

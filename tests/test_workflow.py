@@ -446,6 +446,23 @@ def test_imported_run_lands_beside_trained_ones(workflow):
     (workdir / "results/logs/check_series/broken.log").unlink()  # a failed job's log
 
 
+def test_a_branch_is_its_own_chain_from_its_parents_state_and_reruns_nothing_of_it(workflow):
+    workdir, config = workflow
+    branched = copy.deepcopy(config)
+    branched["runs"]["cool"] = {
+        **copy.deepcopy(config["runs"]["bert"]),
+        "checkpoints": [2, 4],
+        "branch": {"run": "bert", "step": 2, "anneal": True},
+    }
+    result = snakemake(workdir, branched, "-n", name="branch.yaml")
+    jobs = scheduled(result)
+    assert not {w for _, w in jobs if w.startswith("run=bert,")}, "the parent reruns"
+    assert jobs_of(jobs, "pretrain") == {"run=cool, step=2", "run=cool, step=4"}
+    analysed = {r for r, w in jobs if w.startswith("run=cool, step=4")}
+    assert {"export_checkpoint", "weights", "mlm_pos", "lama", "probe"} <= analysed
+    assert "results/bert/train/step-2" in result.stdout  # the branch's first resumes there
+
+
 def test_a_release_is_asked_for_by_name_and_covers_every_step(workflow):
     workdir, config = workflow
     released = copy.deepcopy(config)

@@ -20,6 +20,7 @@ from embryo.config.runs import (
     num_layers,
     previous_step,
     replicates,
+    resumes_from,
     run_corpus,
     segment_processes,
     size_requests,
@@ -38,7 +39,7 @@ from embryo.config.settings import segment as segment_settings
 
 __all__ = [
     "cache_dir", "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
-    "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates",
+    "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates", "resumes_from",
     "run_corpus", "segment_processes", "size_requests", "segment_settings", "total_steps", "as_dict",
     "transfer_experiments", "transfer_grid",
     "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_sizes", "transfer_tasks",

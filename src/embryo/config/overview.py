@@ -51,6 +51,11 @@ def overview(config: dict) -> dict:
             line += f"; taught by {run['teacher']['run']} (twin: {run['teacher'].get('twin')})"
         if run.get("grow_from"):
             line += f"; grown from {run['grow_from']['run']}"
+        if run.get("branch"):
+            b = run["branch"]
+            line += f"; a branch of {b['run']} at step {b['step']}" + (
+                ", annealed" if b["anneal"] else ""
+            )
         if run.get("replicate_of"):
             varied = [k for k, v in run["seeds"].items() if v != run["seed"]]
             line += f"; a replicate of {run['replicate_of']} ({', '.join(varied)} reseeded)"

@@ -237,10 +237,23 @@ def is_imported(run: dict) -> bool:
 
 
 def previous_step(run: dict, step: int) -> int | None:
-    """The checkpoint step a segment ending at ``step`` resumes from (None for step 0)."""
+    """The checkpoint step a segment ending at ``step`` resumes from (None for step 0, and
+    for a branch's first checkpoint, which resumes from its parent: :func:`resumes_from`)."""
     steps = checkpoint_steps(run)
     i = steps.index(step)
     return steps[i - 1] if i else None
+
+
+def resumes_from(config: dict, run_name: str, step: int) -> tuple[str, int] | None:
+    """(run, step) of the segment that the segment of ``run_name`` ending at ``step``
+    resumes from: its own previous checkpoint, or at a branch's first checkpoint the
+    parent's segment at that step (``runs.<run>.branch``); None at step 0 of a run."""
+    run = config["runs"][run_name]
+    previous = previous_step(run, step)
+    if previous is not None:
+        return run_name, previous
+    branch = run.get("branch")
+    return (branch["run"], branch["step"]) if branch is not None else None
 
 
 def total_steps(run: dict) -> int:

@@ -196,7 +196,10 @@ def _semantic_problems(config: dict, check_files: bool):
             bad = [(a, b) for a, b in zip(ckpts, ckpts[1:], strict=False) if b <= a]
             if bad:
                 yield f"{key}.checkpoints: must be strictly increasing; {bad[0][1]} follows {bad[0][0]}"
-            if imported is None and ckpts[0] != 0:
+            branch = run.get("branch")
+            if branch is not None and ckpts[0] != branch["step"]:
+                yield f"{key}.checkpoints: a branch starts at its branch step {branch['step']}, got {ckpts[0]}"
+            elif imported is None and branch is None and ckpts[0] != 0:
                 yield f"{key}.checkpoints: a trained run starts at step 0 (its random initialisation), got {ckpts[0]}"
         if imported is not None:
             continue
@@ -224,6 +227,7 @@ def _semantic_problems(config: dict, check_files: bool):
     yield from _teacher_problems(config)
     yield from _study_problems(config)
     yield from _growth_problems(config)
+    yield from _branch_problems(config)
     for name in config["release"]["runs"]:
         run = config["runs"].get(name)
         if run is None or run.get("import") is not None:
@@ -377,6 +381,41 @@ def _growth_problems(config: dict):
             yield (
                 f"{key}: heads are copied whole, so the head size must stay {heads[0]} "
                 f"(this run: {new['hidden_size']} / {new['num_attention_heads']} = {heads[1]})"
+            )
+
+
+def _branch_problems(config: dict):
+    """A branch continues its parent's training state: the same model, tokenizer, block
+    size and optimizer, and nothing that would start it afresh (a teacher, growth)."""
+    from embryo.models import families as models
+
+    for link in _links(config, "branch"):
+        if isinstance(link, str):
+            yield link
+            continue
+        key, name, run, spec, parent = link
+        if spec["step"] == 0:
+            yield f"{key}.step: a branch at step 0 is a run of its own (give it seed and settings)"
+        for other in ("teacher", "grow_from", "replicates"):
+            if run.get(other) is not None:
+                yield f"{key}: a branch continues {spec['run']}; it has no {other}"
+        same = ["architecture", "block_size"]
+        differ = [k for k in same if run.get(k) != parent.get(k)]
+        try:
+            if models.model_dims(run["architecture"], run["model"]) != models.model_dims(
+                parent["architecture"], parent["model"]
+            ):
+                differ.append("model")
+        except EmbryoError:
+            continue  # reported as the run's model
+        if run["optimizer"]["name"] != parent["optimizer"]["name"]:
+            differ.append("optimizer.name")
+        if run["objective"]["sop"] != parent["objective"]["sop"]:
+            differ.append("objective.sop")  # the SOP head is in the training state
+        if differ:
+            yield (
+                f"{key}: a branch continues {spec['run']}'s training state, so its "
+                f"{', '.join(differ)} must be {spec['run']}'s"
             )
 
 

@@ -62,6 +62,12 @@ def segment(config: dict, run_name: str, step: int):
         optimizer = build(
             Optimizer, run["optimizer"], f"{key}.optimizer", total_steps=total_steps(run)
         )
+        branch = run.get("branch")
+        if branch is not None and branch["anneal"]:  # from the parent's rate at the branch
+            optimizer = optimizer._replace(
+                lr=parent_lr(config, branch["run"], branch["step"]), warmup_steps=0,
+                decay_start=branch["step"],
+            )  # fmt: skip
         if run.get("teacher") is not None:
             spec = run["teacher"]
             _, teacher_step = linked_checkpoint(config, run_name, "teacher")
@@ -77,6 +83,17 @@ def segment(config: dict, run_name: str, step: int):
         corpus=run_corpus(config, run_name), step=step, grow_from=grow_from,
         optimizer=optimizer, teacher=teacher,
     )  # fmt: skip
+
+
+def parent_lr(config: dict, run_name: str, step: int) -> float:
+    """The learning rate run ``run_name``'s schedule gives its optimizer step ``step`` (0
+    before its first step): where an annealed branch starts its decay."""
+    from embryo.train.optimizer import lr_factor
+
+    if step == 0:
+        return 0.0
+    opt = segment(config, run_name, step).optimizer
+    return opt.lr * lr_factor(step, opt.warmup_steps, opt.total_steps, opt.decay_start)
 
 
 def finetuning(config: dict):

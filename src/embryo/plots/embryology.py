@@ -57,6 +57,7 @@ def weight_curves(table, path) -> None:
         first = int(rows["reference_step"].iloc[0])
         row[0].set_ylabel(f"‖θ − θ_{first}‖ / ‖θ_{first}‖")
         row[1].set_ylabel(f"‖θ‖ / ‖θ_{first}‖")
+        row[1].ticklabel_format(axis="y", useOffset=False)
         for ax in row:
             ax.set_title(run)
             step_axis(ax)

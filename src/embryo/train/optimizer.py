@@ -2,7 +2,7 @@
 
 AdamW with BERT's split of weight decay (weights, not biases and LayerNorm), or LAMB as
 ALBERT pretrains (:class:`embryo.train.lamb.Lamb`), and a linear warm-up then linear
-decay over a fixed number of steps.
+decay over a fixed number of steps (optionally after a stable stretch at the peak).
 """
 
 from __future__ import annotations
@@ -25,19 +25,25 @@ class Optimizer(NamedTuple):
     grad_accum: int
     max_grad_norm: float | None
     mixed_precision: str
+    decay_start: int | None = None  # at the peak until this step (None: the warm-up's end)
 
 
-def lr_factor(step: int, warmup: int, total: int) -> float:
+def lr_factor(step: int, warmup: int, total: int, decay_start: int | None = None) -> float:
     """The learning rate of optimizer step ``step`` (1-based), as a fraction of the peak.
 
     Linear warm-up reaching the peak at step ``warmup`` (at step 1 without warm-up), then
     linear decay that would reach 0 at step ``total + 1``, so no step is taken with a zero
     learning rate (the ``transformers`` schedule gives the first step a learning rate of 0,
-    which would make checkpoint 1 a copy of checkpoint 0).
+    which would make checkpoint 1 a copy of checkpoint 0). With ``decay_start`` the rate
+    stays at the peak until that step and decays after it (warmup-stable-decay; at or
+    after ``total``: constant).
     """
     if step <= warmup:
         return step / warmup
-    return max(0.0, (total + 1 - step) / (total + 1 - max(warmup, 1)))
+    start = max(warmup, 1) if decay_start is None else max(decay_start, warmup, 1)
+    if step <= start:
+        return 1.0
+    return max(0.0, (total + 1 - step) / (total + 1 - start))
 
 
 def parameter_groups(model, weight_decay: float) -> list[dict]:

@@ -297,7 +297,7 @@ def build_trainer(
     opt = settings.optimizer
     optimizer = make_optimizer(model, opt, fused=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda k: lr_factor(k + 1, opt.warmup_steps, opt.total_steps)
+        optimizer, lambda k: lr_factor(k + 1, opt.warmup_steps, opt.total_steps, opt.decay_start)
     )
     if first > 0:
         if state_file is None or not Path(state_file).exists():
@@ -306,8 +306,7 @@ def build_trainer(
             )
         # to the CPU first: the optimizer moves its moments to its parameters' device
         state = torch.load(state_file, map_location="cpu", weights_only=False)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        resume(optimizer, scheduler, state)
         restore_scaler(accelerator, state, state_file)
     objective, optimizer = accelerator.prepare(loss or PretrainingLoss(model), optimizer)
     model.train()
@@ -324,6 +323,27 @@ def build_trainer(
                                                    if c in train_blocks.column_names]),
         tokenizer, per_process, per_process // opt.grad_accum,
     )  # fmt: skip
+
+
+def resume(optimizer, scheduler, state: dict) -> None:
+    """Load the moments and schedule position of ``state`` but keep this segment's own
+    hyper-parameters (learning rate, schedule, weight decay, betas, eps): those of a
+    branch that continues another run with other settings (``runs.<run>.branch``). For a
+    segment of the same run they are the saved ones, so nothing changes: the learning rate
+    is recomputed by the same schedule at the same step."""
+    own = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    for group, hyper in zip(optimizer.param_groups, own, strict=True):
+        group.update({k: v for k, v in hyper.items() if k not in ("lr", "initial_lr")})
+        group["initial_lr"] = hyper["initial_lr"]
+    scheduler.base_lrs = [hyper["initial_lr"] for hyper in own]
+    factors = [fn(scheduler.last_epoch) for fn in scheduler.lr_lambdas]
+    for group, base, factor in zip(
+        optimizer.param_groups, scheduler.base_lrs, factors, strict=True
+    ):
+        group["lr"] = base * factor
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
 
 
 def restore_scaler(accelerator, state: dict, state_file) -> None:
@@ -422,12 +442,21 @@ def train_curve_csv(curve: list[tuple[int, StepResult]], ki) -> str:
     return head + "\n" + "".join(",".join(map(repr, row)) + "\n" for row in rows)
 
 
-def save_segment(out_dir, model, metrics: dict, curve, *, trainer: Trainer | None, ki) -> None:
-    """Write the segment directory atomically: model, training state, metrics, curve."""
+def save_segment(
+    out_dir, model, metrics: dict, curve, *, trainer: Trainer | None, ki, carried=None
+) -> None:
+    """Write the segment directory atomically: model, training state, metrics, curve.
+
+    A segment that trains no step (a branch's first, ``runs.<run>.branch``) carries its
+    predecessor's training state (``carried``) unchanged."""
+    import shutil
+
     import torch
 
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp / "model")
+        if trainer is None and carried is not None and Path(carried).exists():
+            shutil.copyfile(carried, tmp / "state.pt")
         if trainer is not None:
             scaler = getattr(trainer.accelerator, "scaler", None)
             torch.save(
@@ -527,7 +556,8 @@ def run_segment(
             "seconds": time.time() - started,
         }
         live.log({f"val/{k[4:]}": metrics[k] for k in VALIDATION_CURVES}, step)
-        save_segment(out_dir, model, metrics, curve, trainer=trainer, ki=ki)
+        carried = Path(previous_dir) / "state.pt" if previous_dir else None
+        save_segment(out_dir, model, metrics, curve, trainer=trainer, ki=ki, carried=carried)
     live.close()
     accelerator.wait_for_everyone()
     return metrics
