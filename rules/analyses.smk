@@ -23,6 +23,29 @@ rule weights:
         "../workflow/scripts/weights.py"
 
 
+# per trained run: how often each LAMA fact's subject and object were seen together up to
+# each analysed checkpoint, beside whether that checkpoint got it (embryo.embryology.exposure)
+rule lama_exposure:
+    input:
+        unpack(exposure_inputs),
+    output:
+        "results/{run}/lama_exposure.csv",
+    log:
+        "results/logs/lama_exposure/{run}.log",
+    benchmark:
+        "results/benchmarks/lama_exposure/{run}.tsv"
+    wildcard_constraints:
+        run=alternatives(TRAINED),
+    resources:
+        **cluster_resources("lama_exposure"),
+    params:
+        spans=lambda w: data_spans(w.run),
+        steps=lambda w: analysed_steps(w.run),
+        code=code("lama_exposure"),
+    script:
+        "../workflow/scripts/lama_exposure.py"
+
+
 rule extract_features:
     input:
         model="results/{run}/models/step-{step}",

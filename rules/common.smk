@@ -226,6 +226,7 @@ TABLE_INPUTS = {
         for r in RUNS
         for s in ec.checkpoint_steps(RUNS[r])
     ],
+    "lama_exposure": lambda: exposure_outputs(),
     "downstream": downstream_outputs,
     "transferability": transferability_outputs,
     "task_probe": task_probe_outputs,
@@ -293,6 +294,8 @@ def facts():
         out.add("trained")
     if any(run["analyse"] for run in RUNS.values()):
         out.add("analysed")  # some run's checkpoints have the per-checkpoint analyses
+    if ANALYSES["lama"]["enabled"] and ANALYSES["lama"]["exposure"]:
+        out.add("lama_exposure")
     if ec.downstream_tasks(config):
         out.add("downstream_tasks")
     if TRANSFER["enabled"] and ec.transfer_tasks(config):
@@ -521,6 +524,48 @@ def replay_settings(run):
         "seed": last.seeds.data_order,
         "total_steps": last.optimizer.total_steps,
     }
+
+
+def data_spans(run):
+    """The batches a trained run's steps drew, oldest first, as embryo.embryology.exposure
+    spans: [blocks, after, through, batch_size, seed] (a branch: its parent's up to the
+    branch step, then its own)."""
+    spans, through = [], ec.checkpoint_steps(RUNS[run])[-1]
+    while True:
+        branch = RUNS[run].get("branch")
+        after = branch["step"] if branch else 0
+        batch = replay_settings(run)
+        spans.insert(
+            0, [blocks_dir(run), after, through, batch["batch_size"], batch["seed"]]
+        )
+        if not branch:
+            return spans
+        run, through = branch["run"], after
+
+
+def exposure_inputs(wildcards):
+    """LAMA exposure's inputs: the run's LAMA items at every analysed step, and the blocks
+    and tokenizer of every run whose batches its steps drew (data_spans)."""
+    runs = [wildcards.run]
+    while RUNS[runs[-1]].get("branch"):
+        runs.append(RUNS[runs[-1]]["branch"]["run"])
+    return {
+        "lama": [
+            f"results/{wildcards.run}/step-{s}/lama.items.parquet"
+            for s in analysed_steps(wildcards.run)
+        ],
+        "blocks": [blocks_dir(r) for r in runs],
+        "tokenizers": [f"results/tokenizers/{RUNS[r]['tokenizer']}" for r in runs],
+    }
+
+
+def exposure_outputs():
+    """Every analysed trained run's LAMA exposure."""
+    return [
+        f"results/{r}/lama_exposure.csv"
+        for r in TRAINED
+        if RUNS[r]["analyse"] and analysed_steps(r)
+    ]
 
 
 def release_inputs(wildcards):

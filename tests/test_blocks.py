@@ -139,6 +139,33 @@ def test_workers_pack_their_shards_alike(tokenizer_dir, tmp_path):
         assert load_blocks(one)[split]["input_ids"] == load_blocks(two)[split]["input_ids"]
 
 
+def test_row_groups_unaligned_with_batches_and_uneven_shards(tokenizer_dir, tok, tmp_path):
+    """Batches of exactly map_batch_size rows whatever the Parquet row groups; with
+    num_proc=3 over 100 rows, shards 0:34, 34:67, 67:100 each restart their batches (as
+    datasets' contiguous shards do); documents are global row numbers; the directory is
+    what datasets.load_from_disk reads."""
+    import datasets
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    texts = sentences(100, 8)
+    train = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"text": texts}), train, row_group_size=7)
+    assert pq.ParquetFile(train).metadata.num_row_groups == 15
+    valid = write(tmp_path / "validation.parquet", sentences(40, 9))
+    out = tmp_path / "b"
+    pack_corpus(tokenizer_dir, train, valid, out, block_size=10, map_batch_size=5, num_proc=3)
+    loaded = datasets.load_from_disk(str(out))
+    assert isinstance(loaded, datasets.DatasetDict) and set(loaded) == {"train", "validation"}
+    assert sorted(p.name for p in (out / "train").glob("*.arrow")) == [
+        f"data-0000{i}-of-00003.arrow" for i in range(3)
+    ]
+    want = [b for a, z in ((0, 34), (34, 67), (67, 100)) for b in reference(tok, texts[a:z], 10, 5)]
+    assert loaded["train"]["input_ids"] == want
+    docs = [d for row in loaded["train"]["docs"] for d in row]
+    assert docs == sorted(docs) and docs[-1] >= 67  # global row numbers, in order
+
+
 def test_nothing_goes_to_the_users_datasets_cache(tokenizer_dir, tmp_path):
     import datasets
 

@@ -70,7 +70,7 @@ class Figure(NamedTuple):
     (DataFrames, in this order), the output path and the keyword ``options``. It is drawn
     when the config produces its tables and each of its ``needs`` holds: a fact about the
     config that ``rules/common.smk`` derives (``facts()``: ``trained``,
-    ``downstream_tasks``, ``transfer``, ``transfer_probing``, ``ki``, ``probe_task:upos``,
+    ``downstream_tasks``, ``lama_exposure``, ``transfer``, ``transfer_probing``, ``ki``, ``probe_task:upos``,
     ``family:single``, ``crossed``, ``twin``, ``students_downstream``, ``ki_study:{study}``;
     ``a|b``: either).
     """
@@ -177,6 +177,20 @@ TABLES = (
         findings=True,
         lineage=("lama",),
         checks=("lama",),
+    ),
+    Table(
+        "lama_exposure",
+        EMBRYOLOGY,
+        caption=(
+            "LAMA exposure: every scored fact of every trained run at every analysed "
+            "checkpoint, with its exposure (the training sequences drawn up to that step "
+            "that hold both its subject and its object, repeats counted; Kandpal et al. "
+            "2023) and whether the checkpoint ranked its object first."
+        ),
+        rule="table",
+        config="lama",
+        lineage=("lama", "lama_exposure"),
+        needs=("trained", "analysed", "lama_exposure"),
     ),
     Table(
         "blimp",
@@ -426,6 +440,22 @@ FIGURES = (
             "vocabulary) vs pretraining step, averaged over the relations of each type "
             "(1-1, N-1, N-M), one panel per run. Chiang et al. report that world knowledge "
             "does not generally improve as pretraining proceeds."
+        ),
+    ),
+    Figure(
+        "lama_exposure",
+        EMBRYOLOGY,
+        tables=("lama_exposure",),
+        draw="embryo.plots.embryology:exposure_curves",
+        caption=(
+            "LAMA exposure, one row per trained run. Left: P@1 against exposure (the "
+            "training sequences seen so far that held both the fact's subject and object, "
+            "in bins 0, 1, 2-3, 4-7, ...; facts pooled over relations), one line per "
+            "checkpoint, dark to light with the step; bars: 95% Clopper-Pearson intervals; "
+            "bins of fewer than 5 facts are not drawn. Right: P@1 against step for the "
+            "facts grouped by their exposure at the last checkpoint. Where the lines rise "
+            "with exposure, a fact is learned by how often it was seen together; where they "
+            "stay flat, by something else."
         ),
     ),
     Figure(

@@ -56,11 +56,3 @@ def open_parquet(path, required: tuple[str, ...] = ()):
     if missing:
         raise EmbryoError(f"{where(path)}: expected a {missing[0]!r} column, found {names}")
     return parquet
-
-
-def parquet_scan_options():
-    """The fragment scan options of :func:`open_parquet` for ``datasets``' Parquet
-    builder (``Dataset.from_parquet(..., fragment_scan_options=...)``)."""
-    import pyarrow.dataset as pds
-
-    return pds.ParquetFragmentScanOptions(pre_buffer=False)

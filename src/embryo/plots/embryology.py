@@ -8,6 +8,7 @@ written beside it).
 
 from __future__ import annotations
 
+from embryo.embryology.exposure import binned
 from embryo.plots.base import panels, plt, save, step_axis
 from embryo.results.learning import MIN_FINAL_ACCURACY
 
@@ -146,6 +147,56 @@ def grouped_curves(table, path, *, group: str, value: str, ylabel: str, title: s
         ax.set_ylabel(ylabel)
         step_axis(ax)
         ax.legend(fontsize=8)
+    save(fig, path)
+
+
+#: Exposure groups of the right-hand panel (at the last checkpoint): [low, high).
+EXPOSURE_GROUPS = ((0, 1), (1, 4), (4, 16), (16, None))
+MIN_BIN_FACTS = 5
+
+
+def exposure_curves(table, path) -> None:
+    """Per run: P@1 against exposure bin, one line per checkpoint (dark to light with the
+    step), 95% Clopper-Pearson bars (:func:`embryo.embryology.exposure.binned`), bins of
+    fewer than :data:`MIN_BIN_FACTS` facts left out; and P@1 against step for the facts
+    grouped by their exposure at the run's last analysed checkpoint."""
+    runs = sorted(table["run"].unique())
+    fig, axes = panels(len(runs), 2, width=5.5, height=3.4)
+    cmap = plt().get_cmap("viridis")
+    for row, run in zip(axes, runs, strict=True):
+        rows = table[table["run"] == run]
+        steps = sorted(rows["step"].unique())
+        points = binned(rows)
+        for k, step in enumerate(steps):
+            one = points[(points["step"] == step) & (points["facts"] >= MIN_BIN_FACTS)]
+            if one.empty:
+                continue
+            x = one["bin"].to_numpy() + 0.0
+            row[0].errorbar(
+                x, one["p_at_1"], yerr=[one["p_at_1"] - one["low"], one["high"] - one["p_at_1"]],
+                color=cmap(k / max(len(steps) - 1, 1) * 0.9), marker="o", ms=3, lw=1.2,
+                capsize=2, elinewidth=0.6, label=f"step {step}",
+            )  # fmt: skip
+        row[0].set_xscale("symlog", linthresh=1)
+        row[0].set_xlim(left=-0.1)
+        row[0].set_xlabel("exposure: training sequences with subject and object (bin)")
+        row[0].set_ylabel("P@1")
+        row[0].set_title(f"{run}: P@1 by exposure")
+        row[0].grid(alpha=0.3)
+        row[0].legend(fontsize=7, ncol=2)
+        last = rows[rows["step"] == steps[-1]].set_index("item")["exposure"]
+        for low, high in EXPOSURE_GROUPS:
+            chosen = last[(last >= low) & ((last < high) if high else True)].index
+            if len(chosen) == 0:
+                continue
+            curve = rows[rows["item"].isin(chosen)].groupby("step")["correct"].mean()
+            name = f"{low}" if high == low + 1 else f"{low}-{high - 1}" if high else f"{low}+"
+            row[1].plot(curve.index, curve.to_numpy(), marker="o",
+                        label=f"exposure {name} at step {steps[-1]} ({len(chosen)} facts)")  # fmt: skip
+        row[1].set_ylabel("P@1")
+        row[1].set_title(f"{run}: P@1 by final exposure")
+        step_axis(row[1])
+        row[1].legend(fontsize=7)
     save(fig, path)
 
 

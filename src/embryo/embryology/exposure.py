@@ -1,0 +1,191 @@
+"""LAMA exposure: how often a fact's subject and object were seen together, against P@1.
+
+For each LAMA fact scored at a checkpoint (:mod:`embryo.embryology.lama`), its
+*exposure* at step S is the number of training sequences, among the ``S * batch_size``
+that steps 1..S fed the model (repeats counted: a block seen in two epochs counts
+twice), whose text holds both the fact's subject and its object. This is the count of
+Kandpal et al. (2023, "Large Language Models Struggle to Learn Long-Tail Knowledge",
+§3: documents in which the question's and the answer's entities co-occur, against QA
+accuracy), taken where the model can link them, one training sequence, and up to each
+checkpoint rather than over the whole corpus, so that when a fact is learned can be set
+against how often it had been seen.
+
+Which sequences a step held is a function of the run's data-order seed, batch size and
+step (:func:`embryo.train.segment.batch_indices`): nothing is logged during training.
+A branch (``runs.<run>.branch``) saw its parent's batches up to the branch step, then its
+own: :func:`block_visits` takes the run's spans, oldest first.
+
+Matching: a block's text is its tokens decoded (special tokens dropped), and a label
+occurs in it when its words (``\\w+`` runs, lower-cased) appear there as consecutive
+words. An [UNK] piece or a label the tokenizer cannot spell therefore never matches:
+the count is of what the model could read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from embryo.runtime.errors import EmbryoError
+
+WORD = re.compile(r"\w+")
+COLUMNS = ["step", "item", "relation", "type", "sub_label", "obj_label", "exposure", "rank",
+           "correct"]  # fmt: skip
+
+
+class Span(NamedTuple):
+    """Steps ``after + 1 .. through`` of a run, drawn from one block set in one order."""
+
+    blocks: str
+    after: int
+    through: int
+    batch_size: int
+    seed: int
+
+
+def words(text: str) -> tuple[str, ...]:
+    return tuple(WORD.findall(text.lower()))
+
+
+def visits(step: int, batch_size: int, n_blocks: int, seed: int):
+    """How many times each block was drawn by steps 1..``step`` of one data order (an
+    array of ``n_blocks`` counts): the stream of :func:`~embryo.train.segment.batch_indices`
+    visits every block once per full epoch, then the first samples of the next epoch's
+    permutation (drawn as there: ``default_rng([seed, epoch])``)."""
+    import numpy as np
+
+    epochs, rest = divmod(step * batch_size, n_blocks)
+    counts = np.full(n_blocks, epochs, dtype=np.int64)
+    if rest:
+        counts[np.random.default_rng([seed, epochs]).permutation(n_blocks)[:rest]] += 1
+    return counts
+
+
+def cooccurrence(texts, facts):
+    """A sparse 0/1 matrix, blocks x facts: block ``b`` holds fact ``f``'s subject and
+    object (``facts``: ``(sub_label, obj_label)`` pairs), by :func:`words`."""
+    import numpy as np
+    from scipy import sparse
+
+    labels: dict[tuple[str, ...], int] = {}
+    pairs = []
+    for sub, obj in facts:
+        s, o = words(sub), words(obj)
+        if not s or not o:
+            raise EmbryoError(f"LAMA fact ({sub!r}, {obj!r}): a label without a word")
+        pairs.append((labels.setdefault(s, len(labels)), labels.setdefault(o, len(labels))))
+    by_subject: dict[int, list[tuple[int, int]]] = {}
+    for k, (s, o) in enumerate(pairs):
+        by_subject.setdefault(s, []).append((o, k))
+    lengths = sorted({len(label) for label in labels})
+    rows, cols = [], []
+    for b, text in enumerate(texts):
+        seq = words(text)
+        present = {
+            labels[seq[i : i + n]]
+            for n in lengths
+            for i in range(len(seq) - n + 1)
+            if seq[i : i + n] in labels
+        }
+        for s in present & by_subject.keys():
+            for o, k in by_subject[s]:
+                if o in present:
+                    rows.append(b)
+                    cols.append(k)
+    data = np.ones(len(rows), dtype=np.int64)
+    return sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), len(pairs)))
+
+
+def block_texts(blocks_dir, tokenizer_dir, *, batch_size: int = 1000) -> list[str]:
+    """Every training block's text, decoded without special tokens."""
+    from transformers import AutoTokenizer
+
+    from embryo.data.blocks import load_blocks
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    train = load_blocks(blocks_dir)["train"]
+    texts = []
+    for start in range(0, len(train), batch_size):
+        ids = train[start : start + batch_size]["input_ids"]
+        texts += tokenizer.batch_decode(ids, skip_special_tokens=True)
+    return texts
+
+
+def exposures(spans: list[Span], steps, matrices):
+    """Each fact's exposure at each of ``steps`` (an array, steps x facts): per span, the
+    block visits of its steps up to that one times the span's co-occurrence matrix
+    (``matrices[span.blocks]``)."""
+    import numpy as np
+
+    n_facts = next(iter(matrices.values())).shape[1]
+    out = np.zeros((len(steps), n_facts), dtype=np.int64)
+    for row, step in enumerate(steps):
+        for span in spans:
+            if step <= span.after:
+                continue
+            matrix = matrices[span.blocks]
+            upto = min(step, span.through)
+            seen = visits(upto, span.batch_size, matrix.shape[0], span.seed) - visits(
+                span.after, span.batch_size, matrix.shape[0], span.seed
+            )
+            out[row] += matrix.T @ seen
+    return out
+
+
+def exposure_table(spans, tokenizers: dict, items: dict):
+    """The table (:data:`COLUMNS`) of every scored fact at every analysed step: its
+    exposure and whether the checkpoint ranked its object first.
+
+    ``spans``: the run's :class:`Span` list, oldest first; ``tokenizers``: each span's
+    blocks directory to its tokenizer; ``items``: step to that checkpoint's LAMA items
+    (:func:`embryo.embryology.lama.fact_items`; skipped facts are left out).
+    """
+    import pandas as pd
+
+    steps = sorted(items)
+    if not steps:
+        raise EmbryoError("LAMA exposure: no analysed checkpoint")
+    first = items[steps[0]]
+    facts = list(zip(first["sub_label"], first["obj_label"], strict=True))
+    matrices = {
+        blocks: cooccurrence(block_texts(blocks, tokenizers[blocks]), facts)
+        for blocks in {span.blocks for span in spans}
+    }
+    counts = exposures(spans, steps, matrices)
+    frames = []
+    for row, step in enumerate(steps):
+        table = items[step]
+        if list(zip(table["sub_label"], table["obj_label"], strict=True)) != facts:
+            raise EmbryoError(f"LAMA exposure: step {step} scored other facts than step {steps[0]}")
+        frame = table.assign(step=step, exposure=counts[row])
+        frame = frame[frame["skipped"].fillna("") == ""]
+        frame = frame.assign(rank=frame["rank"].astype(int))
+        frames.append(frame.assign(correct=frame["rank"] == 1)[COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def bins(counts):
+    """Each count's exposure bin: 0, then [2^k, 2^(k+1)) labelled by its lower end."""
+    import numpy as np
+
+    counts = np.asarray(counts)
+    lower = np.zeros_like(counts)
+    positive = counts > 0
+    lower[positive] = 2 ** np.floor(np.log2(counts[positive])).astype(int)
+    return lower
+
+
+def binned(table, *, confidence: float = 0.95):
+    """P@1 per run, step and exposure bin (pooled over facts): facts, right, p_at_1 and
+    its Clopper-Pearson interval (``scipy.stats.binomtest``)."""
+    import pandas as pd
+    from scipy.stats import binomtest
+
+    rows = []
+    keys = ["run", "step", "bin"] if "run" in table else ["step", "bin"]
+    for key, group in table.assign(bin=bins(table["exposure"])).groupby(keys, sort=True):
+        n, k = len(group), int(group["correct"].sum())
+        ci = binomtest(k, n).proportion_ci(confidence_level=confidence)
+        rows.append({**dict(zip(keys, key, strict=True)), "facts": n, "right": k,
+                     "p_at_1": k / n, "low": ci.low, "high": ci.high})  # fmt: skip
+    return pd.DataFrame(rows)
