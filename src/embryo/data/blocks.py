@@ -14,6 +14,7 @@ come from, in order (what a training step saw: :mod:`embryo.train.replay`).
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from embryo.data.records import open_parquet
@@ -72,7 +73,7 @@ def _shards(rows: int, count: int) -> list[tuple[int, int]]:
     cuts them: the first ``rows % count`` shards one row longer."""
     div, mod = divmod(rows, count)
     starts = [div * i + min(i, mod) for i in range(count + 1)]
-    return list(zip(starts, starts[1:]))
+    return list(pairwise(starts))
 
 
 def _batches(parquet, columns: list[str], start: int, stop: int, batch_size: int):
