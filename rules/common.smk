@@ -526,29 +526,32 @@ def replay_settings(run):
     }
 
 
+def replay_inputs(wildcards):
+    """A replayed step's blocks, prepared corpus and tokenizer: those of the run that drew it."""
+    run = ec.drawn_by(config, wildcards.run, int(wildcards.step))
+    return {
+        "blocks": blocks_dir(run),
+        "corpus": f"results/corpora/{ec.run_corpus(config, run)}/train.parquet",
+        "tokenizer": f"results/tokenizers/{RUNS[run]['tokenizer']}",
+    }
+
+
 def data_spans(run):
     """The batches a trained run's steps drew, oldest first, as embryo.embryology.exposure
-    spans: [blocks, after, through, batch_size, seed] (a branch: its parent's up to the
-    branch step, then its own)."""
-    spans, through = [], ec.checkpoint_steps(RUNS[run])[-1]
-    while True:
-        branch = RUNS[run].get("branch")
-        after = branch["step"] if branch else 0
-        batch = replay_settings(run)
-        spans.insert(
-            0, [blocks_dir(run), after, through, batch["batch_size"], batch["seed"]]
+    spans: [blocks, after, through, batch_size, seed] (ec.data_spans)."""
+    spans = []
+    for r, after, through in ec.data_spans(config, run):
+        order = replay_settings(r)
+        spans.append(
+            [blocks_dir(r), after, through, order["batch_size"], order["seed"]]
         )
-        if not branch:
-            return spans
-        run, through = branch["run"], after
+    return spans
 
 
 def exposure_inputs(wildcards):
     """LAMA exposure's inputs: the run's LAMA items at every analysed step, and the blocks
     and tokenizer of every run whose batches its steps drew (data_spans)."""
-    runs = [wildcards.run]
-    while RUNS[runs[-1]].get("branch"):
-        runs.append(RUNS[runs[-1]]["branch"]["run"])
+    runs = [r for r, _, _ in ec.data_spans(config, wildcards.run)]
     return {
         "lama": [
             f"results/{wildcards.run}/step-{s}/lama.items.parquet"

@@ -73,9 +73,7 @@ rule validation_curve:
 # their source documents (embryo.train.replay); asked for by name, never part of all
 rule replay:
     input:
-        blocks=lambda w: blocks_dir(w.run),
-        corpus=lambda w: f"results/corpora/{ec.run_corpus(config, w.run)}/train.parquet",
-        tokenizer=lambda w: f"results/tokenizers/{RUNS[w.run]['tokenizer']}",
+        unpack(replay_inputs),
     output:
         "results/{run}/replay/step-{step}.csv",
     log:
@@ -87,7 +85,7 @@ rule replay:
     resources:
         **cluster_resources("replay"),
     params:
-        batch=lambda w: replay_settings(w.run),
+        batch=lambda w: replay_settings(ec.drawn_by(config, w.run, int(w.step))),
         code=code("replay"),
     script:
         "../workflow/scripts/replay.py"

@@ -577,6 +577,16 @@ def test_a_branch_continues_its_parent_and_anneals_from_its_rate(good):
     assert opt.lr == pytest.approx(1e-3 * 11 / 20) and opt.decay_start == 10
     assert opt.warmup_steps == 0 and opt.total_steps == 20
     assert segment(cfg, "r", 20).optimizer.decay_start is None
+    # its batches: r's data order up to step 10, then its own; a branch of the branch too
+    from embryo.config.runs import data_spans, drawn_by
+
+    assert data_spans(cfg, "r") == [("r", 0, 20)]
+    assert data_spans(cfg, "cool") == [("r", 0, 10), ("cool", 10, 20)]
+    assert [drawn_by(cfg, "cool", t) for t in (1, 10, 11, 20)] == ["r", "r", "cool", "cool"]
+    good["runs"]["colder"] = {**copy.deepcopy(good["runs"]["cool"]), "checkpoints": [15, 30],
+                              "branch": {"run": "cool", "step": 15, "anneal": True}}  # fmt: skip
+    assert data_spans(check(good), "colder") == [("r", 0, 10), ("cool", 10, 15), ("colder", 15, 30)]
+    del good["runs"]["colder"]
     for edit, message in (
         ({"checkpoints": [0, 15]}, "runs.cool.checkpoints: a branch starts at its branch step 10"),
         (

@@ -40,6 +40,8 @@ def test_cooccurrence_by_hand():
     facts = [("Dante", "Florence"), ("Paris", "France"), ("Dante Alighieri", "Italy")]
     matrix = cooccurrence(texts, facts).toarray()
     assert matrix.tolist() == [[1, 0, 0], [1, 0, 1], [0, 1, 0], [0, 0, 0], [0, 0, 1]]
+    assert (cooccurrence(iter(texts), facts).toarray() == matrix).all()  # a stream of texts
+    assert cooccurrence(iter([]), facts).shape == (0, 3)
     with pytest.raises(EmbryoError, match="a label without a word"):
         cooccurrence(texts, [("Dante", " . ")])
 
@@ -84,7 +86,7 @@ def test_binned_p_at_1_with_clopper_pearson_interval():
 def test_exposure_table_counts_the_run_s_own_blocks(tiny_blocks, tiny_tokenizer):
     """End to end on packed blocks: a fact of two words of the tiny corpus is counted in
     the blocks that training drew, by the loop's own batch indices."""
-    texts = block_texts(tiny_blocks, tiny_tokenizer)
+    texts = list(block_texts(tiny_blocks, tiny_tokenizer))
     first = texts[0].split()
     sub, obj = first[0], first[1]
     items = {

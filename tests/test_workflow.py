@@ -461,6 +461,7 @@ def test_a_branch_is_its_own_chain_from_its_parents_state_and_reruns_nothing_of_
     analysed = {r for r, w in jobs if w.startswith("run=cool, step=4")}
     assert {"export_checkpoint", "weights", "mlm_pos", "lama", "probe"} <= analysed
     assert "results/bert/train/step-2" in result.stdout  # the branch's first resumes there
+    assert ("lama_exposure", "run=cool") in jobs  # its exposure, over bert's batches then its own
 
 
 def test_a_release_is_asked_for_by_name_and_covers_every_step(workflow):

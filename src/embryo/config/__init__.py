@@ -14,7 +14,9 @@ the top stage and may import every other.
 from embryo.config.cluster import cache_dir, use_cache_dir
 from embryo.config.runs import (
     checkpoint_steps,
+    data_spans,
     downstream_tasks,
+    drawn_by,
     is_imported,
     linked_checkpoint,
     num_layers,
@@ -38,7 +40,7 @@ from embryo.config.settings import as_dict
 from embryo.config.settings import segment as segment_settings
 
 __all__ = [
-    "cache_dir", "checkpoint_steps", "downstream_tasks", "fill_defaults", "is_imported",
+    "cache_dir", "checkpoint_steps", "data_spans", "downstream_tasks", "drawn_by", "fill_defaults", "is_imported",
     "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates", "resumes_from",
     "run_corpus", "segment_processes", "size_requests", "segment_settings", "total_steps", "as_dict",
     "transfer_experiments", "transfer_grid",

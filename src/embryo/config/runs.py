@@ -256,6 +256,31 @@ def resumes_from(config: dict, run_name: str, step: int) -> tuple[str, int] | No
     return (branch["run"], branch["step"]) if branch is not None else None
 
 
+def data_spans(config: dict, run_name: str) -> list[tuple[str, int, int]]:
+    """Whose data order drew a trained run's batches, oldest first: ``(run, after,
+    through)`` for steps ``after + 1 .. through``. A run that is no branch drew all its
+    own; a branch (``runs.<run>.branch``) drew its parent's (and so on up) up to the
+    branch step, then its own."""
+    run = config["runs"][run_name]
+    spans, through = [], checkpoint_steps(run)[-1]
+    while True:
+        branch = run.get("branch")
+        after = branch["step"] if branch is not None else 0
+        spans.insert(0, (run_name, after, through))
+        if branch is None:
+            return spans
+        run_name, through = branch["run"], after
+        run = config["runs"][run_name]
+
+
+def drawn_by(config: dict, run_name: str, step: int) -> str:
+    """The run whose data order drew the batch of ``run_name``'s step ``step`` (:func:`data_spans`)."""
+    for name, after, through in data_spans(config, run_name):
+        if after < step <= through:
+            return name
+    return run_name  # step 0, or beyond the last checkpoint: the run's own order
+
+
 def total_steps(run: dict) -> int:
     """Steps of the learning-rate schedule: explicit, or the last checkpoint."""
     return run["optimizer"]["total_steps"] or checkpoint_steps(run)[-1]

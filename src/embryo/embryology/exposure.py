@@ -24,6 +24,7 @@ the count is of what the model could read.
 from __future__ import annotations
 
 import re
+from array import array
 from typing import NamedTuple
 
 from embryo.runtime.errors import EmbryoError
@@ -62,8 +63,9 @@ def visits(step: int, batch_size: int, n_blocks: int, seed: int):
 
 
 def cooccurrence(texts, facts):
-    """A sparse 0/1 matrix, blocks x facts: block ``b`` holds fact ``f``'s subject and
-    object (``facts``: ``(sub_label, obj_label)`` pairs), by :func:`words`."""
+    """A sparse 0/1 matrix, blocks x facts: block ``b`` (the ``b``-th of the iterable
+    ``texts``) holds fact ``f``'s subject and object (``facts``: ``(sub_label,
+    obj_label)`` pairs), by :func:`words`."""
     import numpy as np
     from scipy import sparse
 
@@ -77,14 +79,17 @@ def cooccurrence(texts, facts):
     by_subject: dict[int, list[tuple[int, int]]] = {}
     for k, (s, o) in enumerate(pairs):
         by_subject.setdefault(s, []).append((o, k))
-    lengths = sorted({len(label) for label in labels})
-    rows, cols = [], []
+    starts: dict[str, set[int]] = {}  # a label's first word: the lengths of its labels
+    for label in labels:
+        starts.setdefault(label[0], set()).add(len(label))
+    rows, cols, n_blocks = array("q"), array("q"), 0  # 8 bytes a pair's block and fact
     for b, text in enumerate(texts):
+        n_blocks = b + 1
         seq = words(text)
         present = {
             labels[seq[i : i + n]]
-            for n in lengths
-            for i in range(len(seq) - n + 1)
+            for i, word in enumerate(seq)
+            for n in starts.get(word, ())
             if seq[i : i + n] in labels
         }
         for s in present & by_subject.keys():
@@ -93,22 +98,22 @@ def cooccurrence(texts, facts):
                     rows.append(b)
                     cols.append(k)
     data = np.ones(len(rows), dtype=np.int64)
-    return sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), len(pairs)))
+    rows, cols = np.frombuffer(rows, dtype=np.int64), np.frombuffer(cols, dtype=np.int64)
+    return sparse.csr_matrix((data, (rows, cols)), shape=(n_blocks, len(pairs)))
 
 
-def block_texts(blocks_dir, tokenizer_dir, *, batch_size: int = 1000) -> list[str]:
-    """Every training block's text, decoded without special tokens."""
+def block_texts(blocks_dir, tokenizer_dir, *, batch_size: int = 1000):
+    """Every training block's text, in order, decoded without special tokens: a generator
+    (a corpus's decoded text is never held whole)."""
     from transformers import AutoTokenizer
 
     from embryo.data.blocks import load_blocks
 
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    decoder = AutoTokenizer.from_pretrained(str(tokenizer_dir)).backend_tokenizer
     train = load_blocks(blocks_dir)["train"]
-    texts = []
     for start in range(0, len(train), batch_size):
         ids = train[start : start + batch_size]["input_ids"]
-        texts += tokenizer.batch_decode(ids, skip_special_tokens=True)
-    return texts
+        yield from decoder.decode_batch(ids, skip_special_tokens=True)  # batch_decode's, 2x faster
 
 
 def exposures(spans: list[Span], steps, matrices):

@@ -155,11 +155,21 @@ EXPOSURE_GROUPS = ((0, 1), (1, 4), (4, 16), (16, None))
 MIN_BIN_FACTS = 5
 
 
+def _bin_label(position: int) -> str:
+    """The exposure bin drawn at ``position``: 0, 1, 2-3, 4-7, ..."""
+    if position < 2:
+        return str(position)
+    low = 2 ** (position - 1)
+    return f"{low}-{2 * low - 1}"
+
+
 def exposure_curves(table, path) -> None:
     """Per run: P@1 against exposure bin, one line per checkpoint (dark to light with the
     step), 95% Clopper-Pearson bars (:func:`embryo.embryology.exposure.binned`), bins of
     fewer than :data:`MIN_BIN_FACTS` facts left out; and P@1 against step for the facts
     grouped by their exposure at the run's last analysed checkpoint."""
+    import numpy as np
+
     runs = sorted(table["run"].unique())
     fig, axes = panels(len(runs), 2, width=5.5, height=3.4)
     cmap = plt().get_cmap("viridis")
@@ -171,15 +181,17 @@ def exposure_curves(table, path) -> None:
             one = points[(points["step"] == step) & (points["facts"] >= MIN_BIN_FACTS)]
             if one.empty:
                 continue
-            x = one["bin"].to_numpy() + 0.0
+            # bin 0 at 0, bin 2^k at k + 1, each step a little to the right of the last
+            x = np.where(one["bin"] > 0, np.log2(one["bin"].clip(lower=1)) + 1, 0)
+            x = x + (k - (len(steps) - 1) / 2) * 0.3 / max(len(steps) - 1, 1)
             row[0].errorbar(
                 x, one["p_at_1"], yerr=[one["p_at_1"] - one["low"], one["high"] - one["p_at_1"]],
                 color=cmap(k / max(len(steps) - 1, 1) * 0.9), marker="o", ms=3, lw=1.2,
                 capsize=2, elinewidth=0.6, label=f"step {step}",
             )  # fmt: skip
-        row[0].set_xscale("symlog", linthresh=1)
-        row[0].set_xlim(left=-0.1)
-        row[0].set_xlabel("exposure: training sequences with subject and object (bin)")
+        top = int(np.log2(max(points["bin"].max(), 1))) + 1
+        row[0].set_xticks(range(top + 1), [_bin_label(b) for b in range(top + 1)], fontsize=7)
+        row[0].set_xlabel("exposure: training sequences seen with subject and object")
         row[0].set_ylabel("P@1")
         row[0].set_title(f"{run}: P@1 by exposure")
         row[0].grid(alpha=0.3)
