@@ -515,11 +515,11 @@ def test_hub_hold_out_streams_arrow_batches(monkeypatch):
 
 
 def test_parquet_reads_hold_a_row_group_not_the_file(tmp_path):
-    """open_parquet and datasets' Parquet builder with parquet_scan_options read a row
-    group at a time: reading a 48 MB file of 48 row groups through them allocates a few
-    row groups' worth of Arrow memory, where pyarrow's default pre-buffering holds the
-    whole file (the cause of packing's memory growing with the corpus). In a fresh
-    process, so that the pool's high-water mark is this read's."""
+    """open_parquet, and packing's exact batches over it, read a row group at a time:
+    reading a 48 MB file of 48 row groups through them allocates a few row groups' worth
+    of Arrow memory, where pyarrow's default pre-buffering holds the whole file (the
+    cause of packing's memory growing with the corpus). In a fresh process, so that the
+    pool's high-water mark is this read's."""
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -531,23 +531,21 @@ def test_parquet_reads_hold_a_row_group_not_the_file(tmp_path):
             writer.write_table(pa.table({"text": texts, "doc": [group] * 1000}))
     probe = """
 import sys, pyarrow as pa, pyarrow.parquet as pq
-from embryo.data.records import open_parquet, parquet_scan_options
+from embryo.data.blocks import _batches
+from embryo.data.records import open_parquet
 path, how = sys.argv[1], sys.argv[2]
 if how == "default":
     reader = pq.ParquetFile(path).iter_batches(batch_size=1000)
 elif how == "open_parquet":
     reader = open_parquet(path, required=("text",)).iter_batches(batch_size=1000)
-else:
-    import datasets
-    datasets.disable_progress_bars()
-    reader = [datasets.Dataset.from_parquet(path, cache_dir=sys.argv[3],
-                                            fragment_scan_options=parquet_scan_options())]
+else:  # packing's batches of 700 rows, across row groups of 1000
+    reader = _batches(open_parquet(path), ["text", "doc"], 0, 48_000, 700)
 rows = sum(len(batch) for batch in reader)
 print(rows, pa.default_memory_pool().max_memory() / 2**20)
 """
 
     def peak(how):
-        out = subprocess.run([sys.executable, "-c", probe, str(path), how, str(tmp_path)],
+        out = subprocess.run([sys.executable, "-c", probe, str(path), how],
                              capture_output=True, text=True, check=True)  # fmt: skip
         rows, megabytes = out.stdout.split()
         assert int(rows) == 48_000
@@ -555,4 +553,4 @@ print(rows, pa.default_memory_pool().max_memory() / 2**20)
 
     assert peak("default") > 40  # the file, held: what this test guards against
     assert peak("open_parquet") < 12
-    assert peak("datasets") < 12
+    assert peak("batches") < 12
