@@ -41,6 +41,10 @@ def test_cooccurrence_by_hand():
     matrix = cooccurrence(texts, facts).toarray()
     assert matrix.tolist() == [[1, 0, 0], [1, 0, 1], [0, 1, 0], [0, 0, 0], [0, 0, 1]]
     assert (cooccurrence(iter(texts), facts).toarray() == matrix).all()  # a stream of texts
+    # a subject that holds its object, or is it, needs the object once more apart from it
+    inside = [("New England", "England"), ("Thor", "Thor")]
+    texts = ["new england is large", "new england and england", "thor", "thor , son of thor"]
+    assert cooccurrence(texts, inside).toarray().tolist() == [[0, 0], [1, 0], [0, 0], [0, 1]]
     assert cooccurrence(iter([]), facts).shape == (0, 3)
     with pytest.raises(EmbryoError, match="a label without a word"):
         cooccurrence(texts, [("Dante", " . ")])

@@ -452,10 +452,11 @@ FIGURES = (
             "training sequences seen so far that held both the fact's subject and object, "
             "in bins 0, 1, 2-3, 4-7, ...; facts pooled over relations), one line per "
             "checkpoint, dark to light with the step; bars: 95% Clopper-Pearson intervals; "
-            "bins of fewer than 5 facts are not drawn. Right: P@1 against step for the "
-            "facts grouped by their exposure at the last checkpoint. Where the lines rise "
-            "with exposure, a fact is learned by how often it was seen together; where they "
-            "stay flat, by something else."
+            "bins of fewer than 5 facts are not drawn. Right: the object's median rank "
+            "(log scale, 1 = right) against step for the facts grouped by their exposure "
+            "at the last checkpoint. Where P@1 rises, or the rank falls, with exposure, "
+            "facts are learned as often as they were seen together; where they stay flat, "
+            "by something else, or not at all."
         ),
     ),
     Figure(

@@ -17,7 +17,8 @@ own: :func:`block_visits` takes the run's spans, oldest first.
 
 Matching: a block's text is its tokens decoded (special tokens dropped), and a label
 occurs in it when its words (``\\w+`` runs, lower-cased) appear there as consecutive
-words. An [UNK] piece or a label the tokenizer cannot spell therefore never matches:
+words; subject and object must occur apart (no word shared), so that a subject holding its
+object ("New England", "England") is not its own co-occurrence. An [UNK] piece or a label the tokenizer cannot spell therefore never matches:
 the count is of what the model could read.
 """
 
@@ -86,20 +87,26 @@ def cooccurrence(texts, facts):
     for b, text in enumerate(texts):
         n_blocks = b + 1
         seq = words(text)
-        present = {
-            labels[seq[i : i + n]]
-            for i, word in enumerate(seq)
-            for n in starts.get(word, ())
-            if seq[i : i + n] in labels
-        }
-        for s in present & by_subject.keys():
+        found: dict[int, list[tuple[int, int]]] = {}  # label: its (first, last + 1) words
+        for i, word in enumerate(seq):
+            for n in starts.get(word, ()):
+                if seq[i : i + n] in labels:
+                    found.setdefault(labels[seq[i : i + n]], []).append((i, i + n))
+        for s in found.keys() & by_subject.keys():
             for o, k in by_subject[s]:
-                if o in present:
+                if o in found and _apart(found[s], found[o]):
                     rows.append(b)
                     cols.append(k)
     data = np.ones(len(rows), dtype=np.int64)
     rows, cols = np.frombuffer(rows, dtype=np.int64), np.frombuffer(cols, dtype=np.int64)
     return sparse.csr_matrix((data, (rows, cols)), shape=(n_blocks, len(pairs)))
+
+
+def _apart(first, second) -> bool:
+    """Whether an occurrence in ``first`` and one in ``second`` share no word: a subject
+    that contains its object ("New England", "England") or is it ("Thor", "Thor") needs
+    the object once more on its own."""
+    return any(a_end <= b or b_end <= a for a, a_end in first for b, b_end in second)
 
 
 def block_texts(blocks_dir, tokenizer_dir, *, batch_size: int = 1000):

@@ -166,8 +166,9 @@ def _bin_label(position: int) -> str:
 def exposure_curves(table, path) -> None:
     """Per run: P@1 against exposure bin, one line per checkpoint (dark to light with the
     step), 95% Clopper-Pearson bars (:func:`embryo.embryology.exposure.binned`), bins of
-    fewer than :data:`MIN_BIN_FACTS` facts left out; and P@1 against step for the facts
-    grouped by their exposure at the run's last analysed checkpoint."""
+    fewer than :data:`MIN_BIN_FACTS` facts left out; and the object's median rank against
+    step for the facts grouped by their exposure at the run's last analysed checkpoint
+    (the rank moves before P@1 does, which a small model may never reach)."""
     import numpy as np
 
     runs = sorted(table["run"].unique())
@@ -189,9 +190,14 @@ def exposure_curves(table, path) -> None:
                 color=cmap(k / max(len(steps) - 1, 1) * 0.9), marker="o", ms=3, lw=1.2,
                 capsize=2, elinewidth=0.6, label=f"step {step}",
             )  # fmt: skip
-        top = int(np.log2(max(points["bin"].max(), 1))) + 1
-        row[0].set_xticks(range(top + 1), [_bin_label(b) for b in range(top + 1)], fontsize=7)
-        row[0].set_xlabel("exposure: training sequences seen with subject and object")
+        drawn = points[points["facts"] >= MIN_BIN_FACTS]
+        final = drawn[drawn["step"] == steps[-1]].set_index("bin")["facts"]
+        top = int(np.log2(max(drawn["bin"].max(), 1))) + 1 if len(drawn) else 0
+        ticks = [0, *(2 ** (k - 1) for k in range(1, top + 1))]
+        labels = [f"{_bin_label(k)}\n({final.get(b, 0)})" for k, b in enumerate(ticks)]
+        row[0].set_xticks(range(top + 1), labels, fontsize=7)
+        row[0].set_xlabel(f"exposure: training sequences seen with subject and object "
+                          f"(facts at step {steps[-1]})")  # fmt: skip
         row[0].set_ylabel("P@1")
         row[0].set_title(f"{run}: P@1 by exposure")
         row[0].grid(alpha=0.3)
@@ -201,12 +207,13 @@ def exposure_curves(table, path) -> None:
             chosen = last[(last >= low) & ((last < high) if high else True)].index
             if len(chosen) == 0:
                 continue
-            curve = rows[rows["item"].isin(chosen)].groupby("step")["correct"].mean()
+            curve = rows[rows["item"].isin(chosen)].groupby("step")["rank"].median()
             name = f"{low}" if high == low + 1 else f"{low}-{high - 1}" if high else f"{low}+"
             row[1].plot(curve.index, curve.to_numpy(), marker="o",
                         label=f"exposure {name} at step {steps[-1]} ({len(chosen)} facts)")  # fmt: skip
-        row[1].set_ylabel("P@1")
-        row[1].set_title(f"{run}: P@1 by final exposure")
+        row[1].set_yscale("log")
+        row[1].set_ylabel("median rank of the object (1 = right)")
+        row[1].set_title(f"{run}: rank by final exposure")
         step_axis(row[1])
         row[1].legend(fontsize=7)
     save(fig, path)
