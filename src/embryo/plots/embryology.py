@@ -172,6 +172,14 @@ def exposure_curves(table, path) -> None:
     import numpy as np
 
     runs = sorted(table["run"].unique())
+    if not runs:  # every fact skipped (objects of several pieces): say so, not a blank
+        fig, axes = panels(1, 1, width=6, height=2)
+        axes[0, 0].text(0.5, 0.5, "no LAMA fact scored: every object is skipped\n"
+                        "(several pieces, or not in the common vocabulary)", ha="center",
+                        va="center", transform=axes[0, 0].transAxes)  # fmt: skip
+        axes[0, 0].set_axis_off()
+        save(fig, path)
+        return
     fig, axes = panels(len(runs), 2, width=5.5, height=3.4)
     cmap = plt().get_cmap("viridis")
     for row, run in zip(axes, runs, strict=True):
