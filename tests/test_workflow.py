@@ -306,7 +306,12 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
     assert all(w.startswith("run=bert, step=4") for _, w in analyses)
     assert len(analyses) == 9  # features, probes x3, mlm_pos, lama, blimp, edge probes x2
     rest = {r for r, _ in jobs} - {r for r, _ in training | analyses | grid}
-    assert rest == {"table", "figure", "transfer_summary", "scrambling"} | REPORT_RULES
+    # the run's LAMA exposure: its batches and every analysed step's LAMA items
+    assert jobs_of(jobs, "lama_exposure") == {"run=bert"}
+    assert (
+        rest
+        == {"table", "figure", "transfer_summary", "scrambling", "lama_exposure"} | REPORT_RULES
+    )
     changed = copy.deepcopy(config)
     changed["builtin"]["seed"] = 2
     jobs = {rule for rule, _ in scheduled(snakemake(workdir, changed, "-n", name="changed.yaml"))}
@@ -718,6 +723,16 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
         ("table", "analysis=edge_probe"), ("figure", "figure=edge_probe"), ("provenance", ""),
     } and jobs_of(jobs, "edge_probe") == edges  # no finding reads the edge probes  # fmt: skip
 
+    # the exposure code: the exposure jobs and their table and figure, not LAMA itself
+    root = checkout(tmp_path / "exposure")
+    edit(root / "src/embryo/embryology/exposure.py", "    return any(a_end <= b or b_end <= a",
+         "    return any(b_end <= a or a_end <= b")  # fmt: skip
+    jobs = plan(workdir, config, root)
+    assert "run=bert" in jobs_of(jobs, "lama_exposure")
+    assert {r for r, _ in jobs} == {"lama_exposure", "table", "figure", "provenance"}
+    assert jobs_of(jobs, "table") == {"analysis=lama_exposure"}
+    assert jobs_of(jobs, "figure") == {"figure=lama_exposure"}
+
     # the distillation loss: the students' segments and what follows them
     root = checkout(tmp_path / "distillation")
     edit(root / "src/embryo/train/distillation.py", "    return tau**2 * kl.mean()",
@@ -738,7 +753,7 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
     jobs = plan(workdir, config, root)
     users = {"table", "inheritance_table", "transfer_summary", "scrambling"}
     assert users <= {r for r, _ in jobs} <= users | {"figure", "findings", "provenance"}
-    assert len(jobs_of(jobs, "table")) == 10  # every table the table rule writes
+    assert len(jobs_of(jobs, "table")) == 11  # every table the table rule writes
 
     # a job script: its jobs and their readers
     root = checkout(tmp_path / "script")
