@@ -8,14 +8,13 @@ import pytest
 
 from embryo.embryology.exposure import (
     Span,
-    binned,
-    bins,
     block_texts,
     cooccurrence,
     exposure_table,
     exposures,
     visits,
 )
+from embryo.results.exposure import binned, bins
 from embryo.runtime.errors import EmbryoError
 from embryo.train.segment import batch_indices
 

@@ -326,6 +326,7 @@ def test_changing_one_setting_reruns_exactly_its_dependants(workflow):
             "export_checkpoint",
             "weights",
             "validation_curve",
+            "lama_exposure",
             "prepare_task",
             "task_sizes",  # a built-in task's rows are counted once it is prepared
             "table",

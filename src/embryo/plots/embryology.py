@@ -8,8 +8,8 @@ written beside it).
 
 from __future__ import annotations
 
-from embryo.embryology.exposure import binned
 from embryo.plots.base import panels, plt, save, step_axis
+from embryo.results.exposure import binned
 from embryo.results.learning import MIN_FINAL_ACCURACY
 
 UPOS_ORDER = ["DET", "ADP", "CCONJ", "PRON", "AUX", "PUNCT", "PART", "SCONJ", "NUM",
@@ -165,7 +165,7 @@ def _bin_label(position: int) -> str:
 
 def exposure_curves(table, path) -> None:
     """Per run: P@1 against exposure bin, one line per checkpoint (dark to light with the
-    step), 95% Clopper-Pearson bars (:func:`embryo.embryology.exposure.binned`), bins of
+    step), 95% Clopper-Pearson bars (:func:`embryo.results.exposure.binned`), bins of
     fewer than :data:`MIN_BIN_FACTS` facts left out; and the object's median rank against
     step for the facts grouped by their exposure at the run's last analysed checkpoint
     (the rank moves before P@1 does, which a small model may never reach)."""
