@@ -200,6 +200,15 @@ def task_probe_outputs():
     ]
 
 
+def exposure_outputs():
+    """Every analysed trained run's LAMA exposure."""
+    return [
+        f"results/{r}/lama_exposure.csv"
+        for r in TRAINED
+        if RUNS[r]["analyse"] and analysed_steps(r)
+    ]
+
+
 def checkpoint_outputs(table, pattern=None):
     """A per-checkpoint analysis's outputs (registry: per_checkpoint, or ``pattern`` under
     the checkpoint's folder) at every analysed step."""
@@ -226,7 +235,7 @@ TABLE_INPUTS = {
         for r in RUNS
         for s in ec.checkpoint_steps(RUNS[r])
     ],
-    "lama_exposure": lambda: exposure_outputs(),
+    "lama_exposure": exposure_outputs,
     "downstream": downstream_outputs,
     "transferability": transferability_outputs,
     "task_probe": task_probe_outputs,
@@ -560,15 +569,6 @@ def exposure_inputs(wildcards):
         "blocks": [blocks_dir(r) for r in runs],
         "tokenizers": [f"results/tokenizers/{RUNS[r]['tokenizer']}" for r in runs],
     }
-
-
-def exposure_outputs():
-    """Every analysed trained run's LAMA exposure."""
-    return [
-        f"results/{r}/lama_exposure.csv"
-        for r in TRAINED
-        if RUNS[r]["analyse"] and analysed_steps(r)
-    ]
 
 
 def release_inputs(wildcards):

@@ -13,13 +13,14 @@ against how often it had been seen.
 Which sequences a step held is a function of the run's data-order seed, batch size and
 step (:func:`embryo.train.segment.batch_indices`): nothing is logged during training.
 A branch (``runs.<run>.branch``) saw its parent's batches up to the branch step, then its
-own: :func:`block_visits` takes the run's spans, oldest first.
+own: :func:`exposures` takes the run's spans, oldest first.
 
 Matching: a block's text is its tokens decoded (special tokens dropped), and a label
 occurs in it when its words (``\\w+`` runs, lower-cased) appear there as consecutive
-words; subject and object must occur apart (no word shared), so that a subject holding its
-object ("New England", "England") is not its own co-occurrence. An [UNK] piece or a label the tokenizer cannot spell therefore never matches:
-the count is of what the model could read.
+words; subject and object must occur apart (no word shared), so that a subject holding
+its object ("New England", "England") is not its own co-occurrence. An [UNK] piece or a
+label the tokenizer cannot spell therefore never matches: the count is of what the model
+could read.
 """
 
 from __future__ import annotations
@@ -131,16 +132,13 @@ def exposures(spans: list[Span], steps, matrices):
 
     n_facts = next(iter(matrices.values())).shape[1]
     out = np.zeros((len(steps), n_facts), dtype=np.int64)
-    for row, step in enumerate(steps):
-        for span in spans:
-            if step <= span.after:
-                continue
-            matrix = matrices[span.blocks]
-            upto = min(step, span.through)
-            seen = visits(upto, span.batch_size, matrix.shape[0], span.seed) - visits(
-                span.after, span.batch_size, matrix.shape[0], span.seed
-            )
-            out[row] += matrix.T @ seen
+    for span in spans:
+        matrix = matrices[span.blocks]
+        order = (span.batch_size, matrix.shape[0], span.seed)
+        before = visits(span.after, *order)  # the draws of the steps before the span
+        for row, step in enumerate(steps):
+            if step > span.after:
+                out[row] += matrix.T @ (visits(min(step, span.through), *order) - before)
     return out
 
 
