@@ -12,7 +12,6 @@ from embryo.data.tasks import load_task, prepare_task, read_split
 from embryo.runtime.errors import EmbryoError
 from embryo.transfer.finetune import (
     FinetuneSettings,
-    check_packing,
     epoch_order,
     finetune,
     length_pieces,
@@ -165,23 +164,25 @@ def test_pack_rows_first_fit_decreasing():
     assert row.tolist() == [0] and offset.tolist() == [0]
 
 
-def test_packing_refuses_a_head_or_attention_it_cannot_pack():
-    """Packing names what it cannot compute before training: another model type's head,
-    or an attention kernel that takes no 4-D mask."""
+def test_packing_needs_a_family_and_attention_that_take_a_block_diagonal_mask():
+    """Packing computes a model whose family's attention takes a block-diagonal mask with
+    SDPA or eager attention; DeBERTa, a family embryo does not know, or another kernel are
+    computed in pieces."""
     from types import SimpleNamespace
+
+    from embryo.transfer.finetune import packs
 
     def model(kind, attention):
         return SimpleNamespace(
             config=SimpleNamespace(model_type=kind, _attn_implementation=attention)
         )
 
-    for kind in ("albert", "bert", "roberta"):
+    for kind in ("albert", "bert", "roberta", "modernbert", "distilbert"):
         for attention in ("sdpa", "eager"):
-            check_packing(model(kind, attention))
-    with pytest.raises(EmbryoError, match="not distilbert with 'sdpa'.*packing: false"):
-        check_packing(model("distilbert", "sdpa"))
-    with pytest.raises(EmbryoError, match="not bert with 'flash_attention_2'"):
-        check_packing(model("bert", "flash_attention_2"))
+            assert packs(model(kind, attention))
+    assert not packs(model("deberta-v2", "eager"))
+    assert not packs(model("megatron-bert", "sdpa"))
+    assert not packs(model("bert", "flash_attention_2"))
 
 
 @pytest.mark.parametrize("architecture", ["albert", "bert", "roberta"])
@@ -223,13 +224,13 @@ def test_packed_examples_have_their_padded_logits(architecture, kind, tiny_token
                  rng.integers(0, 3, 20).tolist(),
     }  # fmt: skip
     index = rng.permutation(20)
-    inputs, first, labels = packed_tensors(rows, index, lengths[index], classifier, "cpu")
+    inputs, first, example, labels = packed_tensors(rows, index, lengths[index], classifier, "cpu")
     assert inputs["input_ids"].shape[0] < 20  # rows shared by several examples
     pad_id = classifier.config.pad_token_id or 0
-    padded, padded_labels = batch_tensors(rows, index, pad_id, "cpu")
+    padded, padded_labels = batch_tensors(rows, index, pad_id, "cpu", classifier)
     with torch.no_grad():
         expected = classifier(**padded, labels=padded_labels)
-        logits = packed_logits(classifier, inputs, first)
+        logits = packed_logits(classifier, inputs, first, example)
         loss = classification_loss(classifier, logits, labels)
     assert torch.allclose(logits, expected.logits, atol=1e-5)
     assert loss.item() == pytest.approx(expected.loss.item(), rel=1e-5)

@@ -11,25 +11,30 @@ learning?", §3, for fine-tuning); a step that is another step's weights shows a
 stretch, a step from another run as a jump.
 
 Each parameter is counted once (tied input and output embeddings belong to the
-embeddings); an ALBERT's shared layer is one part, ``layer 1``, for all its depths.
+embeddings); an ALBERT's shared layer is one part, ``layer 1``, for all its depths. The
+layers and the embeddings are those of the model's family (:mod:`embryo.models.families`:
+``encoder.layer`` for BERT, ``layers`` for ModernBERT, ``transformer.layer`` for
+DistilBERT, ...); everything else (the masked-LM head, a final norm) is the ``head``.
 """
 
 from __future__ import annotations
 
-import re
 
-# a parameter's layer: BERT and RoBERTa count layers, ALBERT its groups of shared layers
-_LAYER = re.compile(r"\.(?:layer|albert_layer_groups)\.(\d+)\.")
+def parameter_parts(model) -> dict[str, tuple[int, str]]:
+    """The part each parameter belongs to, as {name: (its position from the input, its
+    part's name)}: ``embeddings`` (0), ``layer k`` (k, counted from 1: the family's layer
+    list, ALBERT's layer groups), or ``head`` (the rest)."""
+    from embryo.models.families import embedding_modules, layer_list
 
-
-def part_of(name: str) -> tuple[int, str]:
-    """The part a parameter belongs to, as (its position from the input, its name)."""
-    if (match := _LAYER.search(name)) is not None:
-        depth = int(match.group(1)) + 1
-        return depth, f"layer {depth}"
-    if "embeddings." in name or "embedding_hidden_mapping_in" in name:
-        return 0, "embeddings"
-    return 10_000, "head"
+    names = {id(module): name for name, module in model.named_modules()}
+    prefixes = [(names[id(m)] + ".", (0, "embeddings")) for m in embedding_modules(model)]
+    prefixes += [
+        (names[id(m)] + ".", (k, f"layer {k}")) for k, m in enumerate(layer_list(model), start=1)
+    ]
+    out = {}
+    for name, _ in model.named_parameters():
+        out[name] = next((part for p, part in prefixes if name.startswith(p)), (10_000, "head"))
+    return out
 
 
 def weight_rows(model, reference) -> list[dict]:
@@ -38,12 +43,13 @@ def weight_rows(model, reference) -> list[dict]:
     import torch
 
     ref = dict(reference.named_parameters())
+    parts = parameter_parts(model)
     sums: dict[tuple[int, str], list] = {}
     for name, param in model.named_parameters():
         if name not in ref or ref[name].shape != param.shape:
             raise ValueError(f"{name}: not a parameter of the reference of the same shape")
         a, b = param.detach().double(), ref[name].detach().double()
-        for key in (part_of(name), (20_000, "model")):
+        for key in (parts[name], (20_000, "model")):
             acc = sums.setdefault(key, [0, 0.0, 0.0, 0.0])
             acc[0] += a.numel()
             acc[1] += torch.sum(a * a).item()

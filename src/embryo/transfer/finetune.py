@@ -161,30 +161,35 @@ def pack_rows(lengths, width: int):
     return row, offset
 
 
-#: The model types whose classification head :func:`packed_logits` reads packed rows for.
-PACKED_HEADS = ("albert", "bert", "roberta")
+def packs(model) -> bool:
+    """Whether ``finetuning.packing`` can compute this model: a family whose attention takes
+    a block-diagonal mask (:mod:`embryo.models.families`: every family embryo knows but
+    DeBERTa) and SDPA or eager attention. Where it cannot, batches are computed in pieces."""
+    from embryo.models import families
 
-
-def check_packing(model) -> None:
-    """EmbryoError, before any training, unless ``finetuning.packing`` can compute this
-    model: a head of :data:`PACKED_HEADS` and an attention that takes a 4-D mask."""
-    kind, implementation = model.config.model_type, model.config._attn_implementation
-    if kind not in PACKED_HEADS or implementation not in ("sdpa", "eager"):
-        raise EmbryoError(f"finetuning.packing needs a {'/'.join(PACKED_HEADS)} model with sdpa "
-                          f"or eager attention, not {kind} with {implementation!r}; set "
-                          f"finetuning.packing: false")  # fmt: skip
+    known = families.of(model)
+    return (
+        known is not None
+        and known.packed_attention is not None
+        and model.config._attn_implementation in ("sdpa", "eager")
+    )
 
 
 def packed_tensors(rows: dict, index, lengths, model, device):
     """A batch of ``index`` packed (:func:`pack_rows`) into rows as wide as its longest
-    example: ``(inputs, first, labels)``, where ``inputs`` holds ``input_ids``,
-    ``token_type_ids``, ``position_ids`` (each example's own, as when it is alone: from 0,
-    from the padding index + 1 for RoBERTa) and a 4-D ``attention_mask`` in which a token
-    attends to the tokens of its own example only (padding, to the row's padding, so that no
-    softmax row is empty), and ``first`` the flat position of each example's first token.
-    ``lengths`` are the examples' lengths; the model is one :func:`check_packing` admits."""
+    example: ``(inputs, first, example, labels)``, where ``inputs`` holds ``input_ids``,
+    ``token_type_ids`` (where the model takes them), each example's own ``position_ids``
+    (as when it is alone: from the family's first position) and the attention in which a
+    token attends to the tokens of its own example only (the family's
+    ``packed_attention``; padding attends to the row's padding, so that no softmax row is
+    empty); ``first`` is the flat position of each example's first token and ``example``
+    the example of every flat position (``len(index)`` for padding). ``lengths`` are the
+    examples' lengths; the model is one that :func:`packs`."""
     import numpy as np
     import torch
+
+    from embryo.models import families
+    from embryo.models.loading import encoder_inputs
 
     width = int(lengths.max())
     row, offset = pack_rows(lengths, width)
@@ -192,37 +197,36 @@ def packed_tensors(rows: dict, index, lengths, model, device):
     ids = np.full(shape, model.config.pad_token_id or 0, dtype=np.int64)
     types, positions = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
     example = np.full(shape, len(index), dtype=np.int64)  # padding: an example of its own
-    start = model.config.pad_token_id + 1 if model.config.model_type == "roberta" else 0
+    start = families.first_position(model.config)
     for e, i in enumerate(index):
         r, o, k = row[e], offset[e], lengths[e]
         ids[r, o : o + k] = rows["input_ids"][i]
         types[r, o : o + k] = rows["token_type_ids"][i]
         positions[r, o : o + k] = np.arange(start, start + k)
         example[r, o : o + k] = e
-    same = torch.from_numpy(example[:, :, None] == example[:, None, :])[:, None]
-    if model.config._attn_implementation == "eager":  # an additive mask; sdpa takes bools
-        same = torch.zeros(same.shape).masked_fill_(~same, torch.finfo(torch.float32).min)
-    inputs = {"input_ids": ids, "token_type_ids": types, "position_ids": positions}
-    inputs = {k: torch.from_numpy(v) for k, v in inputs.items()} | {"attention_mask": same}
+    same = torch.from_numpy(example[:, :, None] == example[:, None, :]).to(device)
+    positions = torch.from_numpy(positions).to(device)
+    attention = families.of(model).packed_attention(model, same, positions)
+    inputs = encoder_inputs(
+        model,
+        input_ids=torch.from_numpy(ids).to(device),
+        token_type_ids=torch.from_numpy(types).to(device),
+        **attention,
+    )
     labels = torch.tensor([rows["label"][i] for i in index], device=device)
     first = torch.from_numpy(row * width + offset).to(device)
-    return {k: v.to(device) for k, v in inputs.items()}, first, labels
+    return inputs, first, torch.from_numpy(example.reshape(-1)).to(device), labels
 
 
-def packed_logits(model, inputs, first):
+def packed_logits(model, inputs, first, example):
     """The logits of each example of packed rows: the encoder over the rows, then the
-    model's own classification head (pooler, dropout, classifier; RoBERTa's head) on each
-    example's first token."""
+    model's own classification head on each example (its family's ``packed_classifier``:
+    BERT's pooler, dropout and classifier; RoBERTa's head on the first token; ...)."""
+    from embryo.models import families
+
     hidden = model.base_model(**inputs).last_hidden_state
-    cls = hidden.reshape(-1, hidden.shape[-1])[first]
-    kind, base = model.config.model_type, model.base_model
-    if kind == "roberta":
-        return model.classifier(cls[:, None])
-    if kind == "bert":
-        pooled = base.pooler(cls[:, None])
-    else:  # albert
-        pooled = base.pooler_activation(base.pooler(cls))
-    return model.classifier(model.dropout(pooled))
+    flat = hidden.reshape(-1, hidden.shape[-1])
+    return families.of(model).packed_classifier(model, flat, first, example)
 
 
 def classification_loss(model, logits, labels):
@@ -238,15 +242,18 @@ def classification_loss(model, logits, labels):
 def backward(model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype):
     """The forward and backward passes of one batch (packed, or in pieces of similar length
     whose losses are weighted by their share of the batch); the batch's mean loss."""
-    if hparams.packing:
-        inputs, first, labels = packed_tensors(rows, batch, sizes[batch], model, model.device)
+    if hparams.packing and packs(model):
+        inputs, first, example, labels = packed_tensors(
+            rows, batch, sizes[batch], model, model.device
+        )
         with autocast(model.device, dtype):
-            loss = classification_loss(model, packed_logits(model, inputs, first), labels)
+            logits = packed_logits(model, inputs, first, example)
+            loss = classification_loss(model, logits, labels)
         loss.backward()
         return loss.detach()
     loss, pad_id = 0.0, model.config.pad_token_id or 0
     for piece in length_pieces(batch, sizes, hparams.micro_batches, hparams.piece_overhead):
-        inputs, labels = batch_tensors(rows, piece, pad_id, model.device)
+        inputs, labels = batch_tensors(rows, piece, pad_id, model.device, model)
         with autocast(model.device, dtype):
             part = model(**inputs, labels=labels).loss * (len(piece) / len(batch))
         part.backward()
@@ -278,9 +285,12 @@ def read_prepared(task_dir: Path, split: str) -> dict:
     return pq.read_table(task_dir / f"{split}.parquet").to_pydict()
 
 
-def batch_tensors(rows: dict, index, pad_id: int, device):
-    """Padded tensors (input_ids, token_type_ids, attention_mask) and labels of ``index``, on ``device``."""
+def batch_tensors(rows: dict, index, pad_id: int, device, model):
+    """Padded tensors (input_ids, token_type_ids where ``model`` takes them,
+    attention_mask) and labels of ``index``, on ``device``."""
     import torch
+
+    from embryo.models.loading import encoder_inputs
 
     ids = [rows["input_ids"][i] for i in index]
     width = max(map(len, ids))
@@ -294,7 +304,7 @@ def batch_tensors(rows: dict, index, pad_id: int, device):
         mask[r, :k] = 1
     labels = torch.tensor([rows["label"][i] for i in index], device=device)
     inputs = {"input_ids": input_ids, "token_type_ids": types, "attention_mask": mask}
-    return {k: v.to(device) for k, v in inputs.items()}, labels
+    return encoder_inputs(model, **{k: v.to(device) for k, v in inputs.items()}), labels
 
 
 def predict(model, rows: dict, info: dict, *, batch_size: int, pad_id: int, dtype=None):
@@ -310,7 +320,7 @@ def predict(model, rows: dict, info: dict, *, batch_size: int, pad_id: int, dtyp
     with torch.inference_mode(), autocast(model.device, dtype):
         for start in range(0, len(order), batch_size):
             index = order[start : start + batch_size]
-            inputs, _ = batch_tensors(rows, index, pad_id, model.device)
+            inputs, _ = batch_tensors(rows, index, pad_id, model.device, model)
             logits = model(**inputs).logits
             out = logits[:, 0] if info["type"] == "regression" else logits.argmax(-1)
             predictions[index] = out.float().cpu().numpy()
@@ -390,8 +400,6 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     recipe = recipe or PLAIN
     scheme = apply_scheme(model, reinit, seed=seed, recipe=recipe)
     model.to(default_device())
-    if hparams.packing:
-        check_packing(model)
     longest = max(max(map(len, train["input_ids"])), max(map(len, dev["input_ids"])))
     if longest > max_positions(model):
         raise EmbryoError(
@@ -453,6 +461,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         "recipe": recipe._asdict() if scheme.changes_layers else None,
         "layers": model.config.num_hidden_layers,
         "precision": "bf16" if dtype is not None else "fp32",
+        "packed": bool(hparams.packing and packs(model)),
         "seconds": time.perf_counter() - started,
     }
     keys = {**(provenance or {}), "task": info["name"], "seed": seed}

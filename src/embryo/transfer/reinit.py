@@ -205,23 +205,42 @@ def _scramble_seeds(count: int, num_layers: int) -> list[str]:
 # ---- the model side -----------------------------------------------------------------
 
 
-def _encoder(model):
-    return model.base_model.encoder
-
-
 def is_albert(model) -> bool:
     return model.config.model_type == "albert"
 
 
 def encoder_layers(model):
-    """The model's encoder layers as a list of modules, in order (ALBERT: untied first)."""
-    encoder = _encoder(model)
+    """The model's encoder layers as a list of modules, in order (ALBERT: untied first),
+    found by its family (:func:`embryo.models.families.layer_list`)."""
+    from embryo.models.families import layer_list
+
     if is_albert(model):
         cfg = model.config
         if cfg.num_hidden_groups != cfg.num_hidden_layers or cfg.inner_group_num != 1:
             raise EmbryoError("ALBERT shares its layers; untie it (untie_albert) first")
-        return [group.albert_layers[0] for group in encoder.albert_layer_groups]
-    return list(encoder.layer)
+        return [group.albert_layers[0] for group in layer_list(model)]
+    return list(layer_list(model))
+
+
+def _set_layer_list(model, modules) -> None:
+    """Replace the model's layer list (its family's ``layers`` path) by ``modules``."""
+    import torch
+
+    from embryo.models.families import family, resolve
+
+    path = family(model.config.model_type).layers
+    parent, _, name = path.rpartition(".")
+    setattr(resolve(model.base_model, parent), name, torch.nn.ModuleList(modules))
+
+
+def is_norm(module) -> bool:
+    """A normalisation layer: ``torch.nn.LayerNorm`` or a family's own (a class whose name
+    ends in LayerNorm or RMSNorm)."""
+    import torch
+
+    return isinstance(module, torch.nn.LayerNorm) or type(module).__name__.endswith(
+        ("LayerNorm", "RMSNorm")
+    )
 
 
 def untie_albert(model):
@@ -243,7 +262,7 @@ def untie_albert(model):
         )
     if cfg.num_hidden_groups == cfg.num_hidden_layers:
         return model
-    encoder = _encoder(model)
+    encoder = model.base_model.encoder
     per_group = cfg.num_hidden_layers / cfg.num_hidden_groups
     groups = encoder.albert_layer_groups
     encoder.albert_layer_groups = torch.nn.ModuleList(
@@ -279,9 +298,10 @@ def _redraw_original(layer, generator, std: float = 0.02) -> None:
                 module.weight.copy_(
                     torch.as_tensor(draws, dtype=module.weight.dtype).view_as(module.weight)
                 )
-            elif isinstance(module, torch.nn.LayerNorm):
+            elif is_norm(module):
                 module.weight.fill_(1.0)
-                module.bias.fill_(0.0)
+                if getattr(module, "bias", None) is not None:
+                    module.bias.fill_(0.0)
 
 
 def apply_scheme(model, name: str, *, seed: int, recipe: Recipe = PLAIN) -> Scheme:
@@ -293,6 +313,7 @@ def apply_scheme(model, name: str, *, seed: int, recipe: Recipe = PLAIN) -> Sche
     """
     import torch
 
+    from embryo.models.families import missing
     from embryo.models.seeds import derive_seed
 
     init = recipe.init
@@ -306,12 +327,15 @@ def apply_scheme(model, name: str, *, seed: int, recipe: Recipe = PLAIN) -> Sche
         )
     if not scheme.changes_layers:
         return scheme
+    lacks = missing(model.config.model_type, "transfer")
+    if lacks is not None:
+        raise EmbryoError(f"reinit {name}: a {model.config.model_type} model lacks {lacks}")
     if is_albert(model):
         untie_albert(model)
     layers = encoder_layers(model)
     torch.manual_seed(derive_seed(seed, "reinit"))
     for i in scheme.reinit:
-        norms = [m for m in layers[i].modules() if isinstance(m, torch.nn.LayerNorm)]
+        norms = [m for m in layers[i].modules() if is_norm(m)]
         kept = [{k: v.clone() for k, v in m.state_dict().items()} for m in norms]
         if init == "model":
             _redraw_model(model, layers[i])
@@ -321,10 +345,8 @@ def apply_scheme(model, name: str, *, seed: int, recipe: Recipe = PLAIN) -> Sche
             for module, state in zip(norms, kept, strict=True):
                 module.load_state_dict(state)
     if scheme.family == "scramble":
-        encoder = _encoder(model)
-        if is_albert(model):
-            groups = encoder.albert_layer_groups
-            encoder.albert_layer_groups = torch.nn.ModuleList(groups[i] for i in scheme.order)
-        else:
-            encoder.layer = torch.nn.ModuleList(layers[i] for i in scheme.order)
+        from embryo.models.families import layer_list
+
+        before = list(layer_list(model))  # ALBERT: the (untied) groups, not their layers
+        _set_layer_list(model, [before[i] for i in scheme.order])
     return scheme

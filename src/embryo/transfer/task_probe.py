@@ -63,7 +63,7 @@ def sentence_features(model_dir, splits: list[dict], *, pooling: str = "mean",
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 index = order[start : start + batch_size]
-                inputs, _ = batch_tensors(rows, index, pad_id, encoder.device)
+                inputs, _ = batch_tensors(rows, index, pad_id, encoder.device, model)
                 hidden = encoder(**inputs, output_hidden_states=True).hidden_states
                 states = torch.stack(hidden, 1)
                 if pooling == "cls":

@@ -1,7 +1,7 @@
-"""Model families and sizes: Hugging Face configs and classes for ALBERT, BERT and RoBERTa.
+"""The families embryo pretrains (ALBERT, BERT, RoBERTa): sizes, configs, a new model.
 
 What a pretraining run builds at step 0; what every later stage loads is in
-:mod:`embryo.models.loading`.
+:mod:`embryo.models.loading`, and what it needs of each family in the family's module.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from embryo.runtime.errors import EmbryoError
 
-ARCHITECTURES = ("albert", "bert", "roberta")
+ARCHITECTURES = ("albert", "bert", "roberta")  # the families with trained=True
 
 # hidden, layers, heads, intermediate, (ALBERT) embedding size. tiny..medium: the BERT
 # miniatures of Turc et al. 2019 (google-research/bert README); base, large: Devlin et al.
