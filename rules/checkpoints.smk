@@ -45,7 +45,7 @@ rule check_series:
     resources:
         **cluster_resources("check_series"),
     params:
-        source=lambda w: RUNS[w.run]["import"],
+        run=lambda w: imported_run(w.run),
         steps=lambda w: ec.checkpoint_steps(RUNS[w.run]),
         data_dir=DATA_DIR,
         code=code("check_series"),
@@ -67,7 +67,7 @@ rule import_checkpoint:
     resources:
         **cluster_resources("import_checkpoint"),
     params:
-        source=lambda w: RUNS[w.run]["import"],
+        run=lambda w: imported_run(w.run),
         data_dir=DATA_DIR,
         provenance=lambda w: {
             "run": w.run,

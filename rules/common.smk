@@ -14,6 +14,7 @@ from embryo.results import findings, provenance
 from embryo.runtime.errors import EmbryoError
 from embryo.runtime.fingerprint import fingerprint, modules, save_cache, use_cache
 from embryo.runtime.locks import LOCKS, record_owner, release_stale_locks
+from embryo.train.series import step_source
 from embryo.transfer.reinit import WILDCARD as REINIT_SCHEMES
 
 # ---- a run killed with SIGKILL leaves its lock: released when its holder is provably
@@ -38,7 +39,9 @@ onstart:
 # ---- validation: unknown keys, wrong types, missing files fail here, before any job runs;
 # the validated config has its defaults filled in and its keys sorted (embryo.config.schema)
 VALIDATED = ec.validate(
-    config, ec.load_schema(Path(workflow.basedir) / "config" / "schema.yaml")
+    config,
+    ec.load_schema(Path(workflow.basedir) / "config" / "schema.yaml"),
+    refs_cache=Path(".snakemake") / "embryo-refs.json",
 )
 config.clear()
 config.update(VALIDATED)
@@ -583,16 +586,21 @@ def release_inputs(wildcards):
     return inputs
 
 
+def imported_run(name):
+    """What an imported run's series check and imports read of its entry: the import
+    spec, the seed its templates may name, the family it declares."""
+    return {k: RUNS[name].get(k) for k in ("import", "seed", "architecture")}
+
+
 def series_sources(wildcards):
     """A local imported series' step directories (a Hub series is read from the Hub)."""
-    spec = RUNS[wildcards.run]["import"]
-    if "path" not in spec:
-        return []
-    root = Path(DATA_DIR)
-    return [
-        str(root / spec["path"].format(step=step))
-        for step in ec.checkpoint_steps(RUNS[wildcards.run])
+    run = RUNS[wildcards.run]
+    sources = [
+        step_source(wildcards.run, run, step, DATA_DIR)
+        for step in ec.checkpoint_steps(run)
+        if not run["import"].get("refs")
     ]
+    return [s["path"] for s in sources if "path" in s]
 
 
 def treebank_root():

@@ -1,24 +1,19 @@
-"""Checkpoint manifests and the series check of an imported series (embryo.train.checkpoints)."""
+"""Checkpoint manifests, weight distances and releases (embryo.train.checkpoints, release).
+
+The series check and the import of published series are tests/test_series.py's.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from embryo.runtime.errors import EmbryoError
 from embryo.train import checkpoints
-from embryo.train.checkpoints import (
-    import_checkpoint,
-    series_record,
-    verify_checkpoint,
-    write_manifest,
-    write_series,
-)
+from embryo.train.checkpoints import verify_checkpoint, write_manifest
 
 
 def tiny_bert(seed: int):
@@ -31,20 +26,6 @@ def tiny_bert(seed: int):
         intermediate_size=32, max_position_embeddings=16,
     )  # fmt: skip
     return BertForMaskedLM(config)
-
-
-@pytest.fixture(scope="module")
-def series(tmp_path_factory, tiny_tokenizer):
-    """A local series of steps 0, 10, 20 where step 20 is step 10 copied."""
-    from transformers import AutoTokenizer
-
-    root = tmp_path_factory.mktemp("series")
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    for step, seed in ((0, 0), (10, 1)):
-        tiny_bert(seed).save_pretrained(root / f"ckpt-{step}")
-        tokenizer.save_pretrained(root / f"ckpt-{step}")
-    shutil.copytree(root / "ckpt-10", root / "ckpt-20")
-    return root
 
 
 def test_manifest_holds_each_file_hash_and_verify_finds_a_changed_byte(tmp_path):
@@ -64,102 +45,6 @@ def test_manifest_holds_each_file_hash_and_verify_finds_a_changed_byte(tmp_path)
         f"{tmp_path / 'model.safetensors'}: SHA-256 differs from the manifest's",
     ]
     assert checkpoints.main(["verify", str(tmp_path)]) == 1
-
-
-def test_a_series_with_two_identical_steps_fails_naming_both(series):
-    with pytest.raises(EmbryoError, match=r"runs\.mirror: steps 10 and 20 have the same weight"):
-        series_record("mirror", {"path": "ckpt-{step}"}, [0, 10, 20], series)
-    record = series_record("mirror", {"path": "ckpt-{step}"}, [0, 10], series)
-    assert record[0]["weights_sha256"] != record[10]["weights_sha256"]
-    sha = hashlib.sha256((series / "ckpt-10" / "model.safetensors").read_bytes()).hexdigest()
-    assert record[10]["files"] == {"model.safetensors": sha}
-
-
-def test_an_imported_step_carries_its_manifest_and_must_match_the_check(series, tmp_path):
-    spec = {"path": "ckpt-{step}"}
-    series = shutil.copytree(series, tmp_path / "series")
-    write_series(tmp_path / "series.json", series_record("m", spec, [0, 10], series))
-    out = tmp_path / "step-10"
-    import_checkpoint(
-        spec, 10, series, out, provenance={"run": "m", "step": 10},
-        series=tmp_path / "series.json", code={"import": "abc"},
-    )  # fmt: skip
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["parent"]["source"] == str(series / "ckpt-10")
-    assert manifest["code"] == {"import": "abc"} and verify_checkpoint(out) == []
-    # the step changed after the check: the import refuses it
-    (series / "ckpt-0" / "model.safetensors").write_bytes(b"not the checked weights")
-    with pytest.raises(EmbryoError, match=r"ckpt-0: its weight files changed since"):
-        import_checkpoint(
-            spec, 0, series, tmp_path / "step-0", provenance={"run": "m", "step": 0},
-            series=tmp_path / "series.json", code={},
-        )  # fmt: skip
-    assert not (tmp_path / "step-0").exists()
-
-
-class FakeHub:
-    """HfApi.model_info as the Hub answers it with files_metadata=True: each revision's
-    commit and its files (an LFS file with its SHA-256, a small one with its blob id)."""
-
-    def __init__(self, commits: dict, weights: dict):
-        self.commits, self.weights, self.calls = commits, weights, []
-
-    def model_info(self, repo_id, *, revision=None, files_metadata=False):
-        self.calls.append((repo_id, revision, files_metadata))
-        siblings = [
-            SimpleNamespace(rfilename="config.json", blob_id="c0ffee", lfs=None),
-            SimpleNamespace(
-                rfilename="model.safetensors",
-                blob_id="b10b",
-                lfs=SimpleNamespace(sha256=self.weights[revision]),
-            ),
-        ]
-        return SimpleNamespace(sha=self.commits[revision], siblings=siblings)
-
-
-def test_hub_series_is_checked_on_commits_and_lfs_hashes_without_a_download():
-    spec = {"hub_id": "org/suite", "revision": "step{step}"}
-    hub = FakeHub(
-        {"step0": "a" * 40, "step1000": "b" * 40}, {"step0": "1" * 64, "step1000": "2" * 64}
-    )
-    record = series_record("suite", spec, [0, 1000], None, api=hub)
-    assert hub.calls == [("org/suite", "step0", True), ("org/suite", "step1000", True)]
-    assert record[1000]["commit"] == "b" * 40
-    assert record[1000]["files"] == {"model.safetensors": "2" * 64}  # config.json is no weight
-    # two branches serving one commit (Pythia #205), and two commits with one weight file
-    same_commit = FakeHub(
-        {"step0": "a" * 40, "step1000": "a" * 40}, {"step0": "1", "step1000": "2"}
-    )
-    with pytest.raises(EmbryoError, match=r"steps 0 and 1000 have the same commit aaaaaaaaaaaa"):
-        series_record("suite", spec, [0, 1000], None, api=same_commit)
-    same_file = FakeHub({"step0": "a" * 40, "step1000": "b" * 40}, {"step0": "1", "step1000": "1"})
-    with pytest.raises(EmbryoError, match=r"org/suite@step0 and org/suite@step1000"):
-        series_record("suite", spec, [0, 1000], None, api=same_file)
-
-
-def test_a_hub_step_is_downloaded_at_the_checked_commit(tmp_path, monkeypatch, series):
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
-
-    asked = []
-    for cls in (AutoModelForMaskedLM, AutoTokenizer):
-        real = cls.from_pretrained
-
-        def fake(source, revision=None, _real=real, **kw):
-            asked.append((source, revision))
-            return _real(series / "ckpt-0")
-
-        monkeypatch.setattr(cls, "from_pretrained", fake)
-    spec = {"hub_id": "org/suite", "revision": "step{step}"}
-    write_series(tmp_path / "series.json", {0: {"source": "org/suite", "revision": "step0",
-                 "commit": "c" * 40, "files": {}, "weights_sha256": "x"}})  # fmt: skip
-    import_checkpoint(
-        spec, 0, tmp_path, tmp_path / "out", provenance={"run": "suite", "step": 0},
-        series=tmp_path / "series.json", code={},
-    )  # fmt: skip
-    assert asked == [("org/suite", "c" * 40)] * 2
-    assert (
-        json.loads((tmp_path / "out" / "manifest.json").read_text())["parent"]["commit"] == "c" * 40
-    )
 
 
 def test_weight_distances_by_hand():

@@ -73,7 +73,7 @@ def test_every_schema_property_is_documented():
         ),
         (
             lambda c: c["runs"]["r"].update(architecture="gpt2"),
-            r"runs\.r\.architecture: 'gpt2' is not one of",
+            r"runs\.r\.architecture: 'gpt2'; a run trained here is one of",
         ),
         (
             lambda c: c["corpora"]["c"].update(files=["nope.txt"]),

@@ -1,4 +1,4 @@
-"""Atomic outputs and import sources."""
+"""Atomic outputs, the environment record and other runtime support."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 
 from embryo.runtime.atomic import atomic_path, write_json
-from embryo.runtime.errors import EmbryoError
-from embryo.train.checkpoints import import_source
 
 
 def test_atomic_file_and_directory_appear_only_when_complete(tmp_path):
@@ -78,22 +76,6 @@ def test_atomic_outputs_reach_the_disk_before_their_rename(tmp_path, monkeypatch
     events.clear()
     write_json(tmp_path / "a.json", {})
     assert [e for e, _ in events] == ["fsync", "rename", "fsync"]
-
-
-def test_import_sources(tmp_path):
-    assert import_source({"hub_id": "org/model", "revision": "step{step}"}, 1000, tmp_path) == (
-        "org/model",
-        "step1000",
-    )
-    assert import_source({"hub_id": "org/model", "revision": None}, 5, tmp_path) == (
-        "org/model",
-        None,
-    )
-    (tmp_path / "ckpt-7").mkdir()
-    (tmp_path / "ckpt-7" / "config.json").write_text("{}")
-    assert import_source({"path": "ckpt-{step}"}, 7, tmp_path) == (str(tmp_path / "ckpt-7"), None)
-    with pytest.raises(EmbryoError, match=r"ckpt-8: expected a save_pretrained directory"):
-        import_source({"path": "ckpt-{step}"}, 8, tmp_path)
 
 
 def test_environment_names_the_lock_file_and_what_differs_from_it(tmp_path):

@@ -7,7 +7,8 @@ from embryo.train.checkpoints import import_checkpoint
 
 with logged(snakemake.log[0]):
     import_checkpoint(
-        snakemake.params.source,
+        snakemake.wildcards.run,
+        snakemake.params.run,
         int(snakemake.wildcards.step),
         snakemake.params.data_dir,
         snakemake.output[0],

@@ -36,9 +36,13 @@ def overview(config: dict) -> dict:
     for name, run in config["runs"].items():
         steps = ec.checkpoint_steps(run)
         if ec.is_imported(run):
-            source = run["import"].get("hub_id") or run["import"].get("path")
-            runs.append(f"{name}: imported {run['architecture']} series from {source}; "
-                        f"{_steps(steps)}")  # fmt: skip
+            spec = run["import"]
+            source = spec.get("hub_id") or spec.get("path") or "the sources listed"
+            family = run["resolved"]["model_type"] or "unknown-family"
+            layers = run["resolved"]["layers"]
+            depth = f", {layers} layers" if layers else ""
+            runs.append(f"{name}: imported {family} series{depth} from {source} (seed "
+                        f"{run.get('seed')}); {_steps(steps)}")  # fmt: skip
             continue
         dims = model_dims(run["architecture"], run["model"])
         line = (

@@ -25,13 +25,13 @@ def series(run_name: str) -> str:
 
 def replicates(config: dict) -> dict[str, tuple[str, int | None]]:
     """{run: (its series, its replicate)}: the run a replicate repeats and the replicate's
-    seed; a run that is no replicate is its own series, its replicate its seed (None for
-    an imported run)."""
+    seed; a run that is no replicate is its own series, its replicate its seed (an imported
+    run's: the seed its templates name, as a suite's seed)."""
     out = {}
     for name, run in config["runs"].items():
         base = series(name)
         seed = int(name[len(base) + len(REPLICATE) :]) if base != name else run.get("seed")
-        out[name] = (base, None if "import" in run else seed)
+        out[name] = (base, seed)
     return out
 
 
@@ -41,7 +41,9 @@ def expand_replicates(config: dict) -> dict:
     Run ``r`` with ``replicates: {seeds: [1, 2], vary: [...]}`` gains runs ``r@s1`` and
     ``r@s2``: copies of ``r`` (its ``seed`` kept) with ``replicate_of: r`` and ``seeds``,
     per source of :data:`RANDOMNESS`, the replicate's seed where ``vary`` names it and
-    the run's seed elsewhere; a student's replicate has no twin. Every run gets its
+    the run's seed elsewhere; a student's replicate has no twin. An imported run's
+    replicate is the suite's series of that seed: its ``seed`` is the replicate's, which
+    its templates name (``google/multiberts-seed_{seed}-...``). Every run gets its
     ``seeds`` (the run's seed for all four when it has no replicate), and the base run's
     ``replicates`` entry is dropped, so the jobs of ``r`` do not change with its list.
     """
@@ -55,6 +57,10 @@ def expand_replicates(config: dict) -> dict:
         for seed in (spec or {}).get("seeds", []):
             replicate = copy.deepcopy(base)
             replicate["replicate_of"] = name
+            if "import" in run:
+                replicate["seed"] = seed
+                runs[replicate_name(name, seed)] = replicate
+                continue
             replicate["seeds"] = {k: seed if k in spec["vary"] else run["seed"] for k in RANDOMNESS}
             if replicate.get("teacher") is not None:
                 replicate["teacher"]["twin"] = None
@@ -162,11 +168,31 @@ def transfer_runs(config: dict) -> list[str]:
 
 
 def num_layers(config: dict, run_name: str) -> int:
-    """The run's number of encoder layers, from its model section."""
+    """The run's number of encoder layers: a trained run's model section's; an imported
+    series' from its first step's config.json, else ``import.layers``
+    (:mod:`embryo.config.imports`)."""
     from embryo.models.families import model_dims
+    from embryo.runtime.errors import EmbryoError
 
     run = config["runs"][run_name]
+    if run.get("import") is not None:
+        layers = run["resolved"]["layers"]
+        if layers is None:
+            raise EmbryoError(
+                f"runs.{run_name}: its number of layers is unknown while the workflow is parsed "
+                "(its first step's config.json is neither local nor in the Hugging Face "
+                f"cache); set runs.{run_name}.import.layers"
+            )
+        return layers
     return model_dims(run["architecture"], run["model"])["num_hidden_layers"]
+
+
+def run_family(run: dict) -> str | None:
+    """A run's family (``model_type``): a trained run's architecture, an imported series'
+    as read from its first step or declared; None when neither is known at parse time."""
+    if run.get("import") is not None:
+        return run["resolved"]["model_type"]
+    return run["architecture"]
 
 
 def transfer_schemes(config: dict, run_name: str) -> list[str]:

@@ -18,6 +18,7 @@ import yaml
 from embryo.config.runs import (
     REPLICATE,
     checkpoint_steps,
+    run_family,
     downstream_tasks,
     expand_replicates,
     series,
@@ -50,14 +51,19 @@ def load(path: str | os.PathLike, schema_path: str | os.PathLike) -> dict:
 
 
 def validate(
-    config: dict, schema: dict, *, source: str = "config", check_files: bool = True
-) -> dict:
+    config: dict, schema: dict, *, source: str = "config", check_files: bool = True,
+    refs_cache=None,
+) -> dict:  # fmt: skip
     """Check ``config`` against ``schema`` and the rules a schema cannot say; fill defaults.
 
     Returns a new dict with every default filled in and every mapping's keys in sorted
-    order (:func:`canonical`). Raises EmbryoError listing every problem, each with its key
-    path. With ``check_files`` local corpus files must exist.
+    order (:func:`canonical`), and every imported run's steps and family resolved
+    (:func:`embryo.config.imports.expand_imports`; ``refs_cache`` keeps the Hub refs it
+    lists). Raises EmbryoError listing every problem, each with its key path. With
+    ``check_files`` local corpus files must exist.
     """
+    from embryo.config.imports import expand_imports, import_problems
+
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
@@ -66,9 +72,16 @@ def validate(
         lines = [f"  {_key(e.absolute_path)}: {_describe(e)}" for e in errors]
         raise EmbryoError(f"{source}: invalid configuration\n" + "\n".join(lines))
     config = fill_defaults(copy.deepcopy(config), schema, schema)
-    problems = list(_replicate_problems(config))
+    problems = list(_trained_problems(config)) + list(_replicate_problems(config))
     if not problems:
         config = expand_replicates(config)
+        problems = list(import_problems(config))
+    if not problems:
+        try:
+            config = expand_imports(config, refs_cache)
+        except EmbryoError as err:
+            problems = [str(err)]
+    if not problems:
         problems = list(_semantic_problems(config, check_files))
     if problems:
         raise EmbryoError(
@@ -138,6 +151,22 @@ def fill_defaults(instance: Any, schema: dict, root: dict) -> Any:
     return instance
 
 
+def _trained_problems(config: dict):
+    """A run trained here names one of the families embryo pretrains, and its steps."""
+    from embryo.models.families import ARCHITECTURES
+
+    for name, run in config["runs"].items():
+        if run.get("import") is not None:
+            continue
+        if run.get("architecture") not in ARCHITECTURES:
+            yield (
+                f"runs.{name}.architecture: {run.get('architecture')!r}; a run trained here is "
+                f"one of {list(ARCHITECTURES)} (a series of another family is imported)"
+            )
+        if not isinstance(run.get("checkpoints"), list | dict):
+            yield f"runs.{name}.checkpoints: a trained run needs its checkpoint steps, not {run.get('checkpoints')!r}"
+
+
 def _replicate_problems(config: dict):
     """Replicates of a run: seeds other than its own, names that are free, a trained run."""
     for name, run in config["runs"].items():
@@ -147,8 +176,6 @@ def _replicate_problems(config: dict):
         spec = run.get("replicates")
         if spec is None:
             continue
-        if run.get("import") is not None:
-            yield f"{key}.replicates: an imported run has no seeds; import each series as a run"
         if run["seed"] in spec["seeds"]:
             yield f"{key}.replicates.seeds: {run['seed']} is the run's own seed"
 
@@ -181,10 +208,7 @@ def _semantic_problems(config: dict, check_files: bool):
             yield f"{key}: a run name may hold letters, digits and _ . + - only"
         imported = run.get("import")
         if imported is not None:
-            if ("hub_id" in imported) == ("path" in imported):
-                yield f"{key}.import: give exactly one of hub_id or path"
-            if "tokenizer" in run:
-                yield f"{key}.tokenizer: an imported run brings its own tokenizer; remove this key"
+            pass  # its own keys: embryo.config.imports
         elif "tokenizer" not in run:
             yield f"{key}.tokenizer: a trained run needs a tokenizer (one of {sorted(config['tokenizers'])})"
         elif run["tokenizer"] not in config["tokenizers"]:
@@ -482,25 +506,12 @@ def fine_tuned_runs(config: dict) -> list[str]:
 
 def run_positions(run: dict, data_dir) -> int | None:
     """The longest input a run's checkpoints admit: a trained run's block_size; an imported
-    local series' max_position_embeddings (RoBERTa: less pad + 1); None when unknown here
-    (a Hub series is read only when it is imported)."""
-    import json
-    from pathlib import Path
-
+    series' max_position_embeddings less what its family's first position skips
+    (``resolved``, from its first step's config.json: embryo.config.imports); None when
+    that could not be read while parsing (checked when the job runs)."""
     if run.get("import") is None:
         return run["block_size"]
-    if "path" not in run["import"]:
-        return None
-    path = Path(run["import"]["path"].format(step=checkpoint_steps(run)[0]))
-    path = path if path.is_absolute() else Path(data_dir) / path
-    try:
-        config = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
-        return None  # reported when the checkpoint is imported
-    positions = config.get("max_position_embeddings")
-    if positions is not None and config.get("model_type") == "roberta":
-        positions -= config.get("pad_token_id", 1) + 1
-    return positions
+    return run["resolved"]["positions"]
 
 
 def _position_problems(config: dict):
@@ -530,6 +541,8 @@ def _experiment_problems(config: dict):
 
 
 def _transfer_problems(config: dict):
+    from embryo.models.families import missing as lacking
+
     spec = config["transferability"]
     for name in spec["task_sizes"]:
         if name not in transfer_tasks(config):
@@ -557,8 +570,23 @@ def _transfer_problems(config: dict):
         except EmbryoError as err:
             yield f"transferability.schemes (run {name}): {err}"
             continue
+        family = run_family(config["runs"][name])
+        changed = [s for s in schemes if s != "none"]
+        if changed and family is None:
+            yield (
+                f"transferability.runs: {name}'s family is unknown while the workflow is parsed "
+                f"(its first step's config.json is neither local nor in the Hugging Face cache); "
+                f"set runs.{name}.architecture (and import.layers)"
+            )
+            continue
+        lacks = lacking(family, "transfer") if changed else None
+        if lacks is not None:
+            yield (
+                f"transferability.schemes (run {name}): {changed[0]} redraws or reorders layers "
+                f"of a {family} model, which lacks {lacks}"
+            )
         scrambles = [s for s in schemes if s.startswith("scramble")]
-        if scrambles and config["runs"][name]["architecture"] == "albert":
+        if scrambles and family == "albert":
             yield (
                 f"transferability.schemes (run {name}): {scrambles[0]} permutes the layers of "
                 "an ALBERT, which shares one set of weights across them: the same model"

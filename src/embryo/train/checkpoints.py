@@ -9,14 +9,14 @@ step) are copied into the same place, so analyses never care where a model came 
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import json
 import sys
 from pathlib import Path
 
-from embryo.runtime.atomic import atomic_path, write_json
+from embryo.models.hub import is_weight_file, load_kwargs, sha256_file
+from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError
+from embryo.train.series import weights_digest
 
 
 def export_checkpoint(
@@ -53,80 +53,51 @@ def export_checkpoint(
         )
 
 
-def import_source(spec: dict, step: int, data_dir) -> tuple[str, str | None]:
-    """Where step ``step`` of an imported run comes from: (Hub id or local path, revision)."""
-    if "hub_id" in spec:
-        revision = spec.get("revision")
-        return spec["hub_id"], revision.format(step=step) if revision else None
-    path = Path(spec["path"].format(step=step))
-    if not path.is_absolute():
-        path = Path(data_dir) / path
-    if not (path / "config.json").exists():
-        raise EmbryoError(
-            f"{path}: expected a save_pretrained directory (with config.json) for step {step}"
-        )
-    return str(path), None
-
-
 def import_checkpoint(
-    spec: dict, step: int, data_dir, out_dir, *, provenance: dict, series, code: dict
+    run_name: str, run: dict, step: int, data_dir, out_dir, *, provenance: dict, series, code: dict
 ) -> None:
-    """Copy one checkpoint of an external series (Hub or local) into ``out_dir``.
+    """Copy one checkpoint of an imported series (Hub or local) into ``out_dir``.
 
-    ``series`` is the series record (:func:`series_record`, ``results/{run}/series.json``):
-    a Hub step is downloaded at the commit recorded there, a local step must still have
-    the weight files recorded there, so what is imported is what was checked.
+    ``series`` is the series record (:func:`embryo.train.series.series_record`,
+    ``results/{run}/series.json``): a Hub step is downloaded at the commit recorded there,
+    a local step must still have the weight files recorded there, so what is imported is
+    what was checked.
     """
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
+    from embryo.train.series import read_series, step_source
+
     series_file = Path(series)
-    record = json.loads(series_file.read_text()).get(str(step))
+    record = read_series(series_file).get(step)
     if record is None:
         raise EmbryoError(f"{series_file}: no step {step}; rerun check_series")
-    source, revision = import_source(spec, step, data_dir)
-    if "hub_id" in spec:
-        revision = record["commit"]
-    elif local_revision(source)["files"] != record["files"]:
-        raise EmbryoError(
-            f"{source}: its weight files changed since {series_file} was written; rerun "
-            "check_series"
-        )
-    model = AutoModelForMaskedLM.from_pretrained(source, revision=revision)
-    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+    if record.get("commit") is not None:
+        source, revision = record["source"], record["commit"]
+    else:
+        source, revision = step_source(run_name, run, step, data_dir)["path"], None
+        if local_revision(source)["files"] != record["files"]:
+            raise EmbryoError(
+                f"{source}: its weight files changed since {series_file} was written; rerun "
+                "check_series"
+            )
+    hub = load_kwargs() if revision is not None else {}
+    model = AutoModelForMaskedLM.from_pretrained(source, revision=revision, **hub)
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, **hub)
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        info = {**provenance, "source": source, "revision": revision}
+        info = {**provenance, "source": source, "revision": revision,
+                "ref": record.get("ref"), "tokens": record.get("tokens")}  # fmt: skip
         (tmp / "embryo.json").write_text(json.dumps(info, indent=2) + "\n")
-        parent = {k: record[k] for k in ("source", "revision", "commit", "weights_sha256")}
+        parent = {
+            k: record.get(k) for k in ("source", "revision", "ref", "commit", "weights_sha256")
+        }
         write_manifest(tmp, run=provenance["run"], step=step, parent=parent, code=code)
 
 
 # --------------------------------------------------------------------------- manifests
 
 MANIFEST = "manifest.json"
-# the weight files of a save_pretrained directory (sharded or not), by name
-WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
-
-
-def sha256_file(path, chunk: int = 1 << 20) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def is_weight_file(name: str) -> bool:
-    return any(fnmatch.fnmatch(name, pattern) for pattern in WEIGHT_PATTERNS)
-
-
-def weights_digest(files: dict[str, str]) -> str:
-    """One hash of a checkpoint's weight files ({name: SHA-256}): equal iff every weight
-    file is byte for byte the same."""
-    weights = sorted((name, sha) for name, sha in files.items() if is_weight_file(name))
-    return hashlib.sha256(json.dumps(weights).encode()).hexdigest()
 
 
 def checkpoint_files(directory) -> list[Path]:
@@ -178,78 +149,10 @@ def verify_checkpoint(directory) -> list[str]:
     return problems
 
 
-# --------------------------------------------------------------------------- series
-
-
-def hub_revision(api, hub_id: str, revision: str | None) -> dict:
-    """The commit a Hub revision points to and the SHA-256 of its weight files, from the
-    Hub's file metadata (no download): an LFS file's own SHA-256, else its git blob id."""
-    info = api.model_info(hub_id, revision=revision, files_metadata=True)
-    files = {
-        s.rfilename: (s.lfs.sha256 if s.lfs is not None else s.blob_id)
-        for s in info.siblings or []
-        if is_weight_file(s.rfilename)
-    }
-    return {"source": hub_id, "revision": revision, "commit": info.sha, "files": files}
-
-
 def local_revision(path) -> dict:
     """A local save_pretrained directory's weight files and their SHA-256."""
     files = {p.name: sha256_file(p) for p in sorted(Path(path).iterdir()) if is_weight_file(p.name)}
     return {"source": str(path), "revision": None, "commit": None, "files": files}
-
-
-def series_record(run: str, spec: dict, steps, data_dir, *, api=None) -> dict:
-    """What each step of an imported series is, before any of it is imported: its source,
-    revision, commit (Hub) and weight files' SHA-256. Raises :class:`EmbryoError` naming
-    both steps when two steps are the same weights: the same commit, or the same weight
-    files (Pythia's step branches that serve one checkpoint twice) — an analysis of that
-    series would show learning stopped where the series is broken.
-    """
-    if "hub_id" in spec and api is None:
-        from huggingface_hub import HfApi
-
-        api = HfApi()
-    record = {}
-    for step in steps:
-        source, revision = import_source(spec, step, data_dir)
-        entry = hub_revision(api, source, revision) if "hub_id" in spec else local_revision(source)
-        if not entry["files"]:
-            raise EmbryoError(
-                f"runs.{run}: step {step} ({source}"
-                f"{'@' + revision if revision else ''}) has no weight files "
-                f"({' or '.join(WEIGHT_PATTERNS)})"
-            )
-        record[step] = {**entry, "weights_sha256": weights_digest(entry["files"])}
-    check_distinct(run, record)
-    return record
-
-
-def check_distinct(run: str, record: dict) -> None:
-    """Fail when two steps of a series share a commit or their weight files."""
-    seen = {}
-    for step, entry in record.items():
-        for key in ("commit", "weights_sha256"):
-            value = entry.get(key)
-            if value is None:
-                continue
-            if (key, value) in seen:
-                first = seen[key, value]
-                what = "commit" if key == "commit" else "weight files (SHA-256)"
-                raise EmbryoError(
-                    f"runs.{run}: steps {first} and {step} have the same {what} {value[:12]}: "
-                    f"the series serves one checkpoint twice ({record[first]['source']}"
-                    f"{'@' + str(record[first]['revision']) if record[first]['revision'] else ''}"
-                    f" and {entry['source']}"
-                    f"{'@' + str(entry['revision']) if entry['revision'] else ''}); "
-                    "fix the series or leave one of the steps out of runs."
-                    f"{run}.checkpoints"
-                )
-            seen[key, value] = step
-
-
-def write_series(path, record: dict) -> None:
-    write_json(path, {str(step): entry for step, entry in record.items()})
 
 
 def main(argv=None) -> int:
