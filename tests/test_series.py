@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from embryo.runtime.errors import EmbryoError
-from embryo.train.series import match_refs, read_series, series_record, step_source
+from embryo.train.series import match_refs, series_record, step_source
 
 from .hub_standin import ettin, multiberts, publish
 from .tiny_models import save_tiny
@@ -281,8 +280,9 @@ def test_parse_time_refuses_a_grid_on_a_family_without_known_layers(tmp_path):
     """A Megatron-BERT series may have the per-checkpoint analyses, but a transfer grid
     that redraws its layers is refused while the config is parsed, naming the run, the
     family and what is missing."""
-    import embryo.config as ec
     from transformers import AutoConfig, AutoModelForMaskedLM
+
+    import embryo.config as ec
 
     from .conftest import REPO
     from .tiny_models import tokenizer

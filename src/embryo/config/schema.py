@@ -18,9 +18,9 @@ import yaml
 from embryo.config.runs import (
     REPLICATE,
     checkpoint_steps,
-    run_family,
     downstream_tasks,
     expand_replicates,
+    run_family,
     series,
     size_requests,
     transfer_runs,
@@ -62,9 +62,9 @@ def validate(
     lists). Raises EmbryoError listing every problem, each with its key path. With
     ``check_files`` local corpus files must exist.
     """
-    from embryo.config.imports import expand_imports, import_problems
-
     import jsonschema
+
+    from embryo.config.imports import expand_imports, import_problems
 
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
