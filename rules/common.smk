@@ -52,6 +52,8 @@ RUNS = config["runs"]
 TRAINED = [name for name, run in RUNS.items() if not ec.is_imported(run)]
 IMPORTED = [name for name, run in RUNS.items() if ec.is_imported(run)]
 STUDENTS = [name for name in TRAINED if RUNS[name].get("teacher") is not None]
+# imported series scored on a corpus's validation blocks (runs.<run>.corpus)
+SCORED_IMPORTS = [name for name in IMPORTED if RUNS[name].get("corpus")]
 # tasks are tokenised once per tokenizer: a trained run's, or an imported run's own
 TASK_VOCABS = sorted(config["tokenizers"]) + [f"imported.{r}" for r in IMPORTED]
 TRANSFER = config["transferability"]
@@ -232,7 +234,9 @@ def checkpoint_outputs(table, pattern=None):
 
 # what each table of the table rule gathers, when it is not the per-checkpoint analyses'
 TABLE_INPUTS = {
-    "validation": lambda: [f"results/{r}/validation.csv" for r in TRAINED],
+    "validation": lambda: [
+        f"results/{r}/validation.csv" for r in TRAINED + SCORED_IMPORTS
+    ],
     "weights": lambda: [
         f"results/{r}/step-{s}/weights.csv"
         for r in RUNS
@@ -304,6 +308,8 @@ def facts():
     out = set()
     if TRAINED:
         out.add("trained")
+    if SCORED_IMPORTS:
+        out.add("scored_imports")
     if any(run["analyse"] for run in RUNS.values()):
         out.add("analysed")  # some run's checkpoints have the per-checkpoint analyses
     if ANALYSES["lama"]["enabled"] and ANALYSES["lama"]["exposure"]:
@@ -644,9 +650,28 @@ def edge_input(wildcards):
 
 
 def run_segments(wildcards):
-    return [
-        segment_dir(wildcards.run, s) for s in ec.checkpoint_steps(RUNS[wildcards.run])
-    ]
+    """What a run's validation curve reads: its segments, or an imported series' scores."""
+    run, steps = wildcards.run, ec.checkpoint_steps(RUNS[wildcards.run])
+    if run in IMPORTED:
+        return [f"results/{run}/step-{s}/validation.json" for s in steps]
+    return [segment_dir(run, s) for s in steps]
+
+
+def imported_blocks(run):
+    """The validation blocks of an imported series: its corpus in its own tokenizer."""
+    spec = RUNS[run]
+    return f"results/data/{spec['corpus']}/{task_vocab(run)}-block{spec['block_size']}"
+
+
+def imported_validation(run):
+    """How an imported series' checkpoints are scored (as a trained run's evaluation)."""
+    spec = RUNS[run]
+    return {
+        "seed": spec["seed"],
+        "probability": spec["objective"]["mlm_probability"],
+        "batch_size": spec["evaluation"]["batch_size"],
+        "max_blocks": spec["evaluation"]["max_blocks"],
+    }
 
 
 def task_vocab(run):

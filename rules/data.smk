@@ -66,9 +66,11 @@ rule train_tokenizer:
         "../workflow/scripts/train_tokenizer.py"
 
 
+# blocks of a corpus in a trained tokenizer, or in an imported series' own (its
+# validation curve: validation_step)
 rule tokenize_corpus:
     input:
-        tokenizer="results/tokenizers/{tokenizer}",
+        tokenizer=lambda w: vocab_dir(w.tokenizer),
         train="results/corpora/{corpus}/train.parquet",
         validation="results/corpora/{corpus}/validation.parquet",
     output:
@@ -77,6 +79,8 @@ rule tokenize_corpus:
         "results/logs/tokenize_corpus/{corpus}/{tokenizer}-block{block}.log",
     benchmark:
         "results/benchmarks/tokenize_corpus/{corpus}/{tokenizer}-block{block}.tsv"
+    wildcard_constraints:
+        tokenizer=alternatives(TASK_VOCABS),
     threads: 1
     resources:
         **cluster_resources("tokenize_corpus"),

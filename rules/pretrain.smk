@@ -52,6 +52,29 @@ rule pretrain_student:
         "../workflow/scripts/pretrain_student.py"
 
 
+# an imported series' checkpoints scored as a trained run's segments score theirs: the
+# masked-LM loss on the validation blocks of runs.<run>.corpus, in its own tokenizer
+rule validation_step:
+    input:
+        model="results/{run}/models/step-{step}",
+        blocks=lambda w: imported_blocks(w.run),
+    output:
+        "results/{run}/step-{step}/validation.json",
+    log:
+        "results/logs/validation_step/{run}/step-{step}.log",
+    benchmark:
+        "results/benchmarks/validation_step/{run}/step-{step}.tsv"
+    wildcard_constraints:
+        run=alternatives(SCORED_IMPORTS),
+    resources:
+        **cluster_resources("validation_step"),
+    params:
+        settings=lambda w: imported_validation(w.run),
+        code=code("validation_step"),
+    script:
+        "../workflow/scripts/validation_step.py"
+
+
 rule validation_curve:
     input:
         run_segments,

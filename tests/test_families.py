@@ -85,6 +85,13 @@ def test_every_per_checkpoint_analysis_runs(family, checkpoints, tmp_path):
     assert stats["layers"] == 3 and cached["features"].shape[1:] == (3, 32)
     assert cached["kept"].all() and np.abs(cached["features"]).sum() > 0
 
+    spans = [[(0, 2), (1, len(x.words))] for x in sentences]  # edge probing's spans
+    stats = extract_features(path, sentences, tmp_path / "s.safetensors", spans=spans, device="cpu")
+    assert (
+        stats["words"] == 2 * len(sentences)
+        and load_features(tmp_path / "s.safetensors")["kept"].all()
+    )
+
     items = mlm_items(path, sentences, device="cpu")
     assert len(items) == sum(len(s.words) for s in sentences)
     assert items["mask_prediction"].notna().all()
@@ -112,6 +119,23 @@ def test_every_per_checkpoint_analysis_runs(family, checkpoints, tmp_path):
             by_hand += torch.log_softmax(logits.double(), -1)[enc["input_ids"][t]].item()
     assert scored["pll_good"].iloc[0] == pytest.approx(by_hand, abs=1e-4)
     assert pseudo_log_likelihoods(model, tok, [sentence])[0] == pytest.approx(by_hand, abs=1e-4)
+
+    # the validation loss an imported series gets: a corpus packed with its own tokenizer
+    import pandas as pd
+
+    from embryo.data.blocks import pack_corpus
+    from embryo.train.validation import score_checkpoint
+
+    for split in ("train", "validation"):
+        pd.DataFrame({"text": texts(40, seed=9), "doc": range(40)}).to_parquet(
+            tmp_path / f"{split}.parquet"
+        )
+    pack_corpus(path, tmp_path / "train.parquet", tmp_path / "validation.parquet",
+                tmp_path / "blocks", block_size=16)  # fmt: skip
+    metrics = score_checkpoint(path, tmp_path / "blocks", tmp_path / "v.json", step=5, seed=0,
+                               probability=0.15, batch_size=8, max_blocks=None)  # fmt: skip
+    assert metrics["step"] == 5 and metrics["val_masked_tokens"] > 0
+    assert 0 < metrics["val_loss"] < 10 and json.loads((tmp_path / "v.json").read_text()) == metrics
 
     table = weight_table(path, checkpoints[family], run="r", step=0, reference_step=0)
     layers = 1 if family == "albert" else 2  # ALBERT's layers share one group

@@ -103,6 +103,8 @@ def test_refs_patterns_find_ettins_phases_and_the_import_takes_the_recorded_comm
     assert match_refs("e", spec, refs) == {
         0: "step0", 2998: "step2998", 5996: "step5996", 7000: "ext1000", 8100: "decay100",
     }  # fmt: skip
+    following = [{**p, "offset": "previous"} for p in ETTIN_REFS]  # phases going on in turn
+    assert list(match_refs("e", {**spec, "refs": following}, refs)) == [0, 2998, 5996, 6996, 7096]
     with pytest.raises(
         EmbryoError, match=r"refs\[1\]\.pattern: 'extension.*matches none of the 6 refs"
     ):

@@ -90,12 +90,13 @@ TABLES = (
         EMBRYOLOGY,
         caption=(
             "Validation masked-LM loss (natural log) and perplexity at every checkpoint of "
-            "every trained run: one row per run and step."
+            "every trained run, and of every imported series scored on a corpus "
+            "(runs.<run>.corpus): one row per run and step."
         ),
         rule="table",
         findings=True,
-        lineage=("validation_curve",),
-        needs=("trained",),
+        lineage=("validation_step", "validation_curve"),
+        needs=("trained|scored_imports",),
     ),
     Table(
         "weights",
@@ -325,7 +326,8 @@ FIGURES = (
         draw="embryo.plots.embryology:validation_curves",
         caption=(
             "Validation perplexity (exp of the natural-log masked-LM loss) at every "
-            "checkpoint of every trained run, one line per run; log scale, lower is better. "
+            "checkpoint of every trained run and scored imported series, one line per run; "
+            "log scale, lower is better. "
             "A curve that flattens early says the later checkpoints add little to the "
             "language model itself."
         ),

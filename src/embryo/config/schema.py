@@ -226,6 +226,12 @@ def _semantic_problems(config: dict, check_files: bool):
             elif imported is None and branch is None and ckpts[0] != 0:
                 yield f"{key}.checkpoints: a trained run starts at step 0 (its random initialisation), got {ckpts[0]}"
         if imported is not None:
+            positions = run["resolved"]["positions"]
+            if run.get("corpus") and positions is not None and run["block_size"] > positions:
+                yield (
+                    f"{key}.block_size: validation blocks of {run['block_size']} tokens, but "
+                    f"the series admits {positions} positions"
+                )
             continue
         try:
             models.model_dims(run["architecture"], run["model"])

@@ -15,8 +15,9 @@ directory, given
   (``huggingface_hub``'s ``list_repo_refs``) for suites whose revision names carry more
   than the step: each a regular expression with a group ``step`` that must match a whole
   ref name, and an ``offset`` added to it (Ettin's ``step{N}``, ``ext{N}`` and
-  ``decay{N}`` phases, each counting from 0). ``checkpoints: refs`` takes every step the
-  patterns find.
+  ``decay{N}`` phases, each counting from 0), or ``previous``: the last step the phases
+  before it found (a phase that goes on from there). ``checkpoints: refs`` takes every
+  step the patterns find.
 
 :func:`series_record` (rule ``check_series``) checks the whole series before any of it is
 imported, and ``results/{run}/series.json`` records what it found; ``import_checkpoint``
@@ -117,6 +118,9 @@ def match_refs(run_name: str, spec: dict, refs: dict[str, str]) -> dict[int, str
     refs that give one step, is an error naming them."""
     found: dict[int, str] = {}
     for i, phase in enumerate(spec["refs"]):
+        offset = phase.get("offset", 0)
+        if offset == "previous":  # the phase goes on from the last step found before it
+            offset = max(found, default=0)
         key = f"runs.{run_name}.import.refs[{i}]"
         try:
             pattern = re.compile(phase["pattern"])
@@ -132,7 +136,7 @@ def match_refs(run_name: str, spec: dict, refs: dict[str, str]) -> dict[int, str
             if m is None:
                 continue
             matched += 1
-            step = phase.get("offset", 0) + int(m["step"])
+            step = offset + int(m["step"])
             if step in found:
                 raise EmbryoError(
                     f"{key}: refs {found[step]!r} and {name!r} of {spec['hub_id']} are both "

@@ -1,19 +1,59 @@
-"""A run's validation curve: one row per checkpoint, from its segments' metrics."""
+"""A run's validation curve: one row per checkpoint, its masked-LM loss on validation blocks.
+
+A trained run's rows come from its segments' ``metrics.json`` (each segment scores its
+checkpoint as it saves it). An imported series' checkpoints are scored here, one job per
+checkpoint (:func:`score_checkpoint`), by the same measure (:func:`embryo.train.segment.evaluate`:
+the same blocks and the same masks, drawn from the run's seed, at every checkpoint) on the
+validation split of the corpus that the run names, packed with the series' own tokenizer,
+so that an imported series gets the curve a trained run has.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from embryo.runtime.atomic import write_text
+from embryo.runtime.atomic import write_json, write_text
 
 
-def validation_table(segment_dirs, out_csv, *, run: str) -> None:
-    """One row per checkpoint: the run's validation loss and perplexity curve, as CSV."""
+def score_checkpoint(model_dir, blocks_dir, out_path, *, step: int, seed: int,
+                     probability: float, batch_size: int, max_blocks) -> dict:  # fmt: skip
+    """Masked-LM validation loss, perplexity and accuracy of the checkpoint ``model_dir`` on
+    the validation blocks in ``blocks_dir`` (:func:`embryo.data.blocks.pack_corpus`, packed
+    with this checkpoint's tokenizer); written to ``out_path`` as a segment's
+    ``metrics.json`` would hold them."""
+    import torch
+
+    from embryo.data.blocks import load_blocks
+    from embryo.models.loading import load_masked_lm, max_positions
+    from embryo.runtime.errors import EmbryoError
+    from embryo.train.segment import evaluate
+
+    model, tokenizer = load_masked_lm(model_dir)
+    blocks = load_blocks(blocks_dir)["validation"]
+    width = len(blocks[0]["input_ids"])
+    if width > max_positions(model):
+        raise EmbryoError(
+            f"{blocks_dir}: blocks of {width} tokens, but {model_dir} admits "
+            f"{max_positions(model)} positions; lower the run's block_size"
+        )
+    with torch.inference_mode():
+        metrics = evaluate(model, blocks, tokenizer, seed=seed, probability=probability,
+                           batch_size=batch_size, max_blocks=max_blocks)  # fmt: skip
+    metrics = {"step": step, **metrics}
+    write_json(out_path, metrics)
+    return metrics
+
+
+def validation_table(inputs, out_csv, *, run: str) -> None:
+    """One row per checkpoint: the run's validation loss and perplexity curve, as CSV.
+    ``inputs`` are segment directories (their ``metrics.json``) or the files
+    :func:`score_checkpoint` writes."""
     import pandas as pd
 
-    rows = [
-        {"run": run, **json.loads((Path(d) / "metrics.json").read_text())} for d in segment_dirs
-    ]
+    rows = []
+    for path in map(Path, inputs):
+        metrics = path / "metrics.json" if path.is_dir() else path
+        rows.append({"run": run, **json.loads(metrics.read_text())})
     table = pd.DataFrame(rows).sort_values("step")
     write_text(out_csv, table.to_csv(index=False))
