@@ -16,10 +16,12 @@ and the masked-LM validation loss on ``--blocks`` blocks of 128 tokens of WikiTe
 Two of them against the alternative, in ``--rounds`` rounds of ABBA order (the ratio of
 each round, then their median and range):
 
-- BLiMP's pseudo-log-likelihoods (:func:`embryo.embryology.blimp.pseudo_log_likelihoods`)
-  against minicons' ``MaskedLMScorer.sequence_score`` (``PLL_metric="original"``, sum of
-  natural-log probabilities) on the same model and sentences, 32 sentences a call; the
-  scores must agree to 1e-4. Target: at least 2x.
+- BLiMP's pseudo-log-likelihoods (:func:`embryo.embryology.blimp.pseudo_log_likelihoods`,
+  at the workflow's default ``analyses.batch_size`` of 64 sequences) against minicons'
+  ``MaskedLMScorer.sequence_score`` (``PLL_metric="original"``, sum of natural-log
+  probabilities) on the same model and sentences, ``--minicons-chunk`` sentences a call
+  (8: its fastest on this machine among 1, 8, 32 and 64; it pads the masked copies of a
+  call's sentences to one length); the scores must agree to 1e-4. Target: at least 2x.
 - The feature cache (:func:`embryo.embryology.features.extract_features`) against a plain
   loop: one ``model(..., output_hidden_states=True)`` per sentence, each word the mean of
   its pieces' vectors (``word_ids``); the vectors must agree to float16 rounding.
@@ -73,33 +75,34 @@ def timed(fn, *args, **kw):
     return time.perf_counter() - started, result
 
 
-def plain_features(model_dir, sentences):
+def plain_features(model_dir, sentences, device="cpu"):
     """The plain loop: one forward pass per sentence, the mean of each word's pieces."""
     import numpy as np
     import torch
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModel.from_pretrained(model_dir).eval()
+    model = AutoModel.from_pretrained(model_dir).eval().to(device)
     out = []
     with torch.inference_mode():
         for s in sentences:
             enc = tokenizer(s.words, is_split_into_words=True, return_tensors="pt")
-            states = torch.stack(model(**enc, output_hidden_states=True).hidden_states, 1)[0]
             ids = enc.word_ids()
+            enc = enc.to(device)
+            states = torch.stack(model(**enc, output_hidden_states=True).hidden_states, 1)[0]
             for w in range(len(s.words)):
                 pieces = [t for t, i in enumerate(ids) if i == w]
-                out.append(states[:, pieces].mean(1).numpy())
+                out.append(states[:, pieces].mean(1).float().cpu().numpy())
     return np.stack(out)
 
 
-def minicons_pll(model_dir, sentences, chunk: int = 32):
+def minicons_pll(model_dir, sentences, chunk: int = 8, device="cpu"):
     """minicons' PLL. minicons 0.3.39 encodes with ``batch_encode_plus``, which
     transformers 5 dropped for ``__call__`` (the same encoding): given back here, the rest
     of minicons as released."""
     from minicons import scorer
 
-    lm = scorer.MaskedLMScorer(str(model_dir), "cpu", PLL_metric="original")
+    lm = scorer.MaskedLMScorer(str(model_dir), device, PLL_metric="original")
     if not hasattr(type(lm.tokenizer), "batch_encode_plus"):
         lm.tokenizer.batch_encode_plus = lm.tokenizer.__call__
     scores = []
@@ -108,13 +111,13 @@ def minicons_pll(model_dir, sentences, chunk: int = 32):
     return scores
 
 
-def embryo_pll(model_dir, sentences):
+def embryo_pll(model_dir, sentences, device="cpu"):
     import torch
 
     from embryo.embryology.blimp import pseudo_log_likelihoods
     from embryo.models.loading import load_masked_lm
 
-    model, tokenizer = load_masked_lm(model_dir, "cpu")
+    model, tokenizer = load_masked_lm(model_dir, device)
     with torch.inference_mode():
         return pseudo_log_likelihoods(model, tokenizer, sentences, batch_size=64)
 
@@ -154,8 +157,11 @@ def main(argv=None) -> int:
     parser.add_argument("--pairs", type=int, default=3, help="per BLiMP paradigm")
     parser.add_argument("--blocks", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--minicons-chunk", type=int, default=8, help="sentences per call")
+    parser.add_argument("--device", default=None, help="default: cuda if visible, else cpu")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
 
     work = Path(tempfile.mkdtemp(prefix="embryo-analyses-"))
     model_dir = checkpoint(work / "model", args.size)
@@ -173,15 +179,17 @@ def main(argv=None) -> int:
 
     hidden, layers, _, _, vocab = SHAPES[args.size]
     print(f"checkpoint: {args.size} ({layers} layers of {hidden}, vocabulary {vocab}); "
-          f"{torch.get_num_threads()} threads; {len(sentences)} sentences, {len(facts)} facts, "
+          f"{device}, {torch.get_num_threads()} threads; {len(sentences)} sentences, {len(facts)} facts, "
           f"{len(pairs)} pairs")  # fmt: skip
-    seconds, _ = timed(extract_features, model_dir, sentences, work / "f.safetensors", device="cpu")
+    seconds, _ = timed(
+        extract_features, model_dir, sentences, work / "f.safetensors", device=device
+    )
     record("features (every layer)", seconds, words, "words")
-    seconds, _ = timed(mlm_items, model_dir, sentences, device="cpu")
+    seconds, _ = timed(mlm_items, model_dir, sentences, device=device)
     record("mask prediction by POS", seconds, words, "words")
-    seconds, ranks = timed(lama_items, model_dir, facts, device="cpu")
+    seconds, ranks = timed(lama_items, model_dir, facts, device=device)
     record("LAMA", seconds, int(ranks["rank"].notna().sum()), "facts")
-    seconds, scored = timed(blimp_items, model_dir, pairs, device="cpu")
+    seconds, scored = timed(blimp_items, model_dir, pairs, device=device)
     record("BLiMP (PLL)", seconds, int(scored["correct"].notna().sum()), "pairs")
     seconds, _ = timed(weight_table, model_dir, model_dir, run="r", step=0, reference_step=0)
     record("weights", seconds, 1, "checkpoint")
@@ -190,10 +198,12 @@ def main(argv=None) -> int:
 
     texts = list(dict.fromkeys(s for p in pairs for s in (p["sentence_good"], p["sentence_bad"])))
     ratios, times, ours, theirs = abba(
-        args.rounds, lambda: embryo_pll(model_dir, texts), lambda: minicons_pll(model_dir, texts)
+        args.rounds,
+        lambda: embryo_pll(model_dir, texts, device),
+        lambda: minicons_pll(model_dir, texts, args.minicons_chunk, device),
     )
     diff = float(np.max(np.abs(np.asarray(ours) - np.asarray(theirs))))
-    pll = {"sentences": len(texts), "ratio_median": statistics.median(ratios),
+    pll = {"sentences": len(texts), "minicons_chunk": args.minicons_chunk, "ratio_median": statistics.median(ratios),
            "ratio_range": [min(ratios), max(ratios)], "embryo_seconds": times["a"],
            "minicons_seconds": times["b"], "max_abs_difference": diff}  # fmt: skip
     print(f"\nBLiMP PLL, {len(texts)} sentences: embryo {statistics.median(times['a']):.1f} s, "
@@ -202,11 +212,11 @@ def main(argv=None) -> int:
           f"difference {diff:.2e} (target 1e-4)")  # fmt: skip
 
     def ours_features():
-        extract_features(model_dir, sentences, work / "g.safetensors", device="cpu")
+        extract_features(model_dir, sentences, work / "g.safetensors", device=device)
         return load_features(work / "g.safetensors")["features"].astype(np.float32)
 
     ratios, times, ours, theirs = abba(
-        args.rounds, ours_features, lambda: plain_features(model_dir, sentences)
+        args.rounds, ours_features, lambda: plain_features(model_dir, sentences, device)
     )
     scale = float(np.abs(theirs).max())
     diff = float(np.max(np.abs(ours - theirs)))
@@ -218,7 +228,8 @@ def main(argv=None) -> int:
           f"({min(ratios):.2f}-{max(ratios):.2f}); largest difference {diff:.1e} of values up "
           f"to {scale:.1f} (float16 storage)")  # fmt: skip
     if args.json:
-        args.json.write_text(json.dumps({"size": args.size, "threads": torch.get_num_threads(),
+        args.json.write_text(json.dumps({"size": args.size, "device": device,
+                                         "threads": torch.get_num_threads(),
                                          "analyses": rows, "pll_vs_minicons": pll,
                                          "features_vs_plain": feats}, indent=2) + "\n")  # fmt: skip
     return 0

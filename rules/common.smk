@@ -261,6 +261,15 @@ def gathered_tables():
     return [t.name for t in registry.TABLES if t.rule == "table"]
 
 
+def figure_options(name):
+    """A figure's drawing options (registry), and the axis of one over training."""
+    figure = registry.FIGURE[name]
+    options = dict(figure.options)
+    if figure.over_training:
+        options["axis"] = config["figures"]["axis"]
+    return options
+
+
 def caption(name):
     """A table's or figure's caption in the report (embryo.registry)."""
     item = registry.TABLE.get(name) or registry.FIGURE[name]

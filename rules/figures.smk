@@ -20,7 +20,7 @@ rule figure:
         **cluster_resources("figure"),
     params:
         draw=lambda w: registry.FIGURE[w.figure].draw,
-        options=lambda w: dict(registry.FIGURE[w.figure].options),
+        options=lambda w: figure_options(w.figure),
         caption=lambda w: caption(w.figure),
         # the figure's own plotting module: a figure reruns when its code changes
         code=lambda w: code("figure", registry.FIGURE[w.figure].draw.split(":")[0]),

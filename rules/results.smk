@@ -40,6 +40,7 @@ rule table:
     params:
         grid=transfer_points,
         replicates=ec.replicates(config),
+        tokens=ec.tokens_seen(config),
         caption=lambda w: caption(w.analysis),
         code=code("table"),
     script:

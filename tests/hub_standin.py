@@ -94,3 +94,18 @@ def ettin(cache: Path, work: Path, sizes=("17m",), revisions=ETTIN_REVISIONS) ->
             )
         out[size] = commits
     return out
+
+
+def kept_refs(path: Path, repos: dict[str, list[str]]) -> Path:
+    """A refs listing as the workflow keeps it (``.snakemake/embryo-refs.json``, written on
+    the first parse): {repo id: ref names}, each ref a made-up commit. For parsing a preset
+    whose steps are a repository's tags where neither the Hub nor a cache holds them."""
+    listing = {
+        repo: {
+            "refs": {n: hashlib.sha1(f"{repo}@{n}".encode()).hexdigest() for n in names},
+            "listed": "stand-in",
+        }  # fmt: skip
+        for repo, names in repos.items()
+    }
+    Path(path).write_text(json.dumps(listing, indent=2))
+    return Path(path)

@@ -69,3 +69,25 @@ def test_finetune_benchmark_runs_the_job_and_the_trainer(tmp_path, shared_data):
     assert set(result["speedup"]) == {
         "embryo over hf-trainer", "embryo-pieces over hf-trainer", "embryo-whole over hf-trainer",
         "embryo-grouped over hf-trainer-grouped", "embryo over embryo-whole"}  # fmt: skip
+
+
+def test_analyses_benchmark_times_each_analysis_and_matches_minicons(tmp_path, shared_data):
+    """benchmarks/analyses.py at toy size: every per-checkpoint analysis timed, and the
+    PLL equal to minicons' and the features to a plain loop's (what the README's
+    ratios stand on)."""
+    import json
+
+    out = tmp_path / "analyses.json"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "analyses.py"), "--size", "tiny",
+           "--sentences", "10", "--facts", "1", "--pairs", "1", "--blocks", "2", "--rounds", "1",
+           "--device", "cpu", "--json", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert set(result["analyses"]) == {
+        "features (every layer)", "mask prediction by POS", "LAMA", "BLiMP (PLL)", "weights",
+        "validation loss",
+    }  # fmt: skip
+    assert result["pll_vs_minicons"]["sentences"] == 134  # both sentences of 67 paradigms
+    assert result["pll_vs_minicons"]["max_abs_difference"] < 1e-4
+    assert result["features_vs_plain"]["max_abs_difference"] < 1e-2

@@ -395,9 +395,15 @@ def test_segment_settings_separate_initialisation_from_optimisation(good):
 OVERLAYS = {"paper-cpu.yaml": "paper.yaml"}
 
 
-def test_shipped_configs_are_valid():
+def test_shipped_configs_are_valid(tmp_path):
+    """Every preset validates; one whose steps are a repository's tags (config/ettin.yaml)
+    with a refs listing kept as the workflow keeps it."""
     from snakemake.utils import update_config
 
+    from .hub_standin import ETTIN_REVISIONS, kept_refs
+
+    repos = {f"jhu-clsp/ettin-encoder-{s}": ETTIN_REVISIONS for s in ("17m", "68m", "150m")}
+    refs = kept_refs(tmp_path / "embryo-refs.json", repos)
     for path in sorted((REPO / "config").glob("*.yaml")):
         if path.name == "schema.yaml":
             continue
@@ -406,7 +412,7 @@ def test_shipped_configs_are_valid():
             base = yaml.safe_load((REPO / "config" / OVERLAYS[path.name]).read_text())
             update_config(base, cfg)
             cfg = base
-        ec.validate(cfg, SCHEMA, source=str(path), check_files=False)
+        ec.validate(cfg, SCHEMA, source=str(path), check_files=False, refs_cache=refs)
 
 
 def test_builtin_sizes_in_schema_match_the_library():
@@ -607,3 +613,30 @@ def test_a_branch_continues_its_parent_and_anneals_from_its_rate(good):
         bad["runs"]["cool"].update(edit)
         with pytest.raises(EmbryoError, match=re.escape(message)):
             check(bad)
+
+
+def test_tokens_seen_per_checkpoint_put_runs_on_one_axis(good):
+    """A trained run's tokens are its steps x batch x block, a branch's its parent's up to
+    the branch step and its own batch after; an imported series' its tokens_per_step or
+    its per-step tokens; the tables carry them after the step."""
+    import pandas as pd
+
+    from embryo.results.tables import with_tokens
+
+    good["runs"]["r"] |= {"block_size": 16, "optimizer": {"batch_size": 4}}
+    good["runs"]["wide"] = {**copy.deepcopy(good["runs"]["r"]), "checkpoints": [10, 20],
+                            "optimizer": {"batch_size": 8},
+                            "branch": {"run": "r", "step": 10}}  # fmt: skip
+    good["runs"]["suite"] = {"import": {"path": "s-{step}", "tokens_per_step": 1000,
+                                        "tokens": {20: 12345}}, "checkpoints": [10, 20]}  # fmt: skip
+    good["runs"]["unknown"] = {"import": {"path": "s-{step}"}, "checkpoints": [10]}
+    good["transferability"] = {"enabled": False}
+    good["analyses"] = {"downstream": {"enabled": False}}
+    tokens = ec.tokens_seen(check(good))
+    assert tokens["r"] == {0: 0, 10: 640, 20: 1280}  # 10 steps x 4 blocks x 16 tokens
+    assert tokens["wide"] == {10: 640, 20: 640 + 10 * 8 * 16}
+    assert tokens["suite"] == {10: 10_000, 20: 12345} and tokens["unknown"] == {10: None}
+    table = with_tokens(pd.DataFrame({"run": ["r", "suite", "unknown"], "step": [10, 20, 10],
+                                      "score": [1, 2, 3]}), tokens)  # fmt: skip
+    assert list(table.columns) == ["run", "step", "tokens", "score"]
+    assert table["tokens"].tolist()[:2] == [640, 12345] and table["tokens"].isna().tolist()[2]

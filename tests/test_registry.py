@@ -23,7 +23,7 @@ RULES = {
     for name, body in BLOCK.findall(path.read_text())
 }
 SCRIPTS = {p.stem for p in (REPO / "workflow" / "scripts").glob("*.py")}
-FACTS = {"trained", "lama_exposure", "downstream_tasks", "transfer", "transfer_probing", "ki", "twin",
+FACTS = {"trained", "scored_imports", "lama_exposure", "downstream_tasks", "transfer", "transfer_probing", "ki", "twin",
          "students_downstream", "crossed", "analysed"}  # fmt: skip
 SCHEMA = ec.load_schema(REPO / "config" / "schema.yaml")
 STUDIES = set(SCHEMA["properties"]["inheritance"]["properties"]["studies"]["properties"])

@@ -103,6 +103,7 @@ def test_multiberts_preset_runs_against_the_hub_standin(hub, tmp_path):
             "transferability.probing": {"train_size": 40, "pooling": "cls"},
         },
     )  # fmt: skip
+    config["figures"] = {"axis": "tokens"}  # the figures over training against tokens seen
     run_ok(tmp_path, config, offline_env(hub["cache"]))
     results = tmp_path / "results"
     for seed in (0, 1):
@@ -121,11 +122,14 @@ def test_multiberts_preset_runs_against_the_hub_standin(hub, tmp_path):
         frame = pd.read_parquet(results / f"tables/{table}.parquet")
         assert set(frame["run"]) == {"multiberts", "multiberts@s1"}, table
         assert set(frame["series"]) == {"multiberts"} and set(frame["replicate"]) == {0, 1}, table
+        assert (frame["tokens"] == frame["step"] * 131072).all(), table
     validation = pd.read_csv(results / "tables/validation.csv")
     assert sorted(validation["step"].unique()) == [0, 20_000, 40_000]
     assert validation["val_loss"].notna().all()
     grid = pd.read_parquet(results / "tables/transferability.parquet")
     assert set(grid["reinit"]) == {"progressive-k0", "progressive-k1", "none"}
+    for figure in ("validation", "weights", "mlm_pos", "probe_upos", "lama", "blimp", "downstream"):
+        assert (results / f"figures/{figure}.png").stat().st_size > 10_000, figure
     findings = pd.read_csv(results / "tables/findings.csv")
     assert findings["scope"].str.contains("series multiberts \\(2 replicates\\)").any()
 

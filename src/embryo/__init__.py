@@ -10,10 +10,11 @@ import cycle).
                    interpreter, code fingerprints; imports nothing else of ours
 ``data``           the inputs: corpora, tokenizers, packed blocks, the treebank, tasks,
                    LAMA facts, BLiMP pairs, the built-in language, and their checks
-``models``         the model families and sizes, loading a checkpoint, masked-LM logits
-                   at chosen positions, and the seeded randomness every job draws from
+``models``         the model families (one module each), loading a checkpoint, masked-LM
+                   logits at chosen positions, the Hub, and the seeded randomness every
+                   job draws from
 ``train``          pretraining: objective, optimiser, distillation loss, growth, the
-                   segment job, checkpoint export and import, the validation curve
+                   segment job, checkpoint export, imported series, the validation curve
 ``embryology``     per-checkpoint analyses: features, probes, MLM by POS, LAMA, BLiMP
 ``transfer``       reinitialisation, fine-tuning, task probes, the grid's statistics
 ``inheritance``    knowledge inheritance compared: steps saved against the twin

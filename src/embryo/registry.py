@@ -72,7 +72,9 @@ class Figure(NamedTuple):
     config that ``rules/common.smk`` derives (``facts()``: ``trained``,
     ``downstream_tasks``, ``lama_exposure``, ``transfer``, ``transfer_probing``, ``ki``, ``probe_task:upos``,
     ``family:single``, ``crossed``, ``twin``, ``students_downstream``, ``ki_study:{study}``;
-    ``a|b``: either).
+    ``a|b``: either). A figure ``over_training`` draws its measures against the
+    pretraining step, or the tokens seen with the config's ``figures.axis: tokens`` (its
+    draw function takes ``axis``).
     """
 
     name: str
@@ -82,6 +84,7 @@ class Figure(NamedTuple):
     caption: str
     options: tuple[tuple[str, object], ...] = ()
     needs: tuple[str, ...] = ()
+    over_training: bool = False  # drawn against steps, or tokens seen (config figures.axis)
 
 
 TABLES = (
@@ -324,6 +327,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("validation",),
         draw="embryo.plots.embryology:validation_curves",
+        over_training=True,
         caption=(
             "Validation perplexity (exp of the natural-log masked-LM loss) at every "
             "checkpoint of every trained run and scored imported series, one line per run; "
@@ -337,6 +341,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("weights",),
         draw="embryo.plots.embryology:weight_curves",
+        over_training=True,
         caption=(
             "Relative distance from the first checkpoint, ||θ_t − θ_0|| / ||θ_0||, and the "
             "weight norm relative to the first checkpoint's, per part of the model (colour: "
@@ -350,6 +355,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("mlm_pos",),
         draw="embryo.plots.embryology:pos_curves",
+        over_training=True,
         caption=(
             "Token reconstruction (left: the word left in place and asked back) and mask "
             "prediction (right: the word masked) accuracy per UPOS tag vs pretraining step, "
@@ -363,6 +369,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("mlm_pos",),
         draw="embryo.plots.embryology:pos_curves",
+        over_training=True,
         options=(("rescaled", True),),
         caption=(
             "The same curves divided by each tag's accuracy at the last step, so that the "
@@ -377,6 +384,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("edge_probe",),
         draw="embryo.plots.embryology:probe_heatmaps",
+        over_training=True,
         caption=(
             "Edge probing: accuracy (left) and selectivity (right) of the span probes per "
             "layer (rows, 0 = embeddings) and pretraining step (columns), one panel row per "
@@ -388,6 +396,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("probe",),
         draw="embryo.plots.embryology:probe_heatmaps",
+        over_training=True,
         options=(("task", "upos"),),
         needs=("probe_task:upos",),
         caption=(
@@ -404,6 +413,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("probe",),
         draw="embryo.plots.embryology:probe_heatmaps",
+        over_training=True,
         options=(("task", "xpos"),),
         needs=("probe_task:xpos",),
         caption=(
@@ -417,6 +427,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("probe",),
         draw="embryo.plots.embryology:probe_heatmaps",
+        over_training=True,
         options=(("task", "deprel"),),
         needs=("probe_task:deprel",),
         caption=(
@@ -431,6 +442,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("lama",),
         draw="embryo.plots.embryology:grouped_curves",
+        over_training=True,
         options=(
             ("group", "type"),
             ("title", "LAMA by relation type"),
@@ -466,6 +478,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("downstream",),
         draw="embryo.plots.embryology:downstream_curves",
+        over_training=True,
         caption=(
             "Dev score of each checkpoint fine-tuned on each task (whole model, no "
             "reinitialisation; mean over seeds, band = min to max) vs pretraining step "
@@ -477,6 +490,7 @@ FIGURES = (
         EMBRYOLOGY,
         tables=("blimp",),
         draw="embryo.plots.embryology:grouped_curves",
+        over_training=True,
         options=(
             ("group", "field"),
             ("title", "BLiMP by field"),

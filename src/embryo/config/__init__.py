@@ -26,6 +26,7 @@ from embryo.config.runs import (
     run_corpus,
     segment_processes,
     size_requests,
+    tokens_seen,
     total_steps,
     transfer_experiments,
     transfer_grid,
@@ -42,7 +43,7 @@ from embryo.config.settings import segment as segment_settings
 __all__ = [
     "cache_dir", "checkpoint_steps", "data_spans", "downstream_tasks", "drawn_by", "fill_defaults", "is_imported",
     "linked_checkpoint", "load", "load_schema", "num_layers", "previous_step", "replicates", "resumes_from",
-    "run_corpus", "segment_processes", "size_requests", "segment_settings", "total_steps", "as_dict",
+    "run_corpus", "segment_processes", "size_requests", "segment_settings", "tokens_seen", "total_steps", "as_dict",
     "transfer_experiments", "transfer_grid",
     "transfer_jobs", "transfer_runs", "transfer_schemes", "transfer_sizes", "transfer_tasks",
     "use_cache_dir", "validate",

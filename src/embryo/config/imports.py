@@ -93,8 +93,11 @@ def import_problems(config: dict):
 
 
 def _refs_listing(hub_id: str, cache: Path | None) -> dict[str, str]:
-    """The refs of a Hub repository: listed now (and kept in ``cache``), or, where the Hub
-    cannot answer, the listing ``cache`` kept (a cluster node without network)."""
+    """The refs of a Hub repository as listed the first time the workflow was parsed and
+    kept in ``cache``, so that every later parse (Snakemake parses the workflow again for
+    each job of a cluster, on nodes that may have no network) reads the same steps without
+    asking the Hub; listed now (offline: from the Hugging Face cache) where none are kept.
+    Delete the file to list them afresh."""
     from embryo.models import hub
 
     kept = {}
@@ -103,16 +106,18 @@ def _refs_listing(hub_id: str, cache: Path | None) -> dict[str, str]:
             kept = json.loads(cache.read_text())
         except ValueError:
             kept = {}
+    if hub_id in kept:
+        return kept[hub_id]["refs"]
     try:
         refs = hub.list_refs(hub_id)
+    except EmbryoError:
+        raise
     except Exception as err:  # noqa: BLE001 - no network, no such repository
-        if hub_id in kept:
-            return kept[hub_id]["refs"]
         raise EmbryoError(
-            f"{hub_id}: its refs cannot be listed ({type(err).__name__}: {err}) and none were "
+            f"{hub_id}: its refs cannot be listed ({type(err).__name__}: {err}) and none are "
             f"kept in {cache}; parse the workflow once where the Hub is reachable"
         ) from None
-    if cache is not None and kept.get(hub_id, {}).get("refs") != refs:
+    if cache is not None:
         from embryo.runtime.atomic import write_json
 
         kept[hub_id] = {"refs": refs, "listed": time.strftime("%Y-%m-%dT%H:%M:%S")}

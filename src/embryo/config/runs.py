@@ -321,3 +321,32 @@ def run_corpus(config: dict, run_name: str) -> str:
     """The corpus a trained run pretrains on: its own ``corpus``, else its tokenizer's."""
     run = config["runs"][run_name]
     return run.get("corpus") or config["tokenizers"][run["tokenizer"]]["corpus"]
+
+
+def tokens_seen(config: dict) -> dict[str, dict[int, int | None]]:
+    """{run: {step: tokens}}: the tokens a run's training had seen at each checkpoint. A
+    trained run's: its optimizer steps times the batch's blocks times block_size, each span
+    of its data order at the settings of the run that drew it (a branch: its parent's up to
+    the branch step, :func:`data_spans`); an imported series': ``import.tokens`` at a step,
+    else ``tokens_per_step`` times the step, else None."""
+    from embryo.train.series import tokens_seen as imported_tokens
+
+    out = {}
+    for name, run in config["runs"].items():
+        steps = checkpoint_steps(run)
+        if run.get("import") is not None:
+            out[name] = {s: imported_tokens(run, s) for s in steps}
+            continue
+        spans = [
+            (
+                after,
+                through,
+                config["runs"][r]["optimizer"]["batch_size"] * config["runs"][r]["block_size"],
+            )
+            for r, after, through in data_spans(config, name)
+        ]
+        out[name] = {
+            s: sum(max(0, min(s, through) - after) * per_step for after, through, per_step in spans)
+            for s in steps
+        }
+    return out

@@ -571,6 +571,8 @@ def _transfer_problems(config: dict):
         if name not in config["runs"]:
             yield f"transferability.runs: unknown run {name!r}; defined: {sorted(config['runs'])}"
             continue
+        if not spec["enabled"]:
+            continue  # no grid: no depth needed (an imported series' may be unknown)
         try:
             schemes = transfer_schemes(config, name)
         except EmbryoError as err:

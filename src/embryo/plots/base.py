@@ -1,8 +1,12 @@
 """What every figure shares: matplotlib without a display, panels, the step axis, saving.
 
 Steps are on a symmetric-log axis (linear below 1, logarithmic above), so step 0 and the
-log-spaced early checkpoints are all visible, as in the Embryology paper's figures. A
-figure is saved as PNG and, beside it, PDF, each atomically.
+log-spaced early checkpoints are all visible, as in the Embryology paper's figures. With
+the config's ``figures.axis: tokens`` the figures over pretraining draw against the tokens
+each run had seen at its checkpoints instead (the tables' ``tokens`` column), so that
+series trained with other batches or lengths share one axis; a run whose tokens are
+unknown is left out of such a figure. A figure is saved as PNG and, beside it, PDF, each
+atomically.
 """
 
 from __future__ import annotations
@@ -21,10 +25,23 @@ def plt():
     return plt
 
 
-def step_axis(ax):
+AXES = {"step": "pretraining step", "tokens": "tokens seen"}
+
+
+def along(table, axis: str = "step") -> str:
+    """The column a figure draws against: ``axis`` (``step`` or ``tokens``), its rows with
+    no value there (tokens unknown) dropped by the caller's plotting (NaN)."""
+    if axis not in AXES:
+        raise ValueError(f"figure axis {axis!r}: expected one of {list(AXES)}")
+    if axis not in table.columns:
+        raise ValueError(f"figure axis {axis!r}: the table has no {axis} column")
+    return axis
+
+
+def step_axis(ax, axis: str = "step"):
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlim(left=0)
-    ax.set_xlabel("pretraining step")
+    ax.set_xlabel(AXES[axis])
     ax.grid(alpha=0.3)
 
 

@@ -8,7 +8,7 @@ written beside it).
 
 from __future__ import annotations
 
-from embryo.plots.base import panels, plt, save, step_axis
+from embryo.plots.base import AXES, along, panels, plt, save, step_axis
 from embryo.results.exposure import binned
 from embryo.results.learning import MIN_FINAL_ACCURACY
 
@@ -16,15 +16,17 @@ UPOS_ORDER = ["DET", "ADP", "CCONJ", "PRON", "AUX", "PUNCT", "PART", "SCONJ", "N
               "NOUN", "PROPN", "VERB", "ADJ", "ADV"]  # fmt: skip
 
 
-def validation_curves(table, path) -> None:
-    """Validation perplexity (exp of the natural-log MLM loss) vs step, one line per run."""
+def validation_curves(table, path, *, axis: str = "step") -> None:
+    """Validation perplexity (exp of the natural-log MLM loss) vs step (or tokens seen),
+    one line per run."""
+    x = along(table, axis)
     fig, axes = panels(1, 1, width=6)
     ax = axes[0, 0]
     for run, rows in table.groupby("run"):
-        ax.plot(rows["step"], rows["val_perplexity"], marker="o", label=run)
+        ax.plot(rows[x].astype(float), rows["val_perplexity"], marker="o", label=run)
     ax.set_yscale("log")
     ax.set_ylabel("validation perplexity")
-    step_axis(ax)
+    step_axis(ax, axis)
     ax.legend()
     save(fig, path)
 
@@ -36,10 +38,11 @@ def _part_order(part: str) -> int:
     return int(part.split()[1]) if part.startswith("layer ") else 10_000
 
 
-def weight_curves(table, path) -> None:
+def weight_curves(table, path, *, axis: str = "step") -> None:
     """Per run, the relative distance from its first checkpoint and the norm relative to
     the first checkpoint's, per part of the model (dark: embeddings, light: head), with
     the whole model in black."""
+    x = along(table, axis)
     runs = sorted(table["run"].unique())
     fig, axes = panels(len(runs), 2, width=5.5, height=3.0)
     cmap = plt().get_cmap("viridis")
@@ -53,26 +56,30 @@ def weight_curves(table, path) -> None:
                 if part == "model"
                 else {"color": cmap(k / max(len(parts) - 1, 1) * 0.9), "lw": 1.2, "label": part}
             )
-            row[0].plot(one["step"], one["relative_distance"], marker=".", **style)
-            row[1].plot(one["step"], one["norm"] / one["reference_norm"], marker=".", **style)
+            at = one[x].astype(float)
+            row[0].plot(at, one["relative_distance"], marker=".", **style)
+            row[1].plot(at, one["norm"] / one["reference_norm"], marker=".", **style)
         first = int(rows["reference_step"].iloc[0])
         row[0].set_ylabel(f"‖θ − θ_{first}‖ / ‖θ_{first}‖")
         row[1].set_ylabel(f"‖θ‖ / ‖θ_{first}‖")
         row[1].ticklabel_format(axis="y", useOffset=False)
         for ax in row:
             ax.set_title(run)
-            step_axis(ax)
+            step_axis(ax, axis)
         row[1].legend(fontsize=7, ncol=2)
     save(fig, path)
 
 
-def pos_curves(table, path, *, rescaled: bool = False, tagset: str = "upos") -> None:
+def pos_curves(
+    table, path, *, rescaled: bool = False, tagset: str = "upos", axis: str = "step"
+) -> None:
     """Accuracy per POS tag vs step, for reconstruction and mask prediction.
 
     With ``rescaled`` each tag's curve is divided by its value at the last step, as the
     Embryology paper's Figure 2 does, so that learning *order* is visible; tags the last
     checkpoint gets right less than 5% of the time are left out (the findings' threshold).
     """
+    x = along(table, axis)
     table = table[table["tagset"] == tagset]
     runs = sorted(table["run"].unique())
     modes = ["reconstruction", "mask_prediction"]
@@ -94,7 +101,7 @@ def pos_curves(table, path, *, rescaled: bool = False, tagset: str = "upos") -> 
                         continue  # a ratio to a final accuracy near zero is noise
                     y = y / y[-1]
                 ax.plot(
-                    curve["step"],
+                    curve[x].astype(float),
                     y,
                     label=tag,
                     color=colors(k % 20),
@@ -104,14 +111,15 @@ def pos_curves(table, path, *, rescaled: bool = False, tagset: str = "upos") -> 
                 )
             ax.set_title(f"{run}: {mode.replace('_', ' ')}")
             ax.set_ylabel("accuracy / final accuracy" if rescaled else "accuracy")
-            step_axis(ax)
+            step_axis(ax, axis)
     axes[0, -1].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1))
     save(fig, path)
 
 
-def probe_heatmaps(table, path, *, task: str | None = None) -> None:
-    """Probe accuracy and selectivity per layer (rows) and step (columns): per run for
-    one ``task``, or per run and task for all of them."""
+def probe_heatmaps(table, path, *, task: str | None = None, axis: str = "step") -> None:
+    """Probe accuracy and selectivity per layer (rows) and step (columns; or tokens seen):
+    per run for one ``task``, or per run and task for all of them."""
+    x = along(table, axis)
     if task is not None:
         table = table[table["task"] == task]
     pairs = sorted(table[["run", "task"]].drop_duplicates().itertuples(index=False))
@@ -120,32 +128,35 @@ def probe_heatmaps(table, path, *, task: str | None = None) -> None:
         rows = table[(table["run"] == run) & (table["task"] == task)]
         for j, measure in enumerate(["accuracy", "selectivity"]):
             ax = axes[i, j]
-            grid = rows.pivot_table(index="layer", columns="step", values=measure)
+            grid = rows.pivot_table(index="layer", columns=x, values=measure)
             image = ax.imshow(grid.to_numpy(), aspect="auto", origin="lower", cmap="viridis")
-            ax.set_xticks(
-                range(grid.shape[1]), [str(s) for s in grid.columns], rotation=45, fontsize=7
-            )
+            labels = [str(s) if axis == "step" else f"{s:.3g}" for s in grid.columns]
+            ax.set_xticks(range(grid.shape[1]), labels, rotation=45, fontsize=7)
             ax.set_yticks(range(grid.shape[0]), [str(layer) for layer in grid.index])
-            ax.set_xlabel("pretraining step")
+            ax.set_xlabel(AXES[axis])
             ax.set_ylabel("layer (0 = embeddings)")
             ax.set_title(f"{run}: {task} probe {measure}")
             fig.colorbar(image, ax=ax)
     save(fig, path)
 
 
-def grouped_curves(table, path, *, group: str, value: str, ylabel: str, title: str) -> None:
-    """A measure vs step, one line per ``group`` value (e.g. LAMA relation type, BLiMP field)."""
+def grouped_curves(
+    table, path, *, group: str, value: str, ylabel: str, title: str, axis: str = "step"
+) -> None:
+    """A measure vs step (or tokens seen), one line per ``group`` value (e.g. LAMA relation
+    type, BLiMP field)."""
+    x = along(table, axis)
     runs = sorted(table["run"].unique())
     fig, axes = panels(len(runs), 1, width=6)
     for i, run in enumerate(runs):
         ax = axes[i, 0]
         rows = table[table["run"] == run]
         for name, curve in rows.groupby(group):
-            curve = curve.groupby("step", as_index=False)[value].mean()
-            ax.plot(curve["step"], curve[value], marker="o", label=str(name))
+            curve = curve.groupby(x, as_index=False)[value].mean()
+            ax.plot(curve[x].astype(float), curve[value], marker="o", label=str(name))
         ax.set_title(f"{run}: {title}")
         ax.set_ylabel(ylabel)
-        step_axis(ax)
+        step_axis(ax, axis)
         ax.legend(fontsize=8)
     save(fig, path)
 
@@ -227,22 +238,25 @@ def exposure_curves(table, path) -> None:
     save(fig, path)
 
 
-def downstream_curves(table, path) -> None:
-    """Each task's headline dev metric vs step, one panel per task, one line per run.
+def downstream_curves(table, path, *, axis: str = "step") -> None:
+    """Each task's headline dev metric vs step (or tokens seen), one panel per task, one
+    line per run.
 
     Lines are means over seeds; with several seeds a band spans their minimum to maximum.
     """
+    x = along(table, axis)
     tasks = sorted(table["task"].unique())
     fig, axes = panels(1, len(tasks), width=4.5)
     for ax, task in zip(axes[0], tasks, strict=True):
         rows = table[table["task"] == task]
         for run, curve in rows.groupby("run"):
-            stats = curve.groupby("step")["score"].agg(["mean", "min", "max", "count"])
-            ax.plot(stats.index, stats["mean"], marker="o", label=run)
+            stats = curve.groupby(x)["score"].agg(["mean", "min", "max", "count"])
+            at = stats.index.astype(float)
+            ax.plot(at, stats["mean"], marker="o", label=run)
             if stats["count"].max() > 1:
-                ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
+                ax.fill_between(at, stats["min"], stats["max"], alpha=0.2)
         ax.set_title(f"{task} (n = {rows['n'].iloc[0]})")
         ax.set_ylabel(f"dev {rows['metric'].iloc[0]}")
-        step_axis(ax)
+        step_axis(ax, axis)
         ax.legend(fontsize=8)
     save(fig, path)

@@ -95,3 +95,18 @@ def with_replicates(table, replicates: dict):
     table.insert(at + 1, "replicate", [replicates.get(r, (r, None))[1] for r in table["run"]])
     table["replicate"] = table["replicate"].astype("Int64")
     return table
+
+
+def with_tokens(table, tokens: dict):
+    """``table`` with ``tokens`` after its ``step`` column: the tokens the run's training had
+    seen at that checkpoint (:func:`embryo.config.runs.tokens_seen`: {run: {step: tokens}};
+    missing where unknown, as for an imported series without ``tokens_per_step``), so that
+    series trained with other batches or lengths share one axis. A table without runs and
+    steps is returned as it is."""
+    if not {"run", "step"} <= set(table.columns) or table.empty:
+        return table
+    table = table.copy()
+    seen = [tokens.get(r, {}).get(int(s)) for r, s in zip(table["run"], table["step"], strict=True)]
+    table.insert(list(table.columns).index("step") + 1, "tokens", seen)
+    table["tokens"] = table["tokens"].astype("Int64")
+    return table
