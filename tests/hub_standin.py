@@ -83,11 +83,11 @@ def ettin(cache: Path, work: Path, sizes=("17m",), revisions=ETTIN_REVISIONS) ->
     ``ext{N}`` extension, ``decay{N}`` decay) and ``main`` at the last; returns
     {size: {revision: commit}}."""
     out = {}
-    for size in sizes:
+    for n, size in enumerate(sizes):
         repo_id = f"jhu-clsp/ettin-encoder-{size}"
         commits = {}
         for k, revision in enumerate(revisions):
-            folder = save_tiny("modernbert", Path(work) / repo_id / revision, seed=k)
+            folder = save_tiny("modernbert", Path(work) / repo_id / revision, seed=100 * n + k)
             last = k == len(revisions) - 1
             commits[revision] = publish(
                 cache, repo_id, folder, (revision, "main") if last else (revision,)

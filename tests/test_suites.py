@@ -138,14 +138,17 @@ def test_ettin_preset_runs_against_the_hub_standin(hub, tmp_path):
     config = toy("ettin.yaml")
     run_ok(tmp_path, config, offline_env(hub["cache"]))
     results = tmp_path / "results"
+    weights = set()
     for size in ("17m", "68m", "150m"):
         series = json.loads((results / f"ettin-{size}" / "series.json").read_text())
+        weights.add(series["2998"]["weights_sha256"])  # each size its own repository
         # ext1000 goes on from the last pretraining checkpoint, step 2998, decay from it
         assert {s: e["ref"] for s, e in series.items()} == {
             "0": "step0", "2998": "step2998", "3998": "ext1000", "4098": "decay100",
         }  # fmt: skip
         assert series["3998"]["commit"] == hub["ettin"][size]["ext1000"]
         assert {e["model_type"] for e in series.values()} == {"modernbert"}
+    assert len(weights) == 3
     mlm = pd.read_parquet(results / "tables/mlm_pos.parquet")
     assert set(mlm["run"]) == {"ettin-17m", "ettin-68m", "ettin-150m"}
     assert set(mlm["step"]) == {0, 2998, 3998, 4098}

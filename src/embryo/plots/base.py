@@ -39,7 +39,17 @@ def along(table, axis: str = "step") -> str:
 
 
 def step_axis(ax, axis: str = "step"):
-    ax.set_xscale("symlog", linthresh=1)
+    """The x axis of a figure over training: symmetric-log, linear up to the first step
+    (1) or, for tokens, up to the fewest tokens a plotted checkpoint past 0 had seen."""
+    import numpy as np
+
+    linthresh = 1.0
+    if axis == "tokens":
+        xs = [np.asarray(line.get_xdata(), dtype=float) for line in ax.get_lines()]
+        positive = np.concatenate(xs + [np.array([])])
+        positive = positive[np.isfinite(positive) & (positive > 0)]
+        linthresh = float(positive.min()) if positive.size else 1.0
+    ax.set_xscale("symlog", linthresh=linthresh)
     ax.set_xlim(left=0)
     ax.set_xlabel(AXES[axis])
     ax.grid(alpha=0.3)
