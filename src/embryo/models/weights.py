@@ -23,14 +23,17 @@ from __future__ import annotations
 def parameter_parts(model) -> dict[str, tuple[int, str]]:
     """The part each parameter belongs to, as {name: (its position from the input, its
     part's name)}: ``embeddings`` (0), ``layer k`` (k, counted from 1: the family's layer
-    list, ALBERT's layer groups), or ``head`` (the rest)."""
+    list, ALBERT's layer groups), or ``head`` (the rest; all but the embeddings for a family
+    embryo does not know whose layers it cannot tell apart)."""
     from embryo.models.families import embedding_modules, layer_list
 
     names = {id(module): name for name, module in model.named_modules()}
     prefixes = [(names[id(m)] + ".", (0, "embeddings")) for m in embedding_modules(model)]
-    prefixes += [
-        (names[id(m)] + ".", (k, f"layer {k}")) for k, m in enumerate(layer_list(model), start=1)
-    ]
+    try:
+        layers = list(layer_list(model))
+    except ValueError:  # a family embryo does not know, whose layers it cannot tell apart
+        layers = []
+    prefixes += [(names[id(m)] + ".", (k, f"layer {k}")) for k, m in enumerate(layers, start=1)]
     out = {}
     for name, _ in model.named_parameters():
         out[name] = next((part for p, part in prefixes if name.startswith(p)), (10_000, "head"))
