@@ -95,6 +95,7 @@ rule findings:
     resources:
         **cluster_resources("findings"),
     params:
+        settings=config["findings"],
         caption=caption("findings"),
         code=code("findings"),
     script:

@@ -160,6 +160,7 @@ TABLES = (
             "majority-class baseline."
         ),
         rule="table",
+        findings=True,
         per_checkpoint="edge_probe/{edge}",
         items="edge_probe/{edge}/items.parquet",
         config="edge_probing",

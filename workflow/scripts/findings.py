@@ -14,7 +14,8 @@ from embryo.runtime.logs import logged
 with logged(snakemake.log[0]):
     tables = {Path(p).stem: pd.read_parquet(p) for p in snakemake.input.tables}
     paths = {name: snakemake.input[name] for name in ITEMS if name in snakemake.input.keys()}
-    findings = pd.DataFrame(check(tables, read_items(tables, paths)), columns=COLUMNS)
+    rows = check(tables, read_items(tables, paths), snakemake.params.settings)
+    findings = pd.DataFrame(rows, columns=COLUMNS)
     for row in findings.itertuples():
         print(f"{row.verdict:>15}  {row.scope}: {row.finding}\n{'':17}{row.measured}")
     write_csv(findings, snakemake.output.csv)

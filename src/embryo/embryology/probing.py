@@ -310,8 +310,8 @@ def _predict(inputs, weight, bias, targets, batch_size: int):
     return predicted
 
 
-ITEM_COLUMNS = ["layer", "item", "word", "head", "label", "predicted", "control_label",
-                "control_predicted"]  # fmt: skip
+ITEM_COLUMNS = ["layer", "item", "sentence", "word", "head", "label", "predicted",
+                "control_label", "control_predicted"]  # fmt: skip
 
 
 def summarise(items, meta: dict) -> list[dict]:
@@ -376,7 +376,8 @@ def probe_layers(
     extraction are left out of both splits (``test_truncated`` counts them); a test label
     never seen in training is counted wrong. Returns ``(items, meta)``: per layer (0 =
     embeddings) and test item, a row with `ITEM_COLUMNS` (``item`` numbers the task's
-    test items before truncated ones are left out, ``word`` is the item's word, ``head``
+    test items before truncated ones are left out, ``sentence`` is its test sentence,
+    ``word`` is the item's word, ``head``
     its head for deprel, else -1, both indexing the test words in order; the gold and
     predicted label of the task and of its control task), and what the training split
     decides, for :func:`summarise`.
@@ -450,6 +451,10 @@ def probe_items(train, train_pairs, train_labels, train_control, test, test_pair
     majority = Counter(train_labels).most_common(1)[0][0]
     words = test_pairs[:, 0]
     heads = test_pairs[:, 1] if test_pairs.shape[1] > 1 else np.full(n_test, -1)
+    # the test sentence of each item (the unit the findings resample: a sentence's words
+    # are not independent)
+    offsets = np.asarray(test["sentence_offsets"])
+    sentences = np.searchsorted(offsets, words, side="right") - 1
     item_ids = np.flatnonzero(test_keep)
     names = np.array(classes, dtype=object)
     control_names = np.array(control_classes, dtype=object)
@@ -457,6 +462,7 @@ def probe_items(train, train_pairs, train_labels, train_control, test, test_pair
         {
             "layer": np.repeat(np.arange(layers), n_test),
             "item": np.tile(item_ids, layers),
+            "sentence": np.tile(sentences, layers),
             "word": np.tile(words, layers),
             "head": np.tile(heads, layers),
             "label": test_labels * layers,

@@ -1,34 +1,17 @@
-"""The three papers' headline findings, tested on the tables and per-item outcomes of this run.
+"""The three papers' headline findings, decided on this run's tables and per-item outcomes.
 
-Each check reads the tidy tables (name -> DataFrame) and, where it tests differences
-between checkpoints, the per-item outcomes behind them (name -> DataFrame of the
-analysis's per-item files, :mod:`embryo.results.items`), and returns rows of the
-findings table: the ``study``, the paper's ``finding`` (with where it is stated), the
-``scope`` it was checked on, what this run ``measured``, the ``effect`` size the verdict
-rests on with its ``estimate`` and 95% interval (``ci_low``, ``ci_high``), the
-``verdict`` and the ``rule`` that gave it. The verdict is ``reproduced``, ``not
-reproduced`` or ``inconclusive`` (``descriptive`` for a row that reports without
-testing) and comes only from the rule written here, applied to the numbers. A check
-whose tables the config does not produce gives no row. Tests and intervals are scipy's
-(:mod:`embryo.results.stats`), at the level :data:`embryo.results.stats.LEVEL` (a false
-discovery rate of 5% over every comparison a verdict scans; 95% intervals).
-
-The rules, in short (each function's docstring has the details):
-
-- POS learning order (Chiang et al. 2020, §4, Fig. 2: tokens of different parts of
-  speech are learned at different speeds; the check asks whether function words are
-  learned before content words): the step at which each tag's accuracy first reaches
-  90% of its final value, with a bootstrap interval over the tag's words; the median
-  over content-word tags minus the median over function-word tags, with its interval.
-- Not monotonic (Chiang et al. 2020, abstract, §5-§6: linguistic knowledge, world
-  knowledge and downstream performance do not generally improve as pretraining
-  proceeds): a paired one-sided test of a fall for every pair of checkpoints of every
-  series, the false discovery rate controlled over all of them (Benjamini-Hochberg).
-- More data, more help (Tamkin et al. 2020): per layer, the benefit of keeping it
-  pretrained (paired over seeds) at the smallest and the largest training set.
-- Steps saved (Qin et al. 2021, §4: a student pretrained with a smaller teacher reaches
-  its from-scratch twin's final perplexity in fewer steps): the step at which the student
-  first reaches it.
+Each check reads the tidy tables (name -> DataFrame) and, where it compares checkpoints,
+the per-item outcomes behind them (name -> DataFrame, :mod:`embryo.results.items`), and
+returns rows of the findings table (:class:`~embryo.results.verdicts.Finding`): the claim,
+the scope it was checked on, what was measured, the effect with its 95% interval, the
+margin it is decided against (the smallest effect that matters: config
+``findings.margins``), the verdict, the rule and what would have changed the verdict.
+Every rule is stated once, in :data:`RULES`, and read from there by the table's ``rule``
+column and by the docstrings here. Intervals and tests are scipy's or resamples of the
+units the data come in (:mod:`embryo.results.stats`): a sentence's words together (POS,
+probes), a relation's facts (LAMA), dev examples (downstream), and with pretraining
+replicates or a suite's seeds the replicates jointly with them (the multibootstrap).
+Deciding (:mod:`embryo.results.verdicts`) is kept apart from describing.
 """
 
 from __future__ import annotations
@@ -38,289 +21,95 @@ import warnings
 from typing import NamedTuple
 
 from embryo.results import stats
-from embryo.results.learning import (
-    MIN_FINAL_ACCURACY,
-    learned_step,
-    learned_steps,
+from embryo.results.learning import MIN_FINAL_ACCURACY, learned_step, learned_steps
+from embryo.results.verdicts import (
+    COLUMNS,
+    DESCRIPTIVE,
+    EMBRYOLOGY,
+    INCONCLUSIVE,
+    INHERITANCE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    TRANSFER,
+    UNTESTABLE,
+    Finding,
+    decide,
+    interval_text,
+    would_change,
 )
 
-REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
-DESCRIPTIVE = "descriptive"  # a row that reports a number without testing a claim
-COLUMNS = ["study", "finding", "scope", "measured", "effect", "estimate", "ci_low", "ci_high",
-           "verdict", "rule"]  # fmt: skip
+__all__ = ["COLUMNS", "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "UNTESTABLE",
+           "DESCRIPTIVE", "check", "read_items", "to_html"]  # fmt: skip
+
 # the tables the checks read, and the per-item outcomes (registry: items)
-TABLES = ("mlm_pos", "probe", "lama", "downstream", "transferability", "validation", "inheritance")
-ITEMS = ("mlm_pos", "probe", "lama", "downstream")
+TABLES = ("mlm_pos", "probe", "edge_probe", "lama", "downstream", "transferability",
+          "validation", "inheritance")  # fmt: skip
+ITEMS = ("mlm_pos", "probe", "edge_probe", "lama", "downstream")
 
 # Universal POS tags (UD v2): closed-class function words and open-class content words.
 FUNCTION_TAGS = ("ADP", "AUX", "CCONJ", "DET", "PART", "PRON", "SCONJ")
 CONTENT_TAGS = ("ADJ", "ADV", "NOUN", "PROPN", "VERB")
-MIN_TOKENS = 20  # words of a tag scored at the last checkpoint, to time it at all
-MIN_TAGS = 2  # tags per group
+MIN_TOKENS = 20  # words of a tag scored at every checkpoint, to time it at all
+MIN_TAGS = 2  # timed tags per group
 MIN_CHECKPOINTS = 3
-MIN_ITEMS = 100  # items a series scored item by item needs (its bootstrap interval, to mean much)
-# the least change that matters: "not reproduced" needs the interval to exclude a change
-# this large (an equivalence margin), not merely a test that fails to reject
-MARGIN = 0.02
+MIN_ITEMS = 100  # items a series needs (units of its interval)
+MIN_OFF_FLOOR = 10  # items of a 0/1 series right at some checkpoint, where its floor is 0
 
-EMBRYOLOGY = "Embryology (Chiang et al. 2020)"
-TRANSFER = "Transferability (Tamkin et al. 2020)"
-INHERITANCE = "Knowledge inheritance (Qin et al. 2021)"
+# config findings.margins (config/schema.yaml has each one's reason): the defaults
+MARGINS = {"pos_order": 1.0, "probing": 0.02, "edge_probing": 0.02, "lama": 0.02,
+           "downstream": 0.01, "transfer": 0.01, "steps_saved": 0.05}  # fmt: skip
 
-
-def _row(study, finding, scope, measured, verdict, rule, effect="", estimate=math.nan,
-         interval=(math.nan, math.nan)) -> dict:  # fmt: skip
-    values = (study, finding, scope, measured, effect, estimate, *interval, verdict, rule)
-    return dict(zip(COLUMNS, values, strict=True))
-
-
-def _interval(low, high, digits=3) -> str:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "no interval"
-    return f"[{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def _outcome_matrix(items, column, key="item"):
-    """0/1 outcomes [items, steps] of the items scored at every step, and the steps."""
-    wide = items.pivot_table(index=key, columns="step", values=column, aggfunc="first")
-    wide = wide.dropna()
-    return wide.to_numpy(dtype=float), [int(s) for s in wide.columns]
-
-
-def pos_order(mlm_pos, items) -> list[dict]:
-    """Function words before content words? One row per run and mode, from the per-word outcomes.
-
-    Both of the paper's measures (§4, Fig. 1-2): mask prediction (the word masked) and
-    reconstruction (the word left in place and asked back); a word is right only if all
-    its pieces are. Per UPOS tag with at least :data:`MIN_TOKENS` words scored (at every
-    checkpoint) and a final accuracy of at least :data:`MIN_FINAL_ACCURACY`: its
-    :func:`learned_step`. Effect: the median learned step of the content-word tags minus
-    that of the function-word tags (positive: function words first), with a 95%
-    percentile bootstrap interval (``scipy.stats.bootstrap``, the words of each tag
-    resampled independently, each word keeping its outcomes at every checkpoint; the
-    words of a sentence are treated as independent, and the checkpoints as fixed). Each
-    tag's learned step is shown with its own interval from the same resamples. Rule: with
-    at least :data:`MIN_CHECKPOINTS` checkpoints and :data:`MIN_TAGS` timed tags per
-    group, ``reproduced`` if the interval lies above 0, ``not reproduced`` if below,
-    ``inconclusive`` if it holds 0 or the data are too few. ``mlm_pos`` (the summary
-    table) names the runs; the outcomes are the items' (``items``: the per-word files).
-    """
-    of = series_of({"mlm_pos": mlm_pos})
-    rows = []
-    for mode in ("mask_prediction", "reconstruction"):
-        groups = {}
-        for run in sorted(mlm_pos["run"].unique()):
-            groups.setdefault(of.get(run, run), []).append(run)
-        for name, runs in groups.items():
-            per_run = [_pos_row(run, mode, items[items["run"] == run]) for run in runs]
-            rows += per_run if len(runs) < 2 else [_pooled_pos_row(name, runs, per_run)]
-    return rows
+RULES = {
+    "pos_order": (
+        "effect: the median over content-word tags (ADJ ADV NOUN PROPN VERB) minus the median "
+        "over function-word tags (ADP AUX CCONJ DET PART PRON SCONJ) of log2(1 + the step at "
+        "which a tag first reaches 90% of its final accuracy), tags with {min_tokens} words "
+        "and 5% final accuracy; 95% percentile bootstrap over sentences (a sentence's words "
+        "together) and replicates (multibootstrap); reproduced: lower bound above {margin} "
+        "doublings; not reproduced: upper bound below it; else inconclusive; fewer than "
+        "{min_checkpoints} checkpoints or {min_tags} timed tags a group: untestable"
+    ),
+    "not_monotonic": (
+        "per series (a run or a series of replicates; per probing task at its best layer, per "
+        "LAMA relation, per downstream task), every pair of checkpoints i < j: the fall "
+        "score(i) - score(j) with its bootstrap over the data's units (sentences; facts; "
+        "dev examples; replicates and fine-tuning seeds jointly); reproduced: some fall "
+        "exceeds the margin {margin} (one-sided bootstrap p, Benjamini-Hochberg over every "
+        "pair of every series at FDR {level}); not reproduced: every fall's one-sided 95% "
+        "upper bound below the margin; else inconclusive; series at their floor or ceiling "
+        "throughout, with under {min_items} items or {min_checkpoints} checkpoints, or "
+        "a downstream series of one fine-tuning seed: untestable"
+    ),
+    "more_data": (
+        "per layer, benefit = score pretrained minus redrawn, paired over seeds; the increase "
+        "of the benefit from the smallest to the largest training set, Welch one-sided t that "
+        "it exceeds the margin {margin}, Benjamini-Hochberg over layers at FDR {level}: some "
+        "layer significant and its smallest-size benefit's 95% interval within +-{margin} "
+        "(negligible): reproduced; every increase's 95% upper bound below {margin}: not "
+        "reproduced; else inconclusive; no layer with two seeds and a spread at both sizes: "
+        "untestable"
+    ),
+    "steps_saved": (
+        "the share of the twin's steps the student saves reaching the twin's final validation "
+        "perplexity: reproduced if a student checkpoint before its last is at or below it and "
+        "the saving exceeds {margin}; not reproduced if the student never reaches it or saves "
+        "less than {margin}; else inconclusive (no interval yet: one validation loss per "
+        "checkpoint)"
+    ),
+}
 
 
-def _pooled_pos_row(name, runs, per_run) -> dict:
-    """The :func:`pos_order` row of a series of pretraining replicates: each replicate's
-    gap, their mean, and the 95% t interval over replicates (``scipy.stats.ttest_1samp``)
-    widened to hold every replicate's own bootstrap interval."""
-    gaps = [r["estimate"] for r in per_run]
-    row = dict(per_run[0])
-    listed = "; ".join(f"{run}: {r['estimate']:g} {_interval(r['ci_low'], r['ci_high'], 0)}"
-                       for run, r in zip(runs, per_run, strict=True))  # fmt: skip
-    if not all(math.isfinite(g) for g in gaps):
-        verdict, interval, estimate = INCONCLUSIVE, (math.nan, math.nan), math.nan
-        listed += " (a replicate with too few checkpoints or timed tags)"
-    else:
-        estimate, low, high = stats.mean_interval(gaps)
-        # at least as wide as every replicate's own (item) interval: two replicates that
-        # agree on a step (learned steps are checkpoints) do not make the step exact
-        low = min(low, *(r["ci_low"] for r in per_run))
-        high = max(high, *(r["ci_high"] for r in per_run))
-        interval = (low, high)
-        verdict = REPRODUCED if low > 0 else NOT_REPRODUCED if high < 0 else INCONCLUSIVE
-    row.update(
-        scope=f"series {name} ({len(runs)} replicates)",
-        measured=f"content minus function median learned step per replicate: {listed}",
-        estimate=estimate, ci_low=interval[0], ci_high=interval[1], verdict=verdict,
-        rule=row["rule"] + "; a series of pretraining replicates: the mean gap, with the 95% "
-        "t interval over replicates widened to hold each replicate's own interval",
+def rule(name: str, margin: float) -> str:
+    """:data:`RULES` ``name`` with its margin and the module's thresholds."""
+    return RULES[name].format(
+        margin=f"{margin:g}", level=stats.LEVEL, min_tokens=MIN_TOKENS, min_tags=MIN_TAGS,
+        min_checkpoints=MIN_CHECKPOINTS, min_items=MIN_ITEMS,
     )  # fmt: skip
-    return row
 
 
-def _tag_outcomes(words, mode: str):
-    """Per timed tag (see :func:`pos_order`), its words' 0/1 outcomes [words, steps]; the steps."""
-    matrices, steps = {}, []
-    for tag, group in words.groupby("upos", sort=True):
-        if tag not in FUNCTION_TAGS + CONTENT_TAGS:
-            continue
-        outcomes, tag_steps = _outcome_matrix(group, mode)
-        steps = tag_steps or steps
-        if len(outcomes) >= MIN_TOKENS and outcomes[:, -1].mean() >= MIN_FINAL_ACCURACY:
-            matrices[tag] = outcomes
-    return matrices, steps
-
-
-def _pos_row(run, mode: str, words) -> dict:
-    """The :func:`pos_order` row of one run and mode."""
-    import numpy as np
-    from scipy import stats as sps
-
-    name = mode.replace("_", " ")
-    matrices, steps = _tag_outcomes(words, mode)
-    function = [t for t in matrices if t in FUNCTION_TAGS]
-    content = [t for t in matrices if t in CONTENT_TAGS]
-    tags = function + content
-    n_steps = words["step"].nunique()
-    observed = {t: learned_step(steps, matrices[t].mean(0).tolist()) for t in tags}
-    effect = "median learned step, content-word tags minus function-word tags (steps)"
-    rule = (
-        f"95% bootstrap interval of the median learned step (90% of final {name} accuracy) "
-        "of content-word tags minus function-word tags above 0 (function words first); "
-        f"below 0: not reproduced; holding 0, under {MIN_CHECKPOINTS} checkpoints or under "
-        f"{MIN_TAGS} tags per group: inconclusive"
-    )
-    finding = (
-        "Parts of speech are learned at different speeds: function words before content "
-        f"words (§4, Fig. 2), in {name}"
-    )
-    if n_steps < MIN_CHECKPOINTS or min(len(function), len(content)) < MIN_TAGS:
-        listed = ", ".join(f"{t} {observed[t]}" for t in tags) or "no tag learned"
-        measured = f"step reaching 90% of final: {listed} ({n_steps} checkpoints)"
-        return _row(EMBRYOLOGY, finding, f"run {run}", measured, INCONCLUSIVE, rule, effect)
-
-    def statistic(*samples, axis=-1):
-        # samples: each timed tag's resampled word indices [batch, words of the tag]
-        curves = [matrices[t][s].mean(-2) for t, s in zip(tags, samples, strict=True)]
-        learned = np.stack([learned_steps(steps, c) for c in curves])  # [tags, batch]
-        gap = np.median(learned[len(function) :], 0) - np.median(learned[: len(function)], 0)
-        return np.concatenate([gap[None], learned])
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sps.DegenerateDataWarning)
-        result = sps.bootstrap(
-            tuple(np.arange(len(matrices[t])) for t in tags),
-            statistic,
-            vectorized=True,
-            n_resamples=stats.RESAMPLES,
-            batch=50,
-            confidence_level=1 - stats.LEVEL,
-            method="percentile",
-            rng=stats.generator("pos_order", run, mode),
-        )
-    low, high = (np.asarray(b, dtype=float) for b in result.confidence_interval)
-    medians = [float(np.median([observed[t] for t in group])) for group in (function, content)]
-
-    def listed(group):
-        return ", ".join(
-            f"{t} {observed[t]} [{low[1 + tags.index(t)]:g}, {high[1 + tags.index(t)]:g}]"
-            for t in sorted(group, key=observed.get)
-        )
-
-    measured = (
-        "step reaching 90% of final [95% bootstrap interval]: function words: "
-        f"{listed(function)}; content words: {listed(content)}; medians "
-        f"{medians[0]:g} vs {medians[1]:g}"
-    )
-    verdict = REPRODUCED if low[0] > 0 else NOT_REPRODUCED if high[0] < 0 else INCONCLUSIVE
-    return _row(EMBRYOLOGY, finding, f"run {run}", measured, verdict, rule, effect,
-                medians[1] - medians[0], (float(low[0]), float(high[0])))  # fmt: skip
-
-
-class Series(NamedTuple):
-    """A score over checkpoints, with what its test between two checkpoints pairs on.
-
-    ``kind``: ``binary`` (``data`` 0/1 outcomes [items, checkpoints], the score their
-    mean), ``metric`` (``data`` predictions [items, checkpoints] scored by ``metric``
-    against ``gold``) or ``seeds`` (``data`` scores [seeds, checkpoints], one row per
-    fine-tuning seed, or per pretraining replicate of a series: :func:`pool_replicates`).
-    ``run`` and ``part`` (the task, the layer) name it.
-    """
-
-    label: str
-    steps: tuple[int, ...]
-    kind: str
-    data: object
-    metric: str = "accuracy"
-    gold: object = None
-    run: str = ""
-    part: str = ""
-
-    def scores(self):
-        from embryo.transfer.metrics import score_along
-
-        if self.kind == "metric":
-            return score_along(self.metric, self.data.T, self.gold)
-        return self.data.mean(0)  # 0/1 outcomes, or the scores of seeds / replicates
-
-
-def pair_tests(series: Series):
-    """Every pair i < j of checkpoints: (i, j, fall = score i - score j, one-sided p of a fall).
-
-    ``binary``: exact McNemar (:func:`embryo.results.stats.drop_pvalues`); ``metric``: the
-    paired permutation test (:func:`embryo.results.stats.metric_drop_pvalue`), run only
-    where the score falls (elsewhere p = 1, which is conservative); ``seeds``: the paired
-    t-test over seeds (:func:`embryo.results.stats.seed_drop`; p = 1 without a spread).
-    """
-    import numpy as np
-
-    k = len(series.steps)
-    score = series.scores()
-    out = []
-    if series.kind == "binary":
-        drop, p = stats.drop_pvalues(series.data)
-        return [
-            (i, j, float(drop[i, j]), float(p[i, j])) for i in range(k) for j in range(i + 1, k)
-        ]
-    for i in range(k):
-        for j in range(i + 1, k):
-            fall = float(score[i] - score[j])
-            if series.kind == "seeds":
-                p = stats.seed_drop(series.data[:, i], series.data[:, j])[1]
-                p = 1.0 if not np.isfinite(p) else p
-            elif fall > 0:
-                p = stats.metric_drop_pvalue(series.data[:, i], series.data[:, j], series.gold,
-                                             series.metric, seed_labels=(series.label, i, j))  # fmt: skip
-            else:
-                p = 1.0
-            out.append((i, j, fall, p))
-    return out
-
-
-def fall_interval(series: Series, i: int, j: int) -> tuple[float, float]:
-    """95% interval of the fall from checkpoint i to j: the paired bootstrap over items, or
-    the t interval over seeds."""
-    if series.kind == "seeds":
-        return stats.seed_drop(series.data[:, i], series.data[:, j])[2:]
-    labels = (series.label, i, j)
-    if series.kind == "binary":
-        return stats.paired_interval(series.data[:, i], series.data[:, j], labels=labels)
-    import numpy as np
-
-    from embryo.transfer.metrics import score_along
-
-    def fall(x, y, axis=-1):
-        # x (= y): the resampled item indices, the same at both checkpoints
-        k = x.astype(int)
-        gold = series.gold[k]
-        before = score_along(series.metric, series.data[k, i], gold)
-        return before - score_along(series.metric, series.data[k, j], gold)
-
-    index = np.arange(len(series.gold), dtype=float)
-    return stats.paired_interval(index, index, fall, labels=labels)
-
-
-def probe_layers(probe) -> dict:
-    """{(run, task): the layer whose probe has the best mean accuracy over checkpoints}.
-
-    The replicates of a series (the table's ``series`` column) share the layer chosen on
-    all of them, so that they can be pooled (:func:`pool_replicates`).
-    """
-    probe = probe if "series" in probe else probe.assign(series=probe["run"])
-    best = {
-        key: int(rows.groupby("layer")["accuracy"].mean().idxmax())
-        for key, rows in probe.groupby(["series", "task"], sort=True)
-    }
-    pairs = probe[["run", "series", "task"]].drop_duplicates()
-    return {(r.run, r.task): best[(r.series, r.task)] for r in pairs.itertuples()}
+def margins(settings: dict | None) -> dict:
+    """The margins of ``findings.margins`` over :data:`MARGINS`."""
+    return {**MARGINS, **((settings or {}).get("margins") or {})}
 
 
 def series_of(tables) -> dict:
@@ -332,201 +121,422 @@ def series_of(tables) -> dict:
     return out
 
 
-def pool_replicates(series: list, of: dict) -> list:
-    """The series of pretraining replicates pooled: one ``seeds`` series per series name
-    and part, with each replicate's score per checkpoint (the checkpoints all have), so
-    that a fall is tested against the spread between replicates. Others are kept."""
+def _groups(runs, of: dict) -> dict[str, list]:
+    """{series: its runs} (a run without replicates is a series of one)."""
+    groups: dict[str, list] = {}
+    for run in sorted(set(runs)):
+        groups.setdefault(of.get(run, run), []).append(run)
+    return groups
+
+
+def _stack(frames: list, value: str, cluster: str | None):
+    """The items every frame (a run's, or a fine-tuning seed's, rows of step, item, value
+    and cluster) scored at every checkpoint they all have: ``(data [frames, items, steps],
+    steps, items, clusters)``, ``data`` None when there are none. ``clusters``: each item's
+    ``cluster`` (None, or a column the frames lack: each item its own)."""
     import numpy as np
 
-    groups = {}
-    for s in series:
-        groups.setdefault((of.get(s.run, s.run), s.part), []).append(s)
-    out = []
-    for (name, part), members in groups.items():
-        if len(members) < 2:
-            out += members
-            continue
-        steps = sorted(set.intersection(*(set(m.steps) for m in members)))
-        scores = [dict(zip(m.steps, m.scores(), strict=True)) for m in members]
-        data = np.array([[sc[t] for t in steps] for sc in scores], dtype=float)
-        label = " ".join(filter(None, (name, part))) + f" (over {len(members)} replicates)"
-        out.append(Series(label, tuple(steps), "seeds", data, members[0].metric, None, name, part))
-    return out
+    wides = []
+    for f in frames:
+        values = f[value].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        wide = f.assign(_v=values).pivot_table(index="item", columns="step", values="_v",
+                                               aggfunc="first")  # fmt: skip
+        wides.append(wide)
+    steps = sorted(set.intersection(*(set(w.columns) for w in wides)))
+    wides = [w[steps].dropna() for w in wides]
+    items = sorted(set.intersection(*(set(w.index) for w in wides)))
+    if not items or not steps:
+        return None, [int(s) for s in steps], items, None
+    data = np.stack([w.loc[items].to_numpy(dtype=float) for w in wides])
+    if cluster is None or cluster not in frames[0].columns:
+        clusters = np.arange(len(items))
+    else:
+        clusters = frames[0].groupby("item")[cluster].first().loc[items].to_numpy()
+    return data, [int(s) for s in steps], items, clusters
 
 
-def _probe_series(probe, items) -> list[Series]:
-    """Per run and task, the probe at the layer with the best mean accuracy over checkpoints.
+# ---- POS learning order (Chiang et al. 2020, §4)
 
-    One layer per series, so that two checkpoints are compared on the same probe (the
-    best layer of each checkpoint would be a maximum over layers, biased up by the
-    choice, and not a paired comparison).
+
+def pos_order(mlm_pos, items, margin: float = MARGINS["pos_order"]) -> list[Finding]:
+    """Function words before content words? One row per series and mode.
+
+    Both of the paper's measures (§4, Fig. 1-2): mask prediction and reconstruction; a
+    word is right only if all its pieces are. Rule: ``RULES["pos_order"]``. The effect is
+    in doublings of training (a tag learned at step 400 and one at 1,600 are two apart),
+    so that runs of any length share one margin. Resampled: the test sentences, each with
+    all its words (the words of a sentence share its context, and a sentence's words of
+    several tags are drawn together), and with replicates the replicates jointly.
     """
+    of = series_of({"mlm_pos": mlm_pos})
+    rows = []
+    for mode in ("mask_prediction", "reconstruction"):
+        for name, runs in _groups(mlm_pos["run"], of).items():
+            rows.append(_pos_row(name, runs, mode, items[items["run"].isin(runs)], margin))
+    return rows
+
+
+def _pos_row(name: str, runs: list, mode: str, words, margin: float) -> Finding:
     import numpy as np
 
-    out = []
-    for (run, task), layer in probe_layers(probe).items():
-        mine = items[(items["run"] == run) & (items["task"] == task) & (items["layer"] == layer)]
-        mine = mine.assign(correct=(mine["predicted"] == mine["label"]).astype(float))
-        outcomes, steps = _outcome_matrix(mine, "correct")
-        if len(steps):
-            part = f"{task} (layer {layer})"
-            out.append(Series(f"{run} {part}", tuple(steps), "binary", np.asarray(outcomes),
-                              run=run, part=part))  # fmt: skip
+    label = mode.replace("_", " ")
+    finding = ("Parts of speech are learned at different speeds: function words before "
+               f"content words (§4, Fig. 2), in {label}")  # fmt: skip
+    scope = f"run {name}" if len(runs) == 1 else f"series {name} ({len(runs)} replicates)"
+    effect = "median log2(1 + learned step), content-word tags minus function-word tags (doublings)"
+    the_rule = rule("pos_order", margin)
+    frames = [words[words["run"] == r] for r in runs]
+    data, steps, item_ids, sentences = _stack(frames, mode, "sentence")
+    if data is None or len(steps) < MIN_CHECKPOINTS:
+        return Finding(EMBRYOLOGY, finding, scope,
+                       f"{len(steps)} checkpoints scored (needs {MIN_CHECKPOINTS})",
+                       UNTESTABLE, the_rule, effect, margin=margin)  # fmt: skip
+    tag_of = frames[0].groupby("item")["upos"].first().loc[item_ids].to_numpy()
+    timed = []
+    for tag in (*FUNCTION_TAGS, *CONTENT_TAGS):
+        mine = tag_of == tag
+        if mine.sum() >= MIN_TOKENS and data[:, mine, -1].mean() >= MIN_FINAL_ACCURACY:
+            timed.append(tag)
+    function = [t for t in timed if t in FUNCTION_TAGS]
+    content = [t for t in timed if t in CONTENT_TAGS]
+    observed = {t: learned_step(steps, data[:, tag_of == t].mean((0, 1)).tolist()) for t in timed}
+    if min(len(function), len(content)) < MIN_TAGS:
+        listed = ", ".join(f"{t} {observed[t]}" for t in timed) or "no tag"
+        measured = (f"tags timed (step reaching 90% of final): {listed}; needs {MIN_TAGS} "
+                    "function-word and content-word tags with "
+                    f"{MIN_TOKENS} words and 5% final accuracy")  # fmt: skip
+        return Finding(EMBRYOLOGY, finding, scope, measured, UNTESTABLE, the_rule, effect,
+                       margin=margin)  # fmt: skip
+    resampled = _tag_steps(data, steps, tag_of, timed, sentences, labels=("pos", name, mode))
+    doublings = np.log2(1 + resampled)  # [B, tags]
+    gap = (np.median(doublings[:, [timed.index(t) for t in content]], 1)
+           - np.median(doublings[:, [timed.index(t) for t in function]], 1))  # fmt: skip
+    low, high = stats.bounds(gap)
+    estimate = float(np.median([np.log2(1 + observed[t]) for t in content])
+                     - np.median([np.log2(1 + observed[t]) for t in function]))  # fmt: skip
+    tag_bounds = {t: stats.bounds(resampled[:, k]) for k, t in enumerate(timed)}
+
+    def listed(group):
+        return ", ".join(f"{t} {observed[t]} [{tag_bounds[t][0]:g}, {tag_bounds[t][1]:g}]"
+                         for t in sorted(group, key=observed.get))  # fmt: skip
+
+    medians = [float(np.median([observed[t] for t in g])) for g in (function, content)]
+    measured = (
+        "step reaching 90% of final [95% bootstrap interval]: function words: "
+        f"{listed(function)}; content words: {listed(content)}; medians {medians[0]:g} vs "
+        f"{medians[1]:g}; {len(item_ids)} words in {len(np.unique(sentences))} sentences"
+        + (f", {len(runs)} replicates" if len(runs) > 1 else "")
+    )
+    return Finding(EMBRYOLOGY, finding, scope, measured, decide(low, high, margin), the_rule,
+                   effect, estimate, low, high, margin, would_change(low, high, margin, " doublings"))  # fmt: skip
+
+
+def _tag_steps(data, steps, tag_of, tags, sentences, *, labels):
+    """Per resample of sentences (and replicates), each tag's learned step: [B, tags].
+
+    ``data`` [R, N, K] the words' outcomes, ``tag_of`` [N] their tags, ``sentences`` [N]
+    their sentences: a resample draws sentences with replacement (each with all its words
+    of every tag) and replicates with replacement, and a tag's curve is its drawn words'
+    mean over the drawn replicates."""
+    import numpy as np
+
+    r, _, k = data.shape
+    ids = np.unique(sentences, return_inverse=True)[1]
+    c = int(ids.max()) + 1
+    sums = np.zeros((len(tags), r, c, k))
+    sizes = np.zeros((len(tags), c))
+    for t, tag in enumerate(tags):
+        mine = tag_of == tag
+        for rep in range(r):
+            np.add.at(sums[t, rep], ids[mine], data[rep, mine])
+        sizes[t] = np.bincount(ids[mine], minlength=c)
+    rng = stats.generator("sentences", *labels)
+    out = np.empty((stats.RESAMPLES, len(tags)))
+    flat = sums.transpose(2, 0, 1, 3).reshape(c, -1)  # [C, tags * R * K]
+    for start in range(0, stats.RESAMPLES, stats.BATCH):
+        b = min(stats.BATCH, stats.RESAMPLES - start)
+        w = stats.draws(c, rng, b)  # [b, C]
+        drawn = (w @ flat).reshape(b, len(tags), r, k)
+        counts = (w @ sizes.T)[:, :, None, None]  # [b, tags, 1, 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_rep = np.where(counts > 0, drawn / np.maximum(counts, 1), np.nan)
+        v = stats.draws(r, rng, b) if r > 1 else np.ones((b, 1))
+        curves = np.einsum("br,btrk->btk", v, np.nan_to_num(per_rep)) / r
+        out[start : start + b] = learned_steps(steps, curves)
     return out
 
 
-def _lama_series(items) -> list[Series]:
-    """Per run: P@1 over all scored facts (each fact an item: right when its rank is 1)."""
+# ---- not monotonic (Chiang et al. 2020, abstract, §5-§6)
+
+
+class Series(NamedTuple):
+    """A score over checkpoints, with its resamples, and what bounds it."""
+
+    analysis: str
+    name: str  # the series: a run, or a series of replicates
+    part: str  # the task (and layer), the relation
+    steps: tuple[int, ...]
+    curves: stats.Curves
+    units: int  # replicates (and fine-tuning seeds) pooled
+    items: int
+    floor: float
+    ceiling: float = 1.0
+    off_floor: int | None = None  # items right at some checkpoint (0/1 with floor 0)
+    single_seed: bool = False  # a downstream series of one fine-tuning seed
+
+    @property
+    def label(self) -> str:
+        units = f" (over {self.units} replicates)" if self.units > 1 else ""
+        return " ".join(filter(None, (self.name, self.part))) + units
+
+    def untestable(self, margin: float) -> str:
+        """Why the series cannot show a fall of the margin, or ""."""
+        score = self.curves.observed
+        if len(self.steps) < MIN_CHECKPOINTS:
+            return f"{len(self.steps)} checkpoints"
+        if self.items < MIN_ITEMS:
+            return f"{self.items} items"
+        if self.single_seed:
+            return "one fine-tuning seed (its noise not measured)"
+        if float(score.max()) - self.floor < margin:
+            return f"never {margin:g} above its floor {self.floor:.3g} (at most {score.max():.3f})"
+        if self.ceiling - float(score.min()) < margin:
+            return f"within {margin:g} of its ceiling throughout"
+        if self.off_floor is not None and self.off_floor < MIN_OFF_FLOOR:
+            return f"{self.off_floor} items ever right"
+        return ""
+
+
+class PairTest(NamedTuple):
+    """A fall from checkpoint i to a later checkpoint j of one series."""
+
+    series: Series
+    i: int
+    j: int
+    fall: float  # score(i) - score(j)
+    p: float  # bootstrap p that the fall exceeds the margin
+    upper: float  # one-sided 95% upper bound
+    low: float  # two-sided 95% interval
+    high: float
+    q: float = math.nan  # Benjamini-Hochberg adjusted
+    rejected: bool = False
+
+    def describe(self) -> str:
+        s = self.series
+        q = f", q {self.q:.3g}" if math.isfinite(self.q) else ""
+        return (f"{s.label}: {self.fall:+.3f} {interval_text(self.low, self.high)} from step "
+                f"{s.steps[self.i]} to step {s.steps[self.j]}{q}")  # fmt: skip
+
+
+def pair_tests(series: Series, margin: float) -> list[PairTest]:
+    """Every pair i < j of a series' checkpoints: the fall, its bootstrap p that it
+    exceeds ``margin``, its one-sided upper bound and two-sided interval."""
+    import numpy as np
+
+    k = len(series.steps)
+    i, j = np.triu_indices(k, 1)
+    observed = series.curves.observed[i] - series.curves.observed[j]
+    falls = series.curves.resampled[:, i] - series.curves.resampled[:, j]  # [B, pairs]
+    p = stats.exceeds(falls, margin)
+    upper = np.quantile(falls, 1 - stats.LEVEL, axis=0)
+    low, high = np.quantile(falls, [stats.LEVEL / 2, 1 - stats.LEVEL / 2], axis=0)
+    return [PairTest(series, int(a), int(c), float(f), float(pp), float(u), float(lo), float(hi))
+            for a, c, f, pp, u, lo, hi in zip(i, j, observed, p, upper, low, high, strict=True)]  # fmt: skip
+
+
+def probe_layers(probe) -> dict:
+    """{(run, task): the layer whose probe has the best mean accuracy over checkpoints},
+    the same layer for every replicate of a series."""
+    probe = probe if "series" in probe else probe.assign(series=probe["run"])
+    best = {
+        key: int(rows.groupby("layer")["accuracy"].mean().idxmax())
+        for key, rows in probe.groupby(["series", "task"], sort=True)
+    }
+    pairs = probe[["run", "series", "task"]].drop_duplicates()
+    return {(r.run, r.task): best[(r.series, r.task)] for r in pairs.itertuples()}
+
+
+def _probe_series(analysis: str, probe, items, of) -> list[Series]:
+    """Per series and task, the probe at its best layer; items resampled by sentence;
+    its floor the majority label's share (the probe's baseline)."""
+    out = []
+    layers = probe_layers(probe)
+    for task in sorted(probe["task"].unique()):
+        runs = sorted(probe.loc[probe["task"] == task, "run"].unique())
+        for name, members in _groups(runs, of).items():
+            layer = layers[(members[0], task)]
+            frames = []
+            for run in members:
+                mine = items[
+                    (items["run"] == run) & (items["task"] == task) & (items["layer"] == layer)
+                ]
+                frames.append(
+                    mine.assign(correct=(mine["predicted"] == mine["label"]).astype(float))
+                )
+            data, steps, _, clusters = _stack(frames, "correct", "sentence")
+            if data is None:
+                continue
+            rows = probe[
+                (probe["run"].isin(members)) & (probe["task"] == task) & (probe["layer"] == layer)
+            ]
+            floor = float(rows["majority_baseline"].mean()) if "majority_baseline" in rows else 0.0
+            curves = stats.mean_curves(data, clusters, labels=(analysis, name, task))
+            out.append(Series(analysis, name, f"{task} (layer {layer})", tuple(steps), curves,
+                              len(members), data.shape[1], floor))  # fmt: skip
+    return out
+
+
+def _lama_series(items, of) -> list[Series]:
+    """Per series and relation (as the paper plots LAMA), P@1 over its scored facts;
+    each fact a unit (a relation's facts share its template, so the relation is the
+    scope, not a unit); floor 0."""
     out = []
     scored = items.dropna(subset=["rank"])
-    for run, rows in scored.groupby("run", sort=True):
-        rows = rows.assign(correct=(rows["rank"] == 1).astype(float))
-        outcomes, steps = _outcome_matrix(rows, "correct")
-        if len(steps):
-            out.append(Series(str(run), tuple(steps), "binary", outcomes, run=run))
+    scored = scored.assign(correct=(scored["rank"] == 1).astype(float))
+    relation = scored["relation"] if "relation" in scored else "all"
+    scored = scored.assign(relation=relation)
+    for rel in sorted(scored["relation"].unique()):
+        mine = scored[scored["relation"] == rel]
+        for name, members in _groups(mine["run"], of).items():
+            frames = [mine[mine["run"] == r] for r in members]
+            data, steps, _, clusters = _stack(frames, "correct", None)
+            if data is None:
+                continue
+            curves = stats.mean_curves(data, clusters, labels=("lama", name, rel))
+            off = int((data.max(axis=(0, 2)) > 0).sum())
+            part = "" if rel == "all" else f"relation {rel}"
+            out.append(Series("LAMA", name, part, tuple(steps), curves, len(members),
+                              data.shape[1], 0.0, off_floor=off))  # fmt: skip
     return out
 
 
-def _downstream_series(downstream, items) -> list[Series]:
-    """Per run and task: over seeds when every checkpoint has two or more (the seed is the
-    unit fine-tuning noise comes in), else the one seed's dev predictions item by item."""
+def _chance(metric: str, gold) -> float:
+    """The score of a constant prediction: the majority class's share (accuracy), F1 of
+    predicting the positive class everywhere, 0 for the correlations."""
+    import numpy as np
+
+    gold = np.asarray(gold)
+    if metric == "accuracy":
+        return float(np.unique(gold, return_counts=True)[1].max() / len(gold))
+    if metric == "f1":
+        p = float((gold == 1).mean())
+        return 2 * p / (1 + p) if p else 0.0
+    return 0.0
+
+
+def _downstream_series(downstream, items, of) -> list[Series]:
+    """Per series and task: every (replicate, fine-tuning seed) a unit, resampled jointly
+    with the dev examples (the multibootstrap); accuracy as a mean over examples, other
+    metrics computed whole on each resample. A series of one run fine-tuned with one seed
+    is untestable: one seed cannot tell a checkpoint from fine-tuning noise."""
+    import numpy as np
+
     out = []
-    for (run, task), rows in downstream.groupby(["run", "task"], sort=True):
+    for task in sorted(downstream["task"].unique()):
+        rows = downstream[downstream["task"] == task]
         metric = rows["metric"].iloc[0]
-        part = f"{task} ({metric})"
-        label, names = f"{run} {part}", {"run": run, "part": part}
-        seeds = rows.pivot_table(index="seed", columns="step", values="score").dropna()
-        if len(seeds) >= 2:
-            out.append(Series(label, tuple(int(s) for s in seeds.columns), "seeds",
-                              seeds.to_numpy(dtype=float), metric, **names))  # fmt: skip
-            continue
-        seed = rows["seed"].min()
-        mine = items[(items["run"] == run) & (items["task"] == task) & (items["seed"] == seed)]
-        predictions = mine.pivot_table(index="item", columns="step", values="prediction")
-        gold = mine.groupby("item")["label"].first().loc[predictions.index].to_numpy(dtype=float)
-        steps = tuple(int(s) for s in predictions.columns)
-        if metric == "accuracy":
-            correct = (predictions.to_numpy() == gold[:, None]).astype(float)
-            out.append(Series(label, steps, "binary", correct, metric, **names))
-        else:
-            out.append(Series(label, steps, "metric", predictions.to_numpy(dtype=float), metric,
-                              gold, **names))  # fmt: skip
-    return out
+        for name, members in _groups(rows["run"], of).items():
+            frames = []
+            for run in members:
+                mine = items[(items["run"] == run) & (items["task"] == task)]
+                for _, seeded in mine.groupby("seed"):
+                    frames.append(seeded)
+            if not frames:
+                continue
+            frames = [
+                f.assign(correct=(f["prediction"] == f["label"]).astype(float)) for f in frames
+            ]
+            value = "correct" if metric == "accuracy" else "prediction"
+            data, steps, item_ids, _ = _stack(frames, value, None)
+            if data is None:
+                continue
+            gold = frames[0].groupby("item")["label"].first().loc[item_ids].to_numpy(dtype=float)
+            labels = ("downstream", name, task)
+            if metric == "accuracy":
+                curves = stats.mean_curves(data, None, labels=labels)
+            else:
+                curves = stats.metric_curves(data, gold, metric, labels=labels)
+            out.append(Series("downstream", name, f"{task} ({metric})", tuple(steps), curves,
+                              len(frames), data.shape[1], _chance(metric, gold),
+                              single_seed=len(frames) == 1))  # fmt: skip
+    return [s for s in out if len(np.atleast_1d(s.curves.observed))]
 
 
 def _series(tables, items) -> dict[str, list[Series]]:
-    """Per analysis, its score series (see :func:`not_monotonic`), replicates pooled."""
-    of, series = series_of(tables), {}
-    if "probe" in tables and "probe" in items:
-        series["probing"] = _probe_series(tables["probe"], items["probe"])
-    if "lama" in items:
-        series["LAMA"] = _lama_series(items["lama"])
-    if "downstream" in tables and "downstream" in items:
-        series["downstream"] = _downstream_series(tables["downstream"], items["downstream"])
-    return {analysis: pool_replicates(found, of) for analysis, found in series.items()}
+    """Per analysis of the not-monotonic family, its series."""
+    of, found = series_of(tables), {}
+    for analysis, table in (("probing", "probe"), ("edge probing", "edge_probe")):
+        if table in tables and table in items and len(items[table]):
+            found[analysis] = _probe_series(analysis, tables[table], items[table], of)
+    if "lama" in items and len(items["lama"]):
+        found["LAMA"] = _lama_series(items["lama"], of)
+    if "downstream" in tables and "downstream" in items and len(items["downstream"]):
+        found["downstream"] = _downstream_series(tables["downstream"], items["downstream"], of)
+    return found
 
 
-def _undecided(analysis: str, series: Series) -> bool:
-    """A downstream series of one fine-tuning seed: its item-level test cannot tell the
-    checkpoint from the fine-tuning's own noise, which one seed does not measure."""
-    return analysis == "downstream" and series.kind != "seeds"
+MARGIN_OF = {"probing": "probing", "edge probing": "edge_probing", "LAMA": "lama",
+             "downstream": "downstream"}  # fmt: skip
 
 
-def _units(series: Series) -> int:
-    """What a series' test rests on: items, or seeds / replicates."""
-    return len(series.data)
+def not_monotonic(tables, items, margins_: dict | None = None) -> list[Finding]:
+    """Do probing, edge probing, LAMA and downstream scores rise monotonically? One row each.
 
-
-def not_monotonic(tables, items) -> list[dict]:
-    """Do probing, LAMA and downstream scores rise monotonically with steps? One row each.
-
-    Series: the probe of each run and task at its best layer (:func:`_probe_series`); LAMA
-    P@1 over all scored facts per run; the downstream dev score per run and task (over
-    seeds when there are two or more per checkpoint, else item by item); the runs of a
-    series of pretraining replicates pooled into one series, each replicate's score a unit
-    (:func:`pool_replicates`: the fall is tested against the spread between replicates,
-    by the paired t-test over them). A series needs :data:`MIN_CHECKPOINTS` checkpoints
-    and, scored item by item, :data:`MIN_ITEMS` items (a smaller one is listed, not
-    tested). For every pair of checkpoints i < j of every series, a paired one-sided test
-    that the score at j is below that at i (:func:`pair_tests`); the p-values of all pairs
-    of all series of the analysis form one family, adjusted by Benjamini-Hochberg at
-    :data:`embryo.results.stats.LEVEL`. Rule: ``reproduced`` (the paper: they do not rise
-    monotonically) if some fall is significant, unless every significant fall is of a
-    downstream series with a single fine-tuning seed; ``not reproduced`` if none is and,
-    in every series, the 95% interval (:func:`fall_interval`) of its largest fall lies
-    below :data:`MARGIN` (no fall that matters is compatible with the data; a
-    single-seed downstream series can show neither); ``inconclusive`` otherwise. Effect:
-    the most significant fall, or without one the largest fall of the series least
-    certain to be monotone (the highest upper bound), with its interval.
+    The paper: linguistic and world knowledge and downstream performance "do not
+    generally improve as pretraining proceeds", shown per probing task, per LAMA
+    relation and per downstream task; tested as a curve that falls from a peak by more
+    than the margin at a later checkpoint. Rule: ``RULES["not_monotonic"]``. The family
+    whose false discovery rate is controlled is every pair of every testable series of
+    the analysis; "not reproduced" is an intersection-union test (every pair's one-sided
+    bound below the margin), which needs no correction for their number.
     """
+    margins_ = margins_ or MARGINS
     rows = []
     for analysis, found in _series(tables, items).items():
+        margin = margins_[MARGIN_OF[analysis]]
         finding = (
             f"{analysis} scores do not rise monotonically with pretraining steps (abstract, §5-§6)"
         )
-        rule = (
-            "paired one-sided test of a fall for every pair of checkpoints of every series "
-            "(0/1 items: exact McNemar; other metrics: permutation of the two checkpoints' "
-            "predictions per item; two or more seeds or pretraining replicates: paired t over "
-            f"them), Benjamini-Hochberg over all pairs at FDR {stats.LEVEL}: some fall "
-            "significant: reproduced (only single-seed downstream falls: inconclusive); none, "
-            f"and every series' largest fall with a 95% interval below {MARGIN}: not "
-            f"reproduced; else inconclusive. Series need {MIN_CHECKPOINTS} checkpoints and, "
-            f"scored item by item, {MIN_ITEMS} items"
-        )
-        effect = "fall in score from the earlier to the later checkpoint"
-        series = [s for s in found if len(s.steps) >= MIN_CHECKPOINTS]
-        small = [s for s in series if s.kind != "seeds" and _units(s) < MIN_ITEMS]
-        series = [s for s in series if s not in small]
-        left_out = "".join(f"; {s.label}: {_units(s)} items, not tested" for s in small)
-        if not series:
-            measured = f"no series with {MIN_CHECKPOINTS} checkpoints" + (
-                f" and {MIN_ITEMS} items" if small else ""
-            )
-            rows.append(_row(EMBRYOLOGY, finding, analysis, measured + left_out, INCONCLUSIVE,
-                             rule, effect))  # fmt: skip
+        effect = "fall in score from a checkpoint to a later one"
+        the_rule = rule("not_monotonic", margin)
+        reasons = {s.label: s.untestable(margin) for s in found}
+        testable = [s for s in found if not reasons[s.label]]
+        untestable = [f"{label}: {why}" for label, why in reasons.items() if why]
+        left = (f"; untestable {len(untestable)} of {len(found)} series: "
+                + "; ".join(untestable[:6]) + ("; ..." if len(untestable) > 6 else "")) if untestable else ""  # fmt: skip
+        if not testable:
+            rows.append(Finding(EMBRYOLOGY, finding, analysis, (f"no series can show a fall of {margin:g}" + left),
+                                UNTESTABLE, the_rule, effect, margin=margin))  # fmt: skip
             continue
-        tests = [(s, *t) for s in series for t in pair_tests(s)]
-        adjusted, rejected = stats.bh_reject([t[4] for t in tests])
-        tests = [(*t, q, r) for t, q, r in zip(tests, adjusted, rejected, strict=True)]
-        significant = [t for t in tests if t[6]]
-
-        def describe(t):
-            s, i, j, fall, _, q, _ = t
-            return f"{s.label}: {fall:+.3f} from step {s.steps[i]} to step {s.steps[j]} (q {q:.3g})"
-
-        falling = sorted({t[0].label for t in significant})
-        measured = (
-            f"{len(falling)} of {len(series)} series fall significantly ({len(tests)} pairs "
-            "tested); "
-        )
-        if significant:
-            chosen = min(significant, key=lambda t: (t[5], -t[3]))
-            low, high = fall_interval(*chosen[:3])
-            measured += "; ".join(describe(t) for t in sorted(significant, key=lambda t: t[5])[:4])
-            if all(_undecided(analysis, t[0]) for t in significant):
-                verdict = INCONCLUSIVE
-                measured += " (one fine-tuning seed: fine-tuning noise not measured)"
-            else:
-                verdict = REPRODUCED
+        tests = [t for s in testable for t in pair_tests(s, margin)]
+        adjusted, rejected = stats.bh_reject([t.p for t in tests])
+        tests = [
+            t._replace(q=float(q), rejected=bool(r))
+            for t, q, r in zip(tests, adjusted, rejected, strict=True)
+        ]
+        falling = [t for t in tests if t.rejected]
+        head = (f"{len({t.series.label for t in falling})} of {len(testable)} series fall by more "
+                f"than {margin:g} ({len(tests)} pairs tested)")  # fmt: skip
+        if falling:
+            chosen = min(falling, key=lambda t: (t.q, -t.fall))
+            verdict = REPRODUCED
+            shown = "; ".join(t.describe() for t in sorted(falling, key=lambda t: t.q)[:4])
+            change = (f"not reproduced needs every fall's one-sided upper bound below {margin:g}; "
+                      f"inconclusive, no fall with q at or below {stats.LEVEL} (the smallest is {chosen.q:.3g})")  # fmt: skip
         else:
-            # per series its largest fall, with its interval; the least certain one reported
-            bounds = []
-            for s in series:
-                largest = max((t for t in tests if t[0] is s), key=lambda t: t[3])
-                bounds.append((largest, fall_interval(*largest[:3])))
-            chosen, (low, high) = max(bounds, key=lambda b: (b[1][1], b[0][3]))
-            certain = all(math.isfinite(h) and h < MARGIN for _, (_, h) in bounds)
-            undecided = any(_undecided(analysis, t[0]) for t, _ in bounds)
-            verdict = NOT_REPRODUCED if certain and not undecided else INCONCLUSIVE
-            measured += f"largest fall of the least certain series: {describe(chosen)}"
-            if undecided:
-                measured += " (one fine-tuning seed: fine-tuning noise not measured)"
-        fall = chosen[3]
-        measured += f"; fall {fall:+.3f} {_interval(low, high)}{left_out}"
-        rows.append(_row(EMBRYOLOGY, finding, analysis, measured, verdict, rule, effect, fall,
-                         (low, high)))  # fmt: skip
+            chosen = max(tests, key=lambda t: (t.upper, t.fall))
+            verdict = NOT_REPRODUCED if chosen.upper < margin else INCONCLUSIVE
+            shown = (
+                f"the least certain: {chosen.describe()}, one-sided upper bound {chosen.upper:.3f}"
+            )
+            change = (f"reproduced needs a fall whose bootstrap p clears Benjamini-Hochberg at {stats.LEVEL}; "
+                      f"not reproduced every one-sided upper bound below {margin:g} (the largest is {chosen.upper:.3g})")  # fmt: skip
+        rows.append(Finding(EMBRYOLOGY, finding, analysis, f"{head}; {shown}{left}", verdict,
+                            the_rule, effect, chosen.fall, chosen.low, chosen.high, margin, change))  # fmt: skip
     return rows
+
+
+# ---- more data, more help (Tamkin et al. 2020)
 
 
 def _size_key(n) -> float:
@@ -580,26 +590,33 @@ def _benefits(group, kept: str, redrawn: str) -> dict:
     return out
 
 
-def more_data_more_help(transferability) -> list[dict]:
+class LayerTest(NamedTuple):
+    """A layer's benefit at the smallest and largest size, and its increase."""
+
+    label: str
+    benefit: dict  # size -> per-seed benefits
+    increase: float
+    p: float  # Welch one-sided, increase above the margin
+    low: float
+    high: float
+    small: tuple  # mean, low, high of the benefit at the smallest size
+    q: float = math.nan
+    rejected: bool = False
+
+    def negligible(self, margin: float) -> bool:
+        _, low, high = self.small
+        return math.isfinite(low) and -margin < low and high < margin
+
+
+def more_data_more_help(transferability, margin: float = MARGINS["transfer"]) -> list[Finding]:
     """Do pretrained layers help more when fine-tuning data are plentiful? Per run, step, task.
 
     Tamkin et al. (2020, abstract): "parameters that provide tremendous performance
     improvement when data is plentiful may provide negligible benefits in data-scarce
-    settings". Tested per layer, as stated: a layer's *benefit* at a training-set size is
-    the dev score with the layer pretrained minus with it redrawn, per seed
-    (:func:`layer_contrasts`, :func:`_benefits`). For each layer, Welch's one-sided
-    t-test that its mean benefit at the largest size exceeds that at the smallest (the
-    seeds at two sizes are different subsets: independent samples), Benjamini-Hochberg
-    over the layers of the row at :data:`embryo.results.stats.LEVEL`. Rule:
-    ``reproduced`` if some layer's increase is significant and its benefit at the
-    smallest size is indistinguishable from zero (its 95% t interval holds 0); ``not
-    reproduced`` if no increase is significant and every layer's 95% interval of the
-    increase lies below :data:`MARGIN`; ``inconclusive`` otherwise (including a
-    significant increase whose small-data benefit is not zero, and fewer than two seeds
-    per size, which give no interval). Effect: the chosen layer's increase (largest minus
-    smallest size) with its Welch interval. A second, ``descriptive`` row gives the score
-    lost by redrawing every layer at each size (no verdict: with every layer redrawn a
-    model is near chance whatever the data, which is not the paper's claim).
+    settings". Tested per layer (:func:`layer_contrasts`); the seeds at two sizes are
+    different subsets, so the two sizes' benefits are independent samples (Welch). Rule:
+    ``RULES["more_data"]``. A second, ``descriptive`` row gives the score lost by
+    redrawing every layer at each size.
     """
     table = transferability
     if table.empty:
@@ -607,13 +624,7 @@ def more_data_more_help(transferability) -> list[dict]:
     rows = []
     claim = ("Parameters that help a lot when fine-tuning data are plentiful may give "
              "negligible benefits when they are scarce (abstract, Fig. 1)")  # fmt: skip
-    rule = (
-        "per layer, benefit = score pretrained minus redrawn, paired over seeds; Welch "
-        "one-sided t of benefit at the largest size above that at the smallest, Benjamini-"
-        f"Hochberg over layers at FDR {stats.LEVEL}: some layer significant with its "
-        "smallest-size benefit's 95% interval holding 0: reproduced; none significant and "
-        f"every increase's 95% interval below {MARGIN}: not reproduced; else inconclusive"
-    )
+    the_rule = rule("more_data", margin)
     for (run, step, task), group in table.groupby(["run", "step", "task"], sort=True):
         layers = int(group["layers"].iloc[0])
         metric = group["metric"].iloc[0]
@@ -627,45 +638,39 @@ def more_data_more_help(transferability) -> list[dict]:
             benefit = _benefits(group, kept, redrawn)
             if small not in benefit or large not in benefit:
                 continue
-            diff, p, low, high = stats.larger(benefit[large], benefit[small])
-            tests.append((label, benefit, diff, p, low, high,
-                          stats.mean_interval(benefit[small])))  # fmt: skip
+            increase, _, low, high = stats.larger(benefit[large], benefit[small])
+            p = stats.larger(benefit[large] - margin, benefit[small])[1]
+            tests.append(LayerTest(label, benefit, increase, p, low, high,
+                                   stats.mean_interval(benefit[small])))  # fmt: skip
         effect = f"increase of a layer's benefit ({metric}), n={large} minus n={small}"
-        testable = [t for t in tests if math.isfinite(t[3])]
-        if testable:
-            adjusted, rejected = stats.bh_reject([t[3] for t in testable])
-            testable = [(*t, q, r) for t, q, r in zip(testable, adjusted, rejected, strict=True)]
-
-        def negligible(t):
-            _, low, high = t[6]
-            return math.isfinite(low) and low <= 0 <= high
-
+        testable = [t for t in tests if math.isfinite(t.p)]
         if not testable:
-            verdict, chosen = INCONCLUSIVE, None
             measured = (f"{len(tests)} layer contrasts, none with two seeds and a spread at "
                         f"both n={small} and n={large}: no interval")  # fmt: skip
+            rows.append(Finding(TRANSFER, claim, scope, measured, UNTESTABLE, the_rule, effect,
+                                margin=margin))  # fmt: skip
         else:
-            winners = [t for t in testable if t[8] and negligible(t)]
+            adjusted, rejected = stats.bh_reject([t.p for t in testable])
+            testable = [t._replace(q=float(q), rejected=bool(r))
+                        for t, q, r in zip(testable, adjusted, rejected, strict=True)]  # fmt: skip
+            winners = [t for t in testable if t.rejected and t.negligible(margin)]
             if winners:
                 verdict = REPRODUCED
-            elif not any(t[8] for t in testable) and all(t[5] < MARGIN for t in testable):
+            elif all(t.high < margin for t in testable):
                 verdict = NOT_REPRODUCED
             else:
                 verdict = INCONCLUSIVE
-            chosen = min(winners or testable, key=lambda t: (t[7], -t[2]))
-            ranked = sorted(testable, key=lambda t: t[7])
+            chosen = min(winners or testable, key=lambda t: (t.q, -t.increase))
             measured = f"{len(testable)} layers tested; " + "; ".join(
-                _describe_layer(t, sizes) for t in ranked[:4]
+                _describe_layer(t, sizes) for t in sorted(testable, key=lambda t: t.q)[:4]
             )
-            if verdict == INCONCLUSIVE and any(t[8] for t in testable):
+            if verdict == INCONCLUSIVE and any(t.rejected for t in testable):
                 measured += (
                     " (the benefit grows with data, but is not negligible at the smallest size)"
                 )
-        rows.append(
-            _row(TRANSFER, claim, scope, measured, verdict, rule, effect,
-                 chosen[2] if chosen else math.nan,
-                 (chosen[4], chosen[5]) if chosen else (math.nan, math.nan))
-        )  # fmt: skip
+            rows.append(Finding(TRANSFER, claim, scope, measured, verdict, the_rule, effect,
+                                chosen.increase, chosen.low, chosen.high, margin,
+                                would_change(chosen.low, chosen.high, margin)))  # fmt: skip
         rows += _all_layers(group, layers, metric, scope, sizes)
     return rows
 
@@ -676,17 +681,16 @@ def _sized(values: dict, sizes) -> str:
     for n in sizes:
         if n in values:
             mean, low, high = stats.mean_interval(values[n])
-            parts.append(f"n={n}: {mean:+.3f} {_interval(low, high)}")
+            parts.append(f"n={n}: {mean:+.3f} {interval_text(low, high)}")
     return ", ".join(parts)
 
 
-def _describe_layer(test, sizes) -> str:
-    label, benefit, diff, _, low, high, _, q = test[:8]
-    return (f"{label}: benefit {_sized(benefit, sizes)}; increase {diff:+.3f} "
-            f"{_interval(low, high)} (q {q:.3g})")  # fmt: skip
+def _describe_layer(test: LayerTest, sizes) -> str:
+    return (f"{test.label}: benefit {_sized(test.benefit, sizes)}; increase {test.increase:+.3f} "
+            f"{interval_text(test.low, test.high)} (q {test.q:.3g})")  # fmt: skip
 
 
-def _all_layers(group, layers, metric, scope, sizes) -> list[dict]:
+def _all_layers(group, layers, metric, scope, sizes) -> list[Finding]:
     """The descriptive row: the score lost by redrawing every layer, at each size."""
     redrawn = next(
         (s for s in ("progressive-k0", f"block-0-{layers - 1}") if s in set(group["reinit"])), None
@@ -698,82 +702,75 @@ def _all_layers(group, layers, metric, scope, sizes) -> list[dict]:
         return []
     diff, _, low, high = stats.larger(loss[sizes[-1]], loss[sizes[0]])
     measured = f"{metric} lost by redrawing every layer ({redrawn}): {_sized(loss, sizes)}"
-    return [
-        _row(
-            TRANSFER,
-            "Score lost by redrawing every layer, at the smallest and largest training set "
-            "(for reading beside the per-layer test; not the paper's claim)",
-            scope,
-            measured,
-            DESCRIPTIVE,
-            "no verdict: the loss at the largest size minus at the smallest, with its Welch "
-            "95% interval over seeds",
-            f"loss at n={sizes[-1]} minus at n={sizes[0]} ({metric})",
-            diff,
-            (low, high),
-        )
-    ]
+    return [Finding(
+        TRANSFER,
+        "Score lost by redrawing every layer, at the smallest and largest training set "
+        "(for reading beside the per-layer test; not the paper's claim)",
+        scope, measured, DESCRIPTIVE,
+        "no verdict: the loss at the largest size minus at the smallest, with its Welch 95% "
+        "interval over seeds",
+        f"loss at n={sizes[-1]} minus at n={sizes[0]} ({metric})", diff, low, high,
+    )]  # fmt: skip
 
 
-def steps_saved(inheritance, validation) -> list[dict]:
+# ---- knowledge inheritance (Qin et al. 2021)
+
+
+def steps_saved(inheritance, validation, margin: float = MARGINS["steps_saved"]) -> list[Finding]:
     """Does the student reach its twin's final perplexity in fewer steps? One row per student.
 
     The inheritance table's row of the twin's last checkpoint gives the twin's final
     perplexity and the step at which the student first reaches it (interpolated in log
-    perplexity between the student's checkpoints, :func:`embryo.inheritance.comparison.matching_steps`),
-    the validation table the student's own checkpoints. Rule: ``reproduced`` if a student
-    checkpoint before its last is already at or below the twin's final perplexity (so the
-    saving does not rest on the interpolation alone), ``inconclusive`` if only its last
-    checkpoint is, ``not reproduced`` if none is.
+    perplexity between the student's checkpoints,
+    :func:`embryo.inheritance.comparison.matching_steps`), the validation table the
+    student's own checkpoints. Rule: ``RULES["steps_saved"]``.
     """
     rows = []
     if "twin" not in inheritance:
         return rows
+    the_rule = rule("steps_saved", margin)
     for student, group in inheritance.dropna(subset=["twin"]).groupby("student", sort=True):
         last = group.sort_values("twin_step").iloc[-1]
         target = float(last["twin_perplexity"])
         curve = validation[validation["run"] == student].sort_values("step")
         ppl = curve["val_perplexity"].astype(float).to_numpy()
+        saving = float(last["saving"])
         measured = (
             f"twin {last['twin']} ends at perplexity {target:.2f} (step {int(last['twin_step'])}); "
             f"student {student} ends at {ppl[-1]:.2f}"
         )
-        if (ppl[:-1] <= target).any():
-            verdict = REPRODUCED
-        elif ppl[-1] <= target:
-            verdict = INCONCLUSIVE
-        else:
-            verdict = NOT_REPRODUCED
         if math.isfinite(last["student_step"]):
-            measured += (
-                f", reaches the twin's final perplexity at step {last['student_step']:.0f}: "
-                f"{last['saving']:.1%} of the steps saved"
-            )
+            measured += (f", reaches the twin's final perplexity at step "
+                         f"{last['student_step']:.0f}: {saving:.1%} of the steps saved")  # fmt: skip
         else:
             measured += " and never reaches the twin's final perplexity"
-        rows.append(
-            _row(
-                INHERITANCE,
-                "A student pretrained with a smaller teacher reaches its from-scratch twin's "
-                "final perplexity in fewer steps (§4)",
-                f"student {student}, teacher {last['teacher']}",
-                measured,
-                verdict,
-                "a student checkpoint before its last at or below the twin's final validation "
-                "perplexity; only the last: inconclusive; none: not reproduced (no interval: "
-                "one validation loss per checkpoint, on one held-out set)",
-                "share of the twin's steps saved",
-                float(last["saving"]),
-            )
-        )
+        early = (ppl[:-1] <= target).any()
+        if early and math.isfinite(saving) and saving > margin:
+            verdict = REPRODUCED
+        elif not math.isfinite(saving) or saving < margin:
+            verdict = NOT_REPRODUCED
+        else:
+            verdict = INCONCLUSIVE
+        rows.append(Finding(
+            INHERITANCE,
+            "A student pretrained with a smaller teacher reaches its from-scratch twin's final "
+            "perplexity in fewer steps (§4)",
+            f"student {student}, teacher {last['teacher']}", measured, verdict, the_rule,
+            "share of the twin's steps saved", saving if math.isfinite(saving) else math.nan,
+            margin=margin,
+            would_change="an interval (validation losses per block, or replicates)",
+        ))  # fmt: skip
     return rows
 
 
+# ---- reading the items, and the whole check
+
 # what the checks read of each analysis's per-item files
 ITEM_COLUMNS = {
-    "mlm_pos": ["run", "step", "item", "upos", "mask_prediction", "reconstruction"],
-    "probe": ["run", "step", "task", "layer", "item", "label", "predicted"],
-    "lama": ["run", "step", "item", "rank"],
+    "mlm_pos": ["run", "step", "item", "sentence", "upos", "mask_prediction", "reconstruction"],
+    "probe": ["run", "step", "task", "layer", "item", "sentence", "label", "predicted"],
+    "edge_probe": ["run", "step", "task", "layer", "item", "sentence", "label", "predicted"],
+    "lama": ["run", "step", "item", "relation", "rank"],
     "downstream": ["run", "step", "task", "seed", "item", "label", "prediction"],
 }
 
@@ -789,24 +786,29 @@ def read_items(tables: dict, paths: dict) -> dict:
     out = {}
     for name, files in paths.items():
         filters = None
-        if name == "probe" and "probe" in tables:
-            filters = [("layer", "in", sorted(set(probe_layers(tables["probe"]).values())))]
+        if name in ("probe", "edge_probe") and name in tables:
+            filters = [("layer", "in", sorted(set(probe_layers(tables[name]).values())))]
         out[name] = read(files, ITEM_COLUMNS[name], filters)
     return out
 
 
-def check(tables: dict, items: dict | None = None) -> list[dict]:
-    """Every check whose tables (and per-item outcomes) are present, in the order of the studies."""
+def check(tables: dict, items: dict | None = None, settings: dict | None = None) -> list[dict]:
+    """Every check whose tables (and per-item outcomes) are present, in the order of the
+    studies, as rows of the findings table (dicts with :data:`COLUMNS`). ``settings``:
+    the config's ``findings`` section (its margins)."""
     items = items or {}
-    rows = []
-    if "mlm_pos" in tables and "mlm_pos" in items:
-        rows += pos_order(tables["mlm_pos"], items["mlm_pos"])
-    rows += not_monotonic(tables, items)
-    if "transferability" in tables:
-        rows += more_data_more_help(tables["transferability"])
-    if "inheritance" in tables and "validation" in tables:
-        rows += steps_saved(tables["inheritance"], tables["validation"])
-    return rows
+    m = margins(settings)
+    rows: list[Finding] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if "mlm_pos" in tables and "mlm_pos" in items:
+            rows += pos_order(tables["mlm_pos"], items["mlm_pos"], m["pos_order"])
+        rows += not_monotonic(tables, items, m)
+        if "transferability" in tables:
+            rows += more_data_more_help(tables["transferability"], m["transfer"])
+        if "inheritance" in tables and "validation" in tables:
+            rows += steps_saved(tables["inheritance"], tables["validation"], m["steps_saved"])
+    return [row._asdict() for row in rows]
 
 
 def to_html(table) -> str:
@@ -814,7 +816,7 @@ def to_html(table) -> str:
     import html
 
     colours = {REPRODUCED: "#d9f2d9", NOT_REPRODUCED: "#f8d7d7", INCONCLUSIVE: "#eeeeee",
-               DESCRIPTIVE: "#ffffff"}  # fmt: skip
+               UNTESTABLE: "#fff4d6", DESCRIPTIVE: "#ffffff"}  # fmt: skip
     rows = []
     for row in table.itertuples(index=False):
         cells = "".join(f"<td>{html.escape(str(getattr(row, c)))}</td>" for c in COLUMNS)

@@ -1,20 +1,22 @@
-"""Paired tests, intervals and the false discovery rate behind the findings' verdicts.
+"""The statistics behind the findings' verdicts: resampling, intervals, the false discovery rate.
 
-Every checkpoint of a run is scored on the same items (words, facts, dev examples), so
-the difference between two checkpoints is a *paired* difference: the test and the
-interval take it item by item, not as two independent proportions. Everything here is
-scipy's:
+Every checkpoint of a run is scored on the same items (words, facts, dev examples), so the
+difference between two checkpoints is a *paired* difference, and items come in clusters
+that are not independent (a sentence's words, a relation's facts, a paradigm's pairs).
+The resampling draws what the data come in:
 
-- :func:`drop_pvalues`: 0/1 outcomes, one-sided exact McNemar test of a fall (the
-  binomial test on the discordant items, ``scipy.stats.binom``; for 0/1 outcomes it is
-  the exact paired permutation test of the mean difference);
-- :func:`metric_drop_pvalue`: a metric that is not a mean over items (Matthews
-  correlation, F1, Pearson), ``scipy.stats.permutation_test`` swapping the two
-  checkpoints' predictions item by item;
-- :func:`seed_drop`: several fine-tuning seeds, ``scipy.stats.ttest_rel`` over seeds;
-- :func:`paired_interval`: the percentile interval of ``scipy.stats.bootstrap`` over
-  items resampled together at both checkpoints;
-- :func:`bh_reject`: Benjamini-Hochberg (``scipy.stats.false_discovery_control``).
+- :func:`mean_curves`: a mean score at every checkpoint and its bootstrap, clusters of
+  items resampled whole, and, with pretraining replicates or a suite's seeds, the
+  replicates resampled jointly with them (the multibootstrap of Sellam et al. 2022);
+- :func:`metric_curves`: a metric that is not a mean over examples (Matthews correlation,
+  F1, Pearson), computed whole on each bootstrap resample of the dev examples (and
+  replicates);
+- :func:`exceeds` and :func:`bounds`: a one-sided p-value that an effect exceeds a margin,
+  and a percentile interval, read off the resamples;
+- :func:`bh_reject`: Benjamini-Hochberg (``scipy.stats.false_discovery_control``);
+- :func:`mean_interval`, :func:`larger`: Student-t intervals and Welch's test over seeds
+  (``scipy.stats.ttest_1samp``, ``ttest_ind``), where the seed is the unit (the
+  transferability grid's fine-tuning subsets).
 
 Resampling is seeded from what is tested (:func:`generator`), so a table gives the same
 findings every time.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import NamedTuple
 
 LEVEL = 0.05  # the false discovery rate of a scan, and 1 - the intervals' confidence
 RESAMPLES = 4999  # bootstrap and permutation resamples
@@ -36,116 +39,6 @@ def generator(*labels):
 
     digest = hashlib.sha256("\0".join(map(str, labels)).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
-
-
-def drop_pvalues(outcomes):
-    """One-sided p-values that checkpoint j scores below checkpoint i, for every i < j.
-
-    ``outcomes`` is a 0/1 array [items, checkpoints] (1 = right). For the pair (i, j),
-    ``b`` items are right at i and wrong at j, ``c`` the reverse; under the null of no
-    fall each discordant item is equally likely either way, so the exact p-value is
-    ``P(Binomial(b + c, 1/2) >= b)`` (McNemar's exact test, one-sided; 1 without
-    discordant items). Returns (drop [K, K], p [K, K]); ``drop[i, j]`` = mean at i - mean
-    at j = (b - c) / items, and only entries with i < j are meaningful (NaN elsewhere).
-    E.g. 10 items, b = 5, c = 0: drop 0.5, p = 2^-5.
-    """
-    import numpy as np
-    from scipy import stats
-
-    x = np.asarray(outcomes, dtype=np.int64)
-    n, k = x.shape
-    right_wrong = x.T @ (1 - x)  # [i, j]: right at i, wrong at j
-    b, c = right_wrong, right_wrong.T
-    drop = (b - c) / max(n, 1)
-    p = np.where(b + c > 0, stats.binom.sf(b - 1, b + c, 0.5), 1.0)
-    upper = np.triu(np.ones((k, k), dtype=bool), 1)
-    return np.where(upper, drop, np.nan), np.where(upper, p, np.nan)
-
-
-def metric_drop_pvalue(before, after, gold, metric: str, *, seed_labels=()) -> float:
-    """One-sided permutation p-value that ``metric`` of ``after`` falls below that of ``before``.
-
-    ``before``/``after`` are the two checkpoints' predictions on the same items
-    (``gold``). Under the null the two predictions of an item are exchangeable: the test
-    (``scipy.stats.permutation_test``, ``permutation_type="samples"``) swaps them item by
-    item, :data:`RESAMPLES` times, and compares metric(before) - metric(after).
-    """
-    import numpy as np
-    from scipy import stats
-
-    from embryo.transfer.metrics import score_along
-
-    gold = np.asarray(gold, dtype=float)
-
-    def fall(x, y, axis=-1):
-        return score_along(metric, x, gold) - score_along(metric, y, gold)
-
-    result = stats.permutation_test(
-        (np.asarray(before, dtype=float), np.asarray(after, dtype=float)),
-        fall,
-        permutation_type="samples",
-        vectorized=True,
-        n_resamples=RESAMPLES,
-        batch=BATCH,
-        alternative="greater",
-        rng=generator("permutation", metric, *seed_labels),
-    )
-    return float(result.pvalue)
-
-
-def seed_drop(before, after) -> tuple[float, float, float, float]:
-    """(mean fall, one-sided p, 95% interval low, high) of paired per-seed scores.
-
-    ``before[s]`` and ``after[s]`` are seed s's scores at the two checkpoints (the seed
-    fixes the training subset and the new head, so the pair shares them):
-    ``scipy.stats.ttest_rel`` of before - after, one-sided for a fall, and its two-sided
-    Student-t interval. NaN p and interval with fewer than two seeds or no spread.
-    """
-    import numpy as np
-    from scipy import stats
-
-    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
-    diff = before - after
-    mean = float(diff.mean()) if len(diff) else math.nan
-    if len(diff) < 2 or np.ptp(diff) == 0:
-        return mean, math.nan, math.nan, math.nan
-    p = float(stats.ttest_rel(before, after, alternative="greater").pvalue)
-    low, high = stats.ttest_rel(before, after).confidence_interval(1 - LEVEL)
-    return mean, p, float(low), float(high)
-
-
-def paired_interval(before, after, statistic=None, *, labels=()) -> tuple[float, float]:
-    """95% percentile bootstrap interval of ``statistic(before, after)`` over items.
-
-    Items are resampled with replacement and kept paired (``scipy.stats.bootstrap``,
-    ``paired=True``, :data:`RESAMPLES` resamples); ``statistic(x, y, axis)`` defaults to
-    the mean difference ``mean(x) - mean(y)``. (The percentile interval: BCa's jackknife
-    is quadratic in the items, and these tests have tens of thousands.)
-    """
-    import numpy as np
-    from scipy import stats
-
-    if statistic is None:
-
-        def statistic(x, y, axis=-1):
-            return x.mean(axis=axis) - y.mean(axis=axis)
-
-    before, after = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
-    if len(before) < 2:
-        return math.nan, math.nan
-    result = stats.bootstrap(
-        (before, after),
-        statistic,
-        paired=True,
-        vectorized=True,
-        n_resamples=RESAMPLES,
-        batch=BATCH,
-        confidence_level=1 - LEVEL,
-        method="percentile",
-        rng=generator("bootstrap", *labels),
-    )
-    low, high = result.confidence_interval
-    return float(low), float(high)
 
 
 def bh_reject(pvalues, level: float = LEVEL):
@@ -204,3 +97,122 @@ def larger(a, b) -> tuple[float, float, float, float]:
     p = float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
     low, high = stats.ttest_ind(a, b, equal_var=False).confidence_interval(1 - LEVEL)
     return diff, p, float(low), float(high)
+
+
+# ---- resampling that matches the data: clusters, replicates (the multibootstrap)
+
+
+class Curves(NamedTuple):
+    """A score at each of K checkpoints: ``observed`` [K] and ``resampled`` [B, K], the
+    same score on each of B resamples of the units the data come in (:func:`mean_curves`,
+    :func:`metric_curves`)."""
+
+    observed: object
+    resampled: object
+
+
+def draws(n_units: int, rng, size: int):
+    """Multinomial counts [size, n_units]: how often each unit is drawn in each of ``size``
+    resamples of ``n_units`` units with replacement."""
+    import numpy as np
+
+    return rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=size).astype(float)
+
+
+def mean_curves(outcomes, clusters=None, *, labels=(), resamples: int = RESAMPLES) -> Curves:
+    """The mean of per-item scores at each checkpoint, and its cluster bootstrap.
+
+    ``outcomes`` [R, N, K]: each of R replicates' score of each of N items at each of K
+    checkpoints (0/1 outcomes, or any per-item score); R = 1 for a single run. ``clusters``
+    [N]: the cluster of each item (a sentence's words, a paradigm's pairs), resampled
+    whole, since items of one cluster are not independent; None: each item its own. The
+    observed curve is the mean over replicates of the mean over items. A resample draws
+    the clusters with replacement and, with R > 1, the replicates with replacement, both
+    at once: the multibootstrap of Sellam et al. (2022, "The MultiBERTs", §3: seeds and
+    examples resampled jointly, so that an interval holds both the pretraining's and the
+    test set's variation); its score is the mean over the drawn replicates of each one's
+    ratio of drawn item scores to drawn items (clusters of unequal sizes). Seeded from
+    ``labels`` (:func:`generator`).
+    """
+    import numpy as np
+
+    x = np.asarray(outcomes, dtype=float)
+    if x.ndim == 2:
+        x = x[None]
+    r, n, k = x.shape
+    ids = (
+        np.arange(n)
+        if clusters is None
+        else np.unique(np.asarray(clusters), return_inverse=True)[1]
+    )
+    c = int(ids.max()) + 1 if n else 0
+    sums = np.zeros((r, c, k))
+    for rep in range(r):
+        np.add.at(sums[rep], ids, x[rep])
+    sizes = np.bincount(ids, minlength=c).astype(float)
+    observed = (x.mean(1)).mean(0)
+    rng = generator("clusters", *labels)
+    out = np.empty((resamples, k))
+    for start in range(0, resamples, BATCH):
+        b = min(BATCH, resamples - start)
+        w = draws(c, rng, b)  # [b, C]
+        per_rep = np.einsum("bc,rck->brk", w, sums) / (w @ sizes)[:, None, None]
+        v = draws(r, rng, b) if r > 1 else np.ones((b, 1))
+        out[start : start + b] = np.einsum("br,brk->bk", v, per_rep) / r
+    return Curves(observed, out)
+
+
+def metric_curves(
+    predictions, gold, metric: str, *, labels=(), resamples: int = RESAMPLES
+) -> Curves:
+    """``metric`` of predictions at each checkpoint, and its bootstrap over examples.
+
+    ``predictions`` [R, N, K] (R replicates or fine-tuning seeds, N dev examples, K
+    checkpoints) against ``gold`` [N]: a metric that is not a mean over examples
+    (Matthews correlation, F1, Pearson, Spearman) is computed whole on each resample of
+    the examples (each its own unit: dev examples are independent), with R > 1 the units
+    resampled jointly with the examples (the multibootstrap, :func:`mean_curves`).
+    """
+    import numpy as np
+
+    from embryo.transfer.metrics import score_along
+
+    x = np.asarray(predictions, dtype=float)
+    if x.ndim == 2:
+        x = x[None]
+    r, n, k = x.shape
+    gold = np.asarray(gold, dtype=float)
+    observed = np.mean([score_along(metric, x[rep].T, gold) for rep in range(r)], 0)
+    rng = generator("examples", metric, *labels)
+    out = np.empty((resamples, k))
+    chunk = max(1, BATCH // max(1, r))
+    for start in range(0, resamples, chunk):
+        b = min(chunk, resamples - start)
+        index = rng.integers(0, n, size=(b, n))
+        g = gold[index]  # [b, N]
+        scores = np.stack([
+            np.stack([score_along(metric, x[rep][index, step], g) for step in range(k)], -1)
+            for rep in range(r)
+        ], 1)  # [b, R, K]  # fmt: skip
+        v = draws(r, rng, b) if r > 1 else np.ones((b, 1))
+        out[start : start + b] = np.einsum("br,brk->bk", v, scores) / r
+    return Curves(observed, out)
+
+
+def exceeds(resampled, margin: float):
+    """One-sided bootstrap p-value that an effect exceeds ``margin``, per column of
+    ``resampled`` [B, ...]: the share of resampled effects at or below the margin (the
+    observed counted once, so never 0). Below the level exactly when the lower bound of the
+    one-sided (1 - level) percentile interval lies above the margin."""
+    import numpy as np
+
+    values = np.asarray(resampled, dtype=float)
+    return (1 + np.count_nonzero(values <= margin, axis=0)) / (1 + len(values))
+
+
+def bounds(resampled, level: float = LEVEL) -> tuple[float, float]:
+    """The two-sided (1 - level) percentile interval of resampled effects."""
+    import numpy as np
+
+    low, high = np.quantile(np.asarray(resampled, dtype=float), [level / 2, 1 - level / 2])
+    return float(low), float(high)
