@@ -717,8 +717,9 @@ def test_code_edits_rerun_exactly_the_jobs_whose_code_they_are(workflow, tmp_pat
          "    seed = int(settings.seed)\n")  # fmt: skip
     jobs = plan(workdir, config, root)
     assert jobs - {("edge_probe", w) for w in edges} == {
-        ("table", "analysis=edge_probe"), ("figure", "figure=edge_probe"), ("provenance", ""),
-    } and jobs_of(jobs, "edge_probe") == edges  # no finding reads the edge probes  # fmt: skip
+        ("table", "analysis=edge_probe"), ("figure", "figure=edge_probe"), ("findings", ""),
+        ("provenance", ""),
+    } and jobs_of(jobs, "edge_probe") == edges  # the findings read the edge probes  # fmt: skip
 
     # the exposure code: the exposure jobs and their table and figure, not LAMA itself
     root = checkout(tmp_path / "exposure")
