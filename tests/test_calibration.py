@@ -182,7 +182,7 @@ def table(analyses: int = 200) -> pd.DataFrame:
                               ("margin + 0.10", m["probing"] + 0.10)):  # fmt: skip
             rows.append({"rule": "not monotonic (probe accuracy)", "size": name, "truth": label,
                          **simulate_not_monotonic(size, effect, analyses, seed=11)})  # fmt: skip
-        for label, gap in (("at the margin (null)", 1.0), ("1.5 doublings", 1.5),
+        for label, gap in (("at the margin (null)", m["pos_order"]), ("1 doubling", 1.0),
                            ("2 doublings", 2.0), ("3 doublings", 3.0)):  # fmt: skip
             rows.append({"rule": "POS order", "size": name, "truth": label,
                          **simulate_pos(size, gap, analyses, seed=12)})  # fmt: skip
