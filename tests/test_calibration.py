@@ -172,25 +172,27 @@ def test_more_data_is_calibrated_at_its_margin(size):
     assert at_margin.get(f.REPRODUCED, 0) <= _tolerance(n), at_margin
 
 
-def table(analyses: int = 200) -> pd.DataFrame:
-    """Every rule x effect x size: the share of each verdict."""
-    rows = []
+def cells():
+    """Every rule x effect x size: (rule, size, truth, simulate)."""
+    m = f.MARGINS
     for name, size in SIZES.items():
-        m = f.MARGINS
         for label, effect in (("at the margin (null)", m["probing"]), ("monotone", 0.0),
                               ("margin + 0.02", m["probing"] + 0.02), ("margin + 0.05", m["probing"] + 0.05),
                               ("margin + 0.10", m["probing"] + 0.10)):  # fmt: skip
-            rows.append({"rule": "not monotonic (probe accuracy)", "size": name, "truth": label,
-                         **simulate_not_monotonic(size, effect, analyses, seed=11)})  # fmt: skip
+            yield ("not monotonic (probe accuracy)", name, label,
+                   lambda n, s=size, e=effect: simulate_not_monotonic(s, e, n, seed=11))  # fmt: skip
         for label, gap in (("at the margin (null)", m["pos_order"]), ("1 doubling", 1.0),
                            ("2 doublings", 2.0), ("3 doublings", 3.0)):  # fmt: skip
-            rows.append({"rule": "POS order", "size": name, "truth": label,
-                         **simulate_pos(size, gap, analyses, seed=12)})  # fmt: skip
+            yield (
+                "POS order",
+                name,
+                label,
+                lambda n, s=size, g=gap: simulate_pos(s, g, n, seed=12),
+            )
         for label, inc in (("at the margin (null)", m["transfer"]), ("margin + 0.02", m["transfer"] + 0.02),
                            ("margin + 0.05", m["transfer"] + 0.05), ("margin + 0.10", m["transfer"] + 0.10)):  # fmt: skip
-            rows.append({"rule": "more data, more help", "size": name, "truth": label,
-                         **simulate_more_data(size, inc, analyses, seed=13)})  # fmt: skip
-    return pd.DataFrame(rows).fillna(0.0)
+            yield ("more data, more help", name, label,
+                   lambda n, s=size, i=inc: simulate_more_data(s, i, n, seed=13))  # fmt: skip
 
 
 if __name__ == "__main__":
@@ -198,15 +200,11 @@ if __name__ == "__main__":
 
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     stats.RESAMPLES = 999
+    verdicts = [f.REPRODUCED, f.NOT_REPRODUCED, f.INCONCLUSIVE, f.UNTESTABLE]
     print(f"{n} simulated analyses per cell, {stats.RESAMPLES} resamples each")
-    result = table(n)
-    columns = [
-        "rule",
-        "size",
-        "truth",
-        f.REPRODUCED,
-        f.NOT_REPRODUCED,
-        f.INCONCLUSIVE,
-        f.UNTESTABLE,
-    ]
-    print(result.reindex(columns=columns).fillna(0.0).to_string(index=False, float_format="%.3f"))
+    print("| rule | size | truth | " + " | ".join(verdicts) + " |")
+    print("|---" * (3 + len(verdicts)) + "|")
+    for rule, size, truth, simulate in cells():
+        shares = simulate(n)
+        print(f"| {rule} | {size} | {truth} | "
+              + " | ".join(f"{shares.get(v, 0.0):.3f}" for v in verdicts) + " |", flush=True)  # fmt: skip

@@ -67,10 +67,10 @@ RULES = {
         "and 5% final accuracy; 95% percentile bootstrap over sentences (a sentence's words "
         "together) and replicates (multibootstrap); reproduced: lower bound above {margin} "
         "doublings; not reproduced: upper bound below it; else inconclusive; a verdict whose "
-        "side of the interval rests on a group whose median tag is learned only at the last "
-        "checkpoint (the run's end cuts it short) is inconclusive; fewer than "
-        "{min_checkpoints} checkpoints, {min_tags} timed tags a group, or both groups "
-        "learned only at the last checkpoint: untestable"
+        "side of the interval rests on a group whose median tag is learned at the last "
+        "checkpoint (perhaps later) or the first (perhaps earlier: a branch) is inconclusive; "
+        "fewer than {min_checkpoints} checkpoints, {min_tags} timed tags a group, or both "
+        "groups at the first or both at the last checkpoint: untestable"
     ),
     "not_monotonic": (
         "per series (a run or a series of replicates; per probing task at its best layer, per "
@@ -224,11 +224,16 @@ def _pos_row(name: str, runs: list, mode: str, words, margin: float) -> Finding:
                          for t in sorted(group, key=observed.get))  # fmt: skip
 
     medians = [float(np.median([observed[t] for t in g])) for g in (function, content)]
-    last = [m >= steps[-1] for m in medians]  # a group's median tag learned only at the end
-    if all(last):
-        measured = (f"both groups' median tags are learned only at the last checkpoint "
-                    f"({steps[-1]}): the curves have not levelled off; function words: "
-                    f"{listed(function)}; content words: {listed(content)}")  # fmt: skip
+    # a group's median tag learned only at the last checkpoint may be learned later still
+    # (right-censored); one learned at the first may have been learned before it (a branch's
+    # first checkpoint is its parent's): that side of the group's step is not measured
+    last = [m >= steps[-1] for m in medians]
+    first = [m <= steps[0] for m in medians]
+    if all(last) or all(first):
+        where = "last" if all(last) else "first"
+        measured = (f"both groups' median tags are learned at the {where} checkpoint "
+                    f"({steps[-1] if all(last) else steps[0]}): the order is not measured; "
+                    f"function words: {listed(function)}; content words: {listed(content)}")  # fmt: skip
         return Finding(EMBRYOLOGY, finding, scope, measured, UNTESTABLE, the_rule, effect,
                        margin=margin)  # fmt: skip
     measured = (
@@ -239,18 +244,20 @@ def _pos_row(name: str, runs: list, mode: str, words, margin: float) -> Finding:
     )
     verdict = decide(low, high, margin)
     change = would_change(low, high, margin, " doublings")
-    # a group learned only at the last checkpoint may be learned later still: its side of
-    # the interval is cut short by the run's end, and cannot decide
-    cut = {NOT_REPRODUCED: last[1], REPRODUCED: last[0]}.get(verdict, False)
-    if cut:
-        group = "content" if verdict == NOT_REPRODUCED else "function"
-        measured += (f"; the {group} words' median tag is learned only at the last checkpoint "
-                     f"({steps[-1]}): the gap may be {'larger' if group == 'content' else 'smaller'} "
-                     "than measured")  # fmt: skip
-        verdict, change = (
-            INCONCLUSIVE,
-            f"a later checkpoint at which the {group} words' curves level off",
-        )
+    # the side of the interval a censored group decides cannot decide: "not reproduced"
+    # (an upper bound) needs the content words' step measured from above and the function
+    # words' from below; "reproduced" the other way round
+    censored = {
+        NOT_REPRODUCED: [("content", "last", last[1]), ("function", "first", first[0])],
+        REPRODUCED: [("function", "last", last[0]), ("content", "first", first[1])],
+    }.get(verdict, [])
+    reasons = [(group, where) for group, where, cut in censored if cut]
+    if reasons:
+        group, where = reasons[0]
+        measured += (f"; the {group} words' median tag is learned at the {where} checkpoint, "
+                     "which bounds its step on one side only")  # fmt: skip
+        verdict = INCONCLUSIVE
+        change = f"a checkpoint {'after' if where == 'last' else 'before'} the {group} words' median tag is learned"
     return Finding(EMBRYOLOGY, finding, scope, measured, verdict, the_rule, effect, estimate,
                    low, high, margin, change)  # fmt: skip
 
