@@ -267,7 +267,7 @@ def downstream_items(accuracies, seeds=(0,), n=500, steps=(0, 10, 100)):
 def test_downstream_is_tested_over_seeds_and_examples():
     table, items = downstream_items([0.5, 0.9, 0.6], seeds=(0, 1, 2))
     (row,) = f.not_monotonic({"downstream": table}, {"downstream": items})
-    assert row.verdict == f.REPRODUCED and "(over 3 replicates)" in row.measured
+    assert row.verdict == f.REPRODUCED and "(over 3 fine-tunings)" in row.measured
     # one fine-tuning seed of one run: untestable, whatever the fall
     table, items = downstream_items([0.5, 0.9, 0.6], seeds=(0,))
     (row,) = f.not_monotonic({"downstream": table}, {"downstream": items})

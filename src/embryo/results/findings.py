@@ -317,7 +317,8 @@ class Series(NamedTuple):
 
     @property
     def label(self) -> str:
-        units = f" (over {self.units} replicates)" if self.units > 1 else ""
+        kind = "fine-tunings" if self.analysis == "downstream" else "replicates"
+        units = f" (over {self.units} {kind})" if self.units > 1 else ""
         return " ".join(filter(None, (self.name, self.part))) + units
 
     def untestable(self, margin: float) -> str:
