@@ -11,8 +11,7 @@ The resampling draws what the data come in:
 - :func:`metric_curves`: a metric that is not a mean over examples (Matthews correlation,
   F1, Pearson), computed whole on each bootstrap resample of the dev examples (and
   replicates);
-- :func:`exceeds` and :func:`bounds`: a one-sided p-value that an effect exceeds a margin,
-  and a percentile interval, read off the resamples;
+- :func:`bounds`: a percentile interval read off the resamples;
 - :func:`bh_reject`: Benjamini-Hochberg (``scipy.stats.false_discovery_control``);
 - :func:`mean_interval`, :func:`larger`: Student-t intervals and Welch's test over seeds
   (``scipy.stats.ttest_1samp``, ``ttest_ind``), where the seed is the unit (the
@@ -197,17 +196,6 @@ def metric_curves(
         v = draws(r, rng, b) if r > 1 else np.ones((b, 1))
         out[start : start + b] = np.einsum("br,brk->bk", v, scores) / r
     return Curves(observed, out)
-
-
-def exceeds(resampled, margin: float):
-    """One-sided bootstrap p-value that an effect exceeds ``margin``, per column of
-    ``resampled`` [B, ...]: the share of resampled effects at or below the margin (the
-    observed counted once, so never 0). Below the level exactly when the lower bound of the
-    one-sided (1 - level) percentile interval lies above the margin."""
-    import numpy as np
-
-    values = np.asarray(resampled, dtype=float)
-    return (1 + np.count_nonzero(values <= margin, axis=0)) / (1 + len(values))
 
 
 def bounds(resampled, level: float = LEVEL) -> tuple[float, float]:
