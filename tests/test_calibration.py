@@ -83,13 +83,16 @@ FUNCTION, CONTENT = (
 
 
 def simulate_pos(size: dict, gap: float, analyses: int, seed: int = 0) -> dict:
-    """Shares of verdicts of the POS-order rule: checkpoints half a doubling apart, each
-    tag's expected accuracy low before its learned checkpoint and at its final value from
-    it on, function-word tags learned at one checkpoint and content-word tags ``gap``
-    doublings later; words of random tags in sentences that share a factor."""
+    """Shares of verdicts of the POS-order rule: checkpoints about half a doubling apart, each
+    tag's expected accuracy rising along a logistic curve that first reaches 90% of its
+    final value at its learned checkpoint, function-word tags learned at one checkpoint and
+    content-word tags ``gap`` doublings later; words of random tags in sentences that
+    share a factor."""
     rng = np.random.default_rng(seed)
     k = max(size["checkpoints"], 10)  # a gap of 3 doublings needs 6 checkpoints after the first
-    steps = 2 ** (0.5 * np.arange(k)) - 1  # half a doubling apart: log2(1 + step) = k / 2
+    # whole steps about half a doubling apart (1 + step = 1000, 1414, 2000, 2828, ...): one
+    # checkpoint is 0.4998 doublings, the largest gap the grid has at or below the margin
+    steps = np.round(1000 * 2 ** (0.5 * np.arange(k))).astype(int) - 1
     first = 2
     later = first + int(round(2 * gap))
     counts = {}
@@ -98,7 +101,11 @@ def simulate_pos(size: dict, gap: float, analyses: int, seed: int = 0) -> dict:
         tags = rng.choice(FUNCTION + CONTENT, size=len(sentence))
         final = rng.uniform(0.4, 0.9, size=len(FUNCTION + CONTENT))
         learned = np.array([first if t in FUNCTION else later for t in FUNCTION + CONTENT])
-        curves = np.where(np.arange(k)[None, :] >= learned[:, None], 1.0, 0.3) * final[:, None]
+        # rising gradually: 93% of the final accuracy at the learned checkpoint, 83% one
+        # before it, so that the words drawn decide near the 90% threshold
+        centre = learned[:, None] - 2.59
+        rise = 1 / (1 + np.exp(-(np.arange(k)[None, :] - centre)))
+        curves = final[:, None] * rise / rise[:, -1:]
         index = {t: i for i, t in enumerate(FUNCTION + CONTENT)}
         p = factor[:, None] * curves[[index[t] for t in tags]]
         right = rng.random(len(sentence))[:, None] < p
