@@ -161,6 +161,7 @@ rule lama:
         max_facts=ANALYSES["lama"]["max_facts_per_relation"],
         types=ANALYSES["lama"]["types"],
         spacing=ANALYSES["lama"]["spacing"],
+        rank_over=ANALYSES["lama"]["rank_over"],
         common=ANALYSES["lama"]["common_vocabulary"],
         batch_size=ANALYSES["batch_size"],
         code=code("lama"),

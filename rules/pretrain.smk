@@ -79,7 +79,8 @@ rule validation_curve:
     input:
         run_segments,
     output:
-        "results/{run}/validation.csv",
+        csv="results/{run}/validation.csv",
+        per_block="results/{run}/validation.items.parquet",
     log:
         "results/logs/validation_curve/{run}.log",
     benchmark:

@@ -95,7 +95,7 @@ rule findings:
     resources:
         **cluster_resources("findings"),
     params:
-        settings=config["findings"],
+        settings={**config["findings"], "studies": config["inheritance"]["studies"]},
         caption=caption("findings"),
         code=code("findings"),
     script:

@@ -9,8 +9,9 @@ checkpoints, test sentences and words, seeds and layers. The not-monotonic rule'
 "not reproduced" is checked the other way: at a fall exactly at the margin it must be
 rare too. The test asserts each rule's false-positive rate at the demo's and the
 real-data preset's sizes (the paper's is slower: ``python -m tests.test_calibration``
-prints the whole table, the README's); "steps saved" has no interval yet and so no
-calibration.
+prints the whole table, the README's). "Steps saved" is simulated with validation blocks
+of different difficulty (shared by student and twin, as the blocks are) at the sizes of
+the demo's KI pair, ``config/ki-studies.yaml`` and the paper preset's KI runs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ SIZES = {  # checkpoints, test sentences, words a sentence, fine-tuning seeds, l
     "demo": {"checkpoints": 5, "sentences": 300, "words": 10, "seeds": 2, "layers": 2},
     "real-data preset": {"checkpoints": 8, "sentences": 500, "words": 12, "seeds": 3, "layers": 2},
     "paper preset": {"checkpoints": 66, "sentences": 2077, "words": 12, "seeds": 3, "layers": 12},
+}
+KI_SIZES = {  # checkpoints of student and twin, validation blocks
+    "demo": {"checkpoints": 3, "blocks": 512},
+    "KI studies preset": {"checkpoints": 9, "blocks": 128},
+    "paper preset": {"checkpoints": 26, "blocks": 512},
 }
 HARD, HARD_FACTOR = 0.3, 0.5  # a sentence is hard with this chance: its words' p halved
 
@@ -144,6 +150,37 @@ def simulate_more_data(size: dict, increase: float, analyses: int, seed: int = 0
     return {v: c / analyses for v, c in counts.items()}
 
 
+def simulate_steps_saved(size: dict, saving: float, analyses: int, seed: int = 0,
+                         difficulty: float = 0.3, noise: float = 0.05) -> dict:  # fmt: skip
+    """Shares of verdicts of the steps-saved rule: the twin's mean loss falls linearly from
+    5 to 2 over its T steps, the student's reaches 2 at T (1 - ``saving``) (linear, so
+    interpolating between checkpoints is exact and the true saving is ``saving``); each
+    validation block has a difficulty (sd ``difficulty``) shared by every checkpoint of
+    both runs, and noise of its own at each (sd ``noise``); 100 masked tokens a block."""
+    rng = np.random.default_rng(seed)
+    k, n, last = size["checkpoints"], size["blocks"], 1000
+    steps = np.linspace(0, last, k).round().astype(int)
+    counts = {}
+    for _ in range(analyses):
+        hard = rng.normal(0, difficulty, n)
+        frames, curves = [], {}
+        for run, reach in (("s", last * (1 - saving)), ("w", last)):
+            mean = 5 - 3 * steps / reach
+            loss = mean[:, None] + hard[None] + rng.normal(0, noise, (k, n))
+            frames.append(pd.DataFrame({"run": run, "step": np.repeat(steps, n),
+                                        "block": np.tile(np.arange(n), k),
+                                        "loss": 100 * loss.ravel(), "tokens": 100}))  # fmt: skip
+            curves[run] = np.exp(loss.mean(1))
+        validation = pd.DataFrame([{"run": r, "step": t, "val_perplexity": v}
+                                   for r, c in curves.items() for t, v in zip(steps, c)])  # fmt: skip
+        from embryo.inheritance.comparison import comparison
+
+        inheritance = comparison([{"student": "s", "teacher": "t", "twin": "w"}], validation)
+        (row,) = f.steps_saved(inheritance, validation, pd.concat(frames))
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    return {v: c / analyses for v, c in counts.items()}
+
+
 def _tolerance(n: int) -> float:
     """The level plus two binomial standard errors of a simulated rate."""
     return stats.LEVEL + 2 * np.sqrt(stats.LEVEL * (1 - stats.LEVEL) / n)
@@ -179,6 +216,14 @@ def test_more_data_is_calibrated_at_its_margin(size):
     assert at_margin.get(f.REPRODUCED, 0) <= _tolerance(n), at_margin
 
 
+@pytest.mark.parametrize("size", ["demo", "KI studies preset"])
+def test_steps_saved_is_calibrated_at_its_margin(size, fewer_resamples):
+    n = 60
+    at_margin = simulate_steps_saved(KI_SIZES[size], f.MARGINS["steps_saved"], n, seed=6)
+    assert at_margin.get(f.REPRODUCED, 0) <= _tolerance(n), at_margin
+    assert simulate_steps_saved(KI_SIZES[size], 0.3, 10, seed=7).get(f.REPRODUCED, 0) >= 0.9
+
+
 def cells():
     """Every rule x effect x size: (rule, size, truth, simulate)."""
     m = f.MARGINS
@@ -200,6 +245,12 @@ def cells():
                            ("margin + 0.05", m["transfer"] + 0.05), ("margin + 0.10", m["transfer"] + 0.10)):  # fmt: skip
             yield ("more data, more help", name, label,
                    lambda n, s=size, i=inc: simulate_more_data(s, i, n, seed=13))  # fmt: skip
+    for name, size in KI_SIZES.items():
+        for label, saving in (("at the margin (null)", m["steps_saved"]), ("no saving", 0.0),
+                              ("margin + 0.05", m["steps_saved"] + 0.05),
+                              ("margin + 0.15", m["steps_saved"] + 0.15)):  # fmt: skip
+            yield ("steps saved", name, label,
+                   lambda n, s=size, v=saving: simulate_steps_saved(s, v, n, seed=14))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -136,6 +136,19 @@ def test_every_per_checkpoint_analysis_runs(family, checkpoints, tmp_path):
                                probability=0.15, batch_size=8, max_blocks=None)  # fmt: skip
     assert metrics["step"] == 5 and metrics["val_masked_tokens"] > 0
     assert 0 < metrics["val_loss"] < 10 and json.loads((tmp_path / "v.json").read_text()) == metrics
+    # per block, the summed loss and tokens the findings resample: they add up to the loss
+    assert len(metrics["val_block_loss"]) == metrics["val_blocks"]
+    assert sum(metrics["val_block_tokens"]) == metrics["val_masked_tokens"]
+    assert sum(metrics["val_block_loss"]) / sum(metrics["val_block_tokens"]) == pytest.approx(
+        metrics["val_loss"]
+    )
+    from embryo.train.validation import validation_table
+
+    validation_table([tmp_path / "v.json"], tmp_path / "v.csv", run="r", items=tmp_path / "v.pq")
+    assert "val_block_loss" not in pd.read_csv(tmp_path / "v.csv").columns
+    blocks = pd.read_parquet(tmp_path / "v.pq")
+    assert blocks["loss"].sum() == pytest.approx(sum(metrics["val_block_loss"]))
+    assert blocks.columns.tolist() == ["run", "step", "block", "loss", "tokens"]
 
     table = weight_table(path, checkpoints[family], run="r", step=0, reference_step=0)
     layers = 1 if family == "albert" else 2  # ALBERT's layers share one group

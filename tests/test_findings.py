@@ -351,24 +351,159 @@ def test_layer_contrasts_name_the_schemes_that_isolate_a_layer():
 # ---- knowledge inheritance, and the table
 
 
-def test_steps_saved_needs_an_early_checkpoint_and_a_saving_beyond_the_margin():
-    def tables(student_ppl, reached, saving):
-        validation = pd.DataFrame({"run": "s", "step": [0, 50, 100], "val_perplexity": student_ppl})
-        inheritance = pd.DataFrame({
-            "student": "s", "teacher": "t", "twin": "w", "twin_step": [50, 100],
-            "twin_perplexity": [40.0, 20.0], "student_step": [30, reached], "saving": [0.4, saving],
-        })  # fmt: skip
-        return inheritance, validation
+def blocks(run, losses: dict, n=40, noise=0.0, seed=0):
+    """Validation items: ``n`` blocks of 100 masked tokens, each block's mean loss at a
+    step that step's loss (plus noise, different per block and step)."""
+    rng = np.random.default_rng(seed)
+    rows = [{"run": run, "step": step, "block": b, "tokens": 100,
+             "loss": 100 * (loss + rng.normal(0, noise))}
+            for step, loss in losses.items() for b in range(n)]  # fmt: skip
+    return pd.DataFrame(rows)
 
-    (row,) = f.steps_saved(*tables([100, 18, 15], 45, 0.55))
-    assert row.verdict == f.REPRODUCED and "55.0% of the steps saved" in row.measured
-    assert row.estimate == 0.55 and row.margin == 0.05
-    (row,) = f.steps_saved(*tables([100, 25, 19], 95, 0.05))
-    assert row.verdict == f.INCONCLUSIVE
-    (row,) = f.steps_saved(*tables([100, 19, 19], 99, 0.01))
-    assert row.verdict == f.NOT_REPRODUCED  # an early checkpoint, but a saving of 1%
-    (row,) = f.steps_saved(*tables([100, 25, 21], math.nan, math.nan))
-    assert row.verdict == f.NOT_REPRODUCED and "never reaches" in row.measured
+
+def ki_tables(student: dict, twin: dict, name="s", twin_name="w"):
+    """The validation and inheritance tables of a student and its twin (losses by step),
+    the saving computed as the inheritance table does."""
+    from embryo.inheritance.comparison import comparison
+
+    validation = pd.DataFrame(
+        [{"run": r, "step": k, "val_perplexity": math.exp(v)}
+         for r, curve in ((name, student), (twin_name, twin)) for k, v in curve.items()]
+    )  # fmt: skip
+    pair = {"student": name, "teacher": "t", "twin": twin_name}
+    return comparison([pair], validation), validation
+
+
+def test_savings_interpolate_in_log_perplexity_by_hand():
+    # twin ends at loss 2 (step 200); the student's loss falls 3 -> 1 from step 0 to 100:
+    # log perplexity 2 is reached half way, at step 50: 75% of the twin's steps saved
+    student = f.validation_blocks(blocks("s", {0: 3.0, 100: 1.0}), "s")
+    twin = f.validation_blocks(blocks("w", {0: 5.0, 100: 3.0, 200: 2.0}), "w")
+    assert f.savings(student, twin, np.ones((1, 40)))[0] == pytest.approx(0.75)
+    # a student that never gets there counts as the most its steps allow: 1 - 100 / 200
+    slow = f.validation_blocks(blocks("s", {0: 3.0, 100: 2.5}), "s")
+    assert f.savings(slow, twin, np.ones((1, 40)))[0] == pytest.approx(0.5)
+
+
+def test_steps_saved_has_an_interval_over_validation_blocks():
+    twin = {0: 5.0, 100: 3.0, 200: 2.0}
+    inheritance, validation = ki_tables({0: 5.0, 100: 2.0, 200: 1.5}, twin)
+    quiet = pd.concat([blocks("s", {0: 5.0, 100: 2.0, 200: 1.5}), blocks("w", twin)])
+    (row,) = f.steps_saved(inheritance, validation, quiet)
+    assert row.verdict == f.REPRODUCED and "50.0% of the steps saved" in row.measured
+    assert (row.estimate, row.ci_low, row.ci_high) == pytest.approx((0.5, 0.5, 0.5))
+    # noisy blocks: the crossing moves with the draw, and a margin near the saving cannot
+    # be decided
+    noisy = pd.concat([blocks("s", {0: 5.0, 100: 2.0, 200: 1.5}, noise=1.0),
+                       blocks("w", twin, noise=1.0, seed=1)])  # fmt: skip
+    (row,) = f.steps_saved(inheritance, validation, noisy, margin=0.45)
+    assert row.verdict == f.INCONCLUSIVE and row.ci_low < 0.45 < row.ci_high
+    # no saving: the student matches its twin step for step
+    inheritance, validation = ki_tables(twin, twin)
+    (row,) = f.steps_saved(inheritance, validation, pd.concat([blocks("s", twin), blocks("w", twin)]))
+    assert row.verdict == f.NOT_REPRODUCED and row.ci_high == pytest.approx(0.0)
+    # without per-block losses: no interval, so no verdict
+    (row,) = f.steps_saved(inheritance, validation, None)
+    assert row.verdict == f.INCONCLUSIVE and "no per-block" in row.measured
+
+
+def test_teacher_settings_compare_students_over_the_same_blocks():
+    twin = {0: 5.0, 100: 3.0, 200: 2.0}
+    big, _ = ki_tables({0: 5.0, 100: 2.0, 200: 1.5}, twin, name="big")  # saves 50%
+    small, validation = ki_tables({0: 5.0, 100: 2.5, 200: 1.9}, twin, name="small")
+    inheritance = pd.concat([big, small.assign(teacher="t2")])
+    items = pd.concat([blocks("big", {0: 5.0, 100: 2.0, 200: 1.5}),
+                       blocks("small", {0: 5.0, 100: 2.5, 200: 1.9}), blocks("w", twin)])  # fmt: skip
+    (row,) = f.teacher_settings(inheritance, items, {"size": ["big", "small"]})
+    expected = 0.5 - f.savings(f.validation_blocks(items, "small"),
+                               f.validation_blocks(items, "w"), np.ones((1, 40)))[0]  # fmt: skip
+    assert row.verdict == f.REPRODUCED and row.estimate == pytest.approx(expected)
+    assert "big (teacher t) vs small (teacher t2)" in row.scope
+    (row,) = f.teacher_settings(inheritance, items, {"size": ["small", "big"]})
+    assert row.verdict == f.NOT_REPRODUCED and row.estimate < 0
+    (row,) = f.teacher_settings(inheritance, items, {"architecture": ["big", "small"]})
+    assert row.verdict == f.DESCRIPTIVE and math.isfinite(row.ci_low)
+    (row,) = f.teacher_settings(inheritance, None, {"data": ["big", "small"]})
+    assert row.verdict == f.UNTESTABLE
+    assert f.teacher_settings(inheritance, items, {"lineage": ["big", "small"]}) == []
+
+
+def test_students_downstream_pair_seeds_and_examples():
+    def items(student_acc, twin_acc, seeds=(0, 1), n=400):
+        rng = np.random.default_rng(0)
+        rows = []
+        for run, acc in (("s", student_acc), ("w", twin_acc)):
+            for seed in seeds:
+                right = rng.random(n) < acc
+                rows += [{"run": run, "step": 100, "task": "t", "seed": seed, "item": i,
+                          "label": 1, "prediction": int(r)} for i, r in enumerate(right)]  # fmt: skip
+        return pd.DataFrame(rows)
+
+    inheritance = pd.DataFrame({"student": ["s"], "teacher": ["t"], "twin": ["w"]})
+    downstream = pd.DataFrame({"task": ["t"], "metric": ["accuracy"]})
+    (row,) = f.students_downstream(inheritance, downstream, items(0.9, 0.6))
+    assert row.verdict == f.REPRODUCED and row.estimate == pytest.approx(0.3, abs=0.05)
+    assert "2 fine-tuning seeds" in row.measured
+    same = items(0.7, 0.7)
+    same.loc[same["run"] == "w", "prediction"] = same.loc[same["run"] == "s", "prediction"].to_numpy()
+    (row,) = f.students_downstream(inheritance, downstream, same)
+    assert row.verdict == f.NOT_REPRODUCED and row.estimate == 0.0  # identical predictions
+    (row,) = f.students_downstream(inheritance, downstream, items(0.9, 0.6, seeds=(0,)))
+    assert row.verdict == f.UNTESTABLE and "one fine-tuning seed" in row.measured
+
+
+# ---- Tamkin et al.: probing vs necessity, scrambling
+
+
+def necessity_tables(benefit_of, probe, seeds=(0, 1, 2, 3), sd=0.005):
+    """A four-layer grid at one size with single-layer contrasts (layer l's benefit
+    ``benefit_of[l]``) and a task probe scoring ``probe[l]`` at layer l + 1."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for s in seeds:
+        base = 0.8 + rng.normal(0, sd)
+        rows.append({"reinit": "none", "seed": s, "score": base})
+        rows += [{"reinit": f"single-{l}", "seed": s, "score": base - b + rng.normal(0, sd)}
+                 for l, b in enumerate(benefit_of)]  # fmt: skip
+    grid = pd.DataFrame(rows).assign(run="r", step=4, task="t", metric="accuracy", n="full",
+                                     layers=len(benefit_of))  # fmt: skip
+    probes = pd.DataFrame({"run": "r", "step": 4, "task": "t", "layer": range(len(probe) + 1),
+                           "score": [0.5, *probe]})  # fmt: skip
+    return grid, probes
+
+
+def test_probing_necessity_is_a_rank_correlation_over_layers():
+    probe = [0.6, 0.7, 0.8, 0.9]
+    # the layers that probe best are the least needed: Spearman -1, far below 0.5
+    (row,) = f.probing_necessity(*necessity_tables([0.20, 0.15, 0.10, 0.05], probe))
+    assert row.verdict == f.REPRODUCED and row.estimate == pytest.approx(-1.0)
+    assert row.ci_high < 0.5 and "Spearman -1.00" in row.measured
+    # probing predicts what each layer is needed for: Spearman +1, every resample too
+    (row,) = f.probing_necessity(*necessity_tables([0.05, 0.10, 0.15, 0.20], probe))
+    assert row.verdict == f.NOT_REPRODUCED and row.ci_low == pytest.approx(1.0)
+    # two layers cannot rank: untestable
+    grid, probes = necessity_tables([0.1, 0.2], probe[:2])
+    (row,) = f.probing_necessity(grid, probes)
+    assert row.verdict == f.UNTESTABLE and "needs 4" in row.measured
+    # one seed: no interval
+    (row,) = f.probing_necessity(*necessity_tables([0.2, 0.15, 0.1, 0.05], probe, seeds=(0,)))
+    assert row.verdict == f.UNTESTABLE
+
+
+def test_scrambling_compares_the_pretrained_order_with_permutations():
+    def grid(kept, perms):
+        rows = [{"reinit": "none", "seed": s, "score": v} for s, v in enumerate(kept)]
+        rows += [{"reinit": f"scramble-s{i + 1}", "seed": 0, "score": v} for i, v in enumerate(perms)]
+        return pd.DataFrame(rows).assign(run="r", step=4, task="t", metric="accuracy", n=500)
+
+    (row,) = f.scrambling(grid([0.80, 0.81, 0.82], [0.60, 0.62, 0.65, 0.61]))
+    assert row.verdict == f.REPRODUCED and row.estimate == pytest.approx(0.81 - 0.62)
+    diff, _, low, high = stats.larger([0.80, 0.81, 0.82], [0.60, 0.62, 0.65, 0.61])
+    assert (row.ci_low, row.ci_high) == pytest.approx((low, high))
+    (row,) = f.scrambling(grid([0.800, 0.801, 0.799], [0.800, 0.799, 0.801, 0.800, 0.800]))
+    assert row.verdict == f.NOT_REPRODUCED
+    (row,) = f.scrambling(grid([0.8], [0.6]))
+    assert row.verdict == f.UNTESTABLE
 
 
 def test_every_rule_is_stated_once_and_read_by_its_rows():
@@ -376,7 +511,17 @@ def test_every_rule_is_stated_once_and_read_by_its_rows():
     assert row.rule == f.rule("more_data", 0.01) and "0.01" in row.rule
     (lama,) = f.not_monotonic({}, {"lama": lama_items([0.1, 0.5, 0.3], 1000)})
     assert lama.rule == f.rule("not_monotonic", 0.02)
-    assert set(f.RULES) == {"pos_order", "not_monotonic", "more_data", "steps_saved"}
+    assert set(f.RULES) == {"pos_order", "not_monotonic", "more_data", "steps_saved",
+                            "necessity", "scrambling", "teacher_settings", "students_downstream"}
+    assert set(f.MARGINS) == set(schema_margins())
+
+
+def schema_margins():
+    import yaml
+    from pathlib import Path
+
+    schema = yaml.safe_load((Path(__file__).parents[1] / "config/schema.yaml").read_text())
+    return schema["properties"]["findings"]["properties"]["margins"]["properties"]
 
 
 def test_check_skips_what_the_config_did_not_produce():

@@ -139,6 +139,12 @@ def test_training_subset_is_seeded():
     assert len(training_subset(1000, None, 0)) == 1000
     with pytest.raises(EmbryoError, match="subset of 2000 rows"):
         training_subset(1000, 2000, 0)
+    # independent draws: a seed's 50 are not inside its 500; nested (Tamkin et al.): they are
+    small, large = training_subset(1000, 50, 0), training_subset(1000, 500, 0)
+    assert not set(small.tolist()) <= set(large.tolist())
+    small, large = (training_subset(1000, n, 0, nested=True) for n in (50, 500))
+    assert set(small.tolist()) < set(large.tolist()) and len(small) == 50
+    assert not set(small.tolist()) <= set(training_subset(1000, 500, 1, nested=True).tolist())
 
 
 def test_length_pieces_cut_where_padding_is_least():

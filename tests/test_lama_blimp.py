@@ -233,6 +233,11 @@ def test_lama_p_at_1_and_mrr_by_hand(tokenizer, model_dir, monkeypatch):
     p2 = df.set_index("relation").loc["P2"]
     assert (p2["facts"], p2["p_at_1"], p2["mrr"]) == (1, 1.0, 1.0)
     assert calls and all(shape[0] <= 2 for shape in calls)
+    # the mask token's logit (9) beats the object's (5): no answer among words, but ranked
+    # above it over the whole vocabulary, as the Embryology code ranks
+    by = {over: lama.lama_items(model_dir, facts[:1], rank_over=over)["rank"].tolist()
+          for over in lama.RANK_OVER}  # fmt: skip
+    assert by == {"words": [1], "vocabulary": [2]}
 
 
 def test_lama_scores_a_real_model_like_its_full_logits(builtin, tokenizer, model_dir):

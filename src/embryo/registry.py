@@ -99,6 +99,7 @@ TABLES = (
         rule="table",
         findings=True,
         lineage=("validation_step", "validation_curve"),
+        items="validation.items.parquet",
         needs=("trained|scored_imports",),
     ),
     Table(
@@ -251,6 +252,7 @@ TABLES = (
             "each task, per run and step, beside the reinitialisation grid."
         ),
         rule="table",
+        findings=True,
         lineage=("prepare_task", "task_probe"),
         needs=("transfer", "transfer_probing"),
         checks=("transfer_tasks",),
@@ -605,6 +607,15 @@ FIGURES = (
             caption=caption,
         )
         for study, caption in (
+            (
+                "size",
+                (
+                    "Knowledge inheritance from teachers of different sizes (Qin et al. 2022, "
+                    "§4.3): validation perplexity vs step of each student (solid) and their "
+                    "from-scratch twin (dashed), and the share of the twin's steps each "
+                    "student saves to reach the twin's final perplexity."
+                ),
+            ),
             (
                 "architecture",
                 (

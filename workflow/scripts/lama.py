@@ -16,6 +16,6 @@ with logged(snakemake.log[0]):
     vocabularies = list(snakemake.input.vocabularies) if p.common else None
     items = lama_items(
         snakemake.input.model, facts, batch_size=p.batch_size, spacing=p.spacing,
-        vocabularies=vocabularies,
+        vocabularies=vocabularies, rank_over=p.rank_over,
     )  # fmt: skip
     write_outcomes(items, summarise, snakemake.output, run=w.run, step=int(w.step))

@@ -20,4 +20,4 @@ with logged(snakemake.log[0]):
         # the live curves: from the config, not a param (changing them reruns nothing)
         tracking=from_config(snakemake.config, snakemake.wildcards.run),
     )
-    print(metrics)
+    print({k: v for k, v in metrics.items() if not isinstance(v, list)})

@@ -2,7 +2,7 @@
 
 A T-REx fact (subject, relation, object) becomes a cloze query by filling the relation's
 template: ``[X]`` with the subject label and ``[Y]`` with the mask token ("Dante was born
-in [MASK] ."). The model ranks its whole vocabulary (special tokens excluded) at the mask;
+in [MASK] ."). The model ranks its whole vocabulary (special tokens excluded, or not: ``rank_over``) at the mask;
 a fact counts only if its object is a single token of that vocabulary. Measures, as in
 LAMA and in Chiang, Huang & Lee (2020, §5 "World knowledge"): precision at 1 (the object
 is the top-ranked token) and mean reciprocal rank, per relation, then macro-averaged over
@@ -104,11 +104,17 @@ def _logits(model, input_ids, selected):
     return masked_logits(model, input_ids, selected)[0]
 
 
-def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 64) -> list[int]:
-    """Rank (1 = best) of ``targets[i]`` among non-special tokens at ``positions[i]`` of
-    ``sequences[i]``. A tie counts against the target: rank = 1 + the number of other
-    non-special tokens with a logit at least as high. Sequences are batched with others of
-    the same length, so no padding is needed."""
+RANK_OVER = ("words", "vocabulary")
+
+
+def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 64,
+          rank_over: str = "words") -> list[int]:  # fmt: skip
+    """Rank (1 = best) of ``targets[i]`` at ``positions[i]`` of ``sequences[i]``, among the
+    non-special tokens (``rank_over="words"``: a [SEP] or [MASK] is no answer) or the whole
+    vocabulary (``"vocabulary"``: the Embryology code, ``Sec-5:Knowledge/knowledge_predict.py``
+    L65, takes the argmax over every logit). A tie counts against the target: rank = 1 +
+    the number of other candidates with a logit at least as high. Sequences are batched
+    with others of the same length, so no padding is needed."""
     import torch
     from tqdm import tqdm
 
@@ -124,7 +130,8 @@ def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 
         for row, i in enumerate(batch):
             selected[row, positions[i]] = True
         logits = _logits(model, input_ids, selected).float().cpu()
-        logits[:, special[special < logits.shape[1]]] = float("-inf")
+        if rank_over == "words":
+            logits[:, special[special < logits.shape[1]]] = float("-inf")
         target = torch.tensor([targets[i] for i in batch])
         score = logits.gather(1, target[:, None])
         rank = (logits >= score).sum(1)  # counts the target itself
@@ -136,14 +143,15 @@ def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 
 ITEM_COLUMNS = ["item", "relation", "label", "type", "sub_label", "obj_label", "skipped", "rank"]
 
 
-def fact_items(model, tokenizer, facts, *, batch_size: int = 64, spacing="template", common=None):
+def fact_items(model, tokenizer, facts, *, batch_size: int = 64, spacing="template", common=None,
+               rank_over: str = "words"):  # fmt: skip
     """The rank of every fact's object (`ITEM_COLUMNS`), for an eval-mode model on its device.
 
     ``item`` numbers the facts in order; ``skipped`` is ``multi_piece`` (the object is not
     a single vocabulary token), ``not_common`` (it is, but not for every run compared:
     ``common``, from :func:`common_facts`), ``too_long`` (the query is beyond the model's
     positions) or empty, and ``rank`` (:func:`ranks`) is missing for a skipped fact.
-    The query is built by :func:`query_ids` with ``spacing``.
+    The query is built by :func:`query_ids` with ``spacing``; ``rank_over``: see :func:`ranks`.
     """
     import pandas as pd
 
@@ -175,7 +183,8 @@ def fact_items(model, tokenizer, facts, *, batch_size: int = 64, spacing="templa
         targets.append(target)
     for item, rank in zip(
         kept,
-        ranks(model, tokenizer, sequences, positions, targets, batch_size=batch_size),
+        ranks(model, tokenizer, sequences, positions, targets, batch_size=batch_size,
+              rank_over=rank_over),
         strict=True,
     ):
         item["rank"] = rank
@@ -218,7 +227,7 @@ def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
 
 
 def lama_items(model_dir, facts, *, batch_size: int = 64, device=None, spacing="template",
-               vocabularies=None):  # fmt: skip
+               vocabularies=None, rank_over: str = "words"):  # fmt: skip
     """:func:`fact_items` of the checkpoint ``model_dir`` on ``facts``
     (:func:`embryo.data.lama.load_lama`); with ``vocabularies`` (tokenizer directories of
     every run compared), only the facts of their common vocabulary are scored."""
@@ -235,9 +244,8 @@ def lama_items(model_dir, facts, *, batch_size: int = 64, device=None, spacing="
         common = common_facts([AutoTokenizer.from_pretrained(d) for d in vocabularies], facts)
     model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
-        return fact_items(
-            model, tokenizer, facts, batch_size=batch_size, spacing=spacing, common=common
-        )
+        return fact_items(model, tokenizer, facts, batch_size=batch_size, spacing=spacing,
+                          common=common, rank_over=rank_over)  # fmt: skip
 
 
 def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):

@@ -125,6 +125,7 @@ def downstream(table, inheritance, path) -> None:
 
 
 STUDY_TITLES = {
+    "size": "Teachers of different sizes",
     "architecture": "Teachers of one size, deeper or wider",
     "data": "Teachers pretrained on less data or another domain",
     "lineage": "A lineage G1 → G2 → G3",

@@ -36,6 +36,7 @@ from embryo.results.verdicts import (
     decide,
     interval_text,
     would_change,
+    would_change_below,
 )
 
 __all__ = ["COLUMNS", "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "UNTESTABLE",
@@ -43,8 +44,8 @@ __all__ = ["COLUMNS", "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "UNTESTABL
 
 # the tables the checks read, and the per-item outcomes (registry: items)
 TABLES = ("mlm_pos", "probe", "edge_probe", "lama", "downstream", "transferability",
-          "validation", "inheritance")  # fmt: skip
-ITEMS = ("mlm_pos", "probe", "edge_probe", "lama", "downstream")
+          "task_probe", "validation", "inheritance")  # fmt: skip
+ITEMS = ("mlm_pos", "probe", "edge_probe", "lama", "downstream", "validation")
 
 # Universal POS tags (UD v2): closed-class function words and open-class content words.
 FUNCTION_TAGS = ("ADP", "AUX", "CCONJ", "DET", "PART", "PRON", "SCONJ")
@@ -57,7 +58,9 @@ MIN_OFF_FLOOR = 10  # items of a 0/1 series right at some checkpoint, where its 
 
 # config findings.margins (config/schema.yaml has each one's reason): the defaults
 MARGINS = {"pos_order": 0.5, "probing": 0.02, "edge_probing": 0.02, "lama": 0.02,
-           "downstream": 0.01, "transfer": 0.01, "steps_saved": 0.05}  # fmt: skip
+           "downstream": 0.01, "transfer": 0.01, "steps_saved": 0.05,
+           "teacher_settings": 0.05, "necessity": 0.5}  # fmt: skip
+MIN_LAYERS = 4  # layer contrasts a rank correlation over layers needs
 
 RULES = {
     "pos_order": (
@@ -92,12 +95,48 @@ RULES = {
         "reproduced; else inconclusive; no layer with two seeds and a spread at both sizes: "
         "untestable"
     ),
+    "necessity": (
+        "per run, step and task, at the largest training set (where the paper reads it): the "
+        "Spearman correlation over layers between the task probe's score at a layer's output "
+        "and the score lost by redrawing that layer (pretrained minus redrawn, mean over "
+        "seeds: single-layer contrasts, else progressive ones); 95% percentile bootstrap "
+        "over fine-tuning seeds (scipy.stats.bootstrap; a seed fixes the subset for every "
+        "scheme, so seeds are resampled jointly across layers; the probes are one fit per "
+        "layer, not resampled); reproduced (probing neither necessary nor sufficient): upper "
+        "bound below {margin}; not reproduced (probing predicts the layers needed): lower "
+        "bound above it; else inconclusive; fewer than {min_layers} layer contrasts or 2 "
+        "seeds: untestable"
+    ),
+    "scrambling": (
+        "per run, step, task and training-set size: the score with the layers in their "
+        "pretrained order (mean over seeds) minus the mean over permuted orders (each "
+        "fine-tuned), Welch 95% interval (seeds of the pretrained order against the "
+        "permutations); reproduced (the order matters): lower bound above {margin}; not "
+        "reproduced: upper bound below it; else inconclusive; under 2 seeds or 2 "
+        "permutations: untestable"
+    ),
     "steps_saved": (
         "the share of the twin's steps the student saves reaching the twin's final validation "
-        "perplexity: reproduced if a student checkpoint before its last is at or below it and "
-        "the saving exceeds {margin}; not reproduced if the student never reaches it or saves "
-        "less than {margin}; else inconclusive (no interval yet: one validation loss per "
-        "checkpoint)"
+        "perplexity (interpolated in log perplexity), with its 95% percentile bootstrap over "
+        "validation blocks (every checkpoint's perplexity recomputed on the drawn blocks, the "
+        "same draw for student and twin; a target the student does not reach counts as the "
+        "most its steps allow, 1 - its last step / the twin's, which no verdict can gain "
+        "from); reproduced: lower bound above {margin}; not reproduced: upper bound below "
+        "it; else inconclusive (so too without per-block losses)"
+    ),
+    "teacher_settings": (
+        "per study (size, data, domain: students alike but for the teacher, the setting the "
+        "paper expects to help most listed first), the first student's share of steps saved "
+        "minus each other's, 95% percentile bootstrap over validation blocks (one draw for "
+        "every run of the study); reproduced: lower bound above {margin}; not reproduced: "
+        "upper bound below it; else inconclusive; architecture: described, not decided"
+    ),
+    "students_downstream": (
+        "per student with a twin and task, at their last common analysed checkpoint: the "
+        "student's dev score minus the twin's, paired by fine-tuning seed and dev example, "
+        "multibootstrap (seeds and examples resampled jointly); reproduced: lower bound "
+        "above {margin}; not reproduced: upper bound below it; else inconclusive; one "
+        "fine-tuning seed: untestable"
     ),
 }
 
@@ -106,7 +145,7 @@ def rule(name: str, margin: float) -> str:
     """:data:`RULES` ``name`` with its margin and the module's thresholds."""
     return RULES[name].format(
         margin=f"{margin:g}", level=stats.LEVEL, min_tokens=MIN_TOKENS, min_tags=MIN_TAGS,
-        min_checkpoints=MIN_CHECKPOINTS, min_items=MIN_ITEMS,
+        min_checkpoints=MIN_CHECKPOINTS, min_items=MIN_ITEMS, min_layers=MIN_LAYERS,
     )  # fmt: skip
 
 
@@ -757,17 +796,215 @@ def _all_layers(group, layers, metric, scope, sizes) -> list[Finding]:
     )]  # fmt: skip
 
 
+def _layer_benefits(group, layers: int, size: str) -> dict[int, dict]:
+    """{encoder layer: {seed: benefit}} at training-set ``size``: the score with the layer
+    pretrained minus redrawn, from single-layer contrasts where the grid ran one for
+    every layer, else from the progressive ones (:func:`layer_contrasts`)."""
+    import re
+
+    found: dict[str, dict[int, dict]] = {"single": {}, "progressive": {}}
+    for label, kept, redrawn in layer_contrasts(group["reinit"].unique(), layers):
+        kind = re.fullmatch(r"layer (\d+) \((single|progressive)\)", label)
+        if not kind:
+            continue
+        rows = group[group["n"].astype(str) == size]
+        a = rows[rows["reinit"] == kept].groupby("seed")["score"].mean()
+        b = rows[rows["reinit"] == redrawn].groupby("seed")["score"].mean()
+        seeds = sorted(set(a.index) & set(b.index))
+        if seeds:
+            found[kind[2]][int(kind[1])] = {s: float(a[s] - b[s]) for s in seeds}
+    single = found["single"]
+    return single if len(single) == layers else found["progressive"]
+
+
+def probing_necessity(transferability, task_probe, margin: float = MARGINS["necessity"]):
+    """Is a layer's probing score what its pretrained parameters are needed for? Per run,
+    step and task.
+
+    Tamkin et al. (2020, abstract and §4, Fig. 2): "layers with high probing performance
+    on downstream GLUE tasks are neither necessary nor sufficient for high accuracy on
+    those tasks", read off per-layer probe accuracy beside the score lost by redrawing
+    the layer (the released ``scripts/figures/make_plot.py`` draws the two side by side).
+    Tested as the rank correlation over layers at the largest training set, where the
+    paper finds them apart (they "align more closely" as data shrink: the smallest size's
+    correlation is given in ``measured``). Unit resampled: the fine-tuning seed (it fixes
+    the subset, the head and the draw for every scheme at once). Rule:
+    ``RULES["necessity"]``; the claim is an absence, so "reproduced" is the interval
+    below the margin.
+    """
+    import numpy as np
+    from scipy import stats as sps
+
+    rows = []
+    if transferability.empty or task_probe.empty:
+        return rows
+    the_rule = rule("necessity", margin)
+    claim = ("Layers with high probing performance are neither necessary nor sufficient "
+             "for high accuracy on the task (abstract, §4, Fig. 2)")  # fmt: skip
+    effect = "Spearman correlation over layers: task probe score vs score lost by redrawing"
+    for (run, step, task), group in transferability.groupby(["run", "step", "task"], sort=True):
+        probes = task_probe[(task_probe["run"] == run) & (task_probe["step"] == step)
+                            & (task_probe["task"] == task)]  # fmt: skip
+        if probes.empty:
+            continue
+        probe = probes.groupby("layer")["score"].mean()
+        layers = int(group["layers"].iloc[0])
+        sizes = sorted({str(n) for n in group["n"]}, key=_size_key)
+        scope = f"run {run} step {step}, {task}, n={sizes[-1]}"
+
+        def rho(benefits):
+            common = sorted(set.intersection(*(set(b) for b in benefits.values())))
+            kept = [layer for layer in sorted(benefits) if layer + 1 in probe.index]
+            x = np.array([probe[layer + 1] for layer in kept])
+            y = np.array([[benefits[layer][s] for s in common] for layer in kept])  # [L, S]
+            return x, y, common
+
+        benefits = _layer_benefits(group, layers, sizes[-1])
+        if len(benefits) < MIN_LAYERS:
+            rows.append(Finding(TRANSFER, claim, scope,
+                                f"{len(benefits)} layer contrasts (a correlation over layers "
+                                f"needs {MIN_LAYERS})",
+                                UNTESTABLE, the_rule, effect, margin=margin))  # fmt: skip
+            continue
+        x, y, seeds = rho(benefits)
+        observed = float(sps.spearmanr(x, y.mean(1)).statistic)
+        if len(seeds) < 2:
+            low = high = math.nan
+            why = f"{len(seeds)} seed"
+        else:
+            def statistic(index):
+                return sps.spearmanr(x, y[:, np.asarray(index, dtype=int)].mean(1)).statistic
+
+            res = sps.bootstrap((np.arange(len(seeds)),), statistic, vectorized=False,
+                                method="percentile", n_resamples=stats.RESAMPLES,
+                                random_state=stats.generator("necessity", run, step, task))  # fmt: skip
+            low, high = (float(v) for v in res.confidence_interval)
+            why = ""
+        small = ""
+        if len(sizes) > 1:
+            b_small = _layer_benefits(group, layers, sizes[0])
+            if len(b_small) >= MIN_LAYERS:
+                xs, ys, _ = rho(b_small)
+                small = f"; at n={sizes[0]} {float(sps.spearmanr(xs, ys.mean(1)).statistic):+.2f}"
+        measured = (f"{len(x)} layers, {len(seeds)} seeds: probe score "
+                    + ", ".join(f"{v:.3f}" for v in x) + "; score lost by redrawing "
+                    + ", ".join(f"{v:+.3f}" for v in y.mean(1))
+                    + f"; Spearman {observed:+.2f} {interval_text(low, high, 2)}{small}")  # fmt: skip
+        if why:
+            rows.append(Finding(TRANSFER, claim, scope, f"{measured} ({why}: no interval)",
+                                UNTESTABLE, the_rule, effect, observed, margin=margin))  # fmt: skip
+            continue
+        verdict = decide(-high, -low, -margin)  # an absence: the interval below the margin
+        rows.append(Finding(TRANSFER, claim, scope, measured, verdict, the_rule, effect, observed,
+                            low, high, margin, would_change_below(low, high, margin)))  # fmt: skip
+    return rows
+
+
+def scrambling(transferability, margin: float = MARGINS["transfer"]) -> list[Finding]:
+    """Does the pretrained order of the layers matter? Per run, step, task and size.
+
+    Tamkin et al. (2020, §6, Fig. 5; ``run_scrambling.sh``): the layers kept but their
+    order permuted, then fine-tuned; the paper reads the scores of permuted models
+    below the pretrained order's as the layers' parameters depending on where they sit.
+    Units: the pretrained order's fine-tuning seeds and the permutations (independent:
+    Welch). Rule: ``RULES["scrambling"]``.
+    """
+    rows = []
+    if transferability.empty:
+        return rows
+    the_rule = rule("scrambling", margin)
+    claim = ("Permuting the pretrained layers' order costs score: where a layer sits "
+             "matters (§6, Fig. 5)")  # fmt: skip
+    scrambled = transferability["reinit"].astype(str).str.startswith("scramble-")
+    for (run, step, task, n), group in transferability[
+        scrambled | (transferability["reinit"] == "none")
+    ].groupby(["run", "step", "task", "n"], sort=True):
+        perms = group[group["reinit"] != "none"].groupby("reinit")["score"].mean()
+        kept = group.loc[group["reinit"] == "none", "score"].to_numpy(dtype=float)
+        if perms.empty or not len(kept):
+            continue
+        metric = group["metric"].iloc[0]
+        scope = f"run {run} step {step}, {task}, n={n}"
+        effect = f"{metric}: pretrained order minus the mean over permuted orders"
+        diff, _, low, high = stats.larger(kept, perms.to_numpy(dtype=float))
+        measured = (f"pretrained order {_sized({'x': kept}, ['x'])[4:]} over {len(kept)} seeds; "
+                    f"{len(perms)} permutations {_sized({'x': perms.to_numpy()}, ['x'])[4:]}")  # fmt: skip
+        if not math.isfinite(low):
+            rows.append(Finding(TRANSFER, claim, scope, measured + ": no interval", UNTESTABLE,
+                                the_rule, effect, diff, margin=margin))  # fmt: skip
+            continue
+        rows.append(Finding(TRANSFER, claim, scope, measured, decide(low, high, margin),
+                            the_rule, effect, diff, low, high, margin,
+                            would_change(low, high, margin)))  # fmt: skip
+    return rows
+
+
 # ---- knowledge inheritance (Qin et al. 2021)
 
 
-def steps_saved(inheritance, validation, margin: float = MARGINS["steps_saved"]) -> list[Finding]:
+class Blocks(NamedTuple):
+    """A run's validation curve by block: steps [K], summed loss and masked tokens [K, N]."""
+
+    steps: object
+    loss: object
+    tokens: object
+
+    def perplexity(self, weights):
+        """[K, B]: each checkpoint's perplexity on each of B draws of the blocks
+        (``weights`` [B, N]: how often each block is drawn)."""
+        import numpy as np
+
+        return np.exp((self.loss @ weights.T) / (self.tokens @ weights.T))
+
+
+def validation_blocks(items, run) -> Blocks | None:
+    """:class:`Blocks` of ``run`` from the validation items (None without them)."""
+    import numpy as np
+
+    if items is None or not len(items):
+        return None
+    mine = items[items["run"] == run]
+    if mine.empty:
+        return None
+    loss = mine.pivot_table(index="step", columns="block", values="loss", aggfunc="first")
+    tokens = mine.pivot_table(index="step", columns="block", values="tokens", aggfunc="first")
+    if loss.isna().any().any():
+        return None
+    return Blocks(loss.index.to_numpy(), loss.to_numpy(float), tokens.to_numpy(float))
+
+
+def savings(student: Blocks, twin: Blocks, weights):
+    """[B]: the share of the twin's steps the student saves reaching the twin's final
+    perplexity, on each draw of the blocks (``weights`` [B, N]); a target the student
+    does not reach counts as the most its steps allow (1 - its last step / the twin's)."""
+    import numpy as np
+
+    from embryo.inheritance.comparison import reaching_step
+
+    target = twin.perplexity(weights)[-1]
+    last = float(twin.steps[-1])
+    curves = student.perplexity(weights)
+    out = np.empty(len(target))
+    for b, goal in enumerate(target):
+        reached = reaching_step(student.steps, curves[:, b], goal)
+        out[b] = 1 - (student.steps[-1] if reached is None else reached) / last
+    return out
+
+
+def _draw(n_blocks: int, *labels):
+    return stats.draws(n_blocks, stats.generator("blocks", *labels), stats.RESAMPLES)
+
+
+def steps_saved(inheritance, validation, items=None, margin: float = MARGINS["steps_saved"]):
     """Does the student reach its twin's final perplexity in fewer steps? One row per student.
 
+    Qin et al. (2021, §4, Fig. 2): "KI saves 27.3% of the computational cost" for BASE ->
+    LARGE, read as the steps a student needs to reach the perplexity its twin ends at.
     The inheritance table's row of the twin's last checkpoint gives the twin's final
-    perplexity and the step at which the student first reaches it (interpolated in log
-    perplexity between the student's checkpoints,
-    :func:`embryo.inheritance.comparison.matching_steps`), the validation table the
-    student's own checkpoints. Rule: ``RULES["steps_saved"]``.
+    perplexity and the step the student first reaches it
+    (:func:`embryo.inheritance.comparison.matching_steps`); the interval resamples the
+    validation blocks (``items``: per block and checkpoint, the summed loss and masked
+    tokens), the unit a validation loss averages over. Rule: ``RULES["steps_saved"]``.
     """
     rows = []
     if "twin" not in inheritance:
@@ -783,27 +1020,153 @@ def steps_saved(inheritance, validation, margin: float = MARGINS["steps_saved"])
             f"twin {last['twin']} ends at perplexity {target:.2f} (step {int(last['twin_step'])}); "
             f"student {student} ends at {ppl[-1]:.2f}"
         )
-        if math.isfinite(last["student_step"]):
+        if math.isfinite(saving):
             measured += (f", reaches the twin's final perplexity at step "
                          f"{last['student_step']:.0f}: {saving:.1%} of the steps saved")  # fmt: skip
         else:
             measured += " and never reaches the twin's final perplexity"
-        early = (ppl[:-1] <= target).any()
-        if early and math.isfinite(saving) and saving > margin:
-            verdict = REPRODUCED
-        elif not math.isfinite(saving) or saving < margin:
-            verdict = NOT_REPRODUCED
+            saving = 1 - float(curve["step"].iloc[-1]) / float(last["twin_step"])
+        mine, twin = validation_blocks(items, student), validation_blocks(items, last["twin"])
+        low = high = math.nan
+        if mine is not None and twin is not None and mine.loss.shape[1] == twin.loss.shape[1]:
+            draws = savings(mine, twin, _draw(mine.loss.shape[1], "steps_saved", student))
+            low, high = stats.bounds(draws)
+            measured += f"; over {mine.loss.shape[1]} validation blocks"
         else:
-            verdict = INCONCLUSIVE
+            measured += "; no per-block validation losses (no interval)"
         rows.append(Finding(
             INHERITANCE,
             "A student pretrained with a smaller teacher reaches its from-scratch twin's final "
             "perplexity in fewer steps (§4)",
-            f"student {student}, teacher {last['teacher']}", measured, verdict, the_rule,
-            "share of the twin's steps saved", saving if math.isfinite(saving) else math.nan,
-            margin=margin,
-            would_change="an interval (validation losses per block, or replicates)",
+            f"student {student}, teacher {last['teacher']}", measured,
+            decide(low, high, margin), the_rule, "share of the twin's steps saved", saving,
+            low, high, margin, would_change(low, high, margin),
         ))  # fmt: skip
+    return rows
+
+
+# what each study claims of its first-listed student against each other (§4.3-4.4)
+STUDY_CLAIMS = {
+    "size": "A larger teacher saves the student more steps (§4.3)",
+    "data": "A teacher pretrained on more data of the students' domain saves more steps (§4.3, "
+            "Observations 1-2)",
+    "domain": "In domain adaptation, a teacher of the new domain saves more steps than one of "
+              "the old (§4.4)",
+    "architecture": "Teachers of one size made deeper or wider: the difference in steps saved "
+                    "(§4.3; described, not decided)",
+}  # fmt: skip
+
+
+def teacher_settings(inheritance, items, studies: dict, margin: float = MARGINS["teacher_settings"]):
+    """Which teacher helps more? Per study, its first student against each other.
+
+    Qin et al. (2022, §4.3-4.4) compare students alike but for their teacher: its size,
+    architecture, pretraining data and domain. ``studies``: the config's
+    ``inheritance.studies`` (students in order, the setting expected to help most first).
+    The difference in the share of steps saved (:func:`savings`) is resampled over
+    validation blocks, one draw for every run of the study (they are scored on the same
+    blocks). Rule: ``RULES["teacher_settings"]``.
+    """
+    import numpy as np
+
+    rows = []
+    if "twin" not in inheritance:
+        return rows
+    the_rule = rule("teacher_settings", margin)
+    pairs = inheritance.dropna(subset=["twin"]).drop_duplicates("student").set_index("student")
+    for study, students in (studies or {}).items():
+        if study not in STUDY_CLAIMS or len(students) < 2:
+            continue
+        students = [s for s in students if s in pairs.index]
+        twin = {s: pairs.loc[s, "twin"] for s in students}
+        blocks = {r: validation_blocks(items, r) for s in students for r in (s, twin[s])}
+        sizes = {b.loss.shape[1] for b in blocks.values() if b is not None}
+        shared = None not in blocks.values() and len(sizes) == 1
+        if shared:
+            n_blocks = sizes.pop()
+            w, ones = _draw(n_blocks, "teacher_settings", study), np.ones((1, n_blocks))
+            saved = {s: savings(blocks[s], blocks[twin[s]], w) for s in students}
+            observed = {s: float(savings(blocks[s], blocks[twin[s]], ones)[0]) for s in students}
+        first = students[0] if students else None
+        for other in students[1:]:
+            scope = (f"{study}: {first} (teacher {pairs.loc[first, 'teacher']}) vs {other} "
+                     f"(teacher {pairs.loc[other, 'teacher']})")  # fmt: skip
+            effect = f"share of steps saved, {first} minus {other}"
+            if not shared:
+                rows.append(Finding(INHERITANCE, STUDY_CLAIMS[study], scope,
+                                    "no per-block validation losses shared by the runs",
+                                    UNTESTABLE, the_rule, effect, margin=margin))  # fmt: skip
+                continue
+            low, high = stats.bounds(saved[first] - saved[other])
+            diff = observed[first] - observed[other]
+            measured = (f"{first} saves {observed[first]:.1%}, {other} {observed[other]:.1%} of "
+                        f"their twins' steps (over {n_blocks} validation blocks)")  # fmt: skip
+            verdict = DESCRIPTIVE if study == "architecture" else decide(low, high, margin)
+            change = "" if verdict == DESCRIPTIVE else would_change(low, high, margin)
+            rows.append(Finding(INHERITANCE, STUDY_CLAIMS[study], scope, measured, verdict,
+                                the_rule, effect, diff, low, high, margin, change))  # fmt: skip
+    return rows
+
+
+def students_downstream(inheritance, downstream, items, margin: float = MARGINS["downstream"]):
+    """Does a student fine-tune better than its twin? Per student and task.
+
+    Qin et al. (2021, §4, Table 1): students that inherited knowledge score higher on
+    downstream tasks than their from-scratch twins at the same step. At the last
+    checkpoint both analysed, the student's dev score minus the twin's, paired by
+    fine-tuning seed and dev example: the two are stacked as two "checkpoints" of one
+    curve (:func:`embryo.results.stats.mean_curves` or ``metric_curves``), whose
+    multibootstrap resamples seeds and examples jointly. Rule:
+    ``RULES["students_downstream"]``.
+    """
+    import pandas as pd
+
+    rows = []
+    if "twin" not in inheritance or downstream.empty or items is None or not len(items):
+        return rows
+    the_rule = rule("students_downstream", margin)
+    claim = "A student fine-tunes better than its from-scratch twin (§4, Table 1)"
+    pairs = inheritance.dropna(subset=["twin"]).drop_duplicates("student")
+    for student, twin in zip(pairs["student"], pairs["twin"], strict=True):
+        for task in sorted(downstream["task"].unique()):
+            a = items[(items["run"] == student) & (items["task"] == task)]
+            b = items[(items["run"] == twin) & (items["task"] == task)]
+            steps = sorted(set(a["step"]) & set(b["step"]))
+            seeds = sorted(set(a["seed"]) & set(b["seed"]))
+            if not steps or not seeds:
+                continue
+            step = steps[-1]
+            metric = downstream.loc[downstream["task"] == task, "metric"].iloc[0]
+            value = "correct" if metric == "accuracy" else "prediction"
+            # per seed, the student as "step" 0 and the twin as 1: data [seeds, items, 2]
+            frames = []
+            for seed in seeds:
+                f = pd.concat([rows_[(rows_["step"] == step) & (rows_["seed"] == seed)].assign(step=k)
+                               for k, rows_ in enumerate((a, b))])  # fmt: skip
+                frames.append(f.assign(correct=(f["prediction"] == f["label"]).astype(float)))
+            data, _, item_ids, _ = _stack(frames, value, None)
+            scope = f"student {student} vs twin {twin}, {task} ({metric}), step {step}"
+            effect = f"{metric}: student minus twin"
+            if data is None:
+                continue
+            labels = ("students_downstream", student, task)
+            if metric == "accuracy":
+                curves = stats.mean_curves(data, None, labels=labels)
+            else:
+                gold = frames[0].groupby("item")["label"].first().loc[item_ids].to_numpy(float)
+                curves = stats.metric_curves(data, gold, metric, labels=labels)
+            diff = float(curves.observed[0] - curves.observed[1])
+            measured = (f"student {curves.observed[0]:.3f}, twin {curves.observed[1]:.3f} over "
+                        f"{data.shape[1]} dev examples and {len(seeds)} fine-tuning seed{'' if len(seeds) == 1 else 's'}")  # fmt: skip
+            if len(seeds) < 2:
+                rows.append(Finding(INHERITANCE, claim, scope, measured + ": one fine-tuning seed "
+                                    "(its noise not measured)", UNTESTABLE, the_rule, effect,
+                                    diff, margin=margin))  # fmt: skip
+                continue
+            low, high = stats.bounds(curves.resampled[:, 0] - curves.resampled[:, 1])
+            rows.append(Finding(INHERITANCE, claim, scope, measured, decide(low, high, margin),
+                                the_rule, effect, diff, low, high, margin,
+                                would_change(low, high, margin)))  # fmt: skip
     return rows
 
 
@@ -816,6 +1179,7 @@ ITEM_COLUMNS = {
     "edge_probe": ["run", "step", "task", "layer", "item", "sentence", "label", "predicted"],
     "lama": ["run", "step", "item", "relation", "rank"],
     "downstream": ["run", "step", "task", "seed", "item", "label", "prediction"],
+    "validation": ["run", "step", "block", "loss", "tokens"],
 }
 
 
@@ -850,8 +1214,20 @@ def check(tables: dict, items: dict | None = None, settings: dict | None = None)
         rows += not_monotonic(tables, items, m)
         if "transferability" in tables:
             rows += more_data_more_help(tables["transferability"], m["transfer"])
+        if "transferability" in tables:
+            rows += scrambling(tables["transferability"], m["transfer"])
+            if "task_probe" in tables:
+                rows += probing_necessity(tables["transferability"], tables["task_probe"],
+                                          m["necessity"])  # fmt: skip
         if "inheritance" in tables and "validation" in tables:
-            rows += steps_saved(tables["inheritance"], tables["validation"], m["steps_saved"])
+            blocks = items.get("validation")
+            rows += steps_saved(tables["inheritance"], tables["validation"], blocks,
+                                m["steps_saved"])  # fmt: skip
+            rows += teacher_settings(tables["inheritance"], blocks, (settings or {}).get("studies"),
+                                     m["teacher_settings"])  # fmt: skip
+            if "downstream" in tables:
+                rows += students_downstream(tables["inheritance"], tables["downstream"],
+                                            items.get("downstream"), m["downstream"])  # fmt: skip
     return [row._asdict() for row in rows]
 
 

@@ -69,6 +69,16 @@ def would_change(low: float, high: float, margin: float, unit: str = "") -> str:
     )
 
 
+def would_change_below(low: float, high: float, margin: float) -> str:
+    """:func:`would_change` for a claim of absence (reproduced below the margin)."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "an interval (more units: items, seeds or replicates)"
+    return (
+        f"reproduced needs the upper bound below {margin:g} (it is {high:.3g}); not "
+        f"reproduced the lower bound above {margin:g} (it is {low:.3g})"
+    )
+
+
 def interval_text(low: float, high: float, digits: int = 3) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return "no interval"

@@ -385,7 +385,9 @@ def evaluate(
     """Masked-LM loss (natural log), perplexity = exp(loss) and accuracy on validation blocks.
 
     The same blocks and the same masks (seeded by the run seed) at every checkpoint, so
-    the curve compares like with like.
+    the curve compares like with like. Per block, the summed loss and the masked tokens
+    (``val_block_loss``, ``val_block_tokens``): the units a bootstrap of the validation
+    set resamples (the findings' interval on the steps a student saves).
     """
     import torch
     import torch.nn.functional as F
@@ -406,7 +408,9 @@ def evaluate(
         gen=gen,
     )
     device = next(model.parameters()).device
-    total, correct, count = 0.0, 0, 0
+    correct = 0
+    block_loss = torch.zeros(n, dtype=torch.float64)
+    block_tokens = torch.zeros(n, dtype=torch.long)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -417,17 +421,22 @@ def evaluate(
             )
             keep = y != -100
             logits = masked_logits(model, x, keep)[0].float()
-            total += F.cross_entropy(logits, y[keep], reduction="sum").item()
+            losses = F.cross_entropy(logits, y[keep], reduction="none").double().cpu()
+            rows = keep.nonzero()[:, 0].cpu() + start
+            block_loss.index_add_(0, rows, losses)
+            block_tokens += torch.bincount(rows, minlength=n)
             correct += (logits.argmax(-1) == y[keep]).sum().item()
-            count += keep.sum().item()
     model.train(was_training)
-    loss = total / max(count, 1)
+    count = int(block_tokens.sum())
+    loss = float(block_loss.sum()) / max(count, 1)
     return {
         "val_loss": loss,
         "val_perplexity": math.exp(min(loss, 700)),
         "val_accuracy": correct / max(count, 1),
         "val_masked_tokens": count,
         "val_blocks": n,
+        "val_block_loss": block_loss.tolist(),
+        "val_block_tokens": block_tokens.tolist(),
     }
 
 

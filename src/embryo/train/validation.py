@@ -45,15 +45,31 @@ def score_checkpoint(model_dir, blocks_dir, out_path, *, step: int, seed: int,
     return metrics
 
 
-def validation_table(inputs, out_csv, *, run: str) -> None:
+BLOCK_KEYS = ("val_block_loss", "val_block_tokens")
+
+
+def validation_table(inputs, out_csv, *, run: str, items=None) -> None:
     """One row per checkpoint: the run's validation loss and perplexity curve, as CSV.
     ``inputs`` are segment directories (their ``metrics.json``) or the files
-    :func:`score_checkpoint` writes."""
+    :func:`score_checkpoint` writes. ``items``: where the per-block losses go (Parquet:
+    run, step, block, loss (summed over its masked tokens), tokens), the units the
+    findings resample; a checkpoint scored before they were kept has none."""
     import pandas as pd
 
-    rows = []
+    from embryo.runtime.atomic import write_parquet
+
+    rows, blocks = [], []
     for path in map(Path, inputs):
         metrics = path / "metrics.json" if path.is_dir() else path
-        rows.append({"run": run, **json.loads(metrics.read_text())})
+        row = {"run": run, **json.loads(metrics.read_text())}
+        loss, tokens = (row.pop(k, None) for k in BLOCK_KEYS)
+        if loss is not None:
+            blocks.append(pd.DataFrame({"run": run, "step": row["step"], "block": range(len(loss)),
+                                        "loss": loss, "tokens": tokens}))  # fmt: skip
+        rows.append(row)
     table = pd.DataFrame(rows).sort_values("step")
+    if items is not None:
+        columns = ["run", "step", "block", "loss", "tokens"]
+        frame = pd.concat(blocks, ignore_index=True) if blocks else pd.DataFrame(columns=columns)
+        write_parquet(items, frame.astype({"step": int, "block": int}))
     write_text(out_csv, table.to_csv(index=False))

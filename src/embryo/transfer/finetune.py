@@ -63,13 +63,18 @@ class FinetuneSettings(NamedTuple):
     piece_overhead: float = 256.0  # tokens: the fixed cost of one more forward and backward
     eval_every_epoch: bool = False
     precision: str = "auto"  # auto: bf16 autocast on a CUDA GPU that has it; fp32; bf16
+    subsets: str = "independent"  # or nested: each size a prefix of one permutation per seed
 
 
-def training_subset(n_rows: int, n: int | None, seed: int):
+def training_subset(n_rows: int, n: int | None, seed: int, *, nested: bool = False):
     """Indices of a training subset of ``n`` rows (all rows for None), drawn from ``seed``.
 
-    The same seed gives the same subset; the subset of a smaller n is not nested in a
-    larger one. Asking for more rows than the task has is an error.
+    The same seed gives the same subset. Independent (the default): the subset of a
+    smaller n is drawn apart from a larger one's. ``nested``: every size is a prefix of one
+    permutation of the rows per seed, so a seed's smaller subsets lie inside its larger
+    ones, as Tamkin et al.'s ``examples/run_glue.py`` draws them (L425:
+    ``torch.randperm(len(dataset))[:subset_size]`` after ``set_seed`` at L677, the same
+    permutation whatever the size). Asking for more rows than the task has is an error.
     """
     import numpy as np
 
@@ -77,6 +82,8 @@ def training_subset(n_rows: int, n: int | None, seed: int):
         return np.arange(n_rows)
     if n > n_rows:
         raise EmbryoError(f"a training subset of {n} rows was asked for; the task has {n_rows}")
+    if nested:
+        return np.sort(np.random.default_rng([seed, 0x5EB]).permutation(n_rows)[:n])
     rng = np.random.default_rng([seed, n, 0x5EB])
     return np.sort(rng.choice(n_rows, size=n, replace=False))
 
@@ -395,7 +402,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     task_dir = Path(task_dir)
     info = json.loads((task_dir / "task.json").read_text())
     train, dev = read_prepared(task_dir, "train"), read_prepared(task_dir, "dev")
-    subset = training_subset(len(train["label"]), n, seed)
+    subset = training_subset(len(train["label"]), n, seed, nested=hparams.subsets == "nested")
     model, new_parameters = load_classifier(model_dir, info, seed)
     recipe = recipe or PLAIN
     scheme = apply_scheme(model, reinit, seed=seed, recipe=recipe)
