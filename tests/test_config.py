@@ -640,3 +640,24 @@ def test_tokens_seen_per_checkpoint_put_runs_on_one_axis(good):
                                       "score": [1, 2, 3]}), tokens)  # fmt: skip
     assert list(table.columns) == ["run", "step", "tokens", "score"]
     assert table["tokens"].tolist()[:2] == [640, 12345] and table["tokens"].isna().tolist()[2]
+
+
+def test_extractive_qa_tasks_need_no_columns_and_stay_out_of_the_grid(good):
+    """A SQuAD task is files and a type; its metrics are QA's; the grid refuses it."""
+    cfg = copy.deepcopy(good)
+    cfg["tasks"]["squad"] = {"source": "local", "type": "extractive_qa", "train": "train.tsv",
+                             "dev": "dev.tsv"}  # fmt: skip
+    cfg["analyses"] = {"downstream": {"tasks": ["squad"]}}
+    cfg["transferability"] = {"tasks": ["sst"]}
+    assert check(cfg)["tasks"]["squad"]["type"] == "extractive_qa"
+    no_text = copy.deepcopy(good)
+    del no_text["tasks"]["sst"]["text"]
+    with pytest.raises(EmbryoError, match="text"):
+        check(no_text)
+    cfg["tasks"]["squad"]["metrics"] = ["accuracy"]
+    with pytest.raises(EmbryoError, match=r"tasks\.squad\.metrics: \['accuracy'\] do not apply"):
+        check(cfg)
+    del cfg["tasks"]["squad"]["metrics"]
+    cfg["transferability"] = {"tasks": ["squad"]}
+    with pytest.raises(EmbryoError, match="transferability.tasks: squad is an extractive QA task"):
+        check(cfg)

@@ -293,6 +293,37 @@ def test_fine_tuning_and_task_probing_run(family, checkpoints, prepared, tmp_pat
     assert [r["layer"] for r in records] == [0, 1, 2]
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_extractive_question_answering_runs(family, checkpoints, tmp_path):
+    """A SQuAD-format task on each family's own (fast) tokenizer: windows, a span head,
+    answers read back from the offsets, exact match the mean of the questions'."""
+    import pandas as pd
+
+    from embryo.data.qa import prepare_qa
+    from embryo.transfer.finetune import FinetuneSettings, finetune
+
+    words = texts(40, seed=6)
+    rows = []
+    for i, text in enumerate(words):
+        answer = text.split()[1]
+        start = text.index(" " + answer) + 1
+        answers = {"text": [], "answer_start": []} if i % 4 == 3 else {
+            "text": [answer], "answer_start": [start]}  # fmt: skip
+        rows.append({"id": f"q{i}", "question": "which word comes second ?", "context": text,
+                     "answers": answers})  # fmt: skip
+    for split, part in (("train", rows[:30]), ("dev", rows[30:])):
+        (tmp_path / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    spec = {"source": "local", "type": "extractive_qa", "train": "train.jsonl", "dev": "dev.jsonl"}
+    prepare_qa(spec, tmp_path, checkpoints[family], tmp_path / "task", name="qa", max_length=32)
+    hparams = FinetuneSettings(lr=1e-3, batch_size=8, epochs=1, warmup_ratio=0.0,
+                               weight_decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
+                               max_grad_norm=1.0, eval_batch_size=16)  # fmt: skip
+    result = finetune(checkpoints[family], tmp_path / "task", tmp_path / "m.json", n=None,
+                      seed=0, hparams=hparams)  # fmt: skip
+    items = pd.read_parquet(tmp_path / "m.predictions.parquet")
+    assert result["n_dev"] == 10 and result["score"] == pytest.approx(items["exact_match"].mean())
+
+
 def test_a_family_embryo_does_not_know_gets_the_general_path(tmp_path):
     """Megatron-BERT is in no family module: its masked-LM logits are the full logits
     gathered, its layers the one module list of its depth, and reinitialising a layer is

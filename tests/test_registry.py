@@ -101,8 +101,8 @@ def test_tables_name_rules_sections_and_captions():
             items = "results/{run}/step-{step}/" + table.items
             inside = table.items.startswith(table.per_checkpoint + "/")
             assert inside or f'per_item="{items}"' in RULES[table.name], (table.name, items)
-        if table.items and not table.per_checkpoint:  # beside each fine-tuning job's metrics
-            assert f'/{table.items}"' in RULES["finetune"], table.name
+        if table.items and not table.per_checkpoint:  # beside the last rule's output
+            assert f'/{table.items}"' in RULES[table.lineage[-1]], table.name
         if table.rule != "table":  # a table of its own rule: its report entry has the caption
             body = RULES[table.rule]
             assert f'caption=caption("{table.name}")' in body, table.name

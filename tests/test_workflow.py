@@ -561,9 +561,14 @@ def test_findings_and_provenance_trace_every_table(workflow):
     assert (one_step["verdict"] == UNTESTABLE).all()
     assert findings["margin"].notna().sum() >= len(one_step)
     transfer = findings[findings["study"].str.startswith("Transferability")]
-    assert set(transfer["scope"]) == {
+    more_data = transfer[transfer["finding"].str.startswith("Parameters that help")]
+    assert set(more_data["scope"]) == {
         f"run bert step {s}, {t}" for s in (2, 4) for t in ("sst2", "stsb")
     }
+    # the grid permutes the layers (scramble-s2) and probes the task: both claims have rows
+    assert transfer["finding"].str.startswith("Permuting").any()
+    necessity = transfer[transfer["finding"].str.startswith("Layers with high probing")]
+    assert len(necessity) and (necessity["verdict"] == UNTESTABLE).all()  # two layers
 
     record = json.loads((workdir / "results/tables/provenance.json").read_text())
     tables = {p.stem for p in (workdir / "results/tables").glob("*.csv")}

@@ -460,9 +460,11 @@ def _task_problems(config: dict, check_files: bool):
             yield f"{key}: a task name may hold letters, digits and _ . + - only"
         if spec["source"] == "hub" and not spec.get("hub_id"):
             yield f"{key}.hub_id: a hub task needs a dataset id"
+        qa = {"exact_match", "token_f1"}
         wrong = {
-            "classification": {"pearson", "spearman"},
-            "regression": {"accuracy", "f1", "matthews"},
+            "classification": {"pearson", "spearman", *qa},
+            "regression": {"accuracy", "f1", "matthews", *qa},
+            "extractive_qa": {"accuracy", "f1", "matthews", "pearson", "spearman"},
         }
         bad = sorted(set(tasks.metrics_of(spec)) & wrong[spec["type"]])
         if bad:
@@ -556,6 +558,10 @@ def _transfer_problems(config: dict):
     for name in transfer_tasks(config):
         if name not in config["tasks"]:
             yield f"transferability.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
+        elif config["tasks"][name]["type"] == "extractive_qa":
+            yield (f"transferability.tasks: {name} is an extractive QA task; the grid and its "
+                   "task probes take classification and regression tasks (QA is for "
+                   "analyses.downstream)")  # fmt: skip
     yield from _experiment_problems(config)
     wanted = spec["steps"]
     known = {

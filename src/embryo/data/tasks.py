@@ -24,12 +24,14 @@ import json
 from pathlib import Path
 
 from embryo.data.corpus import read_lines
+from embryo.data.qa import QA, QA_METRICS, prepare_qa
 from embryo.data.records import read_records
 from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError, where
 
 SPLITS = ("train", "dev")
-DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["pearson", "spearman"]}
+DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["pearson", "spearman"],
+                   QA: QA_METRICS}  # fmt: skip
 _FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 
@@ -208,6 +210,8 @@ def prepare_task(spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_len
     import pyarrow.parquet as pq
     from transformers import AutoTokenizer
 
+    if spec["type"] == QA:
+        return prepare_qa(spec, root, tokenizer_dir, out_dir, name=name, max_length=max_length)
     task = load_task(spec, root)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     info = {
@@ -268,8 +272,8 @@ def max_train_rows(spec: dict, data_dir) -> int | None:
     Counted in binary blocks, without parsing, so that a training-set size no file can
     satisfy is refused at graph time, before any job runs.
     """
-    if spec["source"] != "local":
-        return None
+    if spec["source"] != "local" or spec.get("type") == QA:
+        return None  # a QA task's rows are windows, known once it is prepared
     path = Path(data_dir) / spec["train"]
     lines, last = 0, b"\n"
     with path.open("rb") as fh:
@@ -290,6 +294,8 @@ def check_task(name: str, spec: dict, data_dir) -> None:
         path = Path(data_dir) / spec[split]
         if not path.is_file():
             raise EmbryoError(f"{path} (config key tasks.{name}.{split}): file not found")
+        if spec.get("type") == QA:
+            continue  # SQuAD JSON: read whole when prepared, each answer checked there
         fmt = _format(path, spec)
         names = [r for r in list(spec["text"]) + [spec["label"]] if isinstance(r, str)]
         if fmt == "jsonl" or not names:

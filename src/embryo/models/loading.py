@@ -22,9 +22,13 @@ def max_positions(model) -> int:
 
 def takes_token_types(model) -> bool:
     """Whether the model's base encoder takes ``token_type_ids`` (DistilBERT and ModernBERT
-    do not), read from its ``forward``'s signature."""
+    do not), read from its ``forward``'s signature, and has more than one type to embed
+    (RoBERTa and XLM-R have one: a tokenizer that marks a pair's second text 1 would index
+    past it)."""
     import inspect
 
+    if getattr(model.config, "type_vocab_size", 2) < 2:
+        return False
     return "token_type_ids" in inspect.signature(model.base_model.forward).parameters
 
 

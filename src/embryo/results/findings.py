@@ -493,11 +493,26 @@ def _lama_series(items, of) -> list[Series]:
     return out
 
 
+PER_ITEM = ("accuracy", "exact_match", "token_f1")  # downstream metrics that are item means
+
+
+def _value(metric: str) -> str:
+    """The per-item column a downstream metric is read from: right or wrong (accuracy),
+    the question's own score (extractive QA), else the prediction (a metric computed whole)."""
+    return {"accuracy": "correct", "exact_match": "exact_match", "token_f1": "token_f1"}.get(
+        metric, "prediction"
+    )
+
+
 def _chance(metric: str, gold) -> float:
     """The score of a constant prediction: the majority class's share (accuracy), F1 of
-    predicting the positive class everywhere, 0 for the correlations."""
+    predicting the positive class everywhere, 0 for the correlations; for extractive QA
+    the share of unanswerable questions (always answering "none": ``gold`` the gold
+    answers as JSON)."""
     import numpy as np
 
+    if metric in ("exact_match", "token_f1"):
+        return float(np.mean([g == "[]" for g in gold]))
     gold = np.asarray(gold)
     if metric == "accuracy":
         return float(np.unique(gold, return_counts=True)[1].max() / len(gold))
@@ -529,16 +544,15 @@ def _downstream_series(downstream, items, of) -> list[Series]:
             frames = [
                 f.assign(correct=(f["prediction"] == f["label"]).astype(float)) for f in frames
             ]
-            value = "correct" if metric == "accuracy" else "prediction"
-            data, steps, item_ids, _ = _stack(frames, value, None)
+            data, steps, item_ids, _ = _stack(frames, _value(metric), None)
             if data is None:
                 continue
-            gold = frames[0].groupby("item")["label"].first().loc[item_ids].to_numpy(dtype=float)
+            gold = frames[0].groupby("item")["label"].first().loc[item_ids].to_numpy()
             labels = ("downstream", name, task)
-            if metric == "accuracy":
+            if metric in PER_ITEM:
                 curves = stats.mean_curves(data, None, labels=labels)
             else:
-                curves = stats.metric_curves(data, gold, metric, labels=labels)
+                curves = stats.metric_curves(data, gold.astype(float), metric, labels=labels)
             out.append(Series("downstream", name, f"{task} ({metric})", tuple(steps), curves,
                               len(frames), data.shape[1], _chance(metric, gold),
                               single_seed=len(frames) == 1))  # fmt: skip
@@ -1137,7 +1151,7 @@ def students_downstream(inheritance, downstream, items, margin: float = MARGINS[
                 continue
             step = steps[-1]
             metric = downstream.loc[downstream["task"] == task, "metric"].iloc[0]
-            value = "correct" if metric == "accuracy" else "prediction"
+            value = _value(metric)
             # per seed, the student as "step" 0 and the twin as 1: data [seeds, items, 2]
             frames = []
             for seed in seeds:
@@ -1150,7 +1164,7 @@ def students_downstream(inheritance, downstream, items, margin: float = MARGINS[
             if data is None:
                 continue
             labels = ("students_downstream", student, task)
-            if metric == "accuracy":
+            if metric in PER_ITEM:
                 curves = stats.mean_curves(data, None, labels=labels)
             else:
                 gold = frames[0].groupby("item")["label"].first().loc[item_ids].to_numpy(float)
@@ -1178,7 +1192,8 @@ ITEM_COLUMNS = {
     "probe": ["run", "step", "task", "layer", "item", "sentence", "label", "predicted"],
     "edge_probe": ["run", "step", "task", "layer", "item", "sentence", "label", "predicted"],
     "lama": ["run", "step", "item", "relation", "rank"],
-    "downstream": ["run", "step", "task", "seed", "item", "label", "prediction"],
+    "downstream": ["run", "step", "task", "seed", "item", "label", "prediction", "exact_match",
+                   "token_f1"],
     "validation": ["run", "step", "block", "loss", "tokens"],
 }
 

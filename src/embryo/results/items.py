@@ -23,12 +23,17 @@ def read_items(paths, columns=None, filters=None):
     """Concatenate per-item files (or output directories holding one) as a DataFrame.
 
     ``columns`` and ``filters`` (pyarrow's ``[(column, op, value), ...]``) are applied
-    while reading, so a large file costs only what is asked of it.
+    while reading, so a large file costs only what is asked of it; a column a file lacks
+    (an extractive QA job's ``exact_match`` beside a classifier's) is missing (NaN) in its
+    rows.
     """
     import pandas as pd
     import pyarrow.parquet as pq
 
-    frames = [
-        pq.read_table(item_file(p), columns=columns, filters=filters).to_pandas() for p in paths
-    ]
+    def read(path):
+        path = item_file(path)
+        have = None if columns is None else [c for c in columns if c in pq.read_schema(path).names]
+        return pq.read_table(path, columns=have, filters=filters).to_pandas()
+
+    frames = [read(p) for p in paths]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

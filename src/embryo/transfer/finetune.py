@@ -246,10 +246,14 @@ def classification_loss(model, logits, labels):
     return torch.nn.functional.cross_entropy(logits, labels)
 
 
-def backward(model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype):
+def backward(model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype, *,
+             spans: bool = False):  # fmt: skip
     """The forward and backward passes of one batch (packed, or in pieces of similar length
-    whose losses are weighted by their share of the batch); the batch's mean loss."""
-    if hparams.packing and packs(model):
+    whose losses are weighted by their share of the batch); the batch's mean loss.
+    ``spans``: an extractive QA batch (:func:`embryo.transfer.qa.span_loss`, in pieces)."""
+    from embryo.transfer.qa import span_loss
+
+    if hparams.packing and packs(model) and not spans:
         inputs, first, example, labels = packed_tensors(
             rows, batch, sizes[batch], model, model.device
         )
@@ -260,9 +264,13 @@ def backward(model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype):
         return loss.detach()
     loss, pad_id = 0.0, model.config.pad_token_id or 0
     for piece in length_pieces(batch, sizes, hparams.micro_batches, hparams.piece_overhead):
-        inputs, labels = batch_tensors(rows, piece, pad_id, model.device, model)
         with autocast(model.device, dtype):
-            part = model(**inputs, labels=labels).loss * (len(piece) / len(batch))
+            if spans:
+                part = span_loss(model, rows, piece, pad_id)
+            else:
+                inputs, labels = batch_tensors(rows, piece, pad_id, model.device, model)
+                part = model(**inputs, labels=labels).loss
+            part = part * (len(piece) / len(batch))
         part.backward()
         loss += part.detach()
     return loss
@@ -292,9 +300,9 @@ def read_prepared(task_dir: Path, split: str) -> dict:
     return pq.read_table(task_dir / f"{split}.parquet").to_pydict()
 
 
-def batch_tensors(rows: dict, index, pad_id: int, device, model):
+def batch_tensors(rows: dict, index, pad_id: int, device, model, *, labels: bool = True):
     """Padded tensors (input_ids, token_type_ids where ``model`` takes them,
-    attention_mask) and labels of ``index``, on ``device``."""
+    attention_mask) and labels of ``index`` (None without ``labels``), on ``device``."""
     import torch
 
     from embryo.models.loading import encoder_inputs
@@ -309,9 +317,9 @@ def batch_tensors(rows: dict, index, pad_id: int, device, model):
         input_ids[r, :k] = torch.tensor(ids[r])
         types[r, :k] = torch.tensor(rows["token_type_ids"][i])
         mask[r, :k] = 1
-    labels = torch.tensor([rows["label"][i] for i in index], device=device)
+    gold = torch.tensor([rows["label"][i] for i in index], device=device) if labels else None
     inputs = {"input_ids": input_ids, "token_type_ids": types, "attention_mask": mask}
-    return encoder_inputs(model, **{k: v.to(device) for k, v in inputs.items()}), labels
+    return encoder_inputs(model, **{k: v.to(device) for k, v in inputs.items()}), gold
 
 
 def predict(model, rows: dict, info: dict, *, batch_size: int, pad_id: int, dtype=None):
@@ -393,17 +401,26 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     import numpy as np
     import torch
 
+    from embryo.data.qa import QA
     from embryo.models.loading import default_device, max_positions
     from embryo.models.seeds import derive_seed
     from embryo.train.optimizer import adamw, lr_factor
+    from embryo.transfer import qa
     from embryo.transfer.reinit import PLAIN, apply_scheme, encoder_layers
 
     started = time.perf_counter()
     task_dir = Path(task_dir)
     info = json.loads((task_dir / "task.json").read_text())
     train, dev = read_prepared(task_dir, "train"), read_prepared(task_dir, "dev")
-    subset = training_subset(len(train["label"]), n, seed, nested=hparams.subsets == "nested")
-    model, new_parameters = load_classifier(model_dir, info, seed)
+    spans = info["type"] == QA  # extractive QA: windows of questions, a span head
+    rows = len(train["input_ids"])
+    subset = training_subset(rows, n, seed, nested=hparams.subsets == "nested")
+    if spans:
+        model, new_parameters = qa.load_qa_model(model_dir, seed)
+        questions = read_prepared(task_dir, "dev_examples")
+        golds = [json.loads(a) for a in questions["answers"]]
+    else:
+        model, new_parameters = load_classifier(model_dir, info, seed)
     recipe = recipe or PLAIN
     scheme = apply_scheme(model, reinit, seed=seed, recipe=recipe)
     model.to(default_device())
@@ -424,7 +441,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         optimizer, lambda i: lr_factor(i + 1, warmup, total)
     )
     dtype = autocast_dtype(hparams.precision, model.device)
-    sizes = np.fromiter(map(len, train["input_ids"]), dtype=np.int64, count=len(train["label"]))
+    sizes = np.fromiter(map(len, train["input_ids"]), dtype=np.int64, count=rows)
     lengths = sizes[subset]
     model.train()
     curve, per_epoch, step = [], [], 0
@@ -435,7 +452,8 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         for start in range(0, len(order), batch_size):
             step += 1
             torch.manual_seed(derive_seed(seed, "dropout", step))
-            loss = backward(model, train, order[start : start + batch_size], sizes, hparams, dtype)
+            loss = backward(model, train, order[start : start + batch_size], sizes, hparams, dtype,
+                            spans=spans)  # fmt: skip
             torch.nn.utils.clip_grad_norm_(model.parameters(), hparams.max_grad_norm)
             curve.append({"step": step, "epoch": epoch, "loss": loss.item(),
                           "lr": schedule.get_last_lr()[0]})  # fmt: skip
@@ -444,9 +462,15 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
             optimizer.zero_grad(set_to_none=True)
         if epoch < epochs and not hparams.eval_every_epoch:
             continue
-        predictions = predict(model, dev, info, batch_size=hparams.eval_batch_size,
-                              pad_id=pad_id, dtype=dtype)  # fmt: skip
-        dev_metrics = dev_scores(predictions, dev, info)
+        if spans:
+            answers = qa.answers(model, dev, questions["context"], batch_size=hparams.eval_batch_size,
+                                 pad_id=pad_id, dtype=dtype)  # fmt: skip
+            items = qa.answer_items(answers, golds)
+            dev_metrics = {m: float(items[m].mean()) for m in info["metrics"]}
+        else:
+            predictions = predict(model, dev, info, batch_size=hparams.eval_batch_size,
+                                  pad_id=pad_id, dtype=dtype)  # fmt: skip
+            dev_metrics = dev_scores(predictions, dev, info)
         per_epoch.append({"epoch": epoch, "step": step, **dev_metrics})
         print(f"epoch {epoch}/{epochs} step {step}: {dev_metrics}", flush=True)
     metrics = per_epoch[-1]
@@ -457,7 +481,7 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         "score": metrics[info["metrics"][0]],
         "metrics": {m: metrics[m] for m in info["metrics"]},
         "n_train": len(subset),
-        "n_dev": len(dev["label"]),
+        "n_dev": len(golds) if spans else len(dev["label"]),
         "seed": seed,
         "steps": total,
         "epochs": per_epoch,
@@ -468,12 +492,14 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
         "recipe": recipe._asdict() if scheme.changes_layers else None,
         "layers": model.config.num_hidden_layers,
         "precision": "bf16" if dtype is not None else "fp32",
-        "packed": bool(hparams.packing and packs(model)),
+        "packed": bool(hparams.packing and packs(model) and not spans),
         "seconds": time.perf_counter() - started,
     }
     keys = {**(provenance or {}), "task": info["name"], "seed": seed}
     if predictions_path is None:
         predictions_path = Path(out_path).with_suffix(".predictions.parquet")
-    write_parquet(predictions_path, prediction_items(predictions, dev, **keys))
+    per_item = (qa.answer_items(answers, golds, **keys) if spans
+                else prediction_items(predictions, dev, **keys))  # fmt: skip
+    write_parquet(predictions_path, per_item)
     write_json(out_path, result)
     return result
