@@ -5,7 +5,7 @@ from pathlib import Path
 import embryo.config as ec
 from embryo import registry
 from embryo.config import settings
-from embryo.config.memory import check_gpu_memory
+from embryo.config.memory import check_cpu_memory, check_gpu_memory
 from embryo.config.overview import overview
 from embryo.data.checks import check_inputs
 from embryo.data.corpus import input_files
@@ -765,6 +765,16 @@ def wanted_resources(rule):
     return wanted
 
 
+def stated_mem_mb(rule):
+    """The mem_mb the config states for a rule's jobs (its own, its parent's, the
+    default), None where it states none."""
+    spec = config.get("resources") or {}
+    for given in (spec.get(rule), spec.get(RESOURCE_PARENT.get(rule)), spec.get("default")):
+        if (given or {}).get("mem_mb") is not None:
+            return given["mem_mb"]
+    return None
+
+
 def cluster_resources(rule):
     """runtime, mem_mb, cpus_per_task (the job's threads) and, if asked, gpu of a rule's
     jobs; over several nodes, one task a node (the job's own srun starts them: mpi) and
@@ -851,3 +861,4 @@ def check_resources():
                     f"{nodes} nodes of resources.{name}.nodes"
                 )
     check_gpu_memory(config, wanted_resources)
+    check_cpu_memory(config, wanted_resources, stated_mem_mb)

@@ -101,10 +101,22 @@ def test_bad_task_files_name_file_and_line(tmp_path):
         read_split(tmp_path / "train.tsv", spec(text=["sentence"], label="label"))
     with pytest.raises(EmbryoError, match=r"train\.tsv:1: no column 'text' in the header"):
         read_split(tmp_path / "train.tsv", spec(text=["text"], label="label"))
-    (tmp_path / "train.tsv").write_text("label\tsentence\n0\ta\n1\tb\n")
-    (tmp_path / "dev.tsv").write_text("label\tsentence\n0\ta\n2\tb\n")
-    with pytest.raises(EmbryoError, match=r"dev\.tsv:3: label '2' is not one of \['0', '1'\]"):
+    # the label set is the dev file's: RTE's training file with a "maybe" is a typo there,
+    # not a third class (its file, line and label named)
+    rows = [("entailment", "not_entailment")[i % 2] for i in range(200)]
+    rows[2] = "maybe"  # one row of 200
+    (tmp_path / "train.tsv").write_text(
+        "label\tsentence\n" + "".join(f"{label}\tx\n" for label in rows)
+    )
+    (tmp_path / "dev.tsv").write_text("label\tsentence\nentailment\ta\nnot_entailment\tb\n")
+    with pytest.raises(EmbryoError, match=r"train\.tsv:4: label 'maybe' is not one of "
+                                          r"\['entailment', 'not_entailment'\] \(the labels of .*dev\.tsv and"):
         load_task(spec(text=["sentence"], label="label"), tmp_path)
+    # named by the config: a dev label outside them is the error
+    with pytest.raises(EmbryoError, match=r"train\.tsv:3: label 'not_entailment' is not one of "
+                                          r"\['entailment', 'maybe'\] \(tasks.<task>.labels\)"):
+        load_task(spec(text=["sentence"], label="label", labels=["entailment", "maybe"]), tmp_path)
+    (tmp_path / "train.tsv").write_text("label\tsentence\n0.5\ta\n1.5\tb\n")
     (tmp_path / "dev.tsv").write_text("label\tsentence\n0.5\ta\nhigh\tb\n")
     with pytest.raises(EmbryoError, match=r"dev\.tsv:3: regression label 'high' is not a number"):
         load_task(spec(text=["sentence"], label="label", type="regression"), tmp_path)

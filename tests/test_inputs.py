@@ -126,6 +126,24 @@ def task_row_without_column(root):
     return {}, r"glue/SST-2/train\.tsv:4: 1 tab/comma-separated fields, expected at least 2"
 
 
+def task_label_typo(root):
+    """RTE's case: a training label the dev file does not have, seen once: a typo."""
+    path = root / "glue/SST-2/train.tsv"
+    replace_line(path, 5, lambda line: "maybe\t" + line.split("\t", 1)[1])
+    return {}, r"glue/SST-2/train\.tsv:5: label 'maybe' is not one of \['0', '1'\] \(the labels of"
+
+
+def batch_beyond_cpu_memory(root):
+    """Block 4,096 and batch 32 on a CPU: the kernel would kill the job a minute in."""
+    bert = local_config(root)["runs"]["bert"]
+    edit = {"runs": {"bert": {**bert, "block_size": 4096,
+                              "optimizer": {"batch_size": 32, "warmup_steps": 1}}},
+            "resources": {"pretrain": {"mem_mb": 8000}}}  # fmt: skip
+    return edit, (r"runs\.bert: 32 blocks of 4096 tokens a micro-step in 1 CPU process\(es\) "
+                  r"need about [\d.]+ GiB \(\+ headroom\) of the 7\.8 GiB of "
+                  r"resources\.pretrain\.mem_mb")  # fmt: skip
+
+
 def max_length_above_positions(root):
     edit = {"finetuning": {"epochs": 1, "max_length": 64}}
     return edit, r"finetuning\.max_length: 64 pieces per example, but run bert's model admits 32"
@@ -165,7 +183,8 @@ def cache_dir_not_writable(root):
 
 
 CASES = [missing_columns, head_out_of_range, lama_not_json, blimp_without_field,
-         task_row_without_column, max_length_above_positions, unknown_resources_rule,
+         task_row_without_column, task_label_typo, batch_beyond_cpu_memory,
+         max_length_above_positions, unknown_resources_rule,
          nodes_for_a_rule_that_cannot_span_them, processes_that_do_not_split_over_nodes,
          nodes_outside_an_allocation, micro_batch_beyond_the_gpu, cache_dir_not_writable]  # fmt: skip
 

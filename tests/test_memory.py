@@ -97,3 +97,38 @@ def test_paper_preset_fits_as_shipped_and_names_the_accumulation_otherwise():
     # no stated GPU memory: no check
     del one_node["resources"]["pretrain"]["gpu_mem_mb"]
     assert memory.check_gpu_memory(one_node, resources_of(one_node)) == []
+
+
+def test_a_cpu_run_beyond_the_machine_is_refused_with_its_estimate_and_limit():
+    """The issue's case: block 4,096 and batch 32 of a tiny BERT on a 24 GiB CPU machine,
+    which the kernel killed a minute into pretraining; by hand the activations alone are
+    2 layers x 4096 x 32 x 128 x (34 + 5 x 2 x 4096 / 128) x 2 bytes = 23.8 GB."""
+    cfg = ec.validate({
+        "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 8000}},
+        "corpora": {"c": {"source": "builtin"}},
+        "runs": {"r": {"architecture": "bert", "tokenizer": "t", "block_size": 4096,
+                       "checkpoints": [0, 10],
+                       "model": {"hidden_size": 128, "num_layers": 2, "num_heads": 2,
+                                 "intermediate_size": 512},
+                       "optimizer": {"batch_size": 32}}},
+    }, SCHEMA, check_files=False)  # fmt: skip
+    shape = memory.run_shape(cfg, "r")
+    parts = memory.segment_bytes(shape, micro_batch=32, block_size=4096, predictions=615,
+                                 mixed=False)  # fmt: skip
+    assert parts["activations"] == 2 * 4096 * 32 * 128 * (34 + 5 * 2 * 4096 / 128) * 2
+    cpu = {"gpu": 0}
+    with pytest.raises(EmbryoError) as err:
+        memory.check_cpu_memory(cfg, lambda rule: cpu, lambda rule: None, machine=24 * 2**30)
+    text = str(err.value)
+    assert "runs.r: 32 blocks of 4096 tokens a micro-step in 1 CPU process(es) need about" in text
+    assert "of the 24.0 GiB of this machine's memory; set optimizer.grad_accum to 2" in text
+    # the memory a rule's resources state is the limit where given
+    with pytest.raises(EmbryoError, match=r"of the 3\.9 GiB of resources\.pretrain\.mem_mb"):
+        memory.check_cpu_memory(cfg, lambda rule: cpu, lambda rule: 4000, machine=24 * 2**30)
+    # a batch that fits: no error, one row
+    cfg["runs"]["r"]["block_size"] = 128
+    (row,) = memory.check_cpu_memory(cfg, lambda rule: cpu, lambda rule: None, machine=24 * 2**30)
+    assert row.fits and row.device == "CPU"
+    # runs on GPUs are the GPU check's
+    assert memory.check_cpu_memory(cfg, lambda rule: {"gpu": 1}, lambda rule: None) == []
+    assert memory.machine_bytes() > 2**30

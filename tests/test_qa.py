@@ -94,6 +94,13 @@ def test_squad_files_in_both_layouts_and_a_misplaced_answer(tmp_path):
     (tmp_path / "bad.jsonl").write_text("".join(json.dumps(e) + "\n" for e in hub))
     with pytest.raises(EmbryoError, match=r"bad.jsonl:4: question 'q3': answer"):
         read_squad(tmp_path / "bad.jsonl")
+    # the parse-time check of the workflow's inputs reads a QA task the same way
+    from embryo.data.checks import check_task
+
+    spec = {"source": "local", "type": "extractive_qa", "train": "official.json", "dev": "bad.jsonl"}
+    assert check_task({**spec, "dev": "hub.jsonl"}, tmp_path, name="qa")["dev_questions"] == 6
+    with pytest.raises(EmbryoError, match=r"bad.jsonl:4: question 'q3'"):
+        check_task(spec, tmp_path, name="qa")
     (tmp_path / "broken.jsonl").write_text(json.dumps(hub[0]) + "\n{not json\n")
     with pytest.raises(EmbryoError, match=r"broken.jsonl:2: not a SQuAD record"):
         read_squad(tmp_path / "broken.jsonl")

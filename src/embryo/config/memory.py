@@ -1,6 +1,7 @@
-"""Does a pretraining micro-batch fit the GPU it runs on? A stated estimate, at parse time.
+"""Does a pretraining micro-batch fit the GPU or the CPU memory it runs on? A stated
+estimate, at parse time.
 
-The estimate of one data-parallel process's GPU memory (bytes) for a micro-batch of ``b``
+The estimate of one data-parallel process's memory (bytes) for a micro-batch of ``b``
 blocks of ``s`` tokens, a model of ``L`` layers, width ``h``, ``a`` heads and ``P``
 parameters, vocabulary ``V``:
 
@@ -18,7 +19,12 @@ parameters, vocabulary ``V``:
 - **a teacher** (knowledge inheritance): its fp32 weights and its logits at the same
   positions (no activations are kept: it runs without gradients);
 - **headroom**: the CUDA context, the allocator's fragmentation and the workspace,
-  taken as 1 GiB plus 10% of the GPU.
+  taken as 1 GiB plus 10% of the GPU; on a CPU, the interpreter, torch's libraries and
+  the data, taken alike (1 GiB plus 10% of the memory).
+
+On a CPU the processes of a segment share the machine's memory: their estimates add up,
+against the memory the rule's resources state (``resources.<rule>.mem_mb``, what SLURM
+grants the job) or, where none is stated, this machine's (its cgroup's limit if lower).
 
 It is an estimate, not a measurement (``make gpu-check`` prints the peak memory of real
 segments); it errs large for models whose attention runs fused (SDPA keeps no ``a·s²``
@@ -28,6 +34,8 @@ scores), so a micro-batch it passes fits.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import NamedTuple
 
 GIB = 2**30
@@ -119,16 +127,18 @@ def run_shape(config: dict, run_name: str) -> Shape:
 
 
 class Fit(NamedTuple):
-    """One run's segments on their GPUs: the micro-batch, the estimate, the verdict."""
+    """One run's segments on their GPUs or CPU: the micro-batch, the estimate (per GPU, or
+    all the CPU processes together), the memory it must fit, the verdict."""
 
     run: str
     rule: str
     processes: int
     micro_batch: int
     estimate_gib: float
-    gpu_gib: float
+    limit_gib: float
     fits: bool
     smallest_fitting_accum: int | None  # the least grad_accum that fits (None: none does)
+    device: str = "GPU"
 
 
 def gpu_fits(config: dict, run_name: str, *, rule: str, gpus: int, nodes: int,
@@ -164,6 +174,83 @@ def gpu_fits(config: dict, run_name: str, *, rule: str, gpus: int, nodes: int,
                gpu / GIB, fits(total, gpu), smallest)  # fmt: skip
 
 
+def machine_bytes() -> int:
+    """This machine's memory, or its cgroup's limit where that is lower (a container's)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
+def cpu_fits(config: dict, run_name: str, *, rule: str, limit_bytes: int) -> Fit:
+    """Whether the segment of ``run_name`` fits ``limit_bytes`` of CPU memory: its
+    processes (the run's ``processes``, else one) each hold their micro-batch's estimate."""
+    from embryo.config.runs import segment_processes
+
+    run = config["runs"][run_name]
+    opt = run["optimizer"]
+    processes = segment_processes(run, 0)
+    per_process = opt["batch_size"] // processes
+    teacher = run.get("teacher")
+    shape = run_shape(config, run_name)
+    teacher_shape = teacher and run_shape(config, teacher["run"])
+    predictions = predictions_per_block(run["objective"], run["block_size"])
+
+    def estimate(accum: int) -> float:
+        return processes * segment_bytes(
+            shape, micro_batch=max(1, per_process // accum), block_size=run["block_size"],
+            predictions=predictions, mixed=opt["mixed_precision"] != "no", teacher=teacher_shape,
+        )["total"]  # fmt: skip
+
+    total = estimate(opt["grad_accum"])
+    smallest = next((k for k in range(1, per_process + 1)
+                     if per_process % k == 0 and fits(estimate(k), limit_bytes)), None)  # fmt: skip
+    return Fit(run_name, rule, processes, per_process // opt["grad_accum"], total / GIB,
+               limit_bytes / GIB, fits(total, limit_bytes), smallest, "CPU")  # fmt: skip
+
+
+def check_cpu_memory(config: dict, resources, stated_mem_mb, machine: int | None = None) -> list[Fit]:
+    """Every trained run whose pretraining rule asks for no GPU: the fit of its segment in
+    the memory its rule states (``stated_mem_mb(rule)``: ``resources.<rule>.mem_mb`` as
+    the config gives it, None where it gives none) or ``machine`` bytes (default: this
+    machine's, :func:`machine_bytes`). Raises :class:`~embryo.runtime.errors.EmbryoError`
+    naming each run that does not fit, its estimate and the limit, before any job starts
+    (a pretraining job past the memory is killed by the kernel, with nothing to say why)."""
+    from embryo.runtime.errors import EmbryoError
+
+    rows, where = [], {}
+    for name, run in config["runs"].items():
+        if run.get("import") is not None:
+            continue
+        rule = "pretrain_student" if run.get("teacher") is not None else "pretrain"
+        if resources(rule).get("gpu"):
+            continue
+        mem = stated_mem_mb(rule)
+        limit = mem * 2**20 if mem else machine or machine_bytes()
+        where[name] = f"resources.{rule}.mem_mb" if mem else "this machine's memory"
+        rows.append(cpu_fits(config, name, rule=rule, limit_bytes=limit))
+    bad = [r for r in rows if not r.fits]
+    if bad:
+        lines = []
+        for r in bad:
+            run = config["runs"][r.run]
+            fix = (f"set optimizer.grad_accum to {r.smallest_fitting_accum}, or lower block_size "
+                   "or optimizer.batch_size" if r.smallest_fitting_accum else
+                   "lower block_size or the model's size, or give the rule more memory")  # fmt: skip
+            lines.append(
+                f"  runs.{r.run}: {r.micro_batch} blocks of {run['block_size']} tokens a "
+                f"micro-step in {r.processes} CPU process(es) need about {r.estimate_gib:.1f} "
+                f"GiB (+ headroom) of the {r.limit_gib:.1f} GiB of {where[r.run]}; {fix}"
+            )
+        raise EmbryoError(
+            "config: a pretraining micro-batch does not fit the CPU memory it runs in "
+            "(estimate: embryo.config.memory)\n" + "\n".join(lines)
+        )
+    return rows
+
+
 def check_gpu_memory(config: dict, resources) -> list[Fit]:
     """Every trained run whose pretraining rule asks for GPUs of a stated memory
     (``resources.<rule>.gpu`` and ``gpu_mem_mb``): the fit of its micro-batch. Raises
@@ -185,7 +272,7 @@ def check_gpu_memory(config: dict, resources) -> list[Fit]:
     if bad:
         lines = [
             f"  runs.{r.run}: {r.micro_batch} blocks a micro-step on each of {r.processes} "
-            f"GPUs need about {r.estimate_gib:.1f} GiB (+ headroom) of {r.gpu_gib:.0f} GiB; "
+            f"GPUs need about {r.estimate_gib:.1f} GiB (+ headroom) of {r.limit_gib:.0f} GiB; "
             + (f"set optimizer.grad_accum to {r.smallest_fitting_accum} (or more GPUs)"
                if r.smallest_fitting_accum else "no accumulation fits: more GPUs, or GPUs with more memory")
             for r in bad

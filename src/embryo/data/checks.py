@@ -57,9 +57,14 @@ def check_blimp(root) -> dict:
 
 
 def check_task(spec: dict, root, *, name: str) -> dict:
-    """Read both splits of a task and encode its labels; count rows and labels."""
+    """Read both splits of a task and encode its labels; count rows and labels (an
+    extractive QA task: its questions, each answer checked against its context)."""
+    from embryo.data.qa import QA, load_qa
     from embryo.data.tasks import SPLITS, load_task
 
+    if spec["type"] == QA:
+        qa = load_qa(spec, root)
+        return {"task": name, **{f"{split}_questions": len(qa[split]) for split in SPLITS}}
     task = load_task(spec, root)
     return {
         "task": name,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from pathlib import Path
 
 from embryo.data.corpus import read_lines
@@ -30,6 +31,7 @@ from embryo.runtime.atomic import atomic_path
 from embryo.runtime.errors import EmbryoError, where
 
 SPLITS = ("train", "dev")
+MIN_LABEL_SHARE = 0.01  # a training label this rare and absent from dev is a typo
 DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["pearson", "spearman"],
                    QA: QA_METRICS}  # fmt: skip
 _FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
@@ -159,7 +161,9 @@ def load_task(spec: dict, root) -> dict:
     """Both splits of a task with labels encoded: ``{split: {"text", "label", "line"}, "labels"}``.
 
     Classification labels become indices into the label set (``spec["labels"]`` in that
-    order, else the training labels sorted); regression labels become floats.
+    order, else the labels of the whole dev file and those of at least 1% (and two) of the
+    training rows, sorted: a rarer training label is a typo, an error naming its file and
+    line, not a class of its own); regression labels become floats.
     """
     splits = {}
     for split in SPLITS:
@@ -167,25 +171,40 @@ def load_task(spec: dict, root) -> dict:
             splits[split] = _hub_split(spec, split)
         else:
             splits[split] = read_split(Path(root) / spec[split], spec)
-    for split in SPLITS:  # the first rows only (quick runs)
-        if spec.get(f"max_{split}") is not None:
-            splits[split] = _first_rows(splits[split], spec[f"max_{split}"])
     where_ = {s: (spec[s] if spec["source"] == "hub" else Path(root) / spec[s]) for s in SPLITS}
     labels = None
     if spec["type"] == "classification":
-        labels = [str(v) for v in spec.get("labels") or sorted(set(splits["train"]["label"]))]
+        # the label set: the config's, else the whole dev file's and any training label of
+        # at least MIN_LABEL_SHARE (and two) of the training rows (a class the dev file
+        # happens to lack); a rarer one (RTE's "maybe" once among thousands) is a typo
+        given = spec.get("labels")
+        if given:
+            labels, source = [str(v) for v in given], "tasks.<task>.labels"
+        else:
+            counts = Counter(splits["train"]["label"])
+            least = max(2, MIN_LABEL_SHARE * len(splits["train"]["label"]))
+            common = {v for v, c in counts.items() if c >= least}
+            labels = sorted(set(splits["dev"]["label"]) | common)
+            source = (f"the labels of {where_['dev']} and those of at least "
+                      f"{MIN_LABEL_SHARE:.0%} (and 2) of the training rows; name a task's "
+                      "labels with tasks.<task>.labels")  # fmt: skip
         if len(labels) < 2:
             raise EmbryoError(
-                f"{where_['train']}: a classification task needs at least 2 labels, found {labels}"
+                f"{where_['dev']}: a classification task needs at least 2 labels, found "
+                f"{labels} ({source})"
             )
         code = {label: i for i, label in enumerate(labels)}
+    for split in SPLITS:  # the first rows only (quick runs)
+        if spec.get(f"max_{split}") is not None:
+            splits[split] = _first_rows(splits[split], spec[f"max_{split}"])
     for split, rows in splits.items():
         encoded = []
         for n, value in zip(rows["line"], rows["label"], strict=True):
             if labels is not None:
                 if value not in code:
                     raise EmbryoError(
-                        f"{where(where_[split], n)}: label {value!r} is not one of {labels}"
+                        f"{where(where_[split], n)}: label {value!r} is not one of {labels} "
+                        f"({source})"
                     )
                 encoded.append(code[value])
             else:
