@@ -17,6 +17,13 @@ pytestmark = pytest.mark.skipif(
 # A job script as the workflow's are: hand over first, then import and work. It trains a
 # small model for a few steps from a seed and writes what it computed and where it ran.
 SCRIPT = """
+import sys
+
+class Job:  # the snakemake object a job script is given: its log files
+    log = sys.argv[2:3]
+
+snakemake = Job()
+
 from embryo.runtime.warm import delegate
 
 delegate()
@@ -49,6 +56,9 @@ elif mode == "raise":
 elif mode == "sleep":
     print(os.getpid(), flush=True)
     time.sleep(60)
+elif mode == "oom":  # dies as the kernel's OOM killer kills: SIGKILL, not a word
+    print("allocating", flush=True)
+    os.kill(os.getpid(), 9)
 elif mode == "tree":  # a worker below the job, as torchrun's or a datasets pool's
     import subprocess
     worker = subprocess.Popen(["sleep", "60"])
@@ -133,6 +143,32 @@ def test_exit_status_and_traceback_reach_the_job(jobdir):
     raised = _run(jobdir, "raise")
     assert raised.returncode == 1
     assert "ValueError: a bad input" in raised.stderr and "Traceback" in raised.stderr
+
+
+def test_a_job_killed_outright_says_so_in_its_log_and_on_stderr(jobdir, tmp_path):
+    """A delegated job that dies by SIGKILL: its own process says it was killed, and by
+    what where the memory cgroup tells (here nobody counted an OOM kill)."""
+    log = tmp_path / "job.log"
+    log.write_text("the job's own lines\n")
+    killed = _run(jobdir, "oom", str(log))
+    assert killed.returncode == 128 + signal.SIGKILL
+    assert "embryo: this job was killed by SIGKILL from outside" in killed.stderr
+    assert log.read_text().startswith("the job's own lines\n")
+    assert "killed by SIGKILL" in log.read_text().splitlines()[-1]
+
+
+def test_what_killed_a_job_is_read_from_the_oom_kill_count(tmp_path):
+    from embryo.runtime.killed import explain, oom_kills
+
+    events = tmp_path / "memory.events"
+    events.write_text("low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\noom_group_kill 0\n")
+    assert oom_kills(events) == 2 and oom_kills(tmp_path / "none") is None
+    assert "the kernel's OOM killer (its memory cgroup counted 1 more OOM kill(s): 2 -> 3)" in (
+        explain(signal.SIGKILL, 2, 3)
+    )
+    assert "from outside (its memory cgroup counted no OOM kill)" in explain(signal.SIGKILL, 2, 2)
+    assert explain(signal.SIGKILL, None, None).startswith("killed by SIGKILL from outside:")
+    assert explain(signal.SIGTERM, 0, 0) == "killed by SIGTERM"
 
 
 def test_signals_reach_the_child_and_a_killed_job_takes_it_along(jobdir):

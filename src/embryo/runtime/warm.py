@@ -50,6 +50,7 @@ to measure those.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 CHILD = "EMBRYO_WARM_CHILD"
@@ -159,6 +160,9 @@ def delegate() -> None:
     """
     if not enabled():
         return
+    from embryo.runtime.killed import explain, oom_kills, report
+
+    before = oom_kills()
     try:
         conn = _connect(address())
         _send_request(conn)
@@ -171,8 +175,17 @@ def delegate() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     if os.WIFSIGNALED(status):
-        os._exit(128 + os.WTERMSIG(status))
+        signum = os.WTERMSIG(status)
+        if signum == signal.SIGKILL:  # died without a word: say what killed it
+            report(explain(signum, before, oom_kills()), _job_logs())
+        os._exit(128 + signum)
     os._exit(os.waitstatus_to_exitcode(status))
+
+
+def _job_logs() -> list[str]:
+    """The log files of the Snakemake job this script runs (its ``snakemake`` object)."""
+    job = getattr(sys.modules.get("__main__"), "snakemake", None)
+    return [str(p) for p in getattr(job, "log", []) or []]
 
 
 # --- the job's side -------------------------------------------------------------------
