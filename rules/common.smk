@@ -769,7 +769,11 @@ def stated_mem_mb(rule):
     """The mem_mb the config states for a rule's jobs (its own, its parent's, the
     default), None where it states none."""
     spec = config.get("resources") or {}
-    for given in (spec.get(rule), spec.get(RESOURCE_PARENT.get(rule)), spec.get("default")):
+    for given in (
+        spec.get(rule),
+        spec.get(RESOURCE_PARENT.get(rule)),
+        spec.get("default"),
+    ):
         if (given or {}).get("mem_mb") is not None:
             return given["mem_mb"]
     return None

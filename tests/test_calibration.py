@@ -172,7 +172,7 @@ def simulate_steps_saved(size: dict, saving: float, analyses: int, seed: int = 0
                                         "loss": 100 * loss.ravel(), "tokens": 100}))  # fmt: skip
             curves[run] = np.exp(loss.mean(1))
         validation = pd.DataFrame([{"run": r, "step": t, "val_perplexity": v}
-                                   for r, c in curves.items() for t, v in zip(steps, c)])  # fmt: skip
+                                   for r, c in curves.items() for t, v in zip(steps, c, strict=True)])  # fmt: skip
         from embryo.inheritance.comparison import comparison
 
         inheritance = comparison([{"student": "s", "teacher": "t", "twin": "w"}], validation)

@@ -400,7 +400,9 @@ def test_steps_saved_has_an_interval_over_validation_blocks():
     assert row.verdict == f.INCONCLUSIVE and row.ci_low < 0.45 < row.ci_high
     # no saving: the student matches its twin step for step
     inheritance, validation = ki_tables(twin, twin)
-    (row,) = f.steps_saved(inheritance, validation, pd.concat([blocks("s", twin), blocks("w", twin)]))
+    (row,) = f.steps_saved(
+        inheritance, validation, pd.concat([blocks("s", twin), blocks("w", twin)])
+    )
     assert row.verdict == f.NOT_REPRODUCED and row.ci_high == pytest.approx(0.0)
     # without per-block losses: no interval, so no verdict
     (row,) = f.steps_saved(inheritance, validation, None)
@@ -445,7 +447,9 @@ def test_students_downstream_pair_seeds_and_examples():
     assert row.verdict == f.REPRODUCED and row.estimate == pytest.approx(0.3, abs=0.05)
     assert "2 fine-tuning seeds" in row.measured
     same = items(0.7, 0.7)
-    same.loc[same["run"] == "w", "prediction"] = same.loc[same["run"] == "s", "prediction"].to_numpy()
+    same.loc[same["run"] == "w", "prediction"] = same.loc[
+        same["run"] == "s", "prediction"
+    ].to_numpy()
     (row,) = f.students_downstream(inheritance, downstream, same)
     assert row.verdict == f.NOT_REPRODUCED and row.estimate == 0.0  # identical predictions
     (row,) = f.students_downstream(inheritance, downstream, items(0.9, 0.6, seeds=(0,)))
@@ -463,8 +467,8 @@ def necessity_tables(benefit_of, probe, seeds=(0, 1, 2, 3), sd=0.005):
     for s in seeds:
         base = 0.8 + rng.normal(0, sd)
         rows.append({"reinit": "none", "seed": s, "score": base})
-        rows += [{"reinit": f"single-{l}", "seed": s, "score": base - b + rng.normal(0, sd)}
-                 for l, b in enumerate(benefit_of)]  # fmt: skip
+        rows += [{"reinit": f"single-{k}", "seed": s, "score": base - b + rng.normal(0, sd)}
+                 for k, b in enumerate(benefit_of)]  # fmt: skip
     grid = pd.DataFrame(rows).assign(run="r", step=4, task="t", metric="accuracy", n="full",
                                      layers=len(benefit_of))  # fmt: skip
     probes = pd.DataFrame({"run": "r", "step": 4, "task": "t", "layer": range(len(probe) + 1),
@@ -493,7 +497,9 @@ def test_probing_necessity_is_a_rank_correlation_over_layers():
 def test_scrambling_compares_the_pretrained_order_with_permutations():
     def grid(kept, perms):
         rows = [{"reinit": "none", "seed": s, "score": v} for s, v in enumerate(kept)]
-        rows += [{"reinit": f"scramble-s{i + 1}", "seed": 0, "score": v} for i, v in enumerate(perms)]
+        rows += [
+            {"reinit": f"scramble-s{i + 1}", "seed": 0, "score": v} for i, v in enumerate(perms)
+        ]
         return pd.DataFrame(rows).assign(run="r", step=4, task="t", metric="accuracy", n=500)
 
     (row,) = f.scrambling(grid([0.80, 0.81, 0.82], [0.60, 0.62, 0.65, 0.61]))
@@ -511,14 +517,23 @@ def test_every_rule_is_stated_once_and_read_by_its_rows():
     assert row.rule == f.rule("more_data", 0.01) and "0.01" in row.rule
     (lama,) = f.not_monotonic({}, {"lama": lama_items([0.1, 0.5, 0.3], 1000)})
     assert lama.rule == f.rule("not_monotonic", 0.02)
-    assert set(f.RULES) == {"pos_order", "not_monotonic", "more_data", "steps_saved",
-                            "necessity", "scrambling", "teacher_settings", "students_downstream"}
+    assert set(f.RULES) == {
+        "pos_order",
+        "not_monotonic",
+        "more_data",
+        "steps_saved",
+        "necessity",
+        "scrambling",
+        "teacher_settings",
+        "students_downstream",
+    }
     assert set(f.MARGINS) == set(schema_margins())
 
 
 def schema_margins():
-    import yaml
     from pathlib import Path
+
+    import yaml
 
     schema = yaml.safe_load((Path(__file__).parents[1] / "config/schema.yaml").read_text())
     return schema["properties"]["findings"]["properties"]["margins"]["properties"]

@@ -109,12 +109,18 @@ def test_bad_task_files_name_file_and_line(tmp_path):
         "label\tsentence\n" + "".join(f"{label}\tx\n" for label in rows)
     )
     (tmp_path / "dev.tsv").write_text("label\tsentence\nentailment\ta\nnot_entailment\tb\n")
-    with pytest.raises(EmbryoError, match=r"train\.tsv:4: label 'maybe' is not one of "
-                                          r"\['entailment', 'not_entailment'\] \(the labels of .*dev\.tsv and"):
+    with pytest.raises(
+        EmbryoError,
+        match=r"train\.tsv:4: label 'maybe' is not one of "
+        r"\['entailment', 'not_entailment'\] \(the labels of .*dev\.tsv and",
+    ):
         load_task(spec(text=["sentence"], label="label"), tmp_path)
     # named by the config: a dev label outside them is the error
-    with pytest.raises(EmbryoError, match=r"train\.tsv:3: label 'not_entailment' is not one of "
-                                          r"\['entailment', 'maybe'\] \(tasks.<task>.labels\)"):
+    with pytest.raises(
+        EmbryoError,
+        match=r"train\.tsv:3: label 'not_entailment' is not one of "
+        r"\['entailment', 'maybe'\] \(tasks.<task>.labels\)",
+    ):
         load_task(spec(text=["sentence"], label="label", labels=["entailment", "maybe"]), tmp_path)
     (tmp_path / "train.tsv").write_text("label\tsentence\n0.5\ta\n1.5\tb\n")
     (tmp_path / "dev.tsv").write_text("label\tsentence\n0.5\ta\nhigh\tb\n")

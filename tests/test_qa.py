@@ -76,7 +76,9 @@ def squad_examples(n: int, seed: int = 0) -> list[dict]:
 def write_official(path, examples):
     paragraphs = [{"context": e["context"], "qas": [{k: e[k] for k in ("id", "question", "answers")}]}
                   for e in examples]  # fmt: skip
-    path.write_text(json.dumps({"version": "v2.0", "data": [{"title": "t", "paragraphs": paragraphs}]}))
+    path.write_text(
+        json.dumps({"version": "v2.0", "data": [{"title": "t", "paragraphs": paragraphs}]})
+    )
 
 
 def test_squad_files_in_both_layouts_and_a_misplaced_answer(tmp_path):
@@ -89,7 +91,9 @@ def test_squad_files_in_both_layouts_and_a_misplaced_answer(tmp_path):
     a, b = read_squad(tmp_path / "official.json"), read_squad(tmp_path / "hub.jsonl")
     assert [(e["id"], e["answers"]) for e in a] == [(e["id"], e["answers"]) for e in b]
     assert sum(not e["answers"] for e in a) == 2
-    hub[3]["answers"]["answer_start"] = [hub[3]["answers"]["answer_start"][0] + 1] if hub[3]["answers"]["text"] else [0]
+    hub[3]["answers"]["answer_start"] = (
+        [hub[3]["answers"]["answer_start"][0] + 1] if hub[3]["answers"]["text"] else [0]
+    )
     hub[3]["answers"]["text"] = hub[3]["answers"]["text"] or ["x"]
     (tmp_path / "bad.jsonl").write_text("".join(json.dumps(e) + "\n" for e in hub))
     with pytest.raises(EmbryoError, match=r"bad.jsonl:4: question 'q3': answer"):
@@ -97,7 +101,12 @@ def test_squad_files_in_both_layouts_and_a_misplaced_answer(tmp_path):
     # the parse-time check of the workflow's inputs reads a QA task the same way
     from embryo.data.checks import check_task
 
-    spec = {"source": "local", "type": "extractive_qa", "train": "official.json", "dev": "bad.jsonl"}
+    spec = {
+        "source": "local",
+        "type": "extractive_qa",
+        "train": "official.json",
+        "dev": "bad.jsonl",
+    }
     assert check_task({**spec, "dev": "hub.jsonl"}, tmp_path, name="qa")["dev_questions"] == 6
     with pytest.raises(EmbryoError, match=r"bad.jsonl:4: question 'q3'"):
         check_task(spec, tmp_path, name="qa")
@@ -143,7 +152,9 @@ def model_dir(tiny_tokenizer, tmp_path_factory):
     out = tmp_path_factory.mktemp("qa") / "bert"
     dims = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2,
             "intermediate_size": 64, "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
-    new_model("bert", model_spec("bert", dims), tokenizer, 64, seed=0, sop=False).save_pretrained(out)
+    new_model("bert", model_spec("bert", dims), tokenizer, 64, seed=0, sop=False).save_pretrained(
+        out
+    )
     tokenizer.save_pretrained(out)
     return out
 

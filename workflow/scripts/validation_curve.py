@@ -6,5 +6,9 @@ from embryo.runtime.logs import logged
 from embryo.train.validation import validation_table
 
 with logged(snakemake.log[0]):
-    validation_table(snakemake.input, snakemake.output.csv, run=snakemake.wildcards.run,
-                     items=snakemake.output.per_block)
+    validation_table(
+        snakemake.input,
+        snakemake.output.csv,
+        run=snakemake.wildcards.run,
+        items=snakemake.output.per_block,
+    )

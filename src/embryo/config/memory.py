@@ -211,7 +211,9 @@ def cpu_fits(config: dict, run_name: str, *, rule: str, limit_bytes: int) -> Fit
                limit_bytes / GIB, fits(total, limit_bytes), smallest, "CPU")  # fmt: skip
 
 
-def check_cpu_memory(config: dict, resources, stated_mem_mb, machine: int | None = None) -> list[Fit]:
+def check_cpu_memory(
+    config: dict, resources, stated_mem_mb, machine: int | None = None
+) -> list[Fit]:
     """Every trained run whose pretraining rule asks for no GPU: the fit of its segment in
     the memory its rule states (``stated_mem_mb(rule)``: ``resources.<rule>.mem_mb`` as
     the config gives it, None where it gives none) or ``machine`` bytes (default: this

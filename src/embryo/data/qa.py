@@ -30,12 +30,16 @@ SPLITS = ("train", "dev")
 
 
 def _example(qa: dict, context: str, source: str, line: int) -> dict:
-    texts = qa["answers"]["text"] if isinstance(qa["answers"], dict) else [
-        a["text"] for a in qa["answers"]
-    ]
-    starts = qa["answers"]["answer_start"] if isinstance(qa["answers"], dict) else [
-        a["answer_start"] for a in qa["answers"]
-    ]
+    texts = (
+        qa["answers"]["text"]
+        if isinstance(qa["answers"], dict)
+        else [a["text"] for a in qa["answers"]]
+    )
+    starts = (
+        qa["answers"]["answer_start"]
+        if isinstance(qa["answers"], dict)
+        else [a["answer_start"] for a in qa["answers"]]
+    )
     for text, start in zip(texts, starts, strict=True):
         if context[start : start + len(text)] != text:
             raise EmbryoError(
@@ -61,9 +65,7 @@ def read_squad(path) -> list[dict]:
         for article in document["data"]:
             for paragraph in article["paragraphs"]:
                 for qa in paragraph["qas"]:
-                    examples.append(
-                        _example(qa, paragraph["context"], path, len(examples) + 1)
-                    )
+                    examples.append(_example(qa, paragraph["context"], path, len(examples) + 1))
         return examples
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -93,8 +95,8 @@ def load_qa(spec: dict, root) -> dict:
     ``max_dev`` questions."""
     out = {}
     for split in SPLITS:
-        examples = _hub(spec, split) if spec["source"] == "hub" else read_squad(
-            Path(root) / spec[split]
+        examples = (
+            _hub(spec, split) if spec["source"] == "hub" else read_squad(Path(root) / spec[split])
         )
         cap = spec.get(f"max_{split}")
         out[split] = examples if cap is None else examples[:cap]

@@ -183,8 +183,15 @@ def fact_items(model, tokenizer, facts, *, batch_size: int = 64, spacing="templa
         targets.append(target)
     for item, rank in zip(
         kept,
-        ranks(model, tokenizer, sequences, positions, targets, batch_size=batch_size,
-              rank_over=rank_over),
+        ranks(
+            model,
+            tokenizer,
+            sequences,
+            positions,
+            targets,
+            batch_size=batch_size,
+            rank_over=rank_over,
+        ),
         strict=True,
     ):
         item["rank"] = rank

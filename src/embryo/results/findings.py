@@ -831,6 +831,18 @@ def _layer_benefits(group, layers: int, size: str) -> dict[int, dict]:
     return single if len(single) == layers else found["progressive"]
 
 
+def _probe_and_benefits(probe, benefits: dict):
+    """Per encoder layer with a probe at its output: the probe's score [L], the benefit of
+    each seed all layers share [L, S], and those seeds."""
+    import numpy as np
+
+    common = sorted(set.intersection(*(set(b) for b in benefits.values())))
+    kept = [layer for layer in sorted(benefits) if layer + 1 in probe.index]
+    x = np.array([probe[layer + 1] for layer in kept])
+    y = np.array([[benefits[layer][s] for s in common] for layer in kept])
+    return x, y, common
+
+
 def probing_necessity(transferability, task_probe, margin: float = MARGINS["necessity"]):
     """Is a layer's probing score what its pretrained parameters are needed for? Per run,
     step and task.
@@ -866,13 +878,6 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
         sizes = sorted({str(n) for n in group["n"]}, key=_size_key)
         scope = f"run {run} step {step}, {task}, n={sizes[-1]}"
 
-        def rho(benefits):
-            common = sorted(set.intersection(*(set(b) for b in benefits.values())))
-            kept = [layer for layer in sorted(benefits) if layer + 1 in probe.index]
-            x = np.array([probe[layer + 1] for layer in kept])
-            y = np.array([[benefits[layer][s] for s in common] for layer in kept])  # [L, S]
-            return x, y, common
-
         benefits = _layer_benefits(group, layers, sizes[-1])
         if len(benefits) < MIN_LAYERS:
             rows.append(Finding(TRANSFER, claim, scope,
@@ -880,13 +885,14 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
                                 f"needs {MIN_LAYERS})",
                                 UNTESTABLE, the_rule, effect, margin=margin))  # fmt: skip
             continue
-        x, y, seeds = rho(benefits)
+        x, y, seeds = _probe_and_benefits(probe, benefits)
         observed = float(sps.spearmanr(x, y.mean(1)).statistic)
         if len(seeds) < 2:
             low = high = math.nan
             why = f"{len(seeds)} seed"
         else:
-            def statistic(index):
+
+            def statistic(index, x=x, y=y):
                 return sps.spearmanr(x, y[:, np.asarray(index, dtype=int)].mean(1)).statistic
 
             res = sps.bootstrap((np.arange(len(seeds)),), statistic, vectorized=False,
@@ -898,7 +904,7 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
         if len(sizes) > 1:
             b_small = _layer_benefits(group, layers, sizes[0])
             if len(b_small) >= MIN_LAYERS:
-                xs, ys, _ = rho(b_small)
+                xs, ys, _ = _probe_and_benefits(probe, b_small)
                 small = f"; at n={sizes[0]} {float(sps.spearmanr(xs, ys.mean(1)).statistic):+.2f}"
         measured = (f"{len(x)} layers, {len(seeds)} seeds: probe score "
                     + ", ".join(f"{v:.3f}" for v in x) + "; score lost by redrawing "
@@ -973,8 +979,6 @@ class Blocks(NamedTuple):
 
 def validation_blocks(items, run) -> Blocks | None:
     """:class:`Blocks` of ``run`` from the validation items (None without them)."""
-    import numpy as np
-
     if items is None or not len(items):
         return None
     mine = items[items["run"] == run]
@@ -1071,7 +1075,9 @@ STUDY_CLAIMS = {
 }  # fmt: skip
 
 
-def teacher_settings(inheritance, items, studies: dict, margin: float = MARGINS["teacher_settings"]):
+def teacher_settings(
+    inheritance, items, studies: dict, margin: float = MARGINS["teacher_settings"]
+):
     """Which teacher helps more? Per study, its first student against each other.
 
     Qin et al. (2022, §4.3-4.4) compare students alike but for their teacher: its size,
@@ -1192,8 +1198,17 @@ ITEM_COLUMNS = {
     "probe": ["run", "step", "task", "layer", "item", "sentence", "label", "predicted"],
     "edge_probe": ["run", "step", "task", "layer", "item", "sentence", "label", "predicted"],
     "lama": ["run", "step", "item", "relation", "rank"],
-    "downstream": ["run", "step", "task", "seed", "item", "label", "prediction", "exact_match",
-                   "token_f1"],
+    "downstream": [
+        "run",
+        "step",
+        "task",
+        "seed",
+        "item",
+        "label",
+        "prediction",
+        "exact_match",
+        "token_f1",
+    ],
     "validation": ["run", "step", "block", "loss", "tokens"],
 }
 

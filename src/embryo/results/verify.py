@@ -25,7 +25,6 @@ def check_summaries(results) -> tuple[int, list[str]]:
     import pandas as pd
 
     from embryo.embryology import blimp, lama, mlm_pos, probing
-    from embryo.transfer.metrics import score
 
     results, keys = Path(results), ["run", "step"]
     checked, problems = 0, []
@@ -71,13 +70,20 @@ def check_summaries(results) -> tuple[int, list[str]]:
             problems.append(f"{path}: no predictions.parquet")
             continue
         metrics, items = json.loads(path.read_text()), pd.read_parquet(predictions)
-        def again(m):  # an extractive QA job's metrics are means of each question's score
-            return items[m].mean() if m in items else score(m, items["prediction"], items["label"])
-
-        wrong = [m for m, v in metrics["metrics"].items() if not close(again(m), v)]
+        wrong = [m for m, v in metrics["metrics"].items() if not close(_metric(items, m), v)]
         if wrong or len(items) != metrics["n_dev"]:
             problems.append(f"{path}: {', '.join(wrong) or 'n_dev'} differ from {predictions.name}")
     return checked, problems
+
+
+def _metric(items, name: str) -> float:
+    """A fine-tuning job's metric from its per-example file: an extractive QA job's is the
+    mean of each question's score, a classifier's computed from its predictions."""
+    from embryo.transfer.metrics import score
+
+    if name in items:
+        return float(items[name].mean())
+    return score(name, items["prediction"], items["label"])
 
 
 if __name__ == "__main__":
