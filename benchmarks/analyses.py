@@ -58,13 +58,24 @@ def checkpoint(out: Path, size: str) -> Path:
 
     hidden, layers, heads, inter, vocab = SHAPES[size]
     text = (DATA / "wikitext-2" / "valid.txt").read_text().splitlines()
-    train_tokenizer((t for t in text if t.strip() and not t.startswith(" =")), out,
-                    algorithm="wordpiece", vocab_size=vocab, lowercase=True)  # fmt: skip
+    train_tokenizer(
+        (t for t in text if t.strip() and not t.startswith(" =")),
+        out,
+        algorithm="wordpiece",
+        vocab_size=vocab,
+        lowercase=True,
+    )
     tokenizer = AutoTokenizer.from_pretrained(out)
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
-                        num_attention_heads=heads, intermediate_size=inter,
-                        max_position_embeddings=512, pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=inter,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     BertForMaskedLM(config).save_pretrained(out)
     return out
 
@@ -172,15 +183,23 @@ def main(argv=None) -> int:
     rows = {}
 
     def record(name, seconds, items, unit):
-        rows[name] = {"seconds": seconds, "items": items, "unit": unit,
-                      "per_second": items / seconds}  # fmt: skip
-        print(f"{name:<28} {seconds:8.1f} s  {items:6d} {unit:<10} {items / seconds:8.1f} {unit}/s",
-              flush=True)  # fmt: skip
+        rows[name] = {
+            "seconds": seconds,
+            "items": items,
+            "unit": unit,
+            "per_second": items / seconds,
+        }
+        print(
+            f"{name:<28} {seconds:8.1f} s  {items:6d} {unit:<10} {items / seconds:8.1f} {unit}/s",
+            flush=True,
+        )
 
     hidden, layers, _, _, vocab = SHAPES[args.size]
-    print(f"checkpoint: {args.size} ({layers} layers of {hidden}, vocabulary {vocab}); "
-          f"{device}, {torch.get_num_threads()} threads; {len(sentences)} sentences, {len(facts)} facts, "
-          f"{len(pairs)} pairs")  # fmt: skip
+    print(
+        f"checkpoint: {args.size} ({layers} layers of {hidden}, vocabulary {vocab}); "
+        f"{device}, {torch.get_num_threads()} threads; {len(sentences)} sentences, {len(facts)} facts, "
+        f"{len(pairs)} pairs"
+    )
     seconds, _ = timed(
         extract_features, model_dir, sentences, work / "f.safetensors", device=device
     )
@@ -203,13 +222,21 @@ def main(argv=None) -> int:
         lambda: minicons_pll(model_dir, texts, args.minicons_chunk, device),
     )
     diff = float(np.max(np.abs(np.asarray(ours) - np.asarray(theirs))))
-    pll = {"sentences": len(texts), "minicons_chunk": args.minicons_chunk, "ratio_median": statistics.median(ratios),
-           "ratio_range": [min(ratios), max(ratios)], "embryo_seconds": times["a"],
-           "minicons_seconds": times["b"], "max_abs_difference": diff}  # fmt: skip
-    print(f"\nBLiMP PLL, {len(texts)} sentences: embryo {statistics.median(times['a']):.1f} s, "
-          f"minicons {statistics.median(times['b']):.1f} s: {pll['ratio_median']:.2f}x "
-          f"({min(ratios):.2f}-{max(ratios):.2f}) over minicons (target 2x); largest score "
-          f"difference {diff:.2e} (target 1e-4)")  # fmt: skip
+    pll = {
+        "sentences": len(texts),
+        "minicons_chunk": args.minicons_chunk,
+        "ratio_median": statistics.median(ratios),
+        "ratio_range": [min(ratios), max(ratios)],
+        "embryo_seconds": times["a"],
+        "minicons_seconds": times["b"],
+        "max_abs_difference": diff,
+    }
+    print(
+        f"\nBLiMP PLL, {len(texts)} sentences: embryo {statistics.median(times['a']):.1f} s, "
+        f"minicons {statistics.median(times['b']):.1f} s: {pll['ratio_median']:.2f}x "
+        f"({min(ratios):.2f}-{max(ratios):.2f}) over minicons (target 2x); largest score "
+        f"difference {diff:.2e} (target 1e-4)"
+    )
 
     def ours_features():
         extract_features(model_dir, sentences, work / "g.safetensors", device=device)
@@ -220,18 +247,36 @@ def main(argv=None) -> int:
     )
     scale = float(np.abs(theirs).max())
     diff = float(np.max(np.abs(ours - theirs)))
-    feats = {"words": words, "ratio_median": statistics.median(ratios),
-             "ratio_range": [min(ratios), max(ratios)], "embryo_seconds": times["a"],
-             "plain_seconds": times["b"], "max_abs_difference": diff, "scale": scale}  # fmt: skip
-    print(f"features, {words} words: embryo {statistics.median(times['a']):.1f} s, plain "
-          f"loop {statistics.median(times['b']):.1f} s: {feats['ratio_median']:.2f}x "
-          f"({min(ratios):.2f}-{max(ratios):.2f}); largest difference {diff:.1e} of values up "
-          f"to {scale:.1f} (float16 storage)")  # fmt: skip
+    feats = {
+        "words": words,
+        "ratio_median": statistics.median(ratios),
+        "ratio_range": [min(ratios), max(ratios)],
+        "embryo_seconds": times["a"],
+        "plain_seconds": times["b"],
+        "max_abs_difference": diff,
+        "scale": scale,
+    }
+    print(
+        f"features, {words} words: embryo {statistics.median(times['a']):.1f} s, plain "
+        f"loop {statistics.median(times['b']):.1f} s: {feats['ratio_median']:.2f}x "
+        f"({min(ratios):.2f}-{max(ratios):.2f}); largest difference {diff:.1e} of values up "
+        f"to {scale:.1f} (float16 storage)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"size": args.size, "device": device,
-                                         "threads": torch.get_num_threads(),
-                                         "analyses": rows, "pll_vs_minicons": pll,
-                                         "features_vs_plain": feats}, indent=2) + "\n")  # fmt: skip
+        args.json.write_text(
+            json.dumps(
+                {
+                    "size": args.size,
+                    "device": device,
+                    "threads": torch.get_num_threads(),
+                    "analyses": rows,
+                    "pll_vs_minicons": pll,
+                    "features_vs_plain": feats,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 
@@ -248,10 +293,24 @@ def validation_seconds(model_dir, work: Path, blocks: int) -> float:
         pd.DataFrame({"text": lines, "doc": range(len(lines))}).to_parquet(
             work / f"{split}.parquet"
         )
-    pack_corpus(model_dir, work / "train.parquet", work / "validation.parquet", work / "blocks",
-                block_size=128)  # fmt: skip
-    seconds, _ = timed(score_checkpoint, model_dir, work / "blocks", work / "v.json", step=0,
-                       seed=0, probability=0.15, batch_size=16, max_blocks=blocks)  # fmt: skip
+    pack_corpus(
+        model_dir,
+        work / "train.parquet",
+        work / "validation.parquet",
+        work / "blocks",
+        block_size=128,
+    )
+    seconds, _ = timed(
+        score_checkpoint,
+        model_dir,
+        work / "blocks",
+        work / "v.json",
+        step=0,
+        seed=0,
+        probability=0.15,
+        batch_size=16,
+        max_blocks=blocks,
+    )
     return seconds
 
 

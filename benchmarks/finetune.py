@@ -87,8 +87,14 @@ def prepare(config: dict, args, workdir: Path) -> tuple[Path, Path]:
     max_length = config["finetuning"]["max_length"]
     task_dir = workdir / "task"
     if args.model:
-        prepare_task(config["tasks"][args.task], SHARED_DATA, args.model, task_dir,
-                     name=args.task, max_length=max_length)  # fmt: skip
+        prepare_task(
+            config["tasks"][args.task],
+            SHARED_DATA,
+            args.model,
+            task_dir,
+            name=args.task,
+            max_length=max_length,
+        )
         return task_dir, Path(args.model)
     run = config["runs"][args.run]
     vocab = tokenizer_settings(config, run["tokenizer"]).vocab_size
@@ -109,13 +115,22 @@ def prepare(config: dict, args, workdir: Path) -> tuple[Path, Path]:
         for t in range(1, args.pretrain + 1):
             loss = trainer.step(t).loss
         model = accelerator.unwrap_model(trainer.model)
-        print(f"pretrained {args.pretrain} steps in {time.perf_counter() - started:.0f} s "
-              f"(last loss {loss:.3f})", flush=True)  # fmt: skip
+        print(
+            f"pretrained {args.pretrain} steps in {time.perf_counter() - started:.0f} s "
+            f"(last loss {loss:.3f})",
+            flush=True,
+        )
     model_dir = workdir / "model"
     model.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
-    prepare_task(config["tasks"][args.task], SHARED_DATA, model_dir, task_dir,
-                 name=args.task, max_length=max_length)  # fmt: skip
+    prepare_task(
+        config["tasks"][args.task],
+        SHARED_DATA,
+        model_dir,
+        task_dir,
+        name=args.task,
+        max_length=max_length,
+    )
     return task_dir, model_dir
 
 
@@ -151,32 +166,59 @@ def trainer_job(model_dir, task_dir, out: Path, *, n, seed, hparams, grouped: bo
     model, _ = load_classifier(model_dir, info, seed)
     steps = -(-len(subset) // hparams.batch_size) * hparams.epochs
     training = TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=hparams.batch_size,
-        per_device_eval_batch_size=hparams.eval_batch_size, learning_rate=hparams.lr,
-        num_train_epochs=hparams.epochs, warmup_steps=round(hparams.warmup_ratio * steps),
-        weight_decay=hparams.weight_decay, adam_beta1=hparams.beta1,
-        adam_beta2=hparams.beta2, adam_epsilon=hparams.eps,
-        max_grad_norm=hparams.max_grad_norm, lr_scheduler_type="linear",
-        eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none",
-        disable_tqdm=True, seed=seed, data_seed=seed, use_cpu=not torch.cuda.is_available(),
+        output_dir=str(out),
+        per_device_train_batch_size=hparams.batch_size,
+        per_device_eval_batch_size=hparams.eval_batch_size,
+        learning_rate=hparams.lr,
+        num_train_epochs=hparams.epochs,
+        warmup_steps=round(hparams.warmup_ratio * steps),
+        weight_decay=hparams.weight_decay,
+        adam_beta1=hparams.beta1,
+        adam_beta2=hparams.beta2,
+        adam_epsilon=hparams.eps,
+        max_grad_norm=hparams.max_grad_norm,
+        lr_scheduler_type="linear",
+        eval_strategy="no",
+        save_strategy="no",
+        logging_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=seed,
+        data_seed=seed,
+        use_cpu=not torch.cuda.is_available(),
         train_sampling_strategy="group_by_length" if grouped else "random",
-    )  # fmt: skip
+    )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    trainer = Trainer(model=model, args=training, train_dataset=train_set,
-                      data_collator=DataCollatorWithPadding(tokenizer))  # fmt: skip
+    trainer = Trainer(
+        model=model,
+        args=training,
+        train_dataset=train_set,
+        data_collator=DataCollatorWithPadding(tokenizer),
+    )
     trainer.train()
     logits = trainer.predict(dev_set).predictions
     predictions = logits[:, 0] if info["type"] == "regression" else logits.argmax(-1)
-    return {"score": dev_scores(predictions, dev, info)[info["metrics"][0]],
-            "predictions": predictions}  # fmt: skip
+    return {
+        "score": dev_scores(predictions, dev, info)[info["metrics"][0]],
+        "predictions": predictions,
+    }
 
 
-VARIANTS = ("embryo", "embryo-pieces", "embryo-whole", "embryo-grouped", "hf-trainer",
-            "hf-trainer-grouped")  # fmt: skip
+VARIANTS = (
+    "embryo",
+    "embryo-pieces",
+    "embryo-whole",
+    "embryo-grouped",
+    "hf-trainer",
+    "hf-trainer-grouped",
+)
 # embryo's variants: the settings they change
-EMBRYO = {"embryo": {}, "embryo-pieces": {"packing": False},
-          "embryo-whole": {"packing": False, "micro_batches": 1},
-          "embryo-grouped": {"group_by_length": True}}  # fmt: skip
+EMBRYO = {
+    "embryo": {},
+    "embryo-pieces": {"packing": False},
+    "embryo-whole": {"packing": False, "micro_batches": 1},
+    "embryo-grouped": {"group_by_length": True},
+}
 # (ours, baseline) pairs whose within-round ratio is reported
 COMPARED = (
     ("embryo", "hf-trainer"),
@@ -195,11 +237,23 @@ def run_variant(name, model_dir, task_dir, workdir, *, n, seed, hparams) -> dict
         chosen = hparams._replace(**EMBRYO[name])
         result = embryo_job(model_dir, task_dir, out, n=n, seed=seed, hparams=chosen)
     else:
-        result = trainer_job(model_dir, task_dir, out, n=n, seed=seed, hparams=hparams,
-                             grouped=name.endswith("grouped"))  # fmt: skip
+        result = trainer_job(
+            model_dir,
+            task_dir,
+            out,
+            n=n,
+            seed=seed,
+            hparams=hparams,
+            grouped=name.endswith("grouped"),
+        )
     seconds = time.perf_counter() - started
-    return {"variant": name, "seed": seed, "seconds": seconds, "score": result["score"],
-            "examples_per_s": n * hparams.epochs / seconds}  # fmt: skip
+    return {
+        "variant": name,
+        "seed": seed,
+        "seconds": seconds,
+        "score": result["score"],
+        "examples_per_s": n * hparams.epochs / seconds,
+    }
 
 
 def report(rounds: list[list[dict]], metric: str) -> dict:
@@ -220,9 +274,11 @@ def report(rounds: list[list[dict]], metric: str) -> dict:
             ratios.append(by[baseline]["seconds"] / by[ours]["seconds"])
             diffs.append(by[ours]["score"] - by[baseline]["score"])
         out["speedup"][f"{ours} over {baseline}"] = {
-            "median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+            "median": statistics.median(ratios),
+            "min": min(ratios),
+            "max": max(ratios),
             f"mean {metric} difference": statistics.fmean(diffs),
-        }  # fmt: skip
+        }
     return out
 
 
@@ -237,8 +293,12 @@ def parse_args():
     parser.add_argument(
         "--size", help="the run's model as this size preset (tiny, mini, small, ...)"
     )
-    parser.add_argument("--pretrain", type=int, default=1000,
-                        help="pretraining steps of the --run's model (without --model)")  # fmt: skip
+    parser.add_argument(
+        "--pretrain",
+        type=int,
+        default=1000,
+        help="pretraining steps of the --run's model (without --model)",
+    )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path)
     return parser.parse_args()
@@ -256,24 +316,36 @@ def main() -> None:
         workdir = Path(tmp)
         task_dir, model_dir = prepare(config, args, workdir)
         info = json.loads((task_dir / "task.json").read_text())
-        print(f"task {args.task}: n = {args.n} of {info['train_rows']} training rows, "
-              f"{info['dev_rows']} dev; model {model_dir}; {hparams}", flush=True)  # fmt: skip
+        print(
+            f"task {args.task}: n = {args.n} of {info['train_rows']} training rows, "
+            f"{info['dev_rows']} dev; model {model_dir}; {hparams}",
+            flush=True,
+        )
         rounds = []
         for i in range(args.pairs):
             order = VARIANTS if i % 2 == 0 else VARIANTS[::-1]
-            jobs = [run_variant(name, model_dir, task_dir, workdir, n=args.n, seed=i,
-                                hparams=hparams) for name in order]  # fmt: skip
+            jobs = [
+                run_variant(name, model_dir, task_dir, workdir, n=args.n, seed=i, hparams=hparams)
+                for name in order
+            ]
             for job in jobs:
-                print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                                  for k, v in job.items()}), flush=True)  # fmt: skip
+                print(
+                    json.dumps(
+                        {k: round(v, 4) if isinstance(v, float) else v for k, v in job.items()}
+                    ),
+                    flush=True,
+                )
             rounds.append(jobs)
     result = {
         "machine": f"{platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} threads, torch {torch.__version__}",
-        "config": str(args.configfile), "task": args.task, "n": args.n,
-        "hparams": hparams._asdict(), "rounds": rounds,
+        "config": str(args.configfile),
+        "task": args.task,
+        "n": args.n,
+        "hparams": hparams._asdict(),
+        "rounds": rounds,
         **report(rounds, info["metrics"][0]),
-    }  # fmt: skip
+    }
     print(json.dumps({k: result[k] for k in ("machine", "variants", "speedup")}, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -44,10 +44,23 @@ from throughput import REPO, SEED, corpus_texts, prepare_data, training_flops  #
 
 # dense bf16 tensor-core peaks (TFLOP/s, without sparsity) from the vendors' data sheets
 BF16_PEAK_TFLOPS = {
-    "H200": 989.0, "H100 SXM": 989.0, "H100 NVL": 835.0, "H100 PCIe": 756.0, "H100": 756.0,
-    "A100": 312.0, "A10G": 70.0, "A10": 125.0, "L40S": 362.0, "L40": 181.0, "L4": 121.0,
-    "A6000": 155.0, "RTX 4090": 165.0, "RTX 3090": 71.0, "GH200": 989.0, "B200": 2250.0,
-}  # fmt: skip
+    "H200": 989.0,
+    "H100 SXM": 989.0,
+    "H100 NVL": 835.0,
+    "H100 PCIe": 756.0,
+    "H100": 756.0,
+    "A100": 312.0,
+    "A10G": 70.0,
+    "A10": 125.0,
+    "L40S": 362.0,
+    "L40": 181.0,
+    "L4": 121.0,
+    "A6000": 155.0,
+    "RTX 4090": 165.0,
+    "RTX 3090": 71.0,
+    "GH200": 989.0,
+    "B200": 2250.0,
+}
 
 
 def bf16_peak(name: str) -> float | None:
@@ -61,22 +74,36 @@ def config_of(arch: str, args, steps: list[int], tokenizer_entries: int) -> dict
     from embryo.config.schema import load_schema, validate
 
     objective = (
-        {"sop": True, "masking": "ngram", "whole_word": True, "max_ngram": 3,
-         "max_predictions": 20} if arch == "albert" else {}
-    )  # fmt: skip
-    optimizer = {"name": "lamb" if arch == "albert" else "adamw", "lr": 1e-4,
-                 "warmup_steps": 2, "batch_size": args.batch,
-                 "mixed_precision": "bf16" if args.device == "cuda" else "no"}  # fmt: skip
+        {"sop": True, "masking": "ngram", "whole_word": True, "max_ngram": 3, "max_predictions": 20}
+        if arch == "albert"
+        else {}
+    )
+    optimizer = {
+        "name": "lamb" if arch == "albert" else "adamw",
+        "lr": 1e-4,
+        "warmup_steps": 2,
+        "batch_size": args.batch,
+        "mixed_precision": "bf16" if args.device == "cuda" else "no",
+    }
     config = {
         "corpora": {"c": {"source": "builtin"}},
-        "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece",
-                             "vocab_size": tokenizer_entries}},
-        "runs": {"check": {"architecture": arch, "tokenizer": "t", "seed": SEED,
-                           "block_size": args.block, "checkpoints": steps,
-                           "model": {"size": args.size}, "objective": objective,
-                           "optimizer": optimizer,
-                           "evaluation": {"max_blocks": 64, "batch_size": 16}}},
-    }  # fmt: skip
+        "tokenizers": {
+            "t": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": tokenizer_entries}
+        },
+        "runs": {
+            "check": {
+                "architecture": arch,
+                "tokenizer": "t",
+                "seed": SEED,
+                "block_size": args.block,
+                "checkpoints": steps,
+                "model": {"size": args.size},
+                "objective": objective,
+                "optimizer": optimizer,
+                "evaluation": {"max_blocks": 64, "batch_size": 16},
+            }
+        },
+    }
     return validate(config, load_schema(REPO / "config" / "schema.yaml"), check_files=False)
 
 
@@ -92,14 +119,20 @@ def throughput(arch, config, dirs, args) -> dict:
 
     settings = segment(config, "check", config["runs"]["check"]["checkpoints"][-1])
     tokenizer = AutoTokenizer.from_pretrained(dirs["tokenizer_dir"])
-    model = new_model(arch, settings.model, tokenizer, args.block, seed=SEED,
-                      sop=settings.objective.sop)  # fmt: skip
+    model = new_model(
+        arch, settings.model, tokenizer, args.block, seed=SEED, sop=settings.objective.sop
+    )
     cuda = args.device == "cuda"
     if cuda:
         deterministic_cuda()
     accelerator = Accelerator(mixed_precision=settings.optimizer.mixed_precision, cpu=not cuda)
-    trainer = build_trainer(settings, model.to(accelerator.device), tokenizer,
-                            load_blocks(dirs["blocks_dir"])["train"], accelerator)  # fmt: skip
+    trainer = build_trainer(
+        settings,
+        model.to(accelerator.device),
+        tokenizer,
+        load_blocks(dirs["blocks_dir"])["train"],
+        accelerator,
+    )
     warmup = 3
     for t in range(1, warmup + 1):
         trainer.step(t)
@@ -113,9 +146,12 @@ def throughput(arch, config, dirs, args) -> dict:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     flops = training_flops(model.config, [args.block] * (args.batch * args.steps), masked)
-    out = {"tokens_per_s": args.batch * args.block * args.steps / seconds,
-           "tflops": flops / seconds / 1e12, "seconds": seconds,
-           "parameters": sum(p.numel() for p in model.parameters())}  # fmt: skip
+    out = {
+        "tokens_per_s": args.batch * args.block * args.steps / seconds,
+        "tflops": flops / seconds / 1e12,
+        "seconds": seconds,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
     if cuda:
         out["peak_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
     return out
@@ -142,16 +178,29 @@ def chain_check(config, dirs, root: Path, tolerance: float) -> dict:
     chained, single = run(steps[2], half, "chained"), run(steps[2], s0, "single")
     a, b = (load_file(d / "model" / "model.safetensors") for d in (chained, single))
     weight = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
-    curves = [pd.concat([pd.read_csv(half / "train_curve.csv"),
-                         pd.read_csv(chained / "train_curve.csv")]),
-              pd.read_csv(single / "train_curve.csv")]  # fmt: skip
-    loss = ((curves[0]["loss"].to_numpy() - curves[1]["loss"].to_numpy()) /
-            curves[1]["loss"].to_numpy()).__abs__().max()  # fmt: skip
+    curves = [
+        pd.concat(
+            [pd.read_csv(half / "train_curve.csv"), pd.read_csv(chained / "train_curve.csv")]
+        ),
+        pd.read_csv(single / "train_curve.csv"),
+    ]
+    loss = (
+        (
+            (curves[0]["loss"].to_numpy() - curves[1]["loss"].to_numpy())
+            / curves[1]["loss"].to_numpy()
+        )
+        .__abs__()
+        .max()
+    )
     val = [json.loads((d / "metrics.json").read_text())["val_loss"] for d in (chained, single)]
     val_rel = abs(val[0] - val[1]) / abs(val[1])
-    return {"max_weight_diff": weight, "bitwise": weight == 0.0, "max_loss_rel_diff": float(loss),
-            "val_loss_rel_diff": val_rel,
-            "passed": bool(loss <= tolerance and val_rel <= tolerance)}  # fmt: skip
+    return {
+        "max_weight_diff": weight,
+        "bitwise": weight == 0.0,
+        "max_loss_rel_diff": float(loss),
+        "val_loss_rel_diff": val_rel,
+        "passed": bool(loss <= tolerance and val_rel <= tolerance),
+    }
 
 
 def parse_args():
@@ -175,13 +224,17 @@ def main() -> int:
     os.environ.setdefault("TQDM_DISABLE", "1")  # the segments' and the loaders' progress bars
     args = parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
-        print("gpu-check: no CUDA device is visible (torch.cuda.is_available() is False); "
-              "nothing was measured")  # fmt: skip
+        print(
+            "gpu-check: no CUDA device is visible (torch.cuda.is_available() is False); "
+            "nothing was measured"
+        )
         return 2
     name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
     peak = args.peak_tflops or (bf16_peak(name) if args.device == "cuda" else None)
-    print(f"device: {name}; bf16 peak {peak or 'unknown (pass --peak-tflops)'} TFLOP/s; "
-          f"torch {torch.__version__}")  # fmt: skip
+    print(
+        f"device: {name}; bf16 peak {peak or 'unknown (pass --peak-tflops)'} TFLOP/s; "
+        f"torch {torch.__version__}"
+    )
     steps = max(2, args.steps - args.steps % 2)
     results, failed = {}, False
     with tempfile.TemporaryDirectory(prefix="embryo-gpu-check-") as tmp:
@@ -189,28 +242,38 @@ def main() -> int:
         texts, source = corpus_texts(root)
         tokenizer, _, stats = prepare_data(texts, root, args.vocab, args.block)
         dirs = {"tokenizer_dir": root / "tokenizer", "blocks_dir": root / "blocks"}
-        print(f"data: {source}: {stats['blocks']} blocks of {args.block}, "
-              f"{len(tokenizer)} tokenizer entries")  # fmt: skip
+        print(
+            f"data: {source}: {stats['blocks']} blocks of {args.block}, "
+            f"{len(tokenizer)} tokenizer entries"
+        )
         for arch in args.archs:
             config = config_of(arch, args, [0, steps // 2, steps], len(tokenizer))
             speed = throughput(arch, config, dirs, args)
             chain = chain_check(config, dirs, root / arch, args.tolerance)
             mfu = speed["tflops"] / peak if peak else None
-            print(f"{arch}-{args.size}: {speed['parameters'] / 1e6:.1f}M parameters, "
-                  f"{speed['tokens_per_s']:,.0f} tokens/s, {speed['tflops']:.1f} TFLOP/s"
-                  + (f", MFU {100 * mfu:.1f}%" if mfu else "")
-                  + (f", peak memory {speed['peak_memory_gib']:.1f} GiB"
-                     if "peak_memory_gib" in speed else ""))  # fmt: skip
-            print(f"  chain 0->{steps // 2}->{steps} vs 0->{steps}: max |dw| "
-                  f"{chain['max_weight_diff']:.3g} ({'bitwise equal' if chain['bitwise'] else 'not bitwise'}), "
-                  f"loss curve rel. diff {chain['max_loss_rel_diff']:.3g}, val loss rel. diff "
-                  f"{chain['val_loss_rel_diff']:.3g}: {'PASS' if chain['passed'] else 'FAIL'} "
-                  f"(tolerance {args.tolerance:g})")  # fmt: skip
+            print(
+                f"{arch}-{args.size}: {speed['parameters'] / 1e6:.1f}M parameters, "
+                f"{speed['tokens_per_s']:,.0f} tokens/s, {speed['tflops']:.1f} TFLOP/s"
+                + (f", MFU {100 * mfu:.1f}%" if mfu else "")
+                + (
+                    f", peak memory {speed['peak_memory_gib']:.1f} GiB"
+                    if "peak_memory_gib" in speed
+                    else ""
+                )
+            )
+            print(
+                f"  chain 0->{steps // 2}->{steps} vs 0->{steps}: max |dw| "
+                f"{chain['max_weight_diff']:.3g} ({'bitwise equal' if chain['bitwise'] else 'not bitwise'}), "
+                f"loss curve rel. diff {chain['max_loss_rel_diff']:.3g}, val loss rel. diff "
+                f"{chain['val_loss_rel_diff']:.3g}: {'PASS' if chain['passed'] else 'FAIL'} "
+                f"(tolerance {args.tolerance:g})"
+            )
             results[arch] = {**speed, "mfu": mfu, "chain": chain}
             failed |= not chain["passed"]
     if args.json:
-        args.json.write_text(json.dumps({"device": name, "peak_tflops": peak, **results},
-                                        indent=2) + "\n")  # fmt: skip
+        args.json.write_text(
+            json.dumps({"device": name, "peak_tflops": peak, **results}, indent=2) + "\n"
+        )
     return 1 if failed else 0
 
 

@@ -61,9 +61,16 @@ def snakemake(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def job_graph(configfile: Path, workdir: Path) -> dict[str, list[str]]:
     """{job id: ids of the jobs it needs} of a dry run, from Snakemake's ``--dag`` output."""
     dot = snakemake(
-        "-n", "--dag", "-s", str(REPO / "Snakefile"), "--configfile", str(configfile),
-        "-d", str(workdir), cwd=REPO,
-    ).stdout  # fmt: skip
+        "-n",
+        "--dag",
+        "-s",
+        str(REPO / "Snakefile"),
+        "--configfile",
+        str(configfile),
+        "-d",
+        str(workdir),
+        cwd=REPO,
+    ).stdout
     nodes = re.findall(r"^\s*(\d+)\[label", dot, flags=re.M)
     edges = {n: [] for n in nodes}
     for src, dst in re.findall(r"^\s*(\d+) -> (\d+)", dot, flags=re.M):
@@ -108,7 +115,7 @@ def main() -> None:
                     "-d",
                     str(real),
                     cwd=REPO,
-                )  # fmt: skip
+                )
             )
             for name in ACTIONS:
                 runs[name].append(timed("-s", name, cwd=trivial))
@@ -118,12 +125,16 @@ def main() -> None:
     )
     print(f"jobs: {len(edges)} (edges: {sum(map(len, edges.values()))})")
     for name, times in runs.items():
-        print(f"{name:13s} snakemake -n: median {median[name]:.2f} s "
-              f"({', '.join(f'{t:.2f}' for t in times)})")  # fmt: skip
-    print(f"graph building: embryo {median['embryo']:.2f} s, trivial Snakefile "
-          f"{median['trivial']:.2f} s, ratio {median['embryo'] / median['trivial']:.2f}x "
-          f"(target <= 1.5x); against shell: rules "
-          f"{median['embryo'] / median['trivial-shell']:.2f}x")  # fmt: skip
+        print(
+            f"{name:13s} snakemake -n: median {median[name]:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in times)})"
+        )
+    print(
+        f"graph building: embryo {median['embryo']:.2f} s, trivial Snakefile "
+        f"{median['trivial']:.2f} s, ratio {median['embryo'] / median['trivial']:.2f}x "
+        f"(target <= 1.5x); against shell: rules "
+        f"{median['embryo'] / median['trivial-shell']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

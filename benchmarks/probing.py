@@ -134,8 +134,15 @@ def bench_extraction(args, rng) -> None:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(tmp / "tok")
-        dims = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2,
-                "intermediate_size": 64, "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
+        dims = {
+            "size": "tiny",
+            "hidden_size": 32,
+            "num_layers": 2,
+            "num_heads": 2,
+            "intermediate_size": 64,
+            "dropout": 0.1,
+            "initializer_range": 0.02,
+        }
         model = new_model("bert", model_spec("bert", dims), tokenizer, 64, seed=0, sop=False)
         model.save_pretrained(tmp / "model")
         tokenizer.save_pretrained(tmp / "model")

@@ -107,20 +107,30 @@ def main() -> None:
             written = write_corpus(workdir, size)
             for name in JOBS:
                 result = measure(name, workdir, args)
-                rows.append({"size_mb": written / 2**20, "job": name, **result,
-                             "mb_per_s": written / 2**20 / result["seconds"]})  # fmt: skip
-                print(f"{written / 2**20:8.0f} MB  {name:16s} {result['seconds']:8.1f} s "
-                      f"{rows[-1]['mb_per_s']:8.2f} MB/s  peak {result['peak_mb']:7.0f} MB "
-                      f"(anonymous {result['anon_peak_mb']:7.0f} MB)",
-                      flush=True)  # fmt: skip
+                rows.append(
+                    {
+                        "size_mb": written / 2**20,
+                        "job": name,
+                        **result,
+                        "mb_per_s": written / 2**20 / result["seconds"],
+                    }
+                )
+                print(
+                    f"{written / 2**20:8.0f} MB  {name:16s} {result['seconds']:8.1f} s "
+                    f"{rows[-1]['mb_per_s']:8.2f} MB/s  peak {result['peak_mb']:7.0f} MB "
+                    f"(anonymous {result['anon_peak_mb']:7.0f} MB)",
+                    flush=True,
+                )
             subprocess.run(["rm", "-rf", str(workdir)], check=True)
     first = [r for r in rows if r["size_mb"] == rows[0]["size_mb"]]
     smallest = {r["job"]: r for r in first}
     print("\npeak memory relative to the smallest corpus, per job (RSS; anonymous):")
     for r in rows[len(first) :]:
         base = smallest[r["job"]]
-        print(f"  {r['size_mb']:6.0f} MB {r['job']:16s} {r['peak_mb'] / base['peak_mb']:.2f}x; "
-              f"{r['anon_peak_mb'] / base['anon_peak_mb']:.2f}x")  # fmt: skip
+        print(
+            f"  {r['size_mb']:6.0f} MB {r['job']:16s} {r['peak_mb'] / base['peak_mb']:.2f}x; "
+            f"{r['anon_peak_mb'] / base['anon_peak_mb']:.2f}x"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
 
@@ -143,8 +153,12 @@ def measure(name: str, workdir: Path, args) -> dict:
     started = time.perf_counter()
     log = workdir / f"{name}.log"
     with open(log, "w") as sink:  # files, not pipes: the child never blocks on a full pipe
-        child = subprocess.Popen([sys.executable, "-c", prelude + JOBS[name]], cwd=REPO,
-                                 stdout=sink, stderr=subprocess.STDOUT)  # fmt: skip
+        child = subprocess.Popen(
+            [sys.executable, "-c", prelude + JOBS[name]],
+            cwd=REPO,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
         anon = 0
         while True:  # sample the child's anonymous memory until it exits
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
@@ -156,8 +170,12 @@ def measure(name: str, workdir: Path, args) -> dict:
     out = log.read_text()
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"{name} failed:\n{out[-3000:]}")
-    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "anon_peak_mb": anon / 1024,
-            "output": out.strip().splitlines()[-1][:300] if out.strip() else ""}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "peak_mb": usage.ru_maxrss / 1024,
+        "anon_peak_mb": anon / 1024,
+        "output": out.strip().splitlines()[-1][:300] if out.strip() else "",
+    }
 
 
 if __name__ == "__main__":

@@ -144,16 +144,28 @@ def workflow_settings(args):
     from embryo.config.settings import segment
 
     total = args.warmup + args.windows * args.steps
-    model = {"hidden_size": args.hidden, "num_layers": args.layers, "num_heads": args.heads,
-             "intermediate_size": 4 * args.hidden}  # fmt: skip
+    model = {
+        "hidden_size": args.hidden,
+        "num_layers": args.layers,
+        "num_heads": args.heads,
+        "intermediate_size": 4 * args.hidden,
+    }
     config = {
         "corpora": {"c": {"source": "builtin"}},
         "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece"}},
-        "runs": {"bench": {"architecture": "bert", "tokenizer": "t", "seed": SEED,
-                           "block_size": args.block, "checkpoints": [0, total],
-                           "model": model, "optimizer": {"batch_size": args.batch},
-                           "objective": {"mlm_probability": MLM_PROBABILITY}}},
-    }  # fmt: skip
+        "runs": {
+            "bench": {
+                "architecture": "bert",
+                "tokenizer": "t",
+                "seed": SEED,
+                "block_size": args.block,
+                "checkpoints": [0, total],
+                "model": model,
+                "optimizer": {"batch_size": args.batch},
+                "objective": {"mlm_probability": MLM_PROBABILITY},
+            }
+        },
+    }
     config = validate(config, load_schema(REPO / "config" / "schema.yaml"), check_files=False)
     return segment(config, "bench", total)
 
@@ -443,8 +455,9 @@ def parse_args():
     parser.add_argument("--windows", type=int, default=12, help="timed windows per variant")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per variant")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    parser.add_argument("--compile", action="store_true",
-                        help="also packed HF and embryo under torch.compile")  # fmt: skip
+    parser.add_argument(
+        "--compile", action="store_true", help="also packed HF and embryo under torch.compile"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     return parser.parse_args()
 

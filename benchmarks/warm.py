@@ -47,17 +47,25 @@ def main() -> None:
         work = Path(tmp)
         (work / "job.py").write_text(SCRIPT)
         BertModel(
-            BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-                       num_attention_heads=2, intermediate_size=64)
-        ).save_pretrained(work / "model")  # fmt: skip
+            BertConfig(
+                vocab_size=100,
+                hidden_size=32,
+                num_hidden_layers=2,
+                num_attention_heads=2,
+                intermediate_size=64,
+            )
+        ).save_pretrained(work / "model")
 
         def job(**env) -> float:
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "job.py", "model"], cwd=work, check=True,
+                [sys.executable, "job.py", "model"],
+                cwd=work,
+                check=True,
                 env={**os.environ, "EMBRYO_WARM_IDLE": "10", **env},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             return time.perf_counter() - started
 
         cold = [job(EMBRYO_WARM="0") for _ in range(args.jobs)]

@@ -104,7 +104,7 @@ def kept_refs(path: Path, repos: dict[str, list[str]]) -> Path:
         repo: {
             "refs": {n: hashlib.sha1(f"{repo}@{n}".encode()).hexdigest() for n in names},
             "listed": "stand-in",
-        }  # fmt: skip
+        }
         for repo, names in repos.items()
     }
     Path(path).write_text(json.dumps(listing, indent=2))

@@ -69,14 +69,28 @@ def simulate_not_monotonic(size: dict, fall: float, analyses: int, seed: int = 0
         u = rng.random(len(sentence))  # a word's own difficulty, kept across checkpoints
         right = u[:, None] < factor[:, None] * curve[None, :]
         n = len(sentence)
-        items = pd.DataFrame({
-            "run": "r", "task": "upos", "layer": 1, "label": "A",
-            "step": np.tile(steps, n), "item": np.repeat(np.arange(n), k),
-            "sentence": np.repeat(sentence, k),
-            "predicted": np.where(right.ravel(), "A", "B"),
-        })  # fmt: skip
-        probe = pd.DataFrame({"run": "r", "task": "upos", "step": steps, "layer": 1,
-                              "accuracy": curve, "majority_baseline": 0.0})  # fmt: skip
+        items = pd.DataFrame(
+            {
+                "run": "r",
+                "task": "upos",
+                "layer": 1,
+                "label": "A",
+                "step": np.tile(steps, n),
+                "item": np.repeat(np.arange(n), k),
+                "sentence": np.repeat(sentence, k),
+                "predicted": np.where(right.ravel(), "A", "B"),
+            }
+        )
+        probe = pd.DataFrame(
+            {
+                "run": "r",
+                "task": "upos",
+                "step": steps,
+                "layer": 1,
+                "accuracy": curve,
+                "majority_baseline": 0.0,
+            }
+        )
         (row,) = f.not_monotonic({"probe": probe}, {"probe": items})
         counts[row.verdict] = counts.get(row.verdict, 0) + 1
     return {v: c / analyses for v, c in counts.items()}
@@ -116,18 +130,25 @@ def simulate_pos(size: dict, gap: float, analyses: int, seed: int = 0) -> dict:
         p = factor[:, None] * curves[[index[t] for t in tags]]
         right = rng.random(len(sentence))[:, None] < p
         n = len(sentence)
-        items = pd.DataFrame({
-            "run": "r", "step": np.tile(steps, n), "item": np.repeat(np.arange(n), k),
-            "sentence": np.repeat(sentence, k), "upos": np.repeat(tags, k),
-            "mask_prediction": right.ravel(), "reconstruction": right.ravel(),
-        })  # fmt: skip
+        items = pd.DataFrame(
+            {
+                "run": "r",
+                "step": np.tile(steps, n),
+                "item": np.repeat(np.arange(n), k),
+                "sentence": np.repeat(sentence, k),
+                "upos": np.repeat(tags, k),
+                "mask_prediction": right.ravel(),
+                "reconstruction": right.ravel(),
+            }
+        )
         row = f.pos_order(pd.DataFrame({"run": ["r"]}), items)[0]
         counts[row.verdict] = counts.get(row.verdict, 0) + 1
     return {v: c / analyses for v, c in counts.items()}
 
 
-def simulate_more_data(size: dict, increase: float, analyses: int, seed: int = 0,
-                       sd: float = 0.02) -> dict:  # fmt: skip
+def simulate_more_data(
+    size: dict, increase: float, analyses: int, seed: int = 0, sd: float = 0.02
+) -> dict:
     """Shares of verdicts of the more-data rule on a progressive grid of ``layers``: one
     layer's benefit grows by ``increase`` from the small to the large training set (from
     0: negligible), the others' stay at 0.05; seeds' scores with noise ``sd``."""
@@ -142,16 +163,32 @@ def simulate_more_data(size: dict, increase: float, analyses: int, seed: int = 0
                 for kept in range(layers + 1):  # progressive-k{kept}: layers 0..kept-1 kept
                     scheme = "none" if kept == layers else f"progressive-k{kept}"
                     score = 0.8 - sum(benefit[kept:]) + rng.normal(0, sd)
-                    rows.append({"run": "r", "step": 1, "task": "t", "metric": "accuracy",
-                                 "n": n, "reinit": scheme, "seed": s, "layers": layers,
-                                 "score": score})  # fmt: skip
+                    rows.append(
+                        {
+                            "run": "r",
+                            "step": 1,
+                            "task": "t",
+                            "metric": "accuracy",
+                            "n": n,
+                            "reinit": scheme,
+                            "seed": s,
+                            "layers": layers,
+                            "score": score,
+                        }
+                    )
         row = f.more_data_more_help(pd.DataFrame(rows))[0]
         counts[row.verdict] = counts.get(row.verdict, 0) + 1
     return {v: c / analyses for v, c in counts.items()}
 
 
-def simulate_steps_saved(size: dict, saving: float, analyses: int, seed: int = 0,
-                         difficulty: float = 0.3, noise: float = 0.05) -> dict:  # fmt: skip
+def simulate_steps_saved(
+    size: dict,
+    saving: float,
+    analyses: int,
+    seed: int = 0,
+    difficulty: float = 0.3,
+    noise: float = 0.05,
+) -> dict:
     """Shares of verdicts of the steps-saved rule: the twin's mean loss falls linearly from
     5 to 2 over its T steps, the student's reaches 2 at T (1 - ``saving``) (linear, so
     interpolating between checkpoints is exact and the true saving is ``saving``); each
@@ -167,12 +204,25 @@ def simulate_steps_saved(size: dict, saving: float, analyses: int, seed: int = 0
         for run, reach in (("s", last * (1 - saving)), ("w", last)):
             mean = 5 - 3 * steps / reach
             loss = mean[:, None] + hard[None] + rng.normal(0, noise, (k, n))
-            frames.append(pd.DataFrame({"run": run, "step": np.repeat(steps, n),
-                                        "block": np.tile(np.arange(n), k),
-                                        "loss": 100 * loss.ravel(), "tokens": 100}))  # fmt: skip
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "run": run,
+                        "step": np.repeat(steps, n),
+                        "block": np.tile(np.arange(n), k),
+                        "loss": 100 * loss.ravel(),
+                        "tokens": 100,
+                    }
+                )
+            )
             curves[run] = np.exp(loss.mean(1))
-        validation = pd.DataFrame([{"run": r, "step": t, "val_perplexity": v}
-                                   for r, c in curves.items() for t, v in zip(steps, c, strict=True)])  # fmt: skip
+        validation = pd.DataFrame(
+            [
+                {"run": r, "step": t, "val_perplexity": v}
+                for r, c in curves.items()
+                for t, v in zip(steps, c, strict=True)
+            ]
+        )
         from embryo.inheritance.comparison import comparison
 
         inheritance = comparison([{"student": "s", "teacher": "t", "twin": "w"}], validation)
@@ -228,29 +278,56 @@ def cells():
     """Every rule x effect x size: (rule, size, truth, simulate)."""
     m = f.MARGINS
     for name, size in SIZES.items():
-        for label, effect in (("at the margin (null)", m["probing"]), ("monotone", 0.0),
-                              ("margin + 0.02", m["probing"] + 0.02), ("margin + 0.05", m["probing"] + 0.05),
-                              ("margin + 0.10", m["probing"] + 0.10)):  # fmt: skip
-            yield ("not monotonic (probe accuracy)", name, label,
-                   lambda n, s=size, e=effect: simulate_not_monotonic(s, e, n, seed=11))  # fmt: skip
-        for label, gap in (("at the margin (null)", m["pos_order"]), ("1 doubling", 1.0),
-                           ("2 doublings", 2.0), ("3 doublings", 3.0)):  # fmt: skip
+        for label, effect in (
+            ("at the margin (null)", m["probing"]),
+            ("monotone", 0.0),
+            ("margin + 0.02", m["probing"] + 0.02),
+            ("margin + 0.05", m["probing"] + 0.05),
+            ("margin + 0.10", m["probing"] + 0.10),
+        ):
+            yield (
+                "not monotonic (probe accuracy)",
+                name,
+                label,
+                lambda n, s=size, e=effect: simulate_not_monotonic(s, e, n, seed=11),
+            )
+        for label, gap in (
+            ("at the margin (null)", m["pos_order"]),
+            ("1 doubling", 1.0),
+            ("2 doublings", 2.0),
+            ("3 doublings", 3.0),
+        ):
             yield (
                 "POS order",
                 name,
                 label,
                 lambda n, s=size, g=gap: simulate_pos(s, g, n, seed=12),
             )
-        for label, inc in (("at the margin (null)", m["transfer"]), ("margin + 0.02", m["transfer"] + 0.02),
-                           ("margin + 0.05", m["transfer"] + 0.05), ("margin + 0.10", m["transfer"] + 0.10)):  # fmt: skip
-            yield ("more data, more help", name, label,
-                   lambda n, s=size, i=inc: simulate_more_data(s, i, n, seed=13))  # fmt: skip
+        for label, inc in (
+            ("at the margin (null)", m["transfer"]),
+            ("margin + 0.02", m["transfer"] + 0.02),
+            ("margin + 0.05", m["transfer"] + 0.05),
+            ("margin + 0.10", m["transfer"] + 0.10),
+        ):
+            yield (
+                "more data, more help",
+                name,
+                label,
+                lambda n, s=size, i=inc: simulate_more_data(s, i, n, seed=13),
+            )
     for name, size in KI_SIZES.items():
-        for label, saving in (("at the margin (null)", m["steps_saved"]), ("no saving", 0.0),
-                              ("margin + 0.05", m["steps_saved"] + 0.05),
-                              ("margin + 0.15", m["steps_saved"] + 0.15)):  # fmt: skip
-            yield ("steps saved", name, label,
-                   lambda n, s=size, v=saving: simulate_steps_saved(s, v, n, seed=14))  # fmt: skip
+        for label, saving in (
+            ("at the margin (null)", m["steps_saved"]),
+            ("no saving", 0.0),
+            ("margin + 0.05", m["steps_saved"] + 0.05),
+            ("margin + 0.15", m["steps_saved"] + 0.15),
+        ):
+            yield (
+                "steps saved",
+                name,
+                label,
+                lambda n, s=size, v=saving: simulate_steps_saved(s, v, n, seed=14),
+            )
 
 
 if __name__ == "__main__":
@@ -264,5 +341,9 @@ if __name__ == "__main__":
     print("|---" * (3 + len(verdicts)) + "|")
     for rule, size, truth, simulate in cells():
         shares = simulate(n)
-        print(f"| {rule} | {size} | {truth} | "
-              + " | ".join(f"{shares.get(v, 0.0):.3f}" for v in verdicts) + " |", flush=True)  # fmt: skip
+        print(
+            f"| {rule} | {size} | {truth} | "
+            + " | ".join(f"{shares.get(v, 0.0):.3f}" for v in verdicts)
+            + " |",
+            flush=True,
+        )

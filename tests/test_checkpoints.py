@@ -22,9 +22,13 @@ def tiny_bert(seed: int):
 
     torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=40, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=16,
-    )  # fmt: skip
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
     return BertForMaskedLM(config)
 
 
@@ -90,12 +94,23 @@ def exported(tmp_path, tiny_tokenizer):
     tiny_bert(0).save_pretrained(out)
     AutoTokenizer.from_pretrained(tiny_tokenizer).save_pretrained(out)
     (out / ".snakemake_timestamp").write_text("")
-    info = {"run": "bert", "architecture": "bert", "corpus": "wiki", "tokenizer": "wp",
-            "block_size": 16, "optimizer": {"lr": 0.0005, "batch_size": 8},
-            "metrics": {"step": 40, "val_loss": 2.5, "val_perplexity": 12.18, "tokens_seen": 5120}}  # fmt: skip
+    info = {
+        "run": "bert",
+        "architecture": "bert",
+        "corpus": "wiki",
+        "tokenizer": "wp",
+        "block_size": 16,
+        "optimizer": {"lr": 0.0005, "batch_size": 8},
+        "metrics": {"step": 40, "val_loss": 2.5, "val_perplexity": 12.18, "tokens_seen": 5120},
+    }
     (out / "embryo.json").write_text(json.dumps(info))
-    write_manifest(out, run="bert", step=40, parent={"segment": "results/bert/train/step-40"},
-                   code={"segment": "abc123"})  # fmt: skip
+    write_manifest(
+        out,
+        run="bert",
+        step=40,
+        parent={"segment": "results/bert/train/step-40"},
+        code={"segment": "abc123"},
+    )
     return out
 
 

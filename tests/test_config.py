@@ -201,8 +201,12 @@ def test_bad_config_names_the_key(good, edit, message):
 
 def with_student(cfg, **teacher):
     """``cfg`` with a student s of run r (4 layers) and its from-scratch twin w."""
-    student = {"architecture": "bert", "tokenizer": "t", "checkpoints": [0, 10],
-               "model": {"num_layers": 4}}  # fmt: skip
+    student = {
+        "architecture": "bert",
+        "tokenizer": "t",
+        "checkpoints": [0, 10],
+        "model": {"num_layers": 4},
+    }
     cfg["runs"]["w"] = copy.deepcopy(student)
     cfg["runs"]["s"] = {**student, "teacher": {"run": "r", "twin": "w", **teacher}}
     return cfg
@@ -252,8 +256,13 @@ def test_bad_teacher_names_the_key(good, edit, message):
 
 
 def with_grown(cfg, model, **grow_from):
-    cfg["runs"]["g"] = {"architecture": "bert", "tokenizer": "t", "checkpoints": [0, 10],
-                        "model": model, "grow_from": {"run": "r", **grow_from}}  # fmt: skip
+    cfg["runs"]["g"] = {
+        "architecture": "bert",
+        "tokenizer": "t",
+        "checkpoints": [0, 10],
+        "model": model,
+        "grow_from": {"run": "r", **grow_from},
+    }
     return cfg
 
 
@@ -309,8 +318,16 @@ def test_student_segments_carry_the_teacher_and_its_schedule(good):
     cfg = check(with_student(copy.deepcopy(good)))
     assert ec.segment_settings(cfg, "s", 0).teacher is None  # initialisation: no teacher
     ki = ec.segment_settings(cfg, "s", 10).teacher
-    assert ki._asdict() == {"run": "r", "step": 20, "twin": "w", "schedule": "linear",
-                            "alpha": 1.0, "kd_steps": 10, "temperature": 2.0, "top_k": None}  # fmt: skip
+    assert ki._asdict() == {
+        "run": "r",
+        "step": 20,
+        "twin": "w",
+        "schedule": "linear",
+        "alpha": 1.0,
+        "kd_steps": 10,
+        "temperature": 2.0,
+        "top_k": None,
+    }
     assert (
         ec.linked_checkpoint(cfg, "s", "teacher") == ("r", 20)
         and ec.linked_checkpoint(cfg, "r", "teacher") is None
@@ -325,8 +342,13 @@ def test_schedule_expansion_by_hand():
     run = {"checkpoints": {"until": 1000, "every": 1000, "log_spaced": True, "log_base": 10}}
     assert ec.checkpoint_steps(run) == [0, 1, 10, 100, 1000]
     # dense early, sparse later: the union of two schedules and a step
-    run = {"checkpoints": [{"until": 40, "every": 10, "log_spaced": True, "log_base": 2},
-                           {"until": 200, "every": 50, "log_spaced": False}, 125]}  # fmt: skip
+    run = {
+        "checkpoints": [
+            {"until": 40, "every": 10, "log_spaced": True, "log_base": 2},
+            {"until": 200, "every": 50, "log_spaced": False},
+            125,
+        ]
+    }
     assert ec.checkpoint_steps(run) == [0, 1, 2, 4, 8, 10, 20, 30, 40, 50, 100, 125, 150, 200]
 
 
@@ -443,8 +465,14 @@ def test_experiments_are_a_union_of_their_own_grids(good):
     }
     checked = check(cfg)
     grid = ec.transfer_grid(checked, "r")
-    assert set(grid["progressive-k0"]) == {("sst", 1, 0), ("sst", 1, 1), ("sst", "full", 0),
-                                           ("sst", "full", 1), ("cola", "full", 0), ("cola", "full", 1)}  # fmt: skip
+    assert set(grid["progressive-k0"]) == {
+        ("sst", 1, 0),
+        ("sst", 1, 1),
+        ("sst", "full", 0),
+        ("sst", "full", 1),
+        ("cola", "full", 0),
+        ("cola", "full", 1),
+    }
     assert set(grid["block-0-0"]) == {(t, 1, s) for t in ("sst", "cola") for s in (0, 1, 2)}
     # progressive's K = L is none: one scheme, its points from two experiments, each once
     assert set(grid["none"]) == set(grid["progressive-k0"]) | {("sst", 1, 5), ("sst", "full", 5)}
@@ -458,12 +486,18 @@ def test_experiments_are_a_union_of_their_own_grids(good):
     "experiments, error",
     [
         ([{"name": "a"}, {"name": "a"}], r"experiments\[1\] \(a\): the name 'a' is used by 2"),
-        ([{"name": "a", "tasks": ["mnli"]}], r"experiments\[0\] \(a\)\.tasks: \['mnli'\] are not tasks of the grid"),
-        ([{"name": "a", "train_sizes": [50]}], r"experiments\[0\] \(a\)\.train_sizes: 50 training examples asked for, but task sst's train file has at most 1 rows"),
+        (
+            [{"name": "a", "tasks": ["mnli"]}],
+            r"experiments\[0\] \(a\)\.tasks: \['mnli'\] are not tasks of the grid",
+        ),
+        (
+            [{"name": "a", "train_sizes": [50]}],
+            r"experiments\[0\] \(a\)\.train_sizes: 50 training examples asked for, but task sst's train file has at most 1 rows",
+        ),
         ([{"name": "a", "seed": [1]}], r"experiments.*seed"),
         ([{"schemes": ["none"]}], r"experiments.*name"),
     ],
-)  # fmt: skip
+)
 def test_experiment_errors_name_the_experiment(good, experiments, error):
     cfg = copy.deepcopy(good)
     cfg["transferability"] = {"experiments": experiments}
@@ -477,13 +511,20 @@ def test_the_grid_table_has_each_scheme_at_its_own_points():
     from embryo.results.tables import on_grid
 
     jobs = pd.DataFrame(
-        [{"run": "r", "task": "t", "n": n, "reinit": s, "seed": seed, "score": i}
-         for i, (n, s, seed) in enumerate([(1, "none", 0), ("full", "none", 0), (1, "none", 1),
-                                           (1, "progressive-k1", 0)])]
-    )  # fmt: skip
-    grid = {"r": {"none": ["none", [["t", "full", 0], ["t", 1, 0]]],
-                  "progressive-k2": ["none", [["t", 1, 1]]],
-                  "progressive-k1": ["progressive-k1", [["t", 1, 0]]]}}  # fmt: skip
+        [
+            {"run": "r", "task": "t", "n": n, "reinit": s, "seed": seed, "score": i}
+            for i, (n, s, seed) in enumerate(
+                [(1, "none", 0), ("full", "none", 0), (1, "none", 1), (1, "progressive-k1", 0)]
+            )
+        ]
+    )
+    grid = {
+        "r": {
+            "none": ["none", [["t", "full", 0], ["t", 1, 0]]],
+            "progressive-k2": ["none", [["t", 1, 1]]],
+            "progressive-k1": ["progressive-k1", [["t", 1, 0]]],
+        }
+    }
     table = on_grid(jobs, grid)
     got = {(r.reinit, str(r.n), r.seed): (r.score, r.same_as) for r in table.itertuples()}
     assert got == {
@@ -516,10 +557,13 @@ def test_task_sizes_replace_the_grid_sizes_of_their_task(good):
         ({"architecture": ["nobody"]}, r"inheritance\.studies\.architecture: unknown run 'nobody'"),
         ({"data": ["w"]}, r"inheritance\.studies\.data: w has no teacher"),
         ({"domain": ["s"]}, r"inheritance\.studies\.domain: s starts from scratch"),
-        ({"lineage": ["s", "g"]}, r"inheritance\.studies\.lineage: g follows s in the lineage, but its teacher is r"),
+        (
+            {"lineage": ["s", "g"]},
+            r"inheritance\.studies\.lineage: g follows s in the lineage, but its teacher is r",
+        ),
         ({"teachers": ["s"]}, r"inheritance\.studies.*teachers"),
     ],
-)  # fmt: skip
+)
 def test_study_errors_name_the_study(good, studies, error):
     cfg = with_student(copy.deepcopy(good))
     cfg["runs"]["g"] = copy.deepcopy(cfg["runs"]["s"])
@@ -570,8 +614,11 @@ def test_a_branch_continues_its_parent_and_anneals_from_its_rate(good):
     from embryo.config.settings import segment
 
     good["runs"]["r"]["optimizer"] = {"lr": 1e-3, "warmup_steps": 0}
-    good["runs"]["cool"] = {**copy.deepcopy(good["runs"]["r"]), "checkpoints": [10, 15, 20],
-                            "branch": {"run": "r", "step": 10, "anneal": True}}  # fmt: skip
+    good["runs"]["cool"] = {
+        **copy.deepcopy(good["runs"]["r"]),
+        "checkpoints": [10, 15, 20],
+        "branch": {"run": "r", "step": 10, "anneal": True},
+    }
     cfg = check(good)
     assert resumes_from(cfg, "cool", 10) == ("r", 10) and resumes_from(cfg, "cool", 15) == (
         "cool",
@@ -589,8 +636,11 @@ def test_a_branch_continues_its_parent_and_anneals_from_its_rate(good):
     assert data_spans(cfg, "r") == [("r", 0, 20)]
     assert data_spans(cfg, "cool") == [("r", 0, 10), ("cool", 10, 20)]
     assert [drawn_by(cfg, "cool", t) for t in (1, 10, 11, 20)] == ["r", "r", "cool", "cool"]
-    good["runs"]["colder"] = {**copy.deepcopy(good["runs"]["cool"]), "checkpoints": [15, 30],
-                              "branch": {"run": "cool", "step": 15, "anneal": True}}  # fmt: skip
+    good["runs"]["colder"] = {
+        **copy.deepcopy(good["runs"]["cool"]),
+        "checkpoints": [15, 30],
+        "branch": {"run": "cool", "step": 15, "anneal": True},
+    }
     assert data_spans(check(good), "colder") == [("r", 0, 10), ("cool", 10, 15), ("colder", 15, 30)]
     del good["runs"]["colder"]
     for edit, message in (
@@ -624,11 +674,16 @@ def test_tokens_seen_per_checkpoint_put_runs_on_one_axis(good):
     from embryo.results.tables import with_tokens
 
     good["runs"]["r"] |= {"block_size": 16, "optimizer": {"batch_size": 4}}
-    good["runs"]["wide"] = {**copy.deepcopy(good["runs"]["r"]), "checkpoints": [10, 20],
-                            "optimizer": {"batch_size": 8},
-                            "branch": {"run": "r", "step": 10}}  # fmt: skip
-    good["runs"]["suite"] = {"import": {"path": "s-{step}", "tokens_per_step": 1000,
-                                        "tokens": {20: 12345}}, "checkpoints": [10, 20]}  # fmt: skip
+    good["runs"]["wide"] = {
+        **copy.deepcopy(good["runs"]["r"]),
+        "checkpoints": [10, 20],
+        "optimizer": {"batch_size": 8},
+        "branch": {"run": "r", "step": 10},
+    }
+    good["runs"]["suite"] = {
+        "import": {"path": "s-{step}", "tokens_per_step": 1000, "tokens": {20: 12345}},
+        "checkpoints": [10, 20],
+    }
     good["runs"]["unknown"] = {"import": {"path": "s-{step}"}, "checkpoints": [10]}
     good["transferability"] = {"enabled": False}
     good["analyses"] = {"downstream": {"enabled": False}}
@@ -636,8 +691,10 @@ def test_tokens_seen_per_checkpoint_put_runs_on_one_axis(good):
     assert tokens["r"] == {0: 0, 10: 640, 20: 1280}  # 10 steps x 4 blocks x 16 tokens
     assert tokens["wide"] == {10: 640, 20: 640 + 10 * 8 * 16}
     assert tokens["suite"] == {10: 10_000, 20: 12345} and tokens["unknown"] == {10: None}
-    table = with_tokens(pd.DataFrame({"run": ["r", "suite", "unknown"], "step": [10, 20, 10],
-                                      "score": [1, 2, 3]}), tokens)  # fmt: skip
+    table = with_tokens(
+        pd.DataFrame({"run": ["r", "suite", "unknown"], "step": [10, 20, 10], "score": [1, 2, 3]}),
+        tokens,
+    )
     assert list(table.columns) == ["run", "step", "tokens", "score"]
     assert table["tokens"].tolist()[:2] == [640, 12345] and table["tokens"].isna().tolist()[2]
 
@@ -645,8 +702,12 @@ def test_tokens_seen_per_checkpoint_put_runs_on_one_axis(good):
 def test_extractive_qa_tasks_need_no_columns_and_stay_out_of_the_grid(good):
     """A SQuAD task is files and a type; its metrics are QA's; the grid refuses it."""
     cfg = copy.deepcopy(good)
-    cfg["tasks"]["squad"] = {"source": "local", "type": "extractive_qa", "train": "train.tsv",
-                             "dev": "dev.tsv"}  # fmt: skip
+    cfg["tasks"]["squad"] = {
+        "source": "local",
+        "type": "extractive_qa",
+        "train": "train.tsv",
+        "dev": "dev.tsv",
+    }
     cfg["analyses"] = {"downstream": {"tasks": ["squad"]}}
     cfg["transferability"] = {"tasks": ["sst"]}
     assert check(cfg)["tasks"]["squad"]["type"] == "extractive_qa"

@@ -264,9 +264,8 @@ def test_prepare_corpus_writes_parquet(tmp_path):
     assert train["doc"].tolist() == list(range(30))  # a text file: one document per line
     assert stats == {
         "train": {"texts": 30, "documents": 30, "chars": int(train["text"].str.len().sum())},
-        "validation": {"texts": 10, "documents": 10,
-                       "chars": int(valid["text"].str.len().sum())},
-    }  # fmt: skip
+        "validation": {"texts": 10, "documents": 10, "chars": int(valid["text"].str.len().sum())},
+    }
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "train.parquet",
         "valid.parquet",
@@ -324,14 +323,19 @@ def test_mix_concatenates_the_prepared_parts_in_order(tmp_path):
         lines_file(tmp_path / f"{name}.txt", n, prefix=name)
         parts.append(tmp_path / name)
         prepare_corpus(
-            spec([f"{name}.txt"], validation_fraction=0.2), tmp_path,
-            parts[-1] / "train.parquet", parts[-1] / "validation.parquet",
-        )  # fmt: skip
+            spec([f"{name}.txt"], validation_fraction=0.2),
+            tmp_path,
+            parts[-1] / "train.parquet",
+            parts[-1] / "validation.parquet",
+        )
     out = tmp_path / "mix"
     stats = prepare_corpus(
-        {"source": "mix", "parts": ["wiki", "books"], "max_texts": None}, None,
-        out / "train.parquet", out / "validation.parquet", part_dirs=parts,
-    )  # fmt: skip
+        {"source": "mix", "parts": ["wiki", "books"], "max_texts": None},
+        None,
+        out / "train.parquet",
+        out / "validation.parquet",
+        part_dirs=parts,
+    )
     assert stats["train"]["texts"] == 16 + 8 and stats["validation"]["texts"] == 4 + 2
     train = pq.read_table(out / "train.parquet")["text"].to_pylist()
     assert train[:16] == pq.read_table(parts[0] / "train.parquet")["text"].to_pylist()
@@ -481,12 +485,20 @@ def test_streamed_preparation_is_the_in_memory_corpus_batch_by_batch(tmp_path, m
     assert table["text"].to_pylist() == expected["train"]
     assert table["doc"].to_pylist() == expected["train_docs"] == [0] * 7 + [1]
     mix = tmp_path / "mix"
-    stats = prepare_corpus({"source": "mix", "max_texts": 10}, None, mix / "train.parquet",
-                           mix / "validation.parquet", part_dirs=parts)  # fmt: skip
+    stats = prepare_corpus(
+        {"source": "mix", "max_texts": 10},
+        None,
+        mix / "train.parquet",
+        mix / "validation.parquet",
+        part_dirs=parts,
+    )
     train = pq.read_table(mix / "train.parquet")
     assert train["doc"].to_pylist() == [0] * 7 + [1, 2, 3]  # the lines: a document each
-    assert stats["train"] == {"texts": 10, "documents": 4,
-                              "chars": sum(map(len, train["text"].to_pylist()))}  # fmt: skip
+    assert stats["train"] == {
+        "texts": 10,
+        "documents": 4,
+        "chars": sum(map(len, train["text"].to_pylist())),
+    }
     validation = pq.read_table(mix / "validation.parquet")["doc"].to_pylist()
     # a.txt read as paragraphs (one text, one document), then the 3 held-out lines
     assert validation == [0, 1, 2, 3]
@@ -500,8 +512,11 @@ def test_hub_hold_out_streams_arrow_batches(monkeypatch):
     import embryo.data.corpus as corpus
 
     texts = [f"text {i}" if i % 4 else " " for i in range(40)]
-    monkeypatch.setattr(datasets, "load_dataset", lambda *a, split, revision=None:
-                        datasets.Dataset.from_dict({"text": texts}))  # fmt: skip
+    monkeypatch.setattr(
+        datasets,
+        "load_dataset",
+        lambda *a, split, revision=None: datasets.Dataset.from_dict({"text": texts}),
+    )
     hub = {"source": "hub", "hub_id": "org/c", "validation_fraction": 0.2, "seed": 4}
     monkeypatch.setattr(corpus, "BATCH", 7)
     out = load_corpus(hub, None)
@@ -524,8 +539,9 @@ def test_parquet_reads_hold_a_row_group_not_the_file(tmp_path):
 
     rng = np.random.default_rng(0)
     path = tmp_path / "big.parquet"
-    with pq.ParquetWriter(path, pa.schema([("text", pa.string()), ("doc", pa.int64())]),
-                          compression="none") as writer:  # fmt: skip
+    with pq.ParquetWriter(
+        path, pa.schema([("text", pa.string()), ("doc", pa.int64())]), compression="none"
+    ) as writer:
         for group in range(48):
             texts = [rng.bytes(500).hex() for _ in range(1000)]  # 1 MB of text a group
             writer.write_table(pa.table({"text": texts, "doc": [group] * 1000}))
@@ -545,8 +561,12 @@ print(rows, pa.default_memory_pool().max_memory() / 2**20)
 """
 
     def peak(how):
-        out = subprocess.run([sys.executable, "-c", probe, str(path), how],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(path), how],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows, megabytes = out.stdout.split()
         assert int(rows) == 48_000
         return float(megabytes)

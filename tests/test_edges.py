@@ -59,23 +59,35 @@ def spans_of(sentence, targets):
 def test_constituents_of_a_tree_by_hand(trees):
     first, second = trees
     assert spans_of(first, constituents(first)) == {
-        ("The old dog", "NP"), ("the house", "NP"), ("in the house", "PP"),
-        ("sleeps in the house", "VP"), ("The old dog sleeps in the house", "S"),
-    }  # fmt: skip
+        ("The old dog", "NP"),
+        ("the house", "NP"),
+        ("in the house", "PP"),
+        ("sleeps in the house", "VP"),
+        ("The old dog sleeps in the house", "S"),
+    }
     assert spans_of(second, constituents(second)) == {
-        ("Ann", "NP"), ("him", "NP"), ("will not see him", "VP"), ("Ann will not see him", "S"),
-    }  # fmt: skip
+        ("Ann", "NP"),
+        ("him", "NP"),
+        ("will not see him", "VP"),
+        ("Ann will not see him", "S"),
+    }
 
 
 def test_semantic_roles_of_a_tree_by_hand(trees):
     first, second = trees
-    roles = {(s.words[t.span1[0]], " ".join(s.words[slice(*t.span2)]), t.label)
-             for s in trees for t in predicate_arguments(s)}  # fmt: skip
+    roles = {
+        (s.words[t.span1[0]], " ".join(s.words[slice(*t.span2)]), t.label)
+        for s in trees
+        for t in predicate_arguments(s)
+    }
     assert roles == {
-        ("sleeps", "The old dog", "ARG0"), ("sleeps", "in the house", "ARGM-LOC"),
-        ("see", "Ann", "ARG0"), ("see", "will", "ARGM-MOD"), ("see", "not", "ARGM-NEG"),
+        ("sleeps", "The old dog", "ARG0"),
+        ("sleeps", "in the house", "ARGM-LOC"),
+        ("see", "Ann", "ARG0"),
+        ("see", "will", "ARGM-MOD"),
+        ("see", "not", "ARGM-NEG"),
         ("see", "him", "ARG1"),
-    }  # fmt: skip
+    }
 
 
 def test_jiant_files_round_trip_and_bad_lines_name_the_line(tmp_path):
@@ -89,15 +101,28 @@ def test_jiant_files_round_trip_and_bad_lines_name_the_line(tmp_path):
     good = json.dumps({"text": "a b", "targets": []})
     for line, error in [
         ("{not json", r"bad\.json:2: not JSON"),
-        (json.dumps({"text": "a b", "targets": [{"span1": [1, 3], "label": "X"}]}),
-         r"bad\.json:2: span1 \[1, 3\] is not a span of the text's 2 tokens"),
-        (json.dumps({"text": "a b", "targets": [{"span1": [0, 1], "label": ["X", "Y"]}]}),
-         r"bad\.json:2: label should be one string.*multi-label"),
-        (json.dumps({"text": "a b", "targets": [{"span1": [0, 1], "label": "X"},
-                                               {"span1": [0, 1], "span2": [1, 2], "label": "Y"}]}),
-         r"bad\.json:2: some targets have span2 and some not"),
+        (
+            json.dumps({"text": "a b", "targets": [{"span1": [1, 3], "label": "X"}]}),
+            r"bad\.json:2: span1 \[1, 3\] is not a span of the text's 2 tokens",
+        ),
+        (
+            json.dumps({"text": "a b", "targets": [{"span1": [0, 1], "label": ["X", "Y"]}]}),
+            r"bad\.json:2: label should be one string.*multi-label",
+        ),
+        (
+            json.dumps(
+                {
+                    "text": "a b",
+                    "targets": [
+                        {"span1": [0, 1], "label": "X"},
+                        {"span1": [0, 1], "span2": [1, 2], "label": "Y"},
+                    ],
+                }
+            ),
+            r"bad\.json:2: some targets have span2 and some not",
+        ),
         (json.dumps({"targets": []}), r'bad\.json:2: expected an object with a "text" string'),
-    ]:  # fmt: skip
+    ]:
         (tmp_path / "bad.json").write_text(good + "\n" + line + "\n")
         with pytest.raises(EmbryoError, match=error):
             read_edges(tmp_path / "bad.json")
@@ -158,8 +183,15 @@ def test_span_probes_read_labels_the_spans_carry(tiny_model, tmp_path):  # noqa:
             out.append(Record(words, targets))
         return out
 
-    items, meta = edge_probe(tiny_model, records(150), records(50), "toy",
-                             settings=FAST._replace(min_steps=50), max_length=32, batch_size=16)  # fmt: skip
+    items, meta = edge_probe(
+        tiny_model,
+        records(150),
+        records(50),
+        "toy",
+        settings=FAST._replace(min_steps=50),
+        max_length=32,
+        batch_size=16,
+    )
     rows = summarise(items, meta)
     assert [r["layer"] for r in rows] == [0, 1, 2] and rows[0]["n_test"] == 150
     assert rows[0]["accuracy"] > 0.9  # the embeddings tell the first word apart

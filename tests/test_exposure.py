@@ -76,8 +76,13 @@ def test_bins_are_powers_of_two():
 
 
 def test_binned_p_at_1_with_clopper_pearson_interval():
-    table = pd.DataFrame({"step": 5, "exposure": [0, 0, 0, 0, 3, 2],
-                          "correct": [True, False, False, False, True, True]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "step": 5,
+            "exposure": [0, 0, 0, 0, 3, 2],
+            "correct": [True, False, False, False, True, True],
+        }
+    )
     out = binned(table).set_index("bin")
     assert out.loc[0, "facts"] == 4 and out.loc[0, "p_at_1"] == 0.25
     assert out.loc[2, "facts"] == 2 and out.loc[2, "p_at_1"] == 1.0
@@ -104,7 +109,7 @@ def test_exposure_table_counts_the_run_s_own_blocks(tiny_blocks, tiny_tokenizer)
                 "skipped": ["", "multi_piece"],
                 "rank": pd.array([1 if step else 5, None], dtype="Int64"),
             }
-        )  # fmt: skip
+        )
         for step in (0, 3, 9)
     }
     spans = [Span(str(tiny_blocks), 0, 9, 4, 0)]

@@ -41,8 +41,16 @@ def _sentences():
     out = []
     for k, text in enumerate(texts(12, seed=3)):
         words = text.split()
-        out.append(Sentence(f"s{k}", words, ["NOUN"] * len(words), ["NN"] * len(words),
-                            [-1] + [0] * (len(words) - 1), ["root"] + ["dep"] * (len(words) - 1)))  # fmt: skip
+        out.append(
+            Sentence(
+                f"s{k}",
+                words,
+                ["NOUN"] * len(words),
+                ["NN"] * len(words),
+                [-1] + [0] * (len(words) - 1),
+                ["root"] + ["dep"] * (len(words) - 1),
+            )
+        )
     return out
 
 
@@ -96,15 +104,30 @@ def test_every_per_checkpoint_analysis_runs(family, checkpoints, tmp_path):
     assert len(items) == sum(len(s.words) for s in sentences)
     assert items["mask_prediction"].notna().all()
 
-    facts = [{"relation": "P19", "label": "born in", "type": "N-1", "sub_label": sub,
-              "obj_label": obj, "template": "[X] was born in [Y] ."}
-             for sub, obj in (("the teacher", "paris"), ("the doctor", "london"))]  # fmt: skip
+    facts = [
+        {
+            "relation": "P19",
+            "label": "born in",
+            "type": "N-1",
+            "sub_label": sub,
+            "obj_label": obj,
+            "template": "[X] was born in [Y] .",
+        }
+        for sub, obj in (("the teacher", "paris"), ("the doctor", "london"))
+    ]
     ranks = lama_items(path, facts, device="cpu")
     assert ranks["skipped"].eq("").all() and ranks["rank"].between(1, 500).all()
 
-    pairs = [{"sentence_good": "the cat sees a dog .", "sentence_bad": "the cat see a dog .",
-              "UID": "agreement", "pairID": "0", "field": "morphology",
-              "linguistics_term": "s-v agreement"}]  # fmt: skip
+    pairs = [
+        {
+            "sentence_good": "the cat sees a dog .",
+            "sentence_bad": "the cat see a dog .",
+            "UID": "agreement",
+            "pairID": "0",
+            "field": "morphology",
+            "linguistics_term": "s-v agreement",
+        }
+    ]
     scored = blimp_items(path, pairs, device="cpu")
     model, tok = _load(path)
     sentence = "the cat sees a dog ."
@@ -130,10 +153,23 @@ def test_every_per_checkpoint_analysis_runs(family, checkpoints, tmp_path):
         pd.DataFrame({"text": texts(40, seed=9), "doc": range(40)}).to_parquet(
             tmp_path / f"{split}.parquet"
         )
-    pack_corpus(path, tmp_path / "train.parquet", tmp_path / "validation.parquet",
-                tmp_path / "blocks", block_size=16)  # fmt: skip
-    metrics = score_checkpoint(path, tmp_path / "blocks", tmp_path / "v.json", step=5, seed=0,
-                               probability=0.15, batch_size=8, max_blocks=None)  # fmt: skip
+    pack_corpus(
+        path,
+        tmp_path / "train.parquet",
+        tmp_path / "validation.parquet",
+        tmp_path / "blocks",
+        block_size=16,
+    )
+    metrics = score_checkpoint(
+        path,
+        tmp_path / "blocks",
+        tmp_path / "v.json",
+        step=5,
+        seed=0,
+        probability=0.15,
+        batch_size=8,
+        max_blocks=None,
+    )
     assert metrics["step"] == 5 and metrics["val_masked_tokens"] > 0
     assert 0 < metrics["val_loss"] < 10 and json.loads((tmp_path / "v.json").read_text()) == metrics
     # per block, the summed loss and tokens the findings resample: they add up to the loss
@@ -265,9 +301,18 @@ def prepared(checkpoints, tmp_path_factory):
     for name, part in (("train", rows[:90]), ("dev", rows[90:])):
         lines = ["label\tsentence", *(f"{label}\t{text}" for label, text in part)]
         (root / f"{name}.tsv").write_text("\n".join(lines) + "\n")
-    spec = {"source": "local", "format": "auto", "header": True, "type": "classification",
-            "labels": None, "metrics": None, "train": "train.tsv", "dev": "dev.tsv",
-            "text": ["sentence"], "label": "label"}  # fmt: skip
+    spec = {
+        "source": "local",
+        "format": "auto",
+        "header": True,
+        "type": "classification",
+        "labels": None,
+        "metrics": None,
+        "train": "train.tsv",
+        "dev": "dev.tsv",
+        "text": ["sentence"],
+        "label": "label",
+    }
     out = {}
     for family, path in checkpoints.items():
         out[family] = root / family
@@ -280,16 +325,36 @@ def test_fine_tuning_and_task_probing_run(family, checkpoints, prepared, tmp_pat
     from embryo.transfer.finetune import FinetuneSettings, finetune
     from embryo.transfer.task_probe import TaskProbeSettings, task_probe
 
-    hparams = FinetuneSettings(lr=1e-3, batch_size=16, epochs=1, warmup_ratio=0.0,
-                               weight_decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
-                               max_grad_norm=1.0, eval_batch_size=32)  # fmt: skip
-    result = finetune(checkpoints[family], prepared[family], tmp_path / "m.json", n=64, seed=0,
-                      hparams=hparams, reinit="progressive-k1")  # fmt: skip
+    hparams = FinetuneSettings(
+        lr=1e-3,
+        batch_size=16,
+        epochs=1,
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        max_grad_norm=1.0,
+        eval_batch_size=32,
+    )
+    result = finetune(
+        checkpoints[family],
+        prepared[family],
+        tmp_path / "m.json",
+        n=64,
+        seed=0,
+        hparams=hparams,
+        reinit="progressive-k1",
+    )
     assert result["packed"] == (family in PACKING)
     assert result["reinit_layers"] == [1] and result["n_dev"] == 30
     assert json.loads((tmp_path / "m.json").read_text())["score"] == result["score"]
-    records = task_probe(checkpoints[family], prepared[family], tmp_path / "probe",
-                         settings=TaskProbeSettings("mean", 64, 1.0, 32))  # fmt: skip
+    records = task_probe(
+        checkpoints[family],
+        prepared[family],
+        tmp_path / "probe",
+        settings=TaskProbeSettings("mean", 64, 1.0, 32),
+    )
     assert [r["layer"] for r in records] == [0, 1, 2]
 
 
@@ -307,19 +372,38 @@ def test_extractive_question_answering_runs(family, checkpoints, tmp_path):
     for i, text in enumerate(words):
         answer = text.split()[1]
         start = text.index(" " + answer) + 1
-        answers = {"text": [], "answer_start": []} if i % 4 == 3 else {
-            "text": [answer], "answer_start": [start]}  # fmt: skip
-        rows.append({"id": f"q{i}", "question": "which word comes second ?", "context": text,
-                     "answers": answers})  # fmt: skip
+        answers = (
+            {"text": [], "answer_start": []}
+            if i % 4 == 3
+            else {"text": [answer], "answer_start": [start]}
+        )
+        rows.append(
+            {
+                "id": f"q{i}",
+                "question": "which word comes second ?",
+                "context": text,
+                "answers": answers,
+            }
+        )
     for split, part in (("train", rows[:30]), ("dev", rows[30:])):
         (tmp_path / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     spec = {"source": "local", "type": "extractive_qa", "train": "train.jsonl", "dev": "dev.jsonl"}
     prepare_qa(spec, tmp_path, checkpoints[family], tmp_path / "task", name="qa", max_length=32)
-    hparams = FinetuneSettings(lr=1e-3, batch_size=8, epochs=1, warmup_ratio=0.0,
-                               weight_decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
-                               max_grad_norm=1.0, eval_batch_size=16)  # fmt: skip
-    result = finetune(checkpoints[family], tmp_path / "task", tmp_path / "m.json", n=None,
-                      seed=0, hparams=hparams)  # fmt: skip
+    hparams = FinetuneSettings(
+        lr=1e-3,
+        batch_size=8,
+        epochs=1,
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        max_grad_norm=1.0,
+        eval_batch_size=16,
+    )
+    result = finetune(
+        checkpoints[family], tmp_path / "task", tmp_path / "m.json", n=None, seed=0, hparams=hparams
+    )
     items = pd.read_parquet(tmp_path / "m.predictions.parquet")
     assert result["n_dev"] == 10 and result["score"] == pytest.approx(items["exact_match"].mean())
 
@@ -340,9 +424,15 @@ def test_a_family_embryo_does_not_know_gets_the_general_path(tmp_path):
     from .tiny_models import tokenizer
 
     tok = tokenizer("bert")
-    config = AutoConfig.for_model("megatron-bert", vocab_size=len(tok), hidden_size=32,
-                                  num_hidden_layers=2, num_attention_heads=2,
-                                  intermediate_size=64, max_position_embeddings=64)  # fmt: skip
+    config = AutoConfig.for_model(
+        "megatron-bert",
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
     AutoModelForMaskedLM.from_config(config).save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     model, tok = _load(tmp_path)

@@ -73,8 +73,9 @@ def test_metric_curves_compute_the_metric_on_each_resample():
     rng = np.random.default_rng(0)
     gold = (rng.random(300) < 0.5).astype(float)
     perfect, noise = gold, (rng.random(300) < 0.5).astype(float)
-    curves = stats.metric_curves(np.stack([perfect, noise], -1), gold, "matthews", labels=("x",),
-                                 resamples=500)  # fmt: skip
+    curves = stats.metric_curves(
+        np.stack([perfect, noise], -1), gold, "matthews", labels=("x",), resamples=500
+    )
     assert curves.observed[0] == pytest.approx(1.0) and abs(curves.observed[1]) < 0.15
     assert (curves.resampled[:, 0] == 1).all() and curves.resampled[:, 1].std() > 0.02
     assert stats.bounds(curves.resampled[:, 0] - curves.resampled[:, 1])[0] > 0.5
@@ -92,8 +93,9 @@ def test_the_margin_rule_and_what_would_change_it():
 # ---- POS learning order
 
 
-def word_items(curves: dict, steps=(0, 10, 100), words=200, seed=0, mode="mask_prediction",
-               per_sentence=1):  # fmt: skip
+def word_items(
+    curves: dict, steps=(0, 10, 100), words=200, seed=0, mode="mask_prediction", per_sentence=1
+):
     """Per-word outcomes: each tag's words right with the tag's accuracy at each step;
     ``per_sentence`` words of one tag share a sentence."""
     rng = np.random.default_rng(seed)
@@ -102,9 +104,17 @@ def word_items(curves: dict, steps=(0, 10, 100), words=200, seed=0, mode="mask_p
         u = rng.random(words)  # a word right at a step when u < accuracy: curves are nested
         for w in range(words):
             for step, a in zip(steps, accuracies, strict=True):
-                rows.append({"run": "r", "step": step, "item": item, "upos": tag,
-                             "sentence": item // per_sentence, mode: bool(u[w] < a),
-                             "other": True})  # fmt: skip
+                rows.append(
+                    {
+                        "run": "r",
+                        "step": step,
+                        "item": item,
+                        "upos": tag,
+                        "sentence": item // per_sentence,
+                        mode: bool(u[w] < a),
+                        "other": True,
+                    }
+                )
             item += 1
     items = pd.DataFrame(rows)
     other = "reconstruction" if mode == "mask_prediction" else "mask_prediction"
@@ -138,16 +148,30 @@ def test_pos_order_compares_the_groups_in_doublings_with_sentence_intervals():
         (0, 10, 100, 1000),
         {"early": [0.0, 0.97, 1.0, 1.0], "late": [0.0, 0.5, 1.0, 1.0]},
     )
-    row = pos(word_items({"DET": longer["early"], "ADP": longer["early"], "NOUN": longer["late"],
-                          "VERB": longer["late"]}, steps=steps), margin=4.0)  # fmt: skip
+    row = pos(
+        word_items(
+            {
+                "DET": longer["early"],
+                "ADP": longer["early"],
+                "NOUN": longer["late"],
+                "VERB": longer["late"],
+            },
+            steps=steps,
+        ),
+        margin=4.0,
+    )
     assert row.verdict == f.NOT_REPRODUCED
     # every tag learned only at the last checkpoint: no order to read
     row = pos(word_items({"DET": late, "ADP": late, "NOUN": late, "VERB": late}))
     assert row.verdict == f.UNTESTABLE and "learned at the last checkpoint" in row.measured
     # function words learned at the first checkpoint (a branch's parent's: maybe earlier),
     # content words a little later: not "not reproduced", the gap may be larger
-    row = pos(word_items({"DET": [0.97, 1.0, 1.0], "ADP": [0.97, 1.0, 1.0], "NOUN": early,
-                          "VERB": early}, steps=(300, 350, 400)))  # fmt: skip
+    row = pos(
+        word_items(
+            {"DET": [0.97, 1.0, 1.0], "ADP": [0.97, 1.0, 1.0], "NOUN": early, "VERB": early},
+            steps=(300, 350, 400),
+        )
+    )
     assert row.verdict == f.INCONCLUSIVE and "first checkpoint" in row.measured
     row = pos(word_items({"DET": early, "NOUN": late, "VERB": late}))
     assert (
@@ -171,8 +195,9 @@ def test_sentences_are_resampled_whole():
 def test_replicates_of_a_series_give_one_row():
     early, late = [0.0, 0.97, 1.0], [0.0, 0.5, 1.0]
     curves = {"DET": early, "ADP": early, "NOUN": late, "VERB": late}
-    items = pd.concat([word_items(curves, seed=k).assign(run=run)
-                       for k, run in enumerate(("r", "r@s1"))])  # fmt: skip
+    items = pd.concat(
+        [word_items(curves, seed=k).assign(run=run) for k, run in enumerate(("r", "r@s1"))]
+    )
     table = pd.DataFrame({"run": ["r", "r@s1"], "series": ["r", "r"]})
     rows = [r for r in f.pos_order(table, items) if r.finding.endswith("mask prediction")]
     (row,) = rows
@@ -225,8 +250,9 @@ def test_floors_and_small_series_are_untestable():
     row = monotonic(lama_items([0.1, 0.5, 0.3], 1000, steps=(0, 10, 100))[lambda d: d.step < 100])
     assert row.verdict == f.UNTESTABLE and "2 checkpoints" in row.measured
     # one testable relation beside one at the floor: decided on the testable one
-    both = pd.concat([lama_items([0.1, 0.5, 0.3], 1000),
-                      lama_items([0.0, 0.0, 0.0], 1000, relation="P20")])  # fmt: skip
+    both = pd.concat(
+        [lama_items([0.1, 0.5, 0.3], 1000), lama_items([0.0, 0.0, 0.0], 1000, relation="P20")]
+    )
     row = monotonic(both)
     assert row.verdict == f.REPRODUCED and "untestable 1 of 2 series" in row.measured
     assert "relation P20" in row.measured
@@ -234,8 +260,10 @@ def test_floors_and_small_series_are_untestable():
 
 def test_replicates_are_pooled_and_tested_against_their_spread():
     def series(falls):
-        frames = [lama_items([0.1, 0.5, 0.5 - fall], 1000, seed=k).assign(run=f"r@s{k}")
-                  for k, fall in enumerate(falls)]  # fmt: skip
+        frames = [
+            lama_items([0.1, 0.5, 0.5 - fall], 1000, seed=k).assign(run=f"r@s{k}")
+            for k, fall in enumerate(falls)
+        ]
         runs = [f"r@s{k}" for k in range(len(falls))]
         tables = {"lama": pd.DataFrame({"run": runs, "series": "r"})}
         (row,) = f.not_monotonic(tables, {"lama": pd.concat(frames)})
@@ -256,8 +284,18 @@ def downstream_items(accuracies, seeds=(0,), n=500, steps=(0, 10, 100)):
         u = np.random.default_rng(seed + 1).random(n)
         for s, a in zip(steps, accuracies, strict=True):
             pred = np.where(u < a, gold, 1 - gold)
-            rows += [{"run": "r", "task": "sst2", "seed": seed, "step": s, "item": k,
-                      "label": gold[k], "prediction": pred[k]} for k in range(n)]  # fmt: skip
+            rows += [
+                {
+                    "run": "r",
+                    "task": "sst2",
+                    "seed": seed,
+                    "step": s,
+                    "item": k,
+                    "label": gold[k],
+                    "prediction": pred[k],
+                }
+                for k in range(n)
+            ]
     items = pd.DataFrame(rows)
     table = items.groupby(["run", "task", "seed", "step"], as_index=False).size()
     return table.assign(metric="accuracy", score=0.0), items
@@ -279,20 +317,36 @@ def test_downstream_is_tested_over_seeds_and_examples():
 
 def test_probing_series_keep_one_layer_and_their_floor():
     # layer 1 is best on average and rises; layer 0 falls (but is never chosen)
-    probe = pd.DataFrame({
-        "run": "r", "task": "upos", "step": [0, 0, 10, 10, 100, 100], "layer": [0, 1] * 3,
-        "accuracy": [0.3, 0.2, 0.5, 0.9, 0.1, 0.95], "majority_baseline": 0.1,
-    })  # fmt: skip
+    probe = pd.DataFrame(
+        {
+            "run": "r",
+            "task": "upos",
+            "step": [0, 0, 10, 10, 100, 100],
+            "layer": [0, 1] * 3,
+            "accuracy": [0.3, 0.2, 0.5, 0.9, 0.1, 0.95],
+            "majority_baseline": 0.1,
+        }
+    )
     assert f.probe_layers(probe) == {("r", "upos"): 1}
     lama = lama_items([0.2, 0.9, 0.95], 2000)
-    items = lama.assign(task="upos", layer=1, label="A", sentence=lama["item"] // 10,
-                        predicted=np.where(lama["rank"] == 1, "A", "B"))  # fmt: skip
+    items = lama.assign(
+        task="upos",
+        layer=1,
+        label="A",
+        sentence=lama["item"] // 10,
+        predicted=np.where(lama["rank"] == 1, "A", "B"),
+    )
     (row,) = f.not_monotonic({"probe": probe}, {"probe": items})
     assert row.verdict == f.NOT_REPRODUCED and "layer 1" in row.measured
     # a probe that never leaves its majority-class floor says nothing
     flat = lama_items([0.5, 0.5, 0.5], 2000)
-    items = flat.assign(task="upos", layer=1, label="A", sentence=flat["item"] // 10,
-                        predicted=np.where(flat["rank"] == 1, "A", "B"))  # fmt: skip
+    items = flat.assign(
+        task="upos",
+        layer=1,
+        label="A",
+        sentence=flat["item"] // 10,
+        predicted=np.where(flat["rank"] == 1, "A", "B"),
+    )
     (row,) = f.not_monotonic({"probe": probe.assign(majority_baseline=0.5)}, {"probe": items})
     assert row.verdict == f.UNTESTABLE and "floor 0.5" in row.measured
 
@@ -307,11 +361,25 @@ def grid(benefit_small, benefit_large, seeds=(0, 1, 2, 3), sd=0.01, seed=0):
     for n, benefit in (("100", benefit_small), ("full", benefit_large)):
         for s in seeds:
             base = 0.8 + rng.normal(0, sd)
-            for reinit, score in (("none", base), ("single-0", base + rng.normal(0, sd)),
-                                  ("single-1", base - benefit + rng.normal(0, sd)),
-                                  ("progressive-k0", 0.5 + rng.normal(0, sd))):  # fmt: skip
-                rows.append({"run": "r", "step": 4, "task": "t", "metric": "accuracy", "n": n,
-                             "reinit": reinit, "seed": s, "score": score, "layers": 2})  # fmt: skip
+            for reinit, score in (
+                ("none", base),
+                ("single-0", base + rng.normal(0, sd)),
+                ("single-1", base - benefit + rng.normal(0, sd)),
+                ("progressive-k0", 0.5 + rng.normal(0, sd)),
+            ):
+                rows.append(
+                    {
+                        "run": "r",
+                        "step": 4,
+                        "task": "t",
+                        "metric": "accuracy",
+                        "n": n,
+                        "reinit": reinit,
+                        "seed": s,
+                        "score": score,
+                        "layers": 2,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -355,9 +423,17 @@ def blocks(run, losses: dict, n=40, noise=0.0, seed=0):
     """Validation items: ``n`` blocks of 100 masked tokens, each block's mean loss at a
     step that step's loss (plus noise, different per block and step)."""
     rng = np.random.default_rng(seed)
-    rows = [{"run": run, "step": step, "block": b, "tokens": 100,
-             "loss": 100 * (loss + rng.normal(0, noise))}
-            for step, loss in losses.items() for b in range(n)]  # fmt: skip
+    rows = [
+        {
+            "run": run,
+            "step": step,
+            "block": b,
+            "tokens": 100,
+            "loss": 100 * (loss + rng.normal(0, noise)),
+        }
+        for step, loss in losses.items()
+        for b in range(n)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -367,9 +443,12 @@ def ki_tables(student: dict, twin: dict, name="s", twin_name="w"):
     from embryo.inheritance.comparison import comparison
 
     validation = pd.DataFrame(
-        [{"run": r, "step": k, "val_perplexity": math.exp(v)}
-         for r, curve in ((name, student), (twin_name, twin)) for k, v in curve.items()]
-    )  # fmt: skip
+        [
+            {"run": r, "step": k, "val_perplexity": math.exp(v)}
+            for r, curve in ((name, student), (twin_name, twin))
+            for k, v in curve.items()
+        ]
+    )
     pair = {"student": name, "teacher": "t", "twin": twin_name}
     return comparison([pair], validation), validation
 
@@ -394,8 +473,9 @@ def test_steps_saved_has_an_interval_over_validation_blocks():
     assert (row.estimate, row.ci_low, row.ci_high) == pytest.approx((0.5, 0.5, 0.5))
     # noisy blocks: the crossing moves with the draw, and a margin near the saving cannot
     # be decided
-    noisy = pd.concat([blocks("s", {0: 5.0, 100: 2.0, 200: 1.5}, noise=1.0),
-                       blocks("w", twin, noise=1.0, seed=1)])  # fmt: skip
+    noisy = pd.concat(
+        [blocks("s", {0: 5.0, 100: 2.0, 200: 1.5}, noise=1.0), blocks("w", twin, noise=1.0, seed=1)]
+    )
     (row,) = f.steps_saved(inheritance, validation, noisy, margin=0.45)
     assert row.verdict == f.INCONCLUSIVE and row.ci_low < 0.45 < row.ci_high
     # no saving: the student matches its twin step for step
@@ -414,11 +494,20 @@ def test_teacher_settings_compare_students_over_the_same_blocks():
     big, _ = ki_tables({0: 5.0, 100: 2.0, 200: 1.5}, twin, name="big")  # saves 50%
     small, validation = ki_tables({0: 5.0, 100: 2.5, 200: 1.9}, twin, name="small")
     inheritance = pd.concat([big, small.assign(teacher="t2")])
-    items = pd.concat([blocks("big", {0: 5.0, 100: 2.0, 200: 1.5}),
-                       blocks("small", {0: 5.0, 100: 2.5, 200: 1.9}), blocks("w", twin)])  # fmt: skip
+    items = pd.concat(
+        [
+            blocks("big", {0: 5.0, 100: 2.0, 200: 1.5}),
+            blocks("small", {0: 5.0, 100: 2.5, 200: 1.9}),
+            blocks("w", twin),
+        ]
+    )
     (row,) = f.teacher_settings(inheritance, items, {"size": ["big", "small"]})
-    expected = 0.5 - f.savings(f.validation_blocks(items, "small"),
-                               f.validation_blocks(items, "w"), np.ones((1, 40)))[0]  # fmt: skip
+    expected = (
+        0.5
+        - f.savings(
+            f.validation_blocks(items, "small"), f.validation_blocks(items, "w"), np.ones((1, 40))
+        )[0]
+    )
     assert row.verdict == f.REPRODUCED and row.estimate == pytest.approx(expected)
     assert "big (teacher t) vs small (teacher t2)" in row.scope
     (row,) = f.teacher_settings(inheritance, items, {"size": ["small", "big"]})
@@ -437,8 +526,18 @@ def test_students_downstream_pair_seeds_and_examples():
         for run, acc in (("s", student_acc), ("w", twin_acc)):
             for seed in seeds:
                 right = rng.random(n) < acc
-                rows += [{"run": run, "step": 100, "task": "t", "seed": seed, "item": i,
-                          "label": 1, "prediction": int(r)} for i, r in enumerate(right)]  # fmt: skip
+                rows += [
+                    {
+                        "run": run,
+                        "step": 100,
+                        "task": "t",
+                        "seed": seed,
+                        "item": i,
+                        "label": 1,
+                        "prediction": int(r),
+                    }
+                    for i, r in enumerate(right)
+                ]
         return pd.DataFrame(rows)
 
     inheritance = pd.DataFrame({"student": ["s"], "teacher": ["t"], "twin": ["w"]})
@@ -467,12 +566,16 @@ def necessity_tables(benefit_of, probe, seeds=(0, 1, 2, 3), sd=0.005):
     for s in seeds:
         base = 0.8 + rng.normal(0, sd)
         rows.append({"reinit": "none", "seed": s, "score": base})
-        rows += [{"reinit": f"single-{k}", "seed": s, "score": base - b + rng.normal(0, sd)}
-                 for k, b in enumerate(benefit_of)]  # fmt: skip
-    grid = pd.DataFrame(rows).assign(run="r", step=4, task="t", metric="accuracy", n="full",
-                                     layers=len(benefit_of))  # fmt: skip
-    probes = pd.DataFrame({"run": "r", "step": 4, "task": "t", "layer": range(len(probe) + 1),
-                           "score": [0.5, *probe]})  # fmt: skip
+        rows += [
+            {"reinit": f"single-{k}", "seed": s, "score": base - b + rng.normal(0, sd)}
+            for k, b in enumerate(benefit_of)
+        ]
+    grid = pd.DataFrame(rows).assign(
+        run="r", step=4, task="t", metric="accuracy", n="full", layers=len(benefit_of)
+    )
+    probes = pd.DataFrame(
+        {"run": "r", "step": 4, "task": "t", "layer": range(len(probe) + 1), "score": [0.5, *probe]}
+    )
     return grid, probes
 
 
@@ -544,8 +647,10 @@ def test_check_skips_what_the_config_did_not_produce():
 
 
 def test_findings_page_escapes_and_colours_each_verdict():
-    rows = [Finding("s", "a < b", "run r", "1 & 2", v, "rule")._asdict()
-            for v in (f.REPRODUCED, f.INCONCLUSIVE, f.UNTESTABLE)]  # fmt: skip
+    rows = [
+        Finding("s", "a < b", "run r", "1 & 2", v, "rule")._asdict()
+        for v in (f.REPRODUCED, f.INCONCLUSIVE, f.UNTESTABLE)
+    ]
     page = f.to_html(pd.DataFrame(rows, columns=f.COLUMNS))
     assert page.count("<tr style=") == 3 and "a &lt; b" in page and "1 &amp; 2" in page
     assert "#d9f2d9" in page and "#eeeeee" in page and "#fff4d6" in page

@@ -22,12 +22,30 @@ from embryo.transfer.metrics import score, score_along
 
 from .conftest import sentences
 
-BASE = dict(source="local", format="auto", header=True, type="classification", labels=None, metrics=None)  # fmt: skip
-HPARAMS = FinetuneSettings(lr=3e-3, batch_size=16, epochs=3, warmup_ratio=0.1, weight_decay=0.0,
-                           beta1=0.9, beta2=0.999, eps=1e-8, max_grad_norm=1.0,
-                           eval_batch_size=64)  # fmt: skip
-DIMS = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
-        "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
+BASE = dict(
+    source="local", format="auto", header=True, type="classification", labels=None, metrics=None
+)
+HPARAMS = FinetuneSettings(
+    lr=3e-3,
+    batch_size=16,
+    epochs=3,
+    warmup_ratio=0.1,
+    weight_decay=0.0,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    max_grad_norm=1.0,
+    eval_batch_size=64,
+)
+DIMS = {
+    "size": "tiny",
+    "hidden_size": 32,
+    "num_layers": 2,
+    "num_heads": 2,
+    "intermediate_size": 64,
+    "dropout": 0.1,
+    "initializer_range": 0.02,
+}
 
 
 def spec(**kw) -> dict:
@@ -230,8 +248,9 @@ def test_packed_examples_have_their_padded_logits(architecture, kind, tiny_token
     )
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    model = new_model(architecture, model_spec(architecture, DIMS), tokenizer, 64, seed=0,
-                      sop=False)  # fmt: skip
+    model = new_model(
+        architecture, model_spec(architecture, DIMS), tokenizer, 64, seed=0, sop=False
+    )
     model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     info = {"num_labels": 1 if kind == "regression" else 3, "type": kind}
@@ -242,11 +261,14 @@ def test_packed_examples_have_their_padded_logits(architecture, kind, tiny_token
     types = [] if architecture == "roberta" else [rng.integers(1, k) for k in lengths]
     rows = {
         "input_ids": [rng.integers(5, tokenizer.vocab_size, k).tolist() for k in lengths],
-        "token_type_ids": [[0] * k if architecture == "roberta" else [0] * t + [1] * (k - t)
-                           for k, t in zip(lengths, types or lengths, strict=True)],
-        "label": rng.normal(size=20).tolist() if kind == "regression" else
-                 rng.integers(0, 3, 20).tolist(),
-    }  # fmt: skip
+        "token_type_ids": [
+            [0] * k if architecture == "roberta" else [0] * t + [1] * (k - t)
+            for k, t in zip(lengths, types or lengths, strict=True)
+        ],
+        "label": rng.normal(size=20).tolist()
+        if kind == "regression"
+        else rng.integers(0, 3, 20).tolist(),
+    }
     index = rng.permutation(20)
     inputs, first, example, labels = packed_tensors(rows, index, lengths[index], classifier, "cpu")
     assert inputs["input_ids"].shape[0] < 20  # rows shared by several examples
@@ -314,11 +336,21 @@ def tasks(tmp_path_factory, model_dir):
     _write(root / "reg-train.tsv", ["score", "sentence"], scores[:600])
     _write(root / "reg-dev.tsv", ["score", "sentence"], scores[600:])
     specs = {
-        "pair": spec(train="pair-train.tsv", dev="pair-dev.tsv", text=["s1", "s2"], label="label",
-                     metrics=["accuracy", "f1"]),
-        "reg": spec(train="reg-train.tsv", dev="reg-dev.tsv", text=["sentence"], label="score",
-                    type="regression"),
-    }  # fmt: skip
+        "pair": spec(
+            train="pair-train.tsv",
+            dev="pair-dev.tsv",
+            text=["s1", "s2"],
+            label="label",
+            metrics=["accuracy", "f1"],
+        ),
+        "reg": spec(
+            train="reg-train.tsv",
+            dev="reg-dev.tsv",
+            text=["sentence"],
+            label="score",
+            type="regression",
+        ),
+    }
     out = {}
     for name, s in specs.items():
         out[name] = root / "prepared" / name
@@ -339,8 +371,15 @@ def test_prepared_pair_task_has_segments(tasks, model_dir):
 
 def test_regression_task_learns_and_reports_correlations(tasks, model_dir, tmp_path):
     out = tmp_path / "metrics.json"
-    result = finetune(model_dir, tasks["reg"], out, n=None, seed=0, hparams=HPARAMS,
-                      provenance={"run": "r", "step": 0})  # fmt: skip
+    result = finetune(
+        model_dir,
+        tasks["reg"],
+        out,
+        n=None,
+        seed=0,
+        hparams=HPARAMS,
+        provenance={"run": "r", "step": 0},
+    )
     assert json.loads(out.read_text())["score"] == result["score"]
     # the metrics are those of the per-example predictions written beside them
     items = pd.read_parquet(tmp_path / "metrics.predictions.parquet")
@@ -354,10 +393,11 @@ def test_regression_task_learns_and_reports_correlations(tasks, model_dir, tmp_p
     # seeds (a single tiny run is at the mercy of its dropout draws: seeds 0-5 reached
     # 0.80 0.96 0.74 0.70 0.67 0.92 packed and 0.74 0.97 0.86 0.33 0.78 0.89 as pieces)
     pearson = [result["metrics"]["pearson"]] + [
-        finetune(model_dir, tasks["reg"], tmp_path / f"s{seed}.json", n=None, seed=seed,
-                 hparams=HPARAMS)["metrics"]["pearson"]
+        finetune(
+            model_dir, tasks["reg"], tmp_path / f"s{seed}.json", n=None, seed=seed, hparams=HPARAMS
+        )["metrics"]["pearson"]
         for seed in (1, 2)
-    ]  # fmt: skip
+    ]
     assert sorted(pearson)[1] > 0.7, pearson
     assert result["n_train"] == 600 and len(result["curve"]) == result["steps"] == 3 * 38
     assert {"classifier.weight", "bert.pooler.dense.weight"} <= set(result["new_parameters"])
@@ -372,7 +412,7 @@ def test_pair_task_is_reproducible_and_subset_sized(tasks, model_dir, tmp_path):
             n=100,
             seed=seed,
             hparams=HPARAMS._replace(epochs=1),
-        )  # fmt: skip
+        )
         for i, seed in enumerate((3, 3, 4))
     ]
     assert runs[0]["n_train"] == 100 and set(runs[0]["metrics"]) == {"accuracy", "f1"}
@@ -422,8 +462,18 @@ def test_truncated_rows_are_counted(tmp_path, model_dir):
 
 def test_reinit_scheme_is_applied_and_recorded(tasks, model_dir, tmp_path):
     hp = HPARAMS._replace(epochs=1)
-    run = lambda name, reinit: finetune(model_dir, tasks["pair"], tmp_path / f"{name}.json",  # noqa: E731
-                                        n=100, seed=0, hparams=hp, reinit=reinit)  # fmt: skip
+
+    def run(name, reinit):
+        return finetune(
+            model_dir,
+            tasks["pair"],
+            tmp_path / f"{name}.json",
+            n=100,
+            seed=0,
+            hparams=hp,
+            reinit=reinit,
+        )
+
     none, kept_all, single = run("a", "none"), run("b", "progressive-k2"), run("c", "single-0")
     assert none["reinit_layers"] == [] and none["recipe"] is None and none["layers"] == 2
     assert kept_all["curve"] == none["curve"]  # K = L keeps every layer: the same job
@@ -452,8 +502,9 @@ def test_task_probe_job_writes_every_layer(tasks, model_dir, tmp_path):
 
     out = tmp_path / "probe"
     settings = TaskProbeSettings(pooling="mean", train_size=200, regularization=1.0, batch_size=64)
-    records = task_probe(model_dir, tasks["reg"], out, settings=settings,
-                         provenance={"run": "r", "step": 0})  # fmt: skip
+    records = task_probe(
+        model_dir, tasks["reg"], out, settings=settings, provenance={"run": "r", "step": 0}
+    )
     assert sorted(p.name for p in out.iterdir()) == ["layer-0.json", "layer-1.json", "layer-2.json"]
     assert [r["layer"] for r in records] == [0, 1, 2] and records[0]["n_train"] == 200
     assert records[0]["metric"] == "pearson" and records[0]["run"] == "r"
@@ -466,8 +517,11 @@ def test_a_size_above_a_prepared_tasks_rows_names_its_config_keys(tmp_path):
 
     (tmp_path / "task.json").write_text(json.dumps({"train_rows": 8551}))
     assert check_size(tmp_path, 5000, "cola") == {"task": "cola", "n": 5000, "train_rows": 8551}
-    with pytest.raises(EmbryoError, match=r"transferability\.train_sizes: 50000 training "
-                       r"examples asked for, but task cola has 8551 training rows"):  # fmt: skip
+    with pytest.raises(
+        EmbryoError,
+        match=r"transferability\.train_sizes: 50000 training "
+        r"examples asked for, but task cola has 8551 training rows",
+    ):
         check_size(tmp_path, 50000, "cola", ["transferability.train_sizes"])
 
 
@@ -489,8 +543,9 @@ def test_packed_and_pieced_batches_make_the_whole_batchs_update(tasks, model_dir
     runs = {}
     for name, packing, pieces in (("whole", False, 1), ("pieces", False, 4), ("packed", True, 1)):
         hp = HPARAMS._replace(epochs=1, packing=packing, micro_batches=pieces, piece_overhead=0.0)
-        runs[name] = finetune(plain, tasks["pair"], tmp_path / f"{name}.json", n=128,
-                              seed=0, hparams=hp)  # fmt: skip
+        runs[name] = finetune(
+            plain, tasks["pair"], tmp_path / f"{name}.json", n=128, seed=0, hparams=hp
+        )
     whole = [c["loss"] for c in runs["whole"]["curve"]]
     predicted = pd.read_parquet(tmp_path / "whole.predictions.parquet")["prediction"]
     for name in ("pieces", "packed"):

@@ -87,8 +87,15 @@ def test_the_distillation_loss_is_the_students_not_the_analyses():
 
     scripts = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
     assert "embryo.train.distillation" in modules(scripts=[scripts / "pretrain_student.py"])
-    for analysis in ("pretrain", "mlm_pos", "lama", "blimp", "extract_features", "probe",
-                     "finetune"):  # fmt: skip
+    for analysis in (
+        "pretrain",
+        "mlm_pos",
+        "lama",
+        "blimp",
+        "extract_features",
+        "probe",
+        "finetune",
+    ):
         assert "embryo.train.distillation" not in modules(scripts=[scripts / f"{analysis}.py"])
     assert "embryo.train.segment" not in modules(scripts=[scripts / "finetune.py"])
     assert "embryo.train.checkpoints" not in modules(scripts=[scripts / "validation_curve.py"])

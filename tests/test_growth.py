@@ -20,9 +20,15 @@ CONFIGS = {"bert": BertConfig, "roberta": RobertaConfig}
 
 def model(arch="bert", hidden=32, heads=2, inter=64, layers=2, seed=0):
     torch.manual_seed(seed)
-    config = CONFIGS[arch](vocab_size=60, hidden_size=hidden, num_attention_heads=heads,
-                           intermediate_size=inter, num_hidden_layers=layers,
-                           max_position_embeddings=40, pad_token_id=1)  # fmt: skip
+    config = CONFIGS[arch](
+        vocab_size=60,
+        hidden_size=hidden,
+        num_attention_heads=heads,
+        intermediate_size=inter,
+        num_hidden_layers=layers,
+        max_position_embeddings=40,
+        pad_token_id=1,
+    )
     out = AutoModelForMaskedLM.from_config(config)
     with torch.no_grad():  # "pretrained": LayerNorms and biases away from their init
         for p in out.parameters():
@@ -75,7 +81,14 @@ def test_growth_that_is_not_one_is_refused():
         grow(model(), model(hidden=64, heads=2, inter=128))
     with pytest.raises(EmbryoError, match="smaller than the source: num_hidden_layers 1 < 2"):
         grow(model(), model(layers=1))
-    albert = AlbertForMaskedLM(AlbertConfig(vocab_size=60, hidden_size=32, num_attention_heads=2,
-                                            intermediate_size=64, embedding_size=16))  # fmt: skip
+    albert = AlbertForMaskedLM(
+        AlbertConfig(
+            vocab_size=60,
+            hidden_size=32,
+            num_attention_heads=2,
+            intermediate_size=64,
+            embedding_size=16,
+        )
+    )
     with pytest.raises(EmbryoError, match="ALBERT shares its layers"):
         grow(albert, albert)

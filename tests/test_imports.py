@@ -44,7 +44,7 @@ def test_the_workflow_imports_embryo_modules_at_parse_time():
     "module",
     sorted(
         {"embryo", "embryo.runtime.warm", "embryo.registry", "embryo.config.settings", *PARSE_TIME}
-    ),  # fmt: skip
+    ),
 )
 def test_light_modules_import_no_heavy_library(module):
     assert _heavy_after("import importlib, sys; importlib.import_module(sys.argv[1])", module) == []
@@ -97,9 +97,12 @@ def test_a_job_log_begins_with_the_time_since_the_jobs_process_started(tmp_path,
     env = {k: v for k, v in os.environ.items() if k not in ("EMBRYO_WARM", "SLURM_JOB_ID")}
     env |= {"EMBRYO_WARM": "0"} if mode == "cold" else {"EMBRYO_WARM_IDLE": "3"}
     subprocess.run(
-        [sys.executable, "job.py", "job.log", str(SLEEP)], cwd=tmp_path, env=env, check=True,
+        [sys.executable, "job.py", "job.log", str(SLEEP)],
+        cwd=tmp_path,
+        env=env,
+        check=True,
         timeout=300,
-    )  # fmt: skip
+    )
     first, *rest = (tmp_path / "job.log").read_text().splitlines()
     match = LINE.fullmatch(first)
     assert match and match.group(2) == mode, first

@@ -70,17 +70,35 @@ def test_a_study_figure_shows_its_students_only(tmp_path):
     from embryo.plots.inheritance import study
 
     steps = [0, 100, 200]
-    curves = {"t": [900, 60, 40], "s-deep": [900, 50, 20], "s-wide": [900, 80, 50],
-              "s-other": [900, 10, 5], "scratch": [900, 90, 35]}  # fmt: skip
+    curves = {
+        "t": [900, 60, 40],
+        "s-deep": [900, 50, 20],
+        "s-wide": [900, 80, 50],
+        "s-other": [900, 10, 5],
+        "scratch": [900, 90, 35],
+    }
     validation = pd.DataFrame(
-        [{"run": r, "step": s, "val_perplexity": float(p)}
-         for r, ps in curves.items() for s, p in zip(steps, ps, strict=True)]
-    )  # fmt: skip
-    pair = {"teacher": "t", "teacher_step": 200, "twin": "scratch", "schedule": "linear",
-            "alpha": 1.0, "kd_steps": 100, "temperature": 2.0, "top_k": None}  # fmt: skip
-    pairs = [{"student": "s-deep", "studies": "architecture data", **pair},
-             {"student": "s-wide", "studies": "architecture", **pair},
-             {"student": "s-other", "studies": "lineage", **pair}]  # fmt: skip
+        [
+            {"run": r, "step": s, "val_perplexity": float(p)}
+            for r, ps in curves.items()
+            for s, p in zip(steps, ps, strict=True)
+        ]
+    )
+    pair = {
+        "teacher": "t",
+        "teacher_step": 200,
+        "twin": "scratch",
+        "schedule": "linear",
+        "alpha": 1.0,
+        "kd_steps": 100,
+        "temperature": 2.0,
+        "top_k": None,
+    }
+    pairs = [
+        {"student": "s-deep", "studies": "architecture data", **pair},
+        {"student": "s-wide", "studies": "architecture", **pair},
+        {"student": "s-other", "studies": "lineage", **pair},
+    ]
     table = comparison(pairs, validation)
     # s-wide never reaches its twin's final 35: drawn as "not reached"
     assert table.loc[table["student"] == "s-wide", "saving"].isna().iloc[-1]

@@ -17,8 +17,16 @@ from .test_workflow import TINY, snakemake
 
 pytestmark = pytest.mark.slow
 
-SIZES = {"corpus_train": 300, "corpus_valid": 40, "treebank_train": 30, "treebank_dev": 5,
-         "treebank_test": 10, "task_train": 30, "task_dev": 10, "blimp": 5}  # fmt: skip
+SIZES = {
+    "corpus_train": 300,
+    "corpus_valid": 40,
+    "treebank_train": 30,
+    "treebank_dev": 5,
+    "treebank_test": 10,
+    "task_train": 30,
+    "task_dev": 10,
+    "blimp": 5,
+}
 
 
 def local_config(data_dir) -> dict:
@@ -32,14 +40,14 @@ def local_config(data_dir) -> dict:
                 "format": "wikitext",
                 "files": ["corpus/train.txt"],
                 "validation_files": ["corpus/valid.txt"],
-            },  # fmt: skip
+            },
         },
         "tokenizers": {"wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 200}},
         "treebank": {
             "source": "local",
             "train": "ud/en_ewt-ud-train.conllu",
             "test": "ud/en_ewt-ud-test.conllu",
-        },  # fmt: skip
+        },
         "analyses": {
             "lama": {"source": "local", "dir": "lama"},
             "blimp": {"source": "local", "dir": "blimp"},
@@ -52,7 +60,7 @@ def local_config(data_dir) -> dict:
                 "dev": "glue/SST-2/dev.tsv",
                 "text": [1],
                 "label": 0,
-            },  # fmt: skip
+            },
         },
         "finetuning": {"epochs": 1, "max_length": 32},
         "transferability": {"enabled": False},
@@ -64,7 +72,7 @@ def local_config(data_dir) -> dict:
                 "checkpoints": [0, 2],
                 "model": dict(TINY),
                 "optimizer": {"batch_size": 4, "warmup_steps": 1},
-            },  # fmt: skip
+            },
         },
     }
 
@@ -103,8 +111,11 @@ def missing_columns(root):
 def head_out_of_range(root):
     path = root / "ud/en_ewt-ud-train.conllu"
     n = first_token_line(path)
-    replace_line(path, n, lambda line: "\t".join(c if i != 6 else "99" for i, c in
-                                                 enumerate(line.split("\t"))))  # fmt: skip
+    replace_line(
+        path,
+        n,
+        lambda line: "\t".join(c if i != 6 else "99" for i, c in enumerate(line.split("\t"))),
+    )
     return {}, r"ud/en_ewt-ud-train\.conllu:\d+ \(sentence [^)]+\): word 1 has head 99"
 
 
@@ -136,12 +147,17 @@ def task_label_typo(root):
 def batch_beyond_cpu_memory(root):
     """Block 4,096 and batch 32 on a CPU: the kernel would kill the job a minute in."""
     bert = local_config(root)["runs"]["bert"]
-    edit = {"runs": {"bert": {**bert, "block_size": 4096,
-                              "optimizer": {"batch_size": 32, "warmup_steps": 1}}},
-            "resources": {"pretrain": {"mem_mb": 8000}}}  # fmt: skip
-    return edit, (r"runs\.bert: 32 blocks of 4096 tokens a micro-step in 1 CPU process\(es\) "
-                  r"need about [\d.]+ GiB \(\+ headroom\) of the 7\.8 GiB of "
-                  r"resources\.pretrain\.mem_mb")  # fmt: skip
+    edit = {
+        "runs": {
+            "bert": {**bert, "block_size": 4096, "optimizer": {"batch_size": 32, "warmup_steps": 1}}
+        },
+        "resources": {"pretrain": {"mem_mb": 8000}},
+    }
+    return edit, (
+        r"runs\.bert: 32 blocks of 4096 tokens a micro-step in 1 CPU process\(es\) "
+        r"need about [\d.]+ GiB \(\+ headroom\) of the 7\.8 GiB of "
+        r"resources\.pretrain\.mem_mb"
+    )
 
 
 def max_length_above_positions(root):
@@ -160,21 +176,27 @@ def nodes_for_a_rule_that_cannot_span_them(root):
 
 
 def processes_that_do_not_split_over_nodes(root):
-    edit = {"resources": {"pretrain": {"nodes": 2, "gpu": 1}},
-            "runs": {"bert": {**local_config(root)["runs"]["bert"], "processes": 1}}}  # fmt: skip
+    edit = {
+        "resources": {"pretrain": {"nodes": 2, "gpu": 1}},
+        "runs": {"bert": {**local_config(root)["runs"]["bert"], "processes": 1}},
+    }
     return edit, r"runs\.bert: 1 processes do not split evenly over the 2 nodes"
 
 
 def nodes_outside_an_allocation(root):
-    edit = {"resources": {"pretrain": {"nodes": 2}},
-            "runs": {"bert": {**local_config(root)["runs"]["bert"], "processes": 2}}}  # fmt: skip
+    edit = {
+        "resources": {"pretrain": {"nodes": 2}},
+        "runs": {"bert": {**local_config(root)["runs"]["bert"], "processes": 2}},
+    }
     return edit, r"resources\.pretrain\.nodes is 2, but this run executes locally outside a SLURM"
 
 
 def micro_batch_beyond_the_gpu(root):
     edit = {"resources": {"pretrain": {"gpu": 1, "gpu_mem_mb": 512}}}
-    return edit, (r"runs\.bert: \d+ blocks a micro-step on each of 1 GPUs need about .* of "
-                  r"0 GiB; no accumulation fits")  # fmt: skip
+    return edit, (
+        r"runs\.bert: \d+ blocks a micro-step on each of 1 GPUs need about .* of "
+        r"0 GiB; no accumulation fits"
+    )
 
 
 def cache_dir_not_writable(root):
@@ -182,11 +204,22 @@ def cache_dir_not_writable(root):
     return edit, r"cluster\.cache_dir '/proc/embryo-cache' cannot be created"
 
 
-CASES = [missing_columns, head_out_of_range, lama_not_json, blimp_without_field,
-         task_row_without_column, task_label_typo, batch_beyond_cpu_memory,
-         max_length_above_positions, unknown_resources_rule,
-         nodes_for_a_rule_that_cannot_span_them, processes_that_do_not_split_over_nodes,
-         nodes_outside_an_allocation, micro_batch_beyond_the_gpu, cache_dir_not_writable]  # fmt: skip
+CASES = [
+    missing_columns,
+    head_out_of_range,
+    lama_not_json,
+    blimp_without_field,
+    task_row_without_column,
+    task_label_typo,
+    batch_beyond_cpu_memory,
+    max_length_above_positions,
+    unknown_resources_rule,
+    nodes_for_a_rule_that_cannot_span_them,
+    processes_that_do_not_split_over_nodes,
+    nodes_outside_an_allocation,
+    micro_batch_beyond_the_gpu,
+    cache_dir_not_writable,
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.__name__)

@@ -29,8 +29,15 @@ SMALL = {
     "occupations": 2,
     "languages": 2,
 }
-TINY = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
-        "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
+TINY = {
+    "size": "tiny",
+    "hidden_size": 32,
+    "num_layers": 2,
+    "num_heads": 2,
+    "intermediate_size": 64,
+    "dropout": 0.1,
+    "initializer_range": 0.02,
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -235,8 +242,10 @@ def test_lama_p_at_1_and_mrr_by_hand(tokenizer, model_dir, monkeypatch):
     assert calls and all(shape[0] <= 2 for shape in calls)
     # the mask token's logit (9) beats the object's (5): no answer among words, but ranked
     # above it over the whole vocabulary, as the Embryology code ranks
-    by = {over: lama.lama_items(model_dir, facts[:1], rank_over=over)["rank"].tolist()
-          for over in lama.RANK_OVER}  # fmt: skip
+    by = {
+        over: lama.lama_items(model_dir, facts[:1], rank_over=over)["rank"].tolist()
+        for over in lama.RANK_OVER
+    }
     assert by == {"words": [1], "vocabulary": [2]}
 
 
@@ -336,12 +345,22 @@ def test_masked_copies_by_hand(tokenizer):
     piece with the later pieces of its word (Kauf & Ivanova 2023, PLL-word-l2r)."""
     encoding = tokenizer("catdog river", return_special_tokens_mask=True)
     assert tokenizer.convert_ids_to_tokens(encoding["input_ids"]) == [
-        "[CLS]", "cat", "##d", "##o", "##g", "river", "[SEP]"
-    ]  # fmt: skip
+        "[CLS]",
+        "cat",
+        "##d",
+        "##o",
+        "##g",
+        "river",
+        "[SEP]",
+    ]
     assert blimp.masked_copies(encoding, "original") == [(t, [t]) for t in range(1, 6)]
     assert blimp.masked_copies(encoding, "word_l2r") == [
-        (1, [1, 2, 3, 4]), (2, [2, 3, 4]), (3, [3, 4]), (4, [4]), (5, [5])
-    ]  # fmt: skip
+        (1, [1, 2, 3, 4]),
+        (2, [2, 3, 4]),
+        (3, [3, 4]),
+        (4, [4]),
+        (5, [5]),
+    ]
     with pytest.raises(EmbryoError, match="unknown PLL method"):
         blimp.masked_copies(encoding, "word")
 
@@ -501,8 +520,13 @@ def test_common_vocabulary_scores_the_same_facts_for_every_run(tokenizer, tmp_pa
 
     from embryo.data.tokenizer import train_tokenizer
 
-    train_tokenizer(["the cat and the bird"] * 30, tmp_path, algorithm="wordpiece",
-                    vocab_size=40, lowercase=True)  # fmt: skip
+    train_tokenizer(
+        ["the cat and the bird"] * 30,
+        tmp_path,
+        algorithm="wordpiece",
+        vocab_size=40,
+        lowercase=True,
+    )
     other = AutoTokenizer.from_pretrained(tmp_path)
     facts = [fact("dog", "cat"), fact("dog", "bird"), fact("dog", "window")]
     both = lama.common_facts([tokenizer, other], facts)

@@ -31,8 +31,13 @@ def dead_pid() -> int:
 def record(workdir, **changes):
     """An owner record of a dead local run on this host and boot, with ``changes``."""
     pid = dead_pid()
-    owner = {"host": socket.gethostname(), "boot": locks.boot_id(), "pid": pid,
-             "started": 12345, "local": True} | changes  # fmt: skip
+    owner = {
+        "host": socket.gethostname(),
+        "boot": locks.boot_id(),
+        "pid": pid,
+        "started": 12345,
+        "local": True,
+    } | changes
     (workdir / OWNER).write_text(json.dumps(owner))
 
 

@@ -18,8 +18,9 @@ SCHEMA = ec.load_schema(REPO / "config" / "schema.yaml")
 
 
 def paper():
-    return ec.validate(yaml.safe_load((REPO / "config" / "paper.yaml").read_text()), SCHEMA,
-                       check_files=False)  # fmt: skip
+    return ec.validate(
+        yaml.safe_load((REPO / "config" / "paper.yaml").read_text()), SCHEMA, check_files=False
+    )
 
 
 def resources_of(cfg):
@@ -42,22 +43,36 @@ def test_parameter_count_is_the_models_own(tiny_tokenizer, arch):
     from embryo.models.families import model_spec, new_model, parameter_count
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    section = {"hidden_size": 48, "num_layers": 3, "num_heads": 4, "intermediate_size": 80,
-               **({"embedding_size": 16} if arch == "albert" else {}),
-               "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
+    section = {
+        "hidden_size": 48,
+        "num_layers": 3,
+        "num_heads": 4,
+        "intermediate_size": 80,
+        **({"embedding_size": 16} if arch == "albert" else {}),
+        "dropout": 0.1,
+        "initializer_range": 0.02,
+    }
     model = new_model(arch, model_spec(arch, section), tokenizer, 32, seed=0, sop=False)
     cfg = {
         "tokenizers": {"t": {"vocab_size": len(tokenizer), "algorithm": "wordpiece"}},
-        "runs": {"r": {"architecture": arch, "model": section, "tokenizer": "t",
-                       "block_size": 32}},
-    }  # fmt: skip
+        "runs": {"r": {"architecture": arch, "model": section, "tokenizer": "t", "block_size": 32}},
+    }
     assert memory.parameters(memory.run_shape(cfg, "r")) == parameter_count(model)
 
 
 def test_activation_estimate_by_hand():
     """Korthikanti et al.'s s·b·h·(34 + 5·a·s/h) bytes a layer (16-bit), twice in fp32."""
-    shape = memory.Shape(layers=2, hidden=8, heads=2, intermediate=16, embedding=8, vocab=10,
-                         positions=4, token_types=2, shared_layers=False)  # fmt: skip
+    shape = memory.Shape(
+        layers=2,
+        hidden=8,
+        heads=2,
+        intermediate=16,
+        embedding=8,
+        vocab=10,
+        positions=4,
+        token_types=2,
+        shared_layers=False,
+    )
     parts = memory.segment_bytes(shape, micro_batch=3, block_size=4, predictions=1, mixed=True)
     # 2 layers x (4 x 3 x 8) x (34 + 5 x 2 x 4 / 8) = 2 x 96 x 39
     assert parts["activations"] == 2 * 96 * 39
@@ -75,8 +90,9 @@ def test_predictions_follow_the_rate_or_the_cap():
 
 def test_roberta_base_at_256_a_gpu_does_not_fit_80_gb():
     """The issue's case: 256 sequences of 512 tokens a GPU of RoBERTa-base, bf16."""
-    fit = memory.gpu_fits(paper(), "roberta-base-scratch", rule="pretrain", gpus=8, nodes=1,
-                          gpu_mem_mb=81920)  # fmt: skip
+    fit = memory.gpu_fits(
+        paper(), "roberta-base-scratch", rule="pretrain", gpus=8, nodes=1, gpu_mem_mb=81920
+    )
     assert fit.micro_batch == 256 and not fit.fits and 90 < fit.estimate_gib < 100
     assert fit.smallest_fitting_accum == 2
 
@@ -103,18 +119,33 @@ def test_a_cpu_run_beyond_the_machine_is_refused_with_its_estimate_and_limit():
     """The issue's case: block 4,096 and batch 32 of a tiny BERT on a 24 GiB CPU machine,
     which the kernel killed a minute into pretraining; by hand the activations alone are
     2 layers x 4096 x 32 x 128 x (34 + 5 x 2 x 4096 / 128) x 2 bytes = 23.8 GB."""
-    cfg = ec.validate({
-        "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 8000}},
-        "corpora": {"c": {"source": "builtin"}},
-        "runs": {"r": {"architecture": "bert", "tokenizer": "t", "block_size": 4096,
-                       "checkpoints": [0, 10],
-                       "model": {"hidden_size": 128, "num_layers": 2, "num_heads": 2,
-                                 "intermediate_size": 512},
-                       "optimizer": {"batch_size": 32}}},
-    }, SCHEMA, check_files=False)  # fmt: skip
+    cfg = ec.validate(
+        {
+            "tokenizers": {"t": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 8000}},
+            "corpora": {"c": {"source": "builtin"}},
+            "runs": {
+                "r": {
+                    "architecture": "bert",
+                    "tokenizer": "t",
+                    "block_size": 4096,
+                    "checkpoints": [0, 10],
+                    "model": {
+                        "hidden_size": 128,
+                        "num_layers": 2,
+                        "num_heads": 2,
+                        "intermediate_size": 512,
+                    },
+                    "optimizer": {"batch_size": 32},
+                }
+            },
+        },
+        SCHEMA,
+        check_files=False,
+    )
     shape = memory.run_shape(cfg, "r")
-    parts = memory.segment_bytes(shape, micro_batch=32, block_size=4096, predictions=615,
-                                 mixed=False)  # fmt: skip
+    parts = memory.segment_bytes(
+        shape, micro_batch=32, block_size=4096, predictions=615, mixed=False
+    )
     assert parts["activations"] == 2 * 4096 * 32 * 128 * (34 + 5 * 2 * 4096 / 128) * 2
     cpu = {"gpu": 0}
     with pytest.raises(EmbryoError) as err:

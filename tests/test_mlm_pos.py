@@ -20,8 +20,15 @@ CONLLU = """# sent_id = s1
 6\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
 
 """
-DIMS = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64,
-        "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
+DIMS = {
+    "size": "tiny",
+    "hidden_size": 32,
+    "num_layers": 2,
+    "num_heads": 2,
+    "intermediate_size": 64,
+    "dropout": 0.1,
+    "initializer_range": 0.02,
+}
 
 
 @pytest.fixture(scope="module")

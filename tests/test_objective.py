@@ -103,9 +103,14 @@ def test_lamb_one_step_by_hand():
     b = torch.nn.Parameter(torch.tensor([1.0]))
     w.grad, b.grad = torch.tensor([0.5, -1.0]), torch.tensor([2.0])
     opt = Lamb(
-        [{"params": [w], "weight_decay": 0.1}, {"params": [b], "weight_decay": 0.0, "adapt": False}],
-        lr=0.01, betas=(0.9, 0.99), eps=0.0,
-    )  # fmt: skip
+        [
+            {"params": [w], "weight_decay": 0.1},
+            {"params": [b], "weight_decay": 0.0, "adapt": False},
+        ],
+        lr=0.01,
+        betas=(0.9, 0.99),
+        eps=0.0,
+    )
     opt.step()
     # m = 0.1 g, v = 0.01 g^2: m / sqrt(v) = sign(g), no bias correction
     # u = [1, -1] + 0.1 [3, 4] = [1.3, -0.6]; ||u|| = sqrt(1.69 + 0.36); r = 5 / ||u||
@@ -132,8 +137,15 @@ def test_make_optimizer_lamb_groups():
     from embryo.train.lamb import Lamb
     from embryo.train.optimizer import Optimizer, make_optimizer
 
-    model = BertForMaskedLM(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=1,
-                                       num_attention_heads=2, intermediate_size=16))  # fmt: skip
+    model = BertForMaskedLM(
+        BertConfig(
+            vocab_size=50,
+            hidden_size=8,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=16,
+        )
+    )
     opt = Optimizer("lamb", 1e-3, 0.01, 0.9, 0.999, 1e-6, 10, 100, 8, 1, 1.0, "no")
     lamb = make_optimizer(model, opt, fused=True)
     assert isinstance(lamb, Lamb)
@@ -157,9 +169,15 @@ def test_whole_word_spans_by_hand():
     starts = torch.ones(V, dtype=torch.bool)
     starts[[11, 12]] = False  # 10 11 12 is one word
     _, labels = mask_spans(
-        ids, special_ids={CLS, SEP}, mask_id=MASK, vocab_size=V, probability=0.5,
-        gen=generator(0, "t"), word_start=starts, max_ngram=3,
-    )  # fmt: skip
+        ids,
+        special_ids={CLS, SEP},
+        mask_id=MASK,
+        vocab_size=V,
+        probability=0.5,
+        gen=generator(0, "t"),
+        word_start=starts,
+        max_ngram=3,
+    )
     chosen = labels != -100
     assert (chosen.sum(1) <= 6).all() and (chosen.sum(1) == 6).float().mean() > 0.8
     assert not chosen[:, [0, 11]].any()
@@ -168,9 +186,15 @@ def test_whole_word_spans_by_hand():
     # a continuation right after a special token starts a word of its own
     ids = torch.tensor([[CLS, 11, 12, SEP, 11, 13, SEP]])
     _, labels = mask_spans(
-        ids, special_ids={CLS, SEP}, mask_id=MASK, vocab_size=V, probability=0.3,
-        gen=generator(1, "t"), word_start=starts, max_predictions=2,
-    )  # fmt: skip
+        ids,
+        special_ids={CLS, SEP},
+        mask_id=MASK,
+        vocab_size=V,
+        probability=0.3,
+        gen=generator(1, "t"),
+        word_start=starts,
+        max_predictions=2,
+    )
     assert (labels != -100).sum() == 2 and (labels[0, [1, 2]] != -100).all() != (
         labels[0, 4] != -100
     )
@@ -186,9 +210,14 @@ def test_ngram_lengths_follow_one_over_n():
     ids = torch.randint(10, V, (100, 4000))
     ids[:, 0], ids[:, -1] = CLS, SEP
     _, labels = mask_spans(
-        ids, special_ids={CLS, SEP}, mask_id=MASK, vocab_size=V, probability=0.01,
-        gen=generator(0, "t"), max_ngram=3,
-    )  # fmt: skip
+        ids,
+        special_ids={CLS, SEP},
+        mask_id=MASK,
+        vocab_size=V,
+        probability=0.01,
+        gen=generator(0, "t"),
+        max_ngram=3,
+    )
     chosen = labels != -100
     assert (chosen.sum(1) <= 40).all() and chosen.sum() > 0.95 * 40 * 100
     runs = collections.Counter()

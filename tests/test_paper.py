@@ -37,16 +37,28 @@ def submission(resources: str) -> str:
         threads=1, resources=Resources((k, int(v) if v.isdigit() else v) for k, v in pairs)
     )
 
-    params = dict(run_uuid="u", slurm_logfile="l", comment_str="c", account="", partition="",
-                  workdir="/w")  # fmt: skip
+    params = dict(
+        run_uuid="u", slurm_logfile="l", comment_str="c", account="", partition="", workdir="/w"
+    )
     return get_submit_command(job, params) + set_gres_string(job)
 
 
 def test_paper_config_dry_runs(tmp_path, shared_data):
     paper = REPO / "config" / "paper.yaml"
-    cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(REPO / "Snakefile"),
-           "-d", str(tmp_path), "--configfile", str(paper),
-           "--config", f"data_dir={shared_data}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "--configfile",
+        str(paper),
+        "--config",
+        f"data_dir={shared_data}",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     jobs = job_stats(result.stdout)
@@ -83,8 +95,9 @@ def test_paper_config_dry_runs(tmp_path, shared_data):
     assert jobs["task_sizes"] == 3 + 3 + 2
     # GPUs per rule, from the config's resources section: a segment is a job of 4 nodes
     # of 8 GPUs each (GRES), one task a node started by its own srun (mpi)
-    asked = dict(re.findall(r"^rule (\w+):\n(?:\s+.*\n)*?\s+resources: (.*)",
-                            result.stdout, flags=re.M))  # fmt: skip
+    asked = dict(
+        re.findall(r"^rule (\w+):\n(?:\s+.*\n)*?\s+resources: (.*)", result.stdout, flags=re.M)
+    )
     for rule in ("pretrain", "pretrain_student"):
         assert {"nodes=4", "tasks=4", "mpi=srun", "gres=gpu:8", "tasks_per_gpu=0"} <= set(
             asked[rule].split(", ")
@@ -100,9 +113,22 @@ def test_paper_overlay_runs_to_the_end(tmp_path, shared_data):
     """config/paper-cpu.yaml on top of paper.yaml: the paper graph at CPU size, run."""
     import pandas as pd
 
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(REPO / "Snakefile"),
-           "-d", str(tmp_path), "--configfile", str(REPO / "config" / "paper.yaml"),
-           str(REPO / "config" / "paper-cpu.yaml"), "--config", f"data_dir={shared_data}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "--configfile",
+        str(REPO / "config" / "paper.yaml"),
+        str(REPO / "config" / "paper-cpu.yaml"),
+        "--config",
+        f"data_dir={shared_data}",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     tables = tmp_path / "results" / "tables"
@@ -112,8 +138,12 @@ def test_paper_overlay_runs_to_the_end(tmp_path, shared_data):
     assert all(got[f"progressive-k{k}"] == 11 for k in range(4)) and got["none"] == 11
     # blocks of 3 and their inverse on 4 layers at one size, 2 seeds; their repeats of
     # progressive jobs name them
-    for scheme, job in {"block-0-2": None, "block-1-3": "progressive-k1",
-                        "only-0-2": "progressive-k3", "only-1-3": None}.items():  # fmt: skip
+    for scheme, job in {
+        "block-0-2": None,
+        "block-1-3": "progressive-k1",
+        "only-0-2": "progressive-k3",
+        "only-1-3": None,
+    }.items():
         rows = grid[grid["reinit"] == scheme]
         assert len(rows) == 3 * 2 and set(rows["n"].astype(str)) == {"32"}
         assert set(rows["same_as"].fillna("")) == {job or ""}

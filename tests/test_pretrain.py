@@ -196,11 +196,18 @@ def test_sparse_loss_equals_the_models_own_loss(tiny_tokenizer, arch, sop):
     batch = {}
     if sop:
         ids, types, order, attention = sentence_order(
-            ids, cls_id=tokenizer.cls_token_id, sep_id=tokenizer.sep_token_id, gen=generator(1),
-            doc_starts=[[10], [], [3, 20], [31]], pad_id=tokenizer.pad_token_id,
-        )  # fmt: skip
-        batch = {"token_type_ids": types, "sentence_order_label": order,
-                 "attention_mask": attention}  # fmt: skip
+            ids,
+            cls_id=tokenizer.cls_token_id,
+            sep_id=tokenizer.sep_token_id,
+            gen=generator(1),
+            doc_starts=[[10], [], [3, 20], [31]],
+            pad_id=tokenizer.pad_token_id,
+        )
+        batch = {
+            "token_type_ids": types,
+            "sentence_order_label": order,
+            "attention_mask": attention,
+        }
     inputs, labels = mask_tokens(
         ids,
         special_ids={tokenizer.cls_token_id, tokenizer.sep_token_id},
@@ -238,17 +245,37 @@ def test_a_student_with_alpha_zero_is_its_twin_and_a_teacher_changes_it(
         deeper = {**MODEL, "num_layers": 3}
         start = settings("bert", 0) | {"model": deeper}
         out0 = tmp_path / f"{name}-0"
-        run_segment(segment_settings(start), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
-                    previous_dir=None, out_dir=out0, threads=1)  # fmt: skip
+        run_segment(
+            segment_settings(start),
+            blocks_dir=tiny_blocks,
+            tokenizer_dir=tiny_tokenizer,
+            previous_dir=None,
+            out_dir=out0,
+            threads=1,
+        )
         spec = settings("bert", 6) | {"model": deeper}
         if ki:
-            spec["teacher"] = {"run": "t", "step": 6, "twin": None, "schedule": "linear",
-                               "kd_steps": 4, "temperature": 2.0, "top_k": None, **ki}  # fmt: skip
+            spec["teacher"] = {
+                "run": "t",
+                "step": 6,
+                "twin": None,
+                "schedule": "linear",
+                "kd_steps": 4,
+                "temperature": 2.0,
+                "top_k": None,
+                **ki,
+            }
         out = tmp_path / name
         run = run_student_segment if ki else run_segment
-        run(segment_settings(spec), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
-            previous_dir=out0, out_dir=out, threads=1,
-            **({"teacher_dir": teacher} if ki else {}))  # fmt: skip
+        run(
+            segment_settings(spec),
+            blocks_dir=tiny_blocks,
+            tokenizer_dir=tiny_tokenizer,
+            previous_dir=out0,
+            out_dir=out,
+            threads=1,
+            **({"teacher_dir": teacher} if ki else {}),
+        )
         return out
 
     twin, zero, guided = student("twin"), student("zero", alpha=0.0), student("ki", alpha=1.0)
@@ -271,8 +298,15 @@ def test_a_grown_run_starts_as_its_source(tmp_path, tiny_tokenizer, tiny_blocks)
     wide = {**MODEL, "hidden_size": 64, "num_heads": 4, "intermediate_size": 128}
     spec = settings("bert", 0) | {"model": wide, "grow_from": {"run": "s", "step": 6}}
     out = tmp_path / "grown"
-    run_segment(segment_settings(spec), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer, previous_dir=None,
-                out_dir=out, threads=1, source_dir=source)  # fmt: skip
+    run_segment(
+        segment_settings(spec),
+        blocks_dir=tiny_blocks,
+        tokenizer_dir=tiny_tokenizer,
+        previous_dir=None,
+        out_dir=out,
+        threads=1,
+        source_dir=source,
+    )
     grown, before = (json.loads((d / "metrics.json").read_text()) for d in (out, trained))
     assert grown["grown_from"] == "s@6" and grown["growth_exact"]
     assert grown["growth_logit_deviation"] < 1e-4
@@ -292,8 +326,15 @@ def test_two_processes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny
         spec = settings(arch, step, sop, grad_accum=1)
         spec["model"]["dropout"] = 0.0
         out = tmp_path / name
-        launch(segment_settings(spec), processes=processes, threads=2, blocks_dir=tiny_blocks,
-               tokenizer_dir=tiny_tokenizer, previous_dir=previous, out_dir=out)  # fmt: skip
+        launch(
+            segment_settings(spec),
+            processes=processes,
+            threads=2,
+            blocks_dir=tiny_blocks,
+            tokenizer_dir=tiny_tokenizer,
+            previous_dir=previous,
+            out_dir=out,
+        )
         return out
 
     s0 = run(0, None, 1, "step-0")
@@ -340,8 +381,14 @@ def test_two_nodes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny_blo
     launch(spec(6), previous_dir=s0, out_dir=one, threads=1, **dirs)
     two = tmp_path / "two"
     pickled = tmp_path / "segment.pickle"
-    pickled.write_bytes(pickle.dumps({"settings": spec(6), "dirs": {
-        **dirs, "previous_dir": str(s0), "out_dir": str(two), "source_dir": None}}))  # fmt: skip
+    pickled.write_bytes(
+        pickle.dumps(
+            {
+                "settings": spec(6),
+                "dirs": {**dirs, "previous_dir": str(s0), "out_dir": str(two), "source_dir": None},
+            }
+        )
+    )
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         port = free.getsockname()[1]
@@ -356,15 +403,16 @@ def test_two_nodes_follow_the_one_process_run(tmp_path, tiny_tokenizer, tiny_blo
                 endpoint=f"127.0.0.1:{port}",
                 rdzv_id="two-nodes",
             )
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     assert [a.wait(timeout=600) for a in agents] == [0, 0]
     same_run(one, two)
 
 
-def test_a_replicate_seed_draws_only_what_it_varies(tmp_path, tiny_tokenizer, tiny_blocks,
-                                                    monkeypatch):  # fmt: skip
+def test_a_replicate_seed_draws_only_what_it_varies(
+    tmp_path, tiny_tokenizer, tiny_blocks, monkeypatch
+):
     """runs.<run>.replicates.vary: each source of randomness follows its own seed."""
     import embryo.models.seeds as seeds_module
     import embryo.train.segment as seg
@@ -384,18 +432,34 @@ def test_a_replicate_seed_draws_only_what_it_varies(tmp_path, tiny_tokenizer, ti
         return wrapped
 
     monkeypatch.setattr(seg, "batch_indices", record("data_order", batch_indices_, 3))
-    monkeypatch.setattr(seeds_module, "generator",
-                        lambda *parts: (drawn.append(("masks", parts[0])) if parts[-1] == "data"
-                                        else None) or generator_(*parts))  # fmt: skip
-    monkeypatch.setattr(seeds_module, "derive_seed",
-                        lambda *parts: (drawn.append(("dropout", parts[0])) if parts[-1] == "dropout"
-                                        else None) or derive_seed_(*parts))  # fmt: skip
+    monkeypatch.setattr(
+        seeds_module,
+        "generator",
+        lambda *parts: (
+            (drawn.append(("masks", parts[0])) if parts[-1] == "data" else None)
+            or generator_(*parts)
+        ),
+    )
+    monkeypatch.setattr(
+        seeds_module,
+        "derive_seed",
+        lambda *parts: (
+            (drawn.append(("dropout", parts[0])) if parts[-1] == "dropout" else None)
+            or derive_seed_(*parts)
+        ),
+    )
 
     def run(name, step, previous, seeds):
         spec = {**settings("bert", step), "seeds": seeds}
         out = tmp_path / name
-        run_segment(segment_settings(spec), blocks_dir=tiny_blocks, tokenizer_dir=tiny_tokenizer,
-                    previous_dir=previous, out_dir=out, threads=1)  # fmt: skip
+        run_segment(
+            segment_settings(spec),
+            blocks_dir=tiny_blocks,
+            tokenizer_dir=tiny_tokenizer,
+            previous_dir=previous,
+            out_dir=out,
+            threads=1,
+        )
         return out
 
     base = dict.fromkeys(("init", "data_order", "masks", "dropout"), 3)
@@ -404,8 +468,10 @@ def test_a_replicate_seed_draws_only_what_it_varies(tmp_path, tiny_tokenizer, ti
     for vary in base:
         seeds = {**base, vary: 7}
         zero = run(f"{vary}-0", 0, None, seeds)
-        same_start = all(torch.equal(weights[k], v)
-                         for k, v in load_file(zero / "model" / "model.safetensors").items())  # fmt: skip
+        same_start = all(
+            torch.equal(weights[k], v)
+            for k, v in load_file(zero / "model" / "model.safetensors").items()
+        )
         assert same_start == (vary != "init"), vary
         drawn.clear()
         run(f"{vary}-2", 2, start, seeds)
@@ -431,8 +497,9 @@ def test_accumulation_all_reduces_once_a_step(tmp_path, tiny_tokenizer, tiny_blo
     assert len(entered) == 3 * (4 - 1)
 
 
-def test_fp16_loss_scale_continues_across_segments(tmp_path, tiny_tokenizer, tiny_blocks,
-                                                   monkeypatch):  # fmt: skip
+def test_fp16_loss_scale_continues_across_segments(
+    tmp_path, tiny_tokenizer, tiny_blocks, monkeypatch
+):
     """fp16's GradScaler state is saved with the training state and restored, so a chain of
     segments scales as one run does (a CPU GradScaler stands in for CUDA's)."""
     import accelerate
@@ -477,8 +544,14 @@ def test_a_segment_over_nodes_is_one_srun_of_an_agent_a_node(tmp_path, monkeypat
     monkeypatch.delenv("SLURM_JOB_NODELIST", raising=False)
     monkeypatch.setenv("SLURM_JOB_ID", "123456")
     cmd = command("embryo.train.segment", "spec.pickle", processes=32, nodes=4, threads=16)
-    assert cmd[:6] == ["srun", "--nodes=4", "--ntasks=4", "--ntasks-per-node=1",
-                       "--kill-on-bad-exit=1", "--cpus-per-task=16"]  # fmt: skip
+    assert cmd[:6] == [
+        "srun",
+        "--nodes=4",
+        "--ntasks=4",
+        "--ntasks-per-node=1",
+        "--kill-on-bad-exit=1",
+        "--cpus-per-task=16",
+    ]
     assert "--nnodes=4" in cmd and "--nproc-per-node=8" in cmd and "--threads=2" in cmd
     assert "--rdzv-endpoint=gpu07:32956" in cmd and "--rdzv-id=123456" in cmd
     with pytest.raises(EmbryoError, match="do not split evenly over 4 nodes"):
@@ -520,8 +593,9 @@ def test_replay_names_the_blocks_and_documents_the_training_loop_took(
     assert len(trained) == 3
     blocks = load_blocks(tiny_blocks)["train"]
     tok = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    table = replay(tiny_blocks, tiny_corpus[0], tiny_tokenizer, step=3, batch_size=8, seed=3,
-                   total_steps=6)  # fmt: skip
+    table = replay(
+        tiny_blocks, tiny_corpus[0], tiny_tokenizer, step=3, batch_size=8, seed=3, total_steps=6
+    )
     assert table["position"].tolist() == list(range(8))
     assert blocks.select(table["block"])["input_ids"] == trained[2].tolist()
     texts = __import__("pandas").read_parquet(tiny_corpus[0])["text"].tolist()
@@ -532,8 +606,9 @@ def test_replay_names_the_blocks_and_documents_the_training_loop_took(
         for doc in docs[1:-1]:  # documents wholly inside the block
             assert tok.decode(tok(texts[doc], add_special_tokens=False)["input_ids"]) in whole
     with pytest.raises(EmbryoError, match=r"step 7: the run's optimizer steps are 1 to 6"):
-        replay(tiny_blocks, tiny_corpus[0], tiny_tokenizer, step=7, batch_size=8, seed=3,
-               total_steps=6)  # fmt: skip
+        replay(
+            tiny_blocks, tiny_corpus[0], tiny_tokenizer, step=7, batch_size=8, seed=3, total_steps=6
+        )
 
 
 def test_live_curves_are_one_continuous_tensorboard_run_across_segments(
@@ -551,9 +626,15 @@ def test_live_curves_are_one_continuous_tensorboard_run_across_segments(
 
     def run(step, previous, folder):
         out = tmp_path / folder
-        run_segment(segment_settings(settings("bert", step)), blocks_dir=tiny_blocks,
-                    tokenizer_dir=tiny_tokenizer, previous_dir=previous, out_dir=out, threads=1,
-                    tracking=tracking)  # fmt: skip
+        run_segment(
+            segment_settings(settings("bert", step)),
+            blocks_dir=tiny_blocks,
+            tokenizer_dir=tiny_tokenizer,
+            previous_dir=previous,
+            out_dir=out,
+            threads=1,
+            tracking=tracking,
+        )
         return out
 
     s0 = run(0, None, "step-0")
@@ -582,8 +663,13 @@ def test_overlapping_segment_files_are_cleared_and_wandb_resumes_one_run(tmp_pat
 
     from embryo.train.tracking import LiveCurves, Tracking, clear_overlapping, wandb_id
 
-    for name in ("a.tfevents.1.segment-0-0", "a.tfevents.2.segment-0-4", "a.tfevents.3.segment-4-8",
-                 "a.tfevents.4.segment-8-12", "notes.txt"):  # fmt: skip
+    for name in (
+        "a.tfevents.1.segment-0-0",
+        "a.tfevents.2.segment-0-4",
+        "a.tfevents.3.segment-4-8",
+        "a.tfevents.4.segment-8-12",
+        "notes.txt",
+    ):
         (tmp_path / name).write_text("")
     removed = clear_overlapping(tmp_path, 2, 8)  # a new chain 0-2-8: steps 3..8
     assert sorted(p.name for p in removed) == [
@@ -634,11 +720,24 @@ def test_a_branch_that_changes_nothing_is_its_parent_and_an_annealed_one_decays(
     assert all(torch.equal(a[k], b[k]) for k in a)
     # annealed: lr from the parent's at step 3 (warm-up 2, total 6) linearly to 0 at step 7
     at3 = 3e-3 * lr_factor(3, 2, 6)
-    annealed = segment(tmp_path, tiny_tokenizer, tiny_blocks, "bert", 6, b3, folder="anneal-6",
-                       lr=at3, warmup_steps=0, decay_start=3)  # fmt: skip
-    lrs = [float(line.split(",")[2]) for line in
-           (annealed / "train_curve.csv").read_text().splitlines()[1:]]  # fmt: skip
+    annealed = segment(
+        tmp_path,
+        tiny_tokenizer,
+        tiny_blocks,
+        "bert",
+        6,
+        b3,
+        folder="anneal-6",
+        lr=at3,
+        warmup_steps=0,
+        decay_start=3,
+    )
+    lrs = [
+        float(line.split(",")[2])
+        for line in (annealed / "train_curve.csv").read_text().splitlines()[1:]
+    ]
     assert lrs == pytest.approx([at3 * 3 / 4, at3 * 2 / 4, at3 * 1 / 4])
-    parent = [float(line.split(",")[2]) for line in
-              (s6 / "train_curve.csv").read_text().splitlines()[1:]]  # fmt: skip
+    parent = [
+        float(line.split(",")[2]) for line in (s6 / "train_curve.csv").read_text().splitlines()[1:]
+    ]
     assert parent == pytest.approx([3e-3 * lr_factor(t, 2, 6) for t in (4, 5, 6)])

@@ -65,17 +65,32 @@ def squad_examples(n: int, seed: int = 0) -> list[dict]:
         pa, pb = rng.choice(PLACES, 2, replace=False)
         context = f"{a} lives in {pa} . {b} lives in {pb} ."
         who, where = (c, None) if i % 3 == 2 else ((a, pa) if i % 2 else (b, pb))
-        answers = [] if where is None else [
-            {"text": where, "answer_start": context.index(f"{who} lives in ") + len(f"{who} lives in ")}
-        ]  # fmt: skip
-        out.append({"id": f"q{i}", "question": f"where does {who} live ?", "context": context,
-                    "answers": answers})  # fmt: skip
+        answers = (
+            []
+            if where is None
+            else [
+                {
+                    "text": where,
+                    "answer_start": context.index(f"{who} lives in ") + len(f"{who} lives in "),
+                }
+            ]
+        )
+        out.append(
+            {
+                "id": f"q{i}",
+                "question": f"where does {who} live ?",
+                "context": context,
+                "answers": answers,
+            }
+        )
     return out
 
 
 def write_official(path, examples):
-    paragraphs = [{"context": e["context"], "qas": [{k: e[k] for k in ("id", "question", "answers")}]}
-                  for e in examples]  # fmt: skip
+    paragraphs = [
+        {"context": e["context"], "qas": [{k: e[k] for k in ("id", "question", "answers")}]}
+        for e in examples
+    ]
     path.write_text(
         json.dumps({"version": "v2.0", "data": [{"title": "t", "paragraphs": paragraphs}]})
     )
@@ -84,9 +99,16 @@ def write_official(path, examples):
 def test_squad_files_in_both_layouts_and_a_misplaced_answer(tmp_path):
     examples = squad_examples(6)
     write_official(tmp_path / "official.json", examples)
-    hub = [{**e, "answers": {"text": [a["text"] for a in e["answers"]],
-                             "answer_start": [a["answer_start"] for a in e["answers"]]}}
-           for e in examples]  # fmt: skip
+    hub = [
+        {
+            **e,
+            "answers": {
+                "text": [a["text"] for a in e["answers"]],
+                "answer_start": [a["answer_start"] for a in e["answers"]],
+            },
+        }
+        for e in examples
+    ]
     (tmp_path / "hub.jsonl").write_text("".join(json.dumps(e) + "\n" for e in hub))
     a, b = read_squad(tmp_path / "official.json"), read_squad(tmp_path / "hub.jsonl")
     assert [(e["id"], e["answers"]) for e in a] == [(e["id"], e["answers"]) for e in b]
@@ -138,8 +160,10 @@ def test_training_windows_spell_the_answer(model_dir):
 
 def read_squad_list(examples):
     """Examples as :func:`read_squad` gives them (answers with ``start``)."""
-    return [{**e, "answers": [{"text": a["text"], "start": a["answer_start"]} for a in e["answers"]]}
-            for e in examples]  # fmt: skip
+    return [
+        {**e, "answers": [{"text": a["text"], "start": a["answer_start"]} for a in e["answers"]]}
+        for e in examples
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +174,15 @@ def model_dir(tiny_tokenizer, tmp_path_factory):
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
     out = tmp_path_factory.mktemp("qa") / "bert"
-    dims = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2,
-            "intermediate_size": 64, "dropout": 0.1, "initializer_range": 0.02}  # fmt: skip
+    dims = {
+        "size": "tiny",
+        "hidden_size": 32,
+        "num_layers": 2,
+        "num_heads": 2,
+        "intermediate_size": 64,
+        "dropout": 0.1,
+        "initializer_range": 0.02,
+    }
     new_model("bert", model_spec("bert", dims), tokenizer, 64, seed=0, sop=False).save_pretrained(
         out
     )
@@ -168,11 +199,27 @@ def test_a_qa_job_reports_the_scores_of_its_answers(model_dir, tmp_path):
     assert len(load_qa(spec, tmp_path)["dev"]) == 30
     info = prepare_qa(spec, tmp_path, model_dir, tmp_path / "task", name="squad", max_length=48)
     assert info["metrics"] == ["exact_match", "token_f1"] and info["dev_unanswerable"] == 10
-    hparams = FinetuneSettings(lr=3e-3, batch_size=16, epochs=2, warmup_ratio=0.1,
-                               weight_decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
-                               max_grad_norm=1.0, eval_batch_size=64)  # fmt: skip
-    result = finetune(model_dir, tmp_path / "task", tmp_path / "metrics.json", n=None, seed=0,
-                      hparams=hparams, provenance={"run": "r", "step": 0})  # fmt: skip
+    hparams = FinetuneSettings(
+        lr=3e-3,
+        batch_size=16,
+        epochs=2,
+        warmup_ratio=0.1,
+        weight_decay=0.0,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        max_grad_norm=1.0,
+        eval_batch_size=64,
+    )
+    result = finetune(
+        model_dir,
+        tmp_path / "task",
+        tmp_path / "metrics.json",
+        n=None,
+        seed=0,
+        hparams=hparams,
+        provenance={"run": "r", "step": 0},
+    )
     assert result["metric"] == "exact_match" and result["n_dev"] == 30
     items = pd.read_parquet(tmp_path / "metrics.predictions.parquet")
     assert len(items) == 30 and {"exact_match", "token_f1", "prediction"} <= set(items.columns)
@@ -191,10 +238,20 @@ def test_qa_scores_enter_the_findings_as_item_means():
     for step, p in ((0, 0.4), (10, 0.8), (100, 0.5)):
         for seed in (0, 1):
             right = rng.random(300) < p
-            rows += [{"run": "r", "step": step, "task": "squad", "seed": seed, "item": i,
-                      "label": "[]" if i % 3 == 2 else '["paris"]',
-                      "prediction": "", "exact_match": float(r), "token_f1": float(r)}
-                     for i, r in enumerate(right)]  # fmt: skip
+            rows += [
+                {
+                    "run": "r",
+                    "step": step,
+                    "task": "squad",
+                    "seed": seed,
+                    "item": i,
+                    "label": "[]" if i % 3 == 2 else '["paris"]',
+                    "prediction": "",
+                    "exact_match": float(r),
+                    "token_f1": float(r),
+                }
+                for i, r in enumerate(right)
+            ]
     items = pd.DataFrame(rows)
     table = pd.DataFrame({"run": ["r"], "task": ["squad"], "metric": ["exact_match"]})
     (series,) = findings._downstream_series(table, items, {})

@@ -23,8 +23,19 @@ RULES = {
     for name, body in BLOCK.findall(path.read_text())
 }
 SCRIPTS = {p.stem for p in (REPO / "workflow" / "scripts").glob("*.py")}
-FACTS = {"trained", "scored_imports", "lama_exposure", "downstream_tasks", "transfer", "transfer_probing", "ki", "twin",
-         "students_downstream", "crossed", "analysed"}  # fmt: skip
+FACTS = {
+    "trained",
+    "scored_imports",
+    "lama_exposure",
+    "downstream_tasks",
+    "transfer",
+    "transfer_probing",
+    "ki",
+    "twin",
+    "students_downstream",
+    "crossed",
+    "analysed",
+}
 SCHEMA = ec.load_schema(REPO / "config" / "schema.yaml")
 STUDIES = set(SCHEMA["properties"]["inheritance"]["properties"]["studies"]["properties"])
 
@@ -61,10 +72,7 @@ def reached(script) -> set[str]:
         parts = module.split(".")
         todo.extend(".".join(parts[:k]) for k in range(2, len(parts)))  # its packages run too
     skip = ("embryo.runtime", "embryo.config", "embryo.registry")
-    return {
-        m for m in seen
-        if not m.startswith(skip) and ast_has_code(MODULES[m])
-    }  # fmt: skip
+    return {m for m in seen if not m.startswith(skip) and ast_has_code(MODULES[m])}
 
 
 def ast_has_code(path) -> bool:
@@ -151,15 +159,27 @@ def test_the_demo_plans_every_table_and_figure_of_the_registry():
     """The demo config produces every table, and every figure but those of scrambling (its
     grid has none) and of the knowledge-inheritance studies (config/ki-studies.yaml and
     the paper overlay draw them, tests/test_paper.py)."""
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--detailed-summary", "--configfile",
-           "config/config.yaml", "-d", str(REPO / ".snakemake" / "registry-test")]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "--detailed-summary",
+        "--configfile",
+        "config/config.yaml",
+        "-d",
+        str(REPO / ".snakemake" / "registry-test"),
+    ]
     result = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     planned = set(
         re.findall(r"^results/(?:tables|figures)/(\w+)\.(?:csv|json|png)\t", result.stdout, re.M)
     )
     tables = {t.name for t in registry.TABLES}
-    studies = {f.name for f in registry.FIGURES if f.name.startswith("ki_") and
-               any(n.startswith("ki_study:") for n in f.needs)}  # fmt: skip
+    studies = {
+        f.name
+        for f in registry.FIGURES
+        if f.name.startswith("ki_") and any(n.startswith("ki_study:") for n in f.needs)
+    }
     figures = {f.name for f in registry.FIGURES} - {"transfer_scramble"} - studies
     assert tables | figures == planned

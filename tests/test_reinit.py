@@ -21,9 +21,15 @@ from embryo.transfer.reinit import (
     untie_albert,
 )
 
-DIMS = dict(vocab_size=50, hidden_size=32, num_attention_heads=2, intermediate_size=64,
-            max_position_embeddings=16, hidden_dropout_prob=0.0,
-            attention_probs_dropout_prob=0.0)  # fmt: skip
+DIMS = dict(
+    vocab_size=50,
+    hidden_size=32,
+    num_attention_heads=2,
+    intermediate_size=64,
+    max_position_embeddings=16,
+    hidden_dropout_prob=0.0,
+    attention_probs_dropout_prob=0.0,
+)
 
 
 def pretrained_like(model):
@@ -95,11 +101,18 @@ def test_parse_refuses_impossible_schemes(name):
 
 def test_expand_families():
     assert expand_schemes(["none", "progressive", "single"], 2) == [
-        "none", "progressive-k0", "progressive-k1", "single-0", "single-1",
-    ]  # fmt: skip
+        "none",
+        "progressive-k0",
+        "progressive-k1",
+        "single-0",
+        "single-1",
+    ]
     assert expand_schemes(["block-w2", "only-w2"], 3) == [
-        "block-0-1", "block-1-2", "only-0-1", "only-1-2",
-    ]  # fmt: skip
+        "block-0-1",
+        "block-1-2",
+        "only-0-1",
+        "only-1-2",
+    ]
     assert expand_schemes(["scramble-n2"], 3) == ["scramble-s1", "scramble-s2"]
     # on 2 layers seed 1 is the identity (= none); on 3 layers seeds 4..13 repeat orders
     assert expand_schemes(["scramble-n1"], 2) == ["scramble-s2"]
@@ -114,18 +127,34 @@ def test_schemes_that_build_the_same_model_are_one_job():
     assert same_model(["none", "progressive-k0", "progressive-k1", "single-0", "single-1"], 2) == {
         "single-1": "progressive-k1"
     }
-    names = ["single-2", "only-0-1", "block-1-2", "block-0-2", "progressive-k1", "progressive-k2",
-             "progressive-k0", "block-1-1", "single-1", "scramble-s3", "scramble-s4",
-             "scramble-s5", "none"]  # fmt: skip
+    names = [
+        "single-2",
+        "only-0-1",
+        "block-1-2",
+        "block-0-2",
+        "progressive-k1",
+        "progressive-k2",
+        "progressive-k0",
+        "block-1-1",
+        "single-1",
+        "scramble-s3",
+        "scramble-s4",
+        "scramble-s5",
+        "none",
+    ]
     # on 3 layers: {2} redrawn = progressive-k2; {1, 2} = progressive-k1; all = progressive-k0;
     # block-1-1 = single-1 (block before single); seeds 3 and 4 give one order, 5 the identity
     assert parse_scheme("scramble-s3", 3).order == parse_scheme("scramble-s4", 3).order
     assert parse_scheme("scramble-s5", 3).order == (0, 1, 2)
     assert same_model(names, 3) == {
-        "single-2": "progressive-k2", "only-0-1": "progressive-k2", "block-1-2": "progressive-k1",
-        "block-0-2": "progressive-k0", "single-1": "block-1-1", "scramble-s4": "scramble-s3",
+        "single-2": "progressive-k2",
+        "only-0-1": "progressive-k2",
+        "block-1-2": "progressive-k1",
+        "block-0-2": "progressive-k0",
+        "single-1": "block-1-1",
+        "scramble-s4": "scramble-s3",
         "scramble-s5": "none",
-    }  # fmt: skip
+    }
     for init in ("model", "original"):  # and the models are indeed equal
         a, b = bert(3), bert(3)
         apply_scheme(a, "block-1-2", seed=4, recipe=Recipe(init))
@@ -220,8 +249,12 @@ def test_albert_single_layer_reinit_changes_only_that_copy():
     for i in range(3):
         prefix = f"albert.encoder.albert_layer_groups.{i}."
         keys = [k for k in after if k.startswith(prefix)]
-        same = [torch.equal(after[k], shared[k.replace(prefix, "albert.encoder.albert_layer_groups.0.")])
-                for k in keys]  # fmt: skip
+        same = [
+            torch.equal(
+                after[k], shared[k.replace(prefix, "albert.encoder.albert_layer_groups.0.")]
+            )
+            for k in keys
+        ]
         assert (not all(same)) if i == 1 else all(same)
     outside = [k for k in shared if "albert_layer_groups" not in k]
     assert all(torch.equal(after[k], shared[k]) for k in outside)

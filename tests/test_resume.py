@@ -44,9 +44,20 @@ def config(data_dir) -> dict:
 
 
 def command(workdir) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d",
-            str(workdir), "--configfile", str(workdir / "config.yaml"), "--cores", "2",
-            TARGET]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
+        TARGET,
+    ]
 
 
 def prepare(workdir):
@@ -74,8 +85,12 @@ def test_sigkilled_segment_reruns_to_the_uninterrupted_weights(tmp_path):
     # the run to interrupt: wait until the last segment is training, then SIGKILL
     # Snakemake and its job (their process group), as an OOM killer or a lost node would
     log = killed / f"results/logs/pretrain/bert/step-{CHECKPOINTS[-1]}.log"
-    proc = subprocess.Popen(command(killed), start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        command(killed),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 600
         while not (log.exists() and f"step {CHECKPOINTS[1]}->" in log.read_text()):

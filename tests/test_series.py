@@ -52,17 +52,24 @@ def offline(standin, monkeypatch):
 
 
 def mb_run(seed=0, steps=(0, 20_000, 40_000), **extra):
-    return {"import": {"hub_id": MB, "revision": None, **extra}, "seed": seed,
-            "checkpoints": list(steps), "architecture": None}  # fmt: skip
+    return {
+        "import": {"hub_id": MB, "revision": None, **extra},
+        "seed": seed,
+        "checkpoints": list(steps),
+        "architecture": None,
+    }
 
 
 def test_templates_name_the_step_in_thousands_and_the_seed(tmp_path):
     run = mb_run(seed=3)
     assert step_source("mb", run, 40_000, tmp_path) == {
-        "hub_id": "google/multiberts-seed_3-step_40k", "revision": None,
-    }  # fmt: skip
-    run = {"import": {"path": "out/checkpoint-{step:06d}-{size}", "fields": {"size": "17m"}},
-           "seed": 0}  # fmt: skip
+        "hub_id": "google/multiberts-seed_3-step_40k",
+        "revision": None,
+    }
+    run = {
+        "import": {"path": "out/checkpoint-{step:06d}-{size}", "fields": {"size": "17m"}},
+        "seed": 0,
+    }
     assert step_source("t", run, 500, tmp_path) == {
         "path": str(tmp_path / "out/checkpoint-000500-17m")
     }
@@ -81,9 +88,10 @@ def test_templates_name_the_step_in_thousands_and_the_seed(tmp_path):
 def test_multiberts_series_is_checked_from_the_hub_standin(offline, tmp_path):
     record = series_record("mb", mb_run(), [0, 20_000, 40_000], tmp_path)
     assert [record[s]["source"] for s in record] == [
-        "google/multiberts-seed_0-step_0k", "google/multiberts-seed_0-step_20k",
+        "google/multiberts-seed_0-step_0k",
+        "google/multiberts-seed_0-step_20k",
         "google/multiberts-seed_0-step_40k",
-    ]  # fmt: skip
+    ]
     entry = record[20_000]
     snapshot = offline["cache"] / "models--google--multiberts-seed_0-step_20k" / "refs" / "main"
     assert entry["commit"] == snapshot.read_text()
@@ -101,8 +109,12 @@ def test_refs_patterns_find_ettins_phases_and_the_import_takes_the_recorded_comm
     refs = hub.list_refs("jhu-clsp/ettin-encoder-17m")
     spec = {"hub_id": "jhu-clsp/ettin-encoder-17m", "refs": ETTIN_REFS}
     assert match_refs("e", spec, refs) == {
-        0: "step0", 2998: "step2998", 5996: "step5996", 7000: "ext1000", 8100: "decay100",
-    }  # fmt: skip
+        0: "step0",
+        2998: "step2998",
+        5996: "step5996",
+        7000: "ext1000",
+        8100: "decay100",
+    }
     following = [{**p, "offset": "previous"} for p in ETTIN_REFS]  # phases going on in turn
     assert list(match_refs("e", {**spec, "refs": following}, refs)) == [0, 2998, 5996, 6996, 7096]
     with pytest.raises(
@@ -112,8 +124,11 @@ def test_refs_patterns_find_ettins_phases_and_the_import_takes_the_recorded_comm
             "e", {**spec, "refs": [ETTIN_REFS[0], {"pattern": r"extension(?P<step>\d+)"}]}, refs
         )
     with pytest.raises(EmbryoError, match=r"refs 'ext1000' and 'step1000'|both step"):
-        match_refs("e", {**spec, "refs": [{"pattern": r"(?:step|ext)(?P<step>\d+)"}]},
-                   {**refs, "step1000": "x" * 40})  # fmt: skip
+        match_refs(
+            "e",
+            {**spec, "refs": [{"pattern": r"(?:step|ext)(?P<step>\d+)"}]},
+            {**refs, "step1000": "x" * 40},
+        )
     with pytest.raises(EmbryoError, match=r"has no group \(\?P<step>"):
         match_refs("e", {**spec, "refs": [{"pattern": r"step\d+"}]}, refs)
 
@@ -130,8 +145,16 @@ def test_refs_patterns_find_ettins_phases_and_the_import_takes_the_recorded_comm
     from embryo.train.checkpoints import import_checkpoint, verify_checkpoint
 
     out = tmp_path / "step-7000"
-    import_checkpoint("ettin", run, 7000, tmp_path, out, provenance={"run": "ettin", "step": 7000},
-                      series=tmp_path / "series.json", code={})  # fmt: skip
+    import_checkpoint(
+        "ettin",
+        run,
+        7000,
+        tmp_path,
+        out,
+        provenance={"run": "ettin", "step": 7000},
+        series=tmp_path / "series.json",
+        code={},
+    )
     (repo / "refs" / "ext1000").write_text(offline["ettin"]["17m"]["ext1000"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["parent"]["commit"] == offline["ettin"]["17m"]["ext1000"]
@@ -238,8 +261,14 @@ def test_bad_hub_series_fail_naming_the_revision(offline, tmp_path):
 
 
 def _config(runs: dict, **extra) -> dict:
-    return {"data_dir": ".", "corpora": {}, "tokenizers": {}, "runs": runs,
-            "analyses": {"downstream": {"enabled": False}}, **extra}  # fmt: skip
+    return {
+        "data_dir": ".",
+        "corpora": {},
+        "tokenizers": {},
+        "runs": runs,
+        "analyses": {"downstream": {"enabled": False}},
+        **extra,
+    }
 
 
 def test_parse_time_reads_the_family_and_lists_the_refs(offline, tmp_path):
@@ -249,10 +278,16 @@ def test_parse_time_reads_the_family_and_lists_the_refs(offline, tmp_path):
 
     schema = ec.load_schema(REPO / "config" / "schema.yaml")
     runs = {
-        "ettin": {"import": {"hub_id": "jhu-clsp/ettin-encoder-{size}", "fields": {"size": "17m"},
-                             "refs": ETTIN_REFS}, "checkpoints": "refs"},
+        "ettin": {
+            "import": {
+                "hub_id": "jhu-clsp/ettin-encoder-{size}",
+                "fields": {"size": "17m"},
+                "refs": ETTIN_REFS,
+            },
+            "checkpoints": "refs",
+        },
         "mb": {"import": {"hub_id": MB}, "checkpoints": [0, 20_000], "replicates": {"seeds": [1]}},
-    }  # fmt: skip
+    }
     cache = tmp_path / "refs.json"
     config = ec.validate(_config(runs), schema, refs_cache=cache)
     assert ec.checkpoint_steps(config["runs"]["ettin"]) == [0, 2998, 5996, 7000, 8100]
@@ -263,8 +298,13 @@ def test_parse_time_reads_the_family_and_lists_the_refs(offline, tmp_path):
     assert ec.replicates(config)["mb@s1"] == ("mb", 1)
     assert config["runs"]["mb@s1"]["resolved"]["model_type"] == "bert"
     # a replicate whose templates do not name the seed would repeat the series
-    runs_bad = {"mb": {"import": {"hub_id": "google/multiberts-seed_0-step_{step_k}k"},
-                       "checkpoints": [0], "replicates": {"seeds": [1]}}}  # fmt: skip
+    runs_bad = {
+        "mb": {
+            "import": {"hub_id": "google/multiberts-seed_0-step_{step_k}k"},
+            "checkpoints": [0],
+            "replicates": {"seeds": [1]},
+        }
+    }
     with pytest.raises(
         EmbryoError, match=r"runs\.mb\.import: the run has replicates .* no template names \{seed\}"
     ):
@@ -290,8 +330,14 @@ def test_parse_time_refuses_a_grid_on_a_family_without_known_layers(tmp_path):
     from .tiny_models import tokenizer
 
     tok = tokenizer("bert")
-    cfg = AutoConfig.for_model("megatron-bert", vocab_size=len(tok), hidden_size=32,
-                               num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)  # fmt: skip
+    cfg = AutoConfig.for_model(
+        "megatron-bert",
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
     for step in (0, 10):
         AutoModelForMaskedLM.from_config(cfg).save_pretrained(tmp_path / f"m-{step}")
         tok.save_pretrained(tmp_path / f"m-{step}")

@@ -39,8 +39,11 @@ def test_snakemake_lint_runs_through_and_reports_only_the_environment_advice():
     result = run(sys.executable, "-m", "snakemake", "--lint", "--configfile", "config/config.yaml")
     output = result.stdout + result.stderr
     assert result.returncode in (0, 1), output
-    rules = {m for path in (REPO / "rules").glob("*.smk")
-             for m in re.findall(r"^rule (\w+):", path.read_text(), flags=re.M)}  # fmt: skip
+    rules = {
+        m
+        for path in (REPO / "rules").glob("*.smk")
+        for m in re.findall(r"^rule (\w+):", path.read_text(), flags=re.M)
+    }
     linted = set(re.findall(r"^Lints for rule (\w+) ", output, flags=re.M))
     assert linted == rules, output
     lints = [line.strip() for line in output.splitlines() if line.lstrip().startswith("* ")]

@@ -67,9 +67,13 @@ def hub(tmp_path_factory, shared_data_dir):
     return {
         "cache": cache,
         "multiberts": multiberts(cache, root / "work", seeds=(0, 1), steps=(0, 20_000, 40_000)),
-        "ettin": ettin(cache, root / "work", sizes=("17m", "68m", "150m"),
-                       revisions=("step0", "step2998", "ext1000", "decay100")),
-    }  # fmt: skip
+        "ettin": ettin(
+            cache,
+            root / "work",
+            sizes=("17m", "68m", "150m"),
+            revisions=("step0", "step2998", "ext1000", "decay100"),
+        ),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -94,15 +98,19 @@ def test_multiberts_preset_runs_against_the_hub_standin(hub, tmp_path):
         **{
             "runs.multiberts.checkpoints": [0, 20_000, 40_000],
             "runs.multiberts.replicates": {"seeds": [1]},
-            "analyses.downstream": {"tasks": ["sst2"], "steps": [0, 40_000], "seeds": [1],
-                                    "train_size": 40},
+            "analyses.downstream": {
+                "tasks": ["sst2"],
+                "steps": [0, 40_000],
+                "seeds": [1],
+                "train_size": 40,
+            },
             "transferability.tasks": ["sst2"],
             "transferability.steps": [40_000],
             "transferability.train_sizes": [40],
             "transferability.seeds": [1],
             "transferability.probing": {"train_size": 40, "pooling": "cls"},
         },
-    )  # fmt: skip
+    )
     config["figures"] = {"axis": "tokens"}  # the figures over training against tokens seen
     run_ok(tmp_path, config, offline_env(hub["cache"]))
     results = tmp_path / "results"
@@ -144,8 +152,11 @@ def test_ettin_preset_runs_against_the_hub_standin(hub, tmp_path):
         weights.add(series["2998"]["weights_sha256"])  # each size its own repository
         # ext1000 goes on from the last pretraining checkpoint, step 2998, decay from it
         assert {s: e["ref"] for s, e in series.items()} == {
-            "0": "step0", "2998": "step2998", "3998": "ext1000", "4098": "decay100",
-        }  # fmt: skip
+            "0": "step0",
+            "2998": "step2998",
+            "3998": "ext1000",
+            "4098": "decay100",
+        }
         assert series["3998"]["commit"] == hub["ettin"][size]["ext1000"]
         assert {e["model_type"] for e in series.values()} == {"modernbert"}
     assert len(weights) == 3
@@ -166,19 +177,39 @@ def test_a_trainer_series_of_a_modernbert_runs_the_battery_and_a_grid(tmp_path):
     config = toy(
         "ettin.yaml",
         data_dir=str(tmp_path / "data"),
-        runs={"trainer": {"import": {"path": "output/checkpoint-{step}"}, "checkpoints": [0, 500],
-                          "block_size": 32, "evaluation": {"max_blocks": 4}}},
-    )  # fmt: skip
+        runs={
+            "trainer": {
+                "import": {"path": "output/checkpoint-{step}"},
+                "checkpoints": [0, 500],
+                "block_size": 32,
+                "evaluation": {"max_blocks": 4},
+            }
+        },
+    )
     config["corpora"] = {}
     config["treebank"] = {"source": "builtin", "max_sentences": {"train": 40, "test": 20}}
     config["builtin"] = {"sizes": BUILTIN_SIZES}
-    config["analyses"] |= {"lama": {"source": "builtin", "max_facts_per_relation": 2},
-                           "blimp": {"source": "builtin", "max_pairs": 2},
-                           "downstream": {"enabled": True, "seeds": [0]}}  # fmt: skip
-    config["tasks"] = {"sst2": {"source": "builtin", "train": "glue/SST-2/train.tsv",
-                                "dev": "glue/SST-2/dev.tsv", "text": [1], "label": 0}}  # fmt: skip
-    config["transferability"] = {"enabled": True, "schemes": ["progressive", "scramble-n1"],
-                                 "train_sizes": [20], "seeds": [0], "probing": {"train_size": 20}}  # fmt: skip
+    config["analyses"] |= {
+        "lama": {"source": "builtin", "max_facts_per_relation": 2},
+        "blimp": {"source": "builtin", "max_pairs": 2},
+        "downstream": {"enabled": True, "seeds": [0]},
+    }
+    config["tasks"] = {
+        "sst2": {
+            "source": "builtin",
+            "train": "glue/SST-2/train.tsv",
+            "dev": "glue/SST-2/dev.tsv",
+            "text": [1],
+            "label": 0,
+        }
+    }
+    config["transferability"] = {
+        "enabled": True,
+        "schemes": ["progressive", "scramble-n1"],
+        "train_sizes": [20],
+        "seeds": [0],
+        "probing": {"train_size": 20},
+    }
     run_ok(tmp_path, config, None)
     results = tmp_path / "results"
     assert (

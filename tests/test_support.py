@@ -84,14 +84,19 @@ def test_environment_names_the_lock_file_and_what_differs_from_it(tmp_path):
 
     from embryo.results.provenance import environment
 
-    assert environment(tmp_path) == {"lock_file": "requirements.lock", "sha256": None,
-                                     "differs": None}  # fmt: skip
+    assert environment(tmp_path) == {
+        "lock_file": "requirements.lock",
+        "sha256": None,
+        "differs": None,
+    }
     lock = tmp_path / "requirements.lock"
     lock.write_text(f"# header\npyyaml=={version('pyyaml')}\nscipy==0.0.1\nno-such-pkg==1.0\n")
     env = environment(tmp_path)
     assert env["sha256"] == hashlib.sha256(lock.read_bytes()).hexdigest()
-    assert env["differs"] == [f"scipy {version('scipy')} (locked 0.0.1)",
-                              "no-such-pkg missing (locked 1.0)"]  # fmt: skip
+    assert env["differs"] == [
+        f"scipy {version('scipy')} (locked 0.0.1)",
+        "no-such-pkg missing (locked 1.0)",
+    ]
     lock.write_text("pyyaml\n")
     with pytest.raises(ValueError, match=r"requirements.lock:1: expected name==version"):
         environment(tmp_path)

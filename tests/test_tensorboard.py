@@ -57,8 +57,11 @@ def test_tensorboard_serves_the_curves_on_a_private_unix_socket_and_no_tcp_port(
     (tmp_path / "tmp").mkdir()
     server = subprocess.Popen(
         [sys.executable, "-m", "embryo.runtime.tensorboard", "--logdir", str(tmp_path / "results")],
-        cwd=REPO, env=env, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         sock = Path(env["TMPDIR"]) / f"embryo-warm-{os.getuid()}" / "tensorboard.sock"
         for _ in range(120):

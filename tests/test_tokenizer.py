@@ -250,7 +250,12 @@ def test_a_seeded_sample_of_the_corpus_trains_the_tokenizer(tmp_path):
     assert quarter == sample(37) and quarter != sample(10_000, seed=1)
     assert 400 < len(quarter) < 600 and set(quarter) <= set(texts)
     assert sample(10_000) == [t for t in texts if t in set(quarter)]  # in corpus order
-    stats = train_tokenizer_from_parquet(path, tmp_path / "tok", algorithm="wordpiece",
-                                         vocab_size=120, lowercase=True,
-                                         sample_chars=total // 4)  # fmt: skip
+    stats = train_tokenizer_from_parquet(
+        path,
+        tmp_path / "tok",
+        algorithm="wordpiece",
+        vocab_size=120,
+        lowercase=True,
+        sample_chars=total // 4,
+    )
     assert stats["texts"] == len(quarter)

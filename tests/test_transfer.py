@@ -26,15 +26,30 @@ def grid_table():
     for step in (10, 20):
         for task, metric in (("a", "accuracy"), ("b", "pearson")):
             for n in ("100", "full"):
-                for reinit, scores in {"none": (0.8, 0.9), "progressive-k0": (0.5, 0.6),
-                                       "progressive-k1": (0.6, 0.7), "single-0": (0.6, 0.8),
-                                       "single-1": (0.7, 0.7), "scramble-s1": (0.7, 0.8),
-                                       "scramble-s2": (0.75, 0.9)}.items():  # fmt: skip
+                for reinit, scores in {
+                    "none": (0.8, 0.9),
+                    "progressive-k0": (0.5, 0.6),
+                    "progressive-k1": (0.6, 0.7),
+                    "single-0": (0.6, 0.8),
+                    "single-1": (0.7, 0.7),
+                    "scramble-s1": (0.7, 0.8),
+                    "scramble-s2": (0.75, 0.9),
+                }.items():
                     for seed, score in enumerate(scores):
                         bump = 0.05 if n == "full" else 0.0
-                        rows.append({"run": "r", "step": step, "task": task, "metric": metric,
-                                     "n": n, "reinit": reinit, "seed": seed,
-                                     "score": score + bump, "layers": 2})  # fmt: skip
+                        rows.append(
+                            {
+                                "run": "r",
+                                "step": step,
+                                "task": task,
+                                "metric": metric,
+                                "n": n,
+                                "reinit": reinit,
+                                "seed": seed,
+                                "score": score + bump,
+                                "layers": 2,
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
@@ -57,8 +72,19 @@ def test_scramble_rank_correlation_between_tasks():
     rows = []
     for s, (a, b) in enumerate([(0.1, 0.3), (0.2, 0.1), (0.3, 0.4), (0.4, 0.5)], start=1):
         for task, score in (("x", a), ("y", b)):
-            rows.append({"run": "r", "step": 5, "task": task, "metric": "accuracy", "n": "full",
-                         "reinit": f"scramble-s{s}", "seed": 0, "score": score, "layers": 4})  # fmt: skip
+            rows.append(
+                {
+                    "run": "r",
+                    "step": 5,
+                    "task": task,
+                    "metric": "accuracy",
+                    "n": "full",
+                    "reinit": f"scramble-s{s}",
+                    "seed": 0,
+                    "score": score,
+                    "layers": 4,
+                }
+            )
     result = scramble_correlations(summarize(pd.DataFrame(rows)))
     # ranks x: 1 2 3 4, y: 2 1 3 4 -> rho = 1 - 6 * 2 / (4 * 15) = 0.8
     assert result.iloc[0]["spearman"] == pytest.approx(0.8)
@@ -75,10 +101,21 @@ TRANSFER_FIGURES = [f for f in registry.FIGURES if any("family:" in n for n in f
 @pytest.mark.parametrize("figure", TRANSFER_FIGURES, ids=lambda f: f.name)
 def test_transfer_figures_draw(figure, tmp_path):
     summary = summarize(grid_table())
-    probe = pd.DataFrame([
-        {"run": "r", "step": step, "task": task, "layer": k, "metric": "accuracy",
-         "score": 0.5 + 0.1 * k} for step in (10, 20) for task in ("a", "b") for k in range(3)
-    ])  # fmt: skip
+    probe = pd.DataFrame(
+        [
+            {
+                "run": "r",
+                "step": step,
+                "task": task,
+                "layer": k,
+                "metric": "accuracy",
+                "score": 0.5 + 0.1 * k,
+            }
+            for step in (10, 20)
+            for task in ("a", "b")
+            for k in range(3)
+        ]
+    )
     out = Path(os.environ.get("EMBRYO_FIGURE_DIR", tmp_path)) / f"{figure.name}.png"
     tables = {"transfer_summary": summary, "task_probe": probe}
     draw(figure.draw, [tables[t] for t in figure.tables], out, dict(figure.options))

@@ -85,22 +85,33 @@ def _env(**extra):
 def _run(jobdir, *args, **env):
     return subprocess.run(
         [sys.executable, "job.py", *args],
-        cwd=jobdir, env=_env(**env), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=jobdir,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _address(cwd: Path, **env) -> str:
     code = "from embryo.runtime.warm import address; print(address())"
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, env=_env(**env), capture_output=True,
-        text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=_env(**env),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def _server_pid(cwd: Path) -> int | None:
     log = Path(_address(cwd) + ".log")
-    pids = [int(line.split()[1].rstrip(":")) for line in log.read_text().splitlines()
-            if line.startswith("pid ") and "serving" in line]  # fmt: skip
+    pids = [
+        int(line.split()[1].rstrip(":"))
+        for line in log.read_text().splitlines()
+        if line.startswith("pid ") and "serving" in line
+    ]
     return pids[-1] if pids else None
 
 
@@ -175,8 +186,11 @@ def test_signals_reach_the_child_and_a_killed_job_takes_it_along(jobdir):
     for signum, expected in ((signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGKILL, None)):
         job = subprocess.Popen(
             [sys.executable, "job.py", "sleep"],
-            cwd=jobdir, env=_env(), stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            cwd=jobdir,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         child = int(job.stdout.readline())
         assert child != job.pid and _alive(child)
         job.send_signal(signum)
@@ -211,9 +225,12 @@ def test_the_server_exits_when_idle(tmp_path):
 def test_a_ctrl_c_reaches_the_jobs_whole_process_group(jobdir):
     """SIGINT to the job's own process stops its child and the child's workers too."""
     job = subprocess.Popen(
-        [sys.executable, "job.py", "tree"], cwd=jobdir, env=_env(), stdout=subprocess.PIPE,
+        [sys.executable, "job.py", "tree"],
+        cwd=jobdir,
+        env=_env(),
+        stdout=subprocess.PIPE,
         text=True,
-    )  # fmt: skip
+    )
     child, worker = map(int, job.stdout.readline().split())
     assert child != job.pid and _alive(worker)
     job.send_signal(signal.SIGINT)
@@ -291,9 +308,13 @@ def test_another_user_reaches_neither_the_socket_nor_the_server(jobdir, shared_d
     # a server with its socket in a shared directory (as a predictable name in /tmp was)
     path, marker = shared_dir / "server", shared_dir / "ran"
     server = subprocess.Popen(
-        [sys.executable, "-m", "embryo.runtime.warm", str(path)], cwd=shared_dir,
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "embryo.runtime.warm", str(path)],
+        cwd=shared_dir,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not path.exists():

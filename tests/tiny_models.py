@@ -14,8 +14,15 @@ import json
 import random
 
 FAMILIES = (
-    "bert", "roberta", "xlm-roberta", "albert", "distilbert", "electra", "deberta-v2", "modernbert",
-)  # fmt: skip
+    "bert",
+    "roberta",
+    "xlm-roberta",
+    "albert",
+    "distilbert",
+    "electra",
+    "deberta-v2",
+    "modernbert",
+)
 
 WORDS = (
     "the a every this cat dog bird teacher river city farmer song window garden doctor child "
@@ -37,9 +44,11 @@ def _wordpiece(specials):
 
 
 def _unigram(specials):
-    return [(s, 0.0) for s in specials] + [("▁" + w, -3.0) for w in WORDS] + [
-        ("▁", -4.0), *((c, -6.0) for c in CHARS)
-    ]  # fmt: skip
+    return (
+        [(s, 0.0) for s in specials]
+        + [("▁" + w, -3.0) for w in WORDS]
+        + [("▁", -4.0), *((c, -6.0) for c in CHARS)]
+    )
 
 
 def _bpe(specials):
@@ -48,9 +57,11 @@ def _bpe(specials):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=700, special_tokens=specials, show_progress=False,
+        vocab_size=700,
+        special_tokens=specials,
+        show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )  # fmt: skip
+    )
     tok.train_from_iterator([" ".join(WORDS)] * 50 + texts(), trainer)
     model = json.loads(tok.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
@@ -62,8 +73,11 @@ def tokenizer(family: str):
     import transformers as T
 
     if family in ("bert", "distilbert", "electra"):
-        cls = {"bert": T.BertTokenizer, "distilbert": T.DistilBertTokenizer,
-               "electra": T.ElectraTokenizer}[family]  # fmt: skip
+        cls = {
+            "bert": T.BertTokenizer,
+            "distilbert": T.DistilBertTokenizer,
+            "electra": T.ElectraTokenizer,
+        }[family]
         return cls(vocab=_wordpiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
     if family == "roberta":
         vocab, merges = _bpe(["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
@@ -82,13 +96,18 @@ def tokenizer(family: str):
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
         tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+            single="[CLS] $A [SEP]",
+            pair="[CLS] $A [SEP] $B [SEP]",
             special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
-        )  # fmt: skip
+        )
         return T.PreTrainedTokenizerFast(
-            tokenizer_object=tok, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
-            pad_token="[PAD]", mask_token="[MASK]",
-        )  # fmt: skip
+            tokenizer_object=tok,
+            unk_token="[UNK]",
+            cls_token="[CLS]",
+            sep_token="[SEP]",
+            pad_token="[PAD]",
+            mask_token="[MASK]",
+        )
     raise ValueError(f"no tiny tokenizer for {family!r}")
 
 
@@ -98,24 +117,45 @@ def config(family: str, vocab_size: int, tok, *, layers: int = 2, positions: int
 
     if family == "distilbert":
         return DistilBertConfig(
-            vocab_size=vocab_size, dim=32, n_layers=layers, n_heads=2, hidden_dim=64,
-            max_position_embeddings=positions, pad_token_id=tok.pad_token_id, **extra,
-        )  # fmt: skip
-    dims = dict(hidden_size=32, num_hidden_layers=layers, num_attention_heads=2,
-                intermediate_size=64, max_position_embeddings=positions,
-                pad_token_id=tok.pad_token_id)  # fmt: skip
+            vocab_size=vocab_size,
+            dim=32,
+            n_layers=layers,
+            n_heads=2,
+            hidden_dim=64,
+            max_position_embeddings=positions,
+            pad_token_id=tok.pad_token_id,
+            **extra,
+        )
+    dims = dict(
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=positions,
+        pad_token_id=tok.pad_token_id,
+    )
     if family in ("albert", "electra"):
         dims["embedding_size"] = 16
     if family in ("roberta", "xlm-roberta"):
         dims |= {"max_position_embeddings": positions + tok.pad_token_id + 1, "type_vocab_size": 1}
     if family == "modernbert":
-        dims |= {"bos_token_id": tok.cls_token_id, "eos_token_id": tok.sep_token_id,
-                 "cls_token_id": tok.cls_token_id, "sep_token_id": tok.sep_token_id,
-                 "global_attn_every_n_layers": 2, "local_attention": 8}  # fmt: skip
+        dims |= {
+            "bos_token_id": tok.cls_token_id,
+            "eos_token_id": tok.sep_token_id,
+            "cls_token_id": tok.cls_token_id,
+            "sep_token_id": tok.sep_token_id,
+            "global_attn_every_n_layers": 2,
+            "local_attention": 8,
+        }
     if family == "deberta-v2":
-        dims |= {"relative_attention": True, "position_biased_input": False,
-                 "pos_att_type": ["p2c", "c2p"], "position_buckets": 16,
-                 "norm_rel_ebd": "layer_norm", "share_att_key": True}  # fmt: skip
+        dims |= {
+            "relative_attention": True,
+            "position_biased_input": False,
+            "pos_att_type": ["p2c", "c2p"],
+            "position_buckets": 16,
+            "norm_rel_ebd": "layer_norm",
+            "share_att_key": True,
+        }
     return AutoConfig.for_model(family, vocab_size=vocab_size, **{**dims, **extra})
 
 

@@ -26,9 +26,17 @@ FINDINGS = "5. Findings and provenance"
 SECTIONS = (EMBRYOLOGY, TRANSFER, INHERITANCE, CROSSED, FINDINGS)
 
 # the rules from the corpus to the checkpoints: where every table's lineage starts
-UPSTREAM = ("generate_builtin", "prepare_corpus", "train_tokenizer", "tokenize_corpus",
-            "pretrain", "pretrain_student", "export_checkpoint", "check_series",
-            "import_checkpoint")  # fmt: skip
+UPSTREAM = (
+    "generate_builtin",
+    "prepare_corpus",
+    "train_tokenizer",
+    "tokenize_corpus",
+    "pretrain",
+    "pretrain_student",
+    "export_checkpoint",
+    "check_series",
+    "import_checkpoint",
+)
 
 
 class Table(NamedTuple):

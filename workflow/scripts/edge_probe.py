@@ -20,9 +20,15 @@ with logged(snakemake.log[0]):
     test = read_edges(p.files["test"], p.max_records["test"])
     with atomic_path(snakemake.output[0], directory=True) as tmp:
         items, meta = edge_probe(
-            snakemake.input.model, train, test, w.edge, settings=p.settings,
-            max_length=p.max_length, batch_size=p.batch_size, work_dir=tmp,
-        )  # fmt: skip
+            snakemake.input.model,
+            train,
+            test,
+            w.edge,
+            settings=p.settings,
+            max_length=p.max_length,
+            batch_size=p.batch_size,
+            work_dir=tmp,
+        )
         # per layer, its summary computed from the per-item predictions beside it
         with_keys(items, run=w.run, step=int(w.step), task=w.edge).to_parquet(
             tmp / "items.parquet", index=False

@@ -15,7 +15,11 @@ with logged(snakemake.log[0]):
     facts = load_lama(p.root, max_facts_per_relation=p.max_facts, types=p.types)
     vocabularies = list(snakemake.input.vocabularies) if p.common else None
     items = lama_items(
-        snakemake.input.model, facts, batch_size=p.batch_size, spacing=p.spacing,
-        vocabularies=vocabularies, rank_over=p.rank_over,
-    )  # fmt: skip
+        snakemake.input.model,
+        facts,
+        batch_size=p.batch_size,
+        spacing=p.spacing,
+        vocabularies=vocabularies,
+        rank_over=p.rank_over,
+    )
     write_outcomes(items, summarise, snakemake.output, run=w.run, step=int(w.step))

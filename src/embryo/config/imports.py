@@ -154,8 +154,12 @@ def resolve_family(name: str, run: dict, read: dict | None, where: str | None) -
 
     declared = run.get("architecture")
     if read is None:
-        return {"model_type": declared, "layers": run["import"].get("layers"),
-                "positions": None, "read_from": None}  # fmt: skip
+        return {
+            "model_type": declared,
+            "layers": run["import"].get("layers"),
+            "positions": None,
+            "read_from": None,
+        }
     model_type = read.get("model_type")
     if declared not in (None, model_type):
         raise EmbryoError(
@@ -170,8 +174,7 @@ def resolve_family(name: str, run: dict, read: dict | None, where: str | None) -
     positions = None
     if read.get("max_position_embeddings") is not None:
         positions = max_positions(SimpleNamespace(**{"pad_token_id": 1, **read}))
-    return {"model_type": model_type, "layers": layers, "positions": positions,
-            "read_from": where}  # fmt: skip
+    return {"model_type": model_type, "layers": layers, "positions": positions, "read_from": where}
 
 
 def expand_imports(config: dict, refs_cache: Path | None = None) -> dict:

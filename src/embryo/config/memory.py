@@ -75,9 +75,14 @@ def parameters(shape: Shape) -> int:
 
 
 def segment_bytes(
-    shape: Shape, *, micro_batch: int, block_size: int, predictions: int, mixed: bool,
+    shape: Shape,
+    *,
+    micro_batch: int,
+    block_size: int,
+    predictions: int,
+    mixed: bool,
     teacher: Shape | None = None,
-) -> dict:  # fmt: skip
+) -> dict:
     """The estimate's parts (bytes) for one process; ``total`` is their sum."""
     b, s, h, a = micro_batch, block_size, shape.hidden, shape.heads
     p = parameters(shape)
@@ -114,16 +119,24 @@ def run_shape(config: dict, run_name: str) -> Shape:
     dims = model_dims(run["architecture"], run["model"])
     h = dims["hidden_size"]
     return Shape(
-        layers=dims["num_hidden_layers"], hidden=h, heads=dims["num_attention_heads"],
-        intermediate=dims["intermediate_size"], embedding=dims.get("embedding_size", h),
-        vocab=tokenizer["vocab_size"], shared_layers=run["architecture"] == "albert",
+        layers=dims["num_hidden_layers"],
+        hidden=h,
+        heads=dims["num_attention_heads"],
+        intermediate=dims["intermediate_size"],
+        embedding=dims.get("embedding_size", h),
+        vocab=tokenizer["vocab_size"],
+        shared_layers=run["architecture"] == "albert",
         # RoBERTa: positions counted from the padding id + 1, one token type
         # (embryo.models.families.build_config; padding is id 1 of byte-level BPE, else 0)
-        **({"positions": run["block_size"] + (tokenizer["algorithm"] == "bpe") + 1,
-            "token_types": 1}
-           if run["architecture"] == "roberta" else
-           {"positions": run["block_size"], "token_types": 2}),
-    )  # fmt: skip
+        **(
+            {
+                "positions": run["block_size"] + (tokenizer["algorithm"] == "bpe") + 1,
+                "token_types": 1,
+            }
+            if run["architecture"] == "roberta"
+            else {"positions": run["block_size"], "token_types": 2}
+        ),
+    )
 
 
 class Fit(NamedTuple):
@@ -141,8 +154,9 @@ class Fit(NamedTuple):
     device: str = "GPU"
 
 
-def gpu_fits(config: dict, run_name: str, *, rule: str, gpus: int, nodes: int,
-             gpu_mem_mb: int) -> Fit:  # fmt: skip
+def gpu_fits(
+    config: dict, run_name: str, *, rule: str, gpus: int, nodes: int, gpu_mem_mb: int
+) -> Fit:
     """Whether each process's micro-batch of ``run_name`` fits a GPU of ``gpu_mem_mb``."""
     from embryo.config.runs import segment_processes
 
@@ -160,18 +174,29 @@ def gpu_fits(config: dict, run_name: str, *, rule: str, gpus: int, nodes: int,
 
     def estimate(accum: int) -> float:
         return segment_bytes(
-            shape, micro_batch=per_process // accum, block_size=run["block_size"],
-            predictions=predictions, mixed=opt["mixed_precision"] != "no",
+            shape,
+            micro_batch=per_process // accum,
+            block_size=run["block_size"],
+            predictions=predictions,
+            mixed=opt["mixed_precision"] != "no",
             teacher=teacher_shape,
-        )["total"]  # fmt: skip
+        )["total"]
 
     total = estimate(opt["grad_accum"])
     smallest = next(
         (k for k in range(1, per_process + 1) if per_process % k == 0 and fits(estimate(k), gpu)),
         None,
     )
-    return Fit(run_name, rule, processes, per_process // opt["grad_accum"], total / GIB,
-               gpu / GIB, fits(total, gpu), smallest)  # fmt: skip
+    return Fit(
+        run_name,
+        rule,
+        processes,
+        per_process // opt["grad_accum"],
+        total / GIB,
+        gpu / GIB,
+        fits(total, gpu),
+        smallest,
+    )
 
 
 def machine_bytes() -> int:
@@ -199,16 +224,38 @@ def cpu_fits(config: dict, run_name: str, *, rule: str, limit_bytes: int) -> Fit
     predictions = predictions_per_block(run["objective"], run["block_size"])
 
     def estimate(accum: int) -> float:
-        return processes * segment_bytes(
-            shape, micro_batch=max(1, per_process // accum), block_size=run["block_size"],
-            predictions=predictions, mixed=opt["mixed_precision"] != "no", teacher=teacher_shape,
-        )["total"]  # fmt: skip
+        return (
+            processes
+            * segment_bytes(
+                shape,
+                micro_batch=max(1, per_process // accum),
+                block_size=run["block_size"],
+                predictions=predictions,
+                mixed=opt["mixed_precision"] != "no",
+                teacher=teacher_shape,
+            )["total"]
+        )
 
     total = estimate(opt["grad_accum"])
-    smallest = next((k for k in range(1, per_process + 1)
-                     if per_process % k == 0 and fits(estimate(k), limit_bytes)), None)  # fmt: skip
-    return Fit(run_name, rule, processes, per_process // opt["grad_accum"], total / GIB,
-               limit_bytes / GIB, fits(total, limit_bytes), smallest, "CPU")  # fmt: skip
+    smallest = next(
+        (
+            k
+            for k in range(1, per_process + 1)
+            if per_process % k == 0 and fits(estimate(k), limit_bytes)
+        ),
+        None,
+    )
+    return Fit(
+        run_name,
+        rule,
+        processes,
+        per_process // opt["grad_accum"],
+        total / GIB,
+        limit_bytes / GIB,
+        fits(total, limit_bytes),
+        smallest,
+        "CPU",
+    )
 
 
 def check_cpu_memory(
@@ -238,9 +285,12 @@ def check_cpu_memory(
         lines = []
         for r in bad:
             run = config["runs"][r.run]
-            fix = (f"set optimizer.grad_accum to {r.smallest_fitting_accum}, or lower block_size "
-                   "or optimizer.batch_size" if r.smallest_fitting_accum else
-                   "lower block_size or the model's size, or give the rule more memory")  # fmt: skip
+            fix = (
+                f"set optimizer.grad_accum to {r.smallest_fitting_accum}, or lower block_size "
+                "or optimizer.batch_size"
+                if r.smallest_fitting_accum
+                else "lower block_size or the model's size, or give the rule more memory"
+            )
             lines.append(
                 f"  runs.{r.run}: {r.micro_batch} blocks of {run['block_size']} tokens a "
                 f"micro-step in {r.processes} CPU process(es) need about {r.estimate_gib:.1f} "
@@ -268,17 +318,28 @@ def check_gpu_memory(config: dict, resources) -> list[Fit]:
         wanted = resources(rule)
         if not wanted.get("gpu") or not wanted.get("gpu_mem_mb"):
             continue
-        rows.append(gpu_fits(config, name, rule=rule, gpus=wanted["gpu"],
-                             nodes=wanted.get("nodes") or 1, gpu_mem_mb=wanted["gpu_mem_mb"]))  # fmt: skip
+        rows.append(
+            gpu_fits(
+                config,
+                name,
+                rule=rule,
+                gpus=wanted["gpu"],
+                nodes=wanted.get("nodes") or 1,
+                gpu_mem_mb=wanted["gpu_mem_mb"],
+            )
+        )
     bad = [r for r in rows if not r.fits]
     if bad:
         lines = [
             f"  runs.{r.run}: {r.micro_batch} blocks a micro-step on each of {r.processes} "
             f"GPUs need about {r.estimate_gib:.1f} GiB (+ headroom) of {r.limit_gib:.0f} GiB; "
-            + (f"set optimizer.grad_accum to {r.smallest_fitting_accum} (or more GPUs)"
-               if r.smallest_fitting_accum else "no accumulation fits: more GPUs, or GPUs with more memory")
+            + (
+                f"set optimizer.grad_accum to {r.smallest_fitting_accum} (or more GPUs)"
+                if r.smallest_fitting_accum
+                else "no accumulation fits: more GPUs, or GPUs with more memory"
+            )
             for r in bad
-        ]  # fmt: skip
+        ]
         raise EmbryoError(
             "config: a pretraining micro-batch does not fit its GPU (estimate: "
             "embryo.config.memory; resources.<rule>.gpu_mem_mb)\n" + "\n".join(lines)

@@ -41,8 +41,10 @@ def overview(config: dict) -> dict:
             family = run["resolved"]["model_type"] or "unknown-family"
             layers = run["resolved"]["layers"]
             depth = f", {layers} layers" if layers else ""
-            runs.append(f"{name}: imported {family} series{depth} from {source} (seed "
-                        f"{run.get('seed')}); {_steps(steps)}")  # fmt: skip
+            runs.append(
+                f"{name}: imported {family} series{depth} from {source} (seed "
+                f"{run.get('seed')}); {_steps(steps)}"
+            )
             continue
         dims = model_dims(run["architecture"], run["model"])
         line = (
@@ -70,8 +72,10 @@ def overview(config: dict) -> dict:
     if cap["train"] is None and cap["test"] is None:
         data.append(f"treebank: {_source(tb)}, every sentence")
     else:
-        data.append(f"treebank: {_source(tb)}, at most {cap['train']} training and "
-                    f"{cap['test']} test sentences")  # fmt: skip
+        data.append(
+            f"treebank: {_source(tb)}, at most {cap['train']} training and "
+            f"{cap['test']} test sentences"
+        )
     a = config["analyses"]
     for key in ("lama", "blimp"):
         if a[key]["enabled"]:

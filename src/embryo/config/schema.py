@@ -51,9 +51,13 @@ def load(path: str | os.PathLike, schema_path: str | os.PathLike) -> dict:
 
 
 def validate(
-    config: dict, schema: dict, *, source: str = "config", check_files: bool = True,
+    config: dict,
+    schema: dict,
+    *,
+    source: str = "config",
+    check_files: bool = True,
     refs_cache=None,
-) -> dict:  # fmt: skip
+) -> dict:
     """Check ``config`` against ``schema`` and the rules a schema cannot say; fill defaults.
 
     Returns a new dict with every default filled in and every mapping's keys in sorted
@@ -280,8 +284,19 @@ def _mix_problems(config: dict, name: str, parts):
 
 
 # what a from-scratch twin shares with its knowledge-inheritance student
-TWIN_KEYS = ("architecture", "tokenizer", "corpus", "seed", "block_size", "checkpoints",
-             "model", "objective", "optimizer", "evaluation", "grow_from")  # fmt: skip
+TWIN_KEYS = (
+    "architecture",
+    "tokenizer",
+    "corpus",
+    "seed",
+    "block_size",
+    "checkpoints",
+    "model",
+    "objective",
+    "optimizer",
+    "evaluation",
+    "grow_from",
+)
 
 
 def _links(config: dict, link: str):
@@ -405,8 +420,10 @@ def _growth_problems(config: dict):
             smaller.append(f"block_size {run['block_size']} < {source['block_size']}")
         if smaller:
             yield f"{key}: this run is smaller than {spec['run']}: {', '.join(smaller)}"
-        heads = (old["hidden_size"] // old["num_attention_heads"],
-                 new["hidden_size"] // new["num_attention_heads"])  # fmt: skip
+        heads = (
+            old["hidden_size"] // old["num_attention_heads"],
+            new["hidden_size"] // new["num_attention_heads"],
+        )
         if heads[0] != heads[1]:
             yield (
                 f"{key}: heads are copied whole, so the head size must stay {heads[0]} "
@@ -559,9 +576,11 @@ def _transfer_problems(config: dict):
         if name not in config["tasks"]:
             yield f"transferability.tasks: unknown task {name!r}; defined: {sorted(config['tasks'])}"
         elif config["tasks"][name]["type"] == "extractive_qa":
-            yield (f"transferability.tasks: {name} is an extractive QA task; the grid and its "
-                   "task probes take classification and regression tasks (QA is for "
-                   "analyses.downstream)")  # fmt: skip
+            yield (
+                f"transferability.tasks: {name} is an extractive QA task; the grid and its "
+                "task probes take classification and regression tasks (QA is for "
+                "analyses.downstream)"
+            )
     yield from _experiment_problems(config)
     wanted = spec["steps"]
     known = {

@@ -65,24 +65,34 @@ def segment(config: dict, run_name: str, step: int):
         branch = run.get("branch")
         if branch is not None and branch["anneal"]:  # from the parent's rate at the branch
             optimizer = optimizer._replace(
-                lr=parent_lr(config, branch["run"], branch["step"]), warmup_steps=0,
+                lr=parent_lr(config, branch["run"], branch["step"]),
+                warmup_steps=0,
                 decay_start=branch["step"],
-            )  # fmt: skip
+            )
         if run.get("teacher") is not None:
             spec = run["teacher"]
             _, teacher_step = linked_checkpoint(config, run_name, "teacher")
             teacher = build(
-                Teacher, spec, f"{key}.teacher", step=teacher_step,
+                Teacher,
+                spec,
+                f"{key}.teacher",
+                step=teacher_step,
                 kd_steps=spec["kd_steps"] or total_steps(run),
-            )  # fmt: skip
+            )
     return build(
-        SegmentSettings, run, key,
-        model=model_spec(run["architecture"], run["model"]), seeds=Seeds(**run["seeds"]),
+        SegmentSettings,
+        run,
+        key,
+        model=model_spec(run["architecture"], run["model"]),
+        seeds=Seeds(**run["seeds"]),
         objective=build(Objective, run["objective"], f"{key}.objective"),
         evaluation=build(Evaluation, run["evaluation"], f"{key}.evaluation"),
-        corpus=run_corpus(config, run_name), step=step, grow_from=grow_from,
-        optimizer=optimizer, teacher=teacher,
-    )  # fmt: skip
+        corpus=run_corpus(config, run_name),
+        step=step,
+        grow_from=grow_from,
+        optimizer=optimizer,
+        teacher=teacher,
+    )
 
 
 def parent_lr(config: dict, run_name: str, step: int) -> float:
@@ -128,9 +138,11 @@ def task_probing(config: dict):
     from embryo.transfer.task_probe import TaskProbeSettings
 
     return build(
-        TaskProbeSettings, config["transferability"]["probing"], "transferability.probing",
+        TaskProbeSettings,
+        config["transferability"]["probing"],
+        "transferability.probing",
         batch_size=config["finetuning"]["eval_batch_size"],
-    )  # fmt: skip
+    )
 
 
 def treebank(config: dict, split: str, root: str):

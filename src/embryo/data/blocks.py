@@ -107,8 +107,9 @@ def _batches(parquet, columns: list[str], start: int, stop: int, batch_size: int
         yield pending
 
 
-def _pack_shard(path, start: int, stop: int, tokenizer_dir, block_size: int, batch_size: int,
-                out) -> dict:  # fmt: skip
+def _pack_shard(
+    path, start: int, stop: int, tokenizer_dir, block_size: int, batch_size: int, out
+) -> dict:
     """Tokenize and pack rows ``start:stop`` of one Parquet corpus into the Arrow stream
     file ``out`` (the format of ``datasets``' ``save_to_disk``), a map batch at a time;
     its ``blocks`` and ``stream_tokens`` (text tokens plus one separator per text)."""
@@ -137,8 +138,9 @@ def _pack_shard(path, start: int, stop: int, tokenizer_dir, block_size: int, bat
     return stats
 
 
-def _pack_split(split: str, path, tokenizer_dir, out, block_size: int, num_proc: int,
-                batch_size: int) -> dict:  # fmt: skip
+def _pack_split(
+    split: str, path, tokenizer_dir, out, block_size: int, num_proc: int, batch_size: int
+) -> dict:
     """Pack one Parquet corpus into the ``datasets`` directory ``out`` (Arrow shards,
     ``state.json``, ``dataset_info.json``: what ``save_to_disk`` writes and
     ``load_from_disk`` reads), in ``num_proc`` contiguous shards packed in parallel; its
@@ -154,8 +156,10 @@ def _pack_split(split: str, path, tokenizer_dir, out, block_size: int, num_proc:
     shards = _shards(rows, max(1, min(num_proc, rows)))
     names = [f"data-{i:05d}-of-{len(shards):05d}.arrow" for i in range(len(shards))]
     out.mkdir(parents=True)
-    jobs = [(path, a, b, tokenizer_dir, block_size, batch_size, out / name)
-            for (a, b), name in zip(shards, names, strict=True)]  # fmt: skip
+    jobs = [
+        (path, a, b, tokenizer_dir, block_size, batch_size, out / name)
+        for (a, b), name in zip(shards, names, strict=True)
+    ]
     if len(jobs) == 1:
         parts = [_pack_shard(*jobs[0])]
     else:  # spawned, not forked: the parent's tokenizer threads stay its own
@@ -179,9 +183,15 @@ def _pack_split(split: str, path, tokenizer_dir, out, block_size: int, num_proc:
     }
     datasets.DatasetInfo(features=_features()).write_to_directory(str(out))
     fingerprint = hashlib.sha256(json.dumps([split, stats, names]).encode()).hexdigest()[:16]
-    state = {"_data_files": [{"filename": name} for name in names], "_fingerprint": fingerprint,
-             "_format_columns": None, "_format_kwargs": {}, "_format_type": None,
-             "_output_all_columns": False, "_split": None}  # fmt: skip
+    state = {
+        "_data_files": [{"filename": name} for name in names],
+        "_fingerprint": fingerprint,
+        "_format_columns": None,
+        "_format_kwargs": {},
+        "_format_type": None,
+        "_output_all_columns": False,
+        "_split": None,
+    }
     (out / config.DATASET_STATE_JSON_FILENAME).write_text(json.dumps(state, indent=2))
     return stats
 
@@ -229,9 +239,14 @@ def pack_corpus(
     with atomic_path(out_dir, directory=True) as tmp:
         for split, path in zip(SPLITS, (train_parquet, validation_parquet), strict=True):
             stats[split] = _pack_split(
-                split, path, tokenizer_dir, Path(tmp) / split, block_size, num_proc,
+                split,
+                path,
+                tokenizer_dir,
+                Path(tmp) / split,
+                block_size,
+                num_proc,
                 map_batch_size,
-            )  # fmt: skip
+            )
         (Path(tmp) / config.DATASETDICT_JSON_FILENAME).write_text(json.dumps({"splits": SPLITS}))
     return stats
 

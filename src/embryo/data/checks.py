@@ -43,8 +43,12 @@ def check_lama(root) -> dict:
     facts = load_lama(root)
     relations = Counter(f["relation"] for f in facts)
     types = Counter(f["type"] for f in facts)
-    return {"root": str(root), "relations": len(relations), "facts": len(facts),
-            "facts_per_type": dict(sorted(types.items()))}  # fmt: skip
+    return {
+        "root": str(root),
+        "relations": len(relations),
+        "facts": len(facts),
+        "facts_per_type": dict(sorted(types.items())),
+    }
 
 
 def check_blimp(root) -> dict:
@@ -82,14 +86,21 @@ def check_edges(tasks: dict) -> dict:
         for split, path in files.items():
             records = read_edges(path)
             labels = {t.label for r in records for t in r.targets}
-            summary[f"{task}/{split}"] = {"file": str(path), "records": len(records),
-                                          "targets": sum(len(r.targets) for r in records),
-                                          "labels": len(labels)}  # fmt: skip
+            summary[f"{task}/{split}"] = {
+                "file": str(path),
+                "records": len(records),
+                "targets": sum(len(r.targets) for r in records),
+                "labels": len(labels),
+            }
     return summary
 
 
-CHECKS = {"treebank": check_treebank, "lama": check_lama, "blimp": check_blimp,
-          "edges": check_edges}  # fmt: skip
+CHECKS = {
+    "treebank": check_treebank,
+    "lama": check_lama,
+    "blimp": check_blimp,
+    "edges": check_edges,
+}
 
 
 def _files(kind: str, target) -> list[Path]:
@@ -101,8 +112,11 @@ def _files(kind: str, target) -> list[Path]:
     if kind == "task":
         return [Path(target["root"]) / target["spec"][s] for s in ("train", "dev")]
     root = Path(target)
-    return [root / "relations.jsonl", *sorted(root.glob("TREx/*.jsonl"))] if kind == "lama" \
-        else sorted(root.glob("*.jsonl"))  # fmt: skip
+    return (
+        [root / "relations.jsonl", *sorted(root.glob("TREx/*.jsonl"))]
+        if kind == "lama"
+        else sorted(root.glob("*.jsonl"))
+    )
 
 
 def _state(kind: str, target) -> list:

@@ -273,8 +273,9 @@ def _hub_batches(ds) -> Iterator:
 
     for table in ds.iter(batch_size=BATCH):
         texts = table.column(0).combine_chunks()
-        keep = pc.and_kleene(pc.is_valid(texts),
-                             pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0))  # fmt: skip
+        keep = pc.and_kleene(
+            pc.is_valid(texts), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0)
+        )
         yield texts.filter(pc.fill_null(keep, False))
 
 
@@ -456,8 +457,11 @@ def _write_splits(spec: dict, data_dir, writers: dict) -> tuple[str, str]:
                 writers["train"].add_arrow(texts.filter(pa.array(~mask)))
                 writers["validation"].add_arrow(texts.filter(pa.array(mask)))
         return name, name
-    how = (spec.get("format", "auto"), spec.get("text_field") or "text",
-           bool(spec.get("strip_gutenberg")))  # fmt: skip
+    how = (
+        spec.get("format", "auto"),
+        spec.get("text_field") or "text",
+        bool(spec.get("strip_gutenberg")),
+    )
     files = _resolve(spec.get("files"), data_dir)
     val_files = _resolve(spec.get("validation_files"), data_dir)
     name = ", ".join(map(str, files)) or "(no files given)"
@@ -488,8 +492,10 @@ def _splits(spec: dict, data_dir, outputs: dict, part_dirs=()) -> dict:
     """Write both splits of a corpus (to Parquet files, or kept when an output is None)."""
     if spec.get("max_texts") is not None and spec["max_texts"] < 1:
         raise EmbryoError(f"max_texts: expected a positive integer, got {spec['max_texts']}")
-    writers = {"train": _SplitWriter(outputs["train"], spec.get("max_texts")),
-               "validation": _SplitWriter(outputs["validation"])}  # fmt: skip
+    writers = {
+        "train": _SplitWriter(outputs["train"], spec.get("max_texts")),
+        "validation": _SplitWriter(outputs["validation"]),
+    }
     try:
         if spec["source"] == "mix":
             _write_mix(part_dirs, writers)

@@ -136,14 +136,53 @@ def write_edges(path, records) -> int:
 # ---- spans of a dependency tree --------------------------------------------------------
 
 # dependents that belong to a noun phrase (UD), as opposed to the clause around its head
-_NOMINAL = {"det", "amod", "compound", "nmod", "nmod:poss", "nummod", "flat", "acl:relcl",
-            "acl", "appos", "conj", "cc"}  # fmt: skip
+_NOMINAL = {
+    "det",
+    "amod",
+    "compound",
+    "nmod",
+    "nmod:poss",
+    "nummod",
+    "flat",
+    "acl:relcl",
+    "acl",
+    "appos",
+    "conj",
+    "cc",
+}
 _NOMINALS = {"NOUN", "PROPN", "PRON", "NUM"}
 _INSIDE = {"flat", "compound", "fixed", "goeswith", "nummod"}  # parts of a nominal's head
-_TEMPORAL = {"yesterday", "today", "tomorrow", "often", "never", "always", "sometimes", "now",
-             "then", "soon", "again", "rarely", "usually"}  # fmt: skip
-_LOCATIVE = {"in", "at", "on", "near", "under", "behind", "inside", "across", "from", "to",
-             "into", "over", "beside", "around"}  # fmt: skip
+_TEMPORAL = {
+    "yesterday",
+    "today",
+    "tomorrow",
+    "often",
+    "never",
+    "always",
+    "sometimes",
+    "now",
+    "then",
+    "soon",
+    "again",
+    "rarely",
+    "usually",
+}
+_LOCATIVE = {
+    "in",
+    "at",
+    "on",
+    "near",
+    "under",
+    "behind",
+    "inside",
+    "across",
+    "from",
+    "to",
+    "into",
+    "over",
+    "beside",
+    "around",
+}
 
 
 def _children(sentence) -> list[list[int]]:

@@ -17,9 +17,12 @@ TYPES = ("1-1", "N-1", "N-M")
 
 
 def load_lama(
-    root, *, relations: list[str] | None = None, max_facts_per_relation: int | None = None,
+    root,
+    *,
+    relations: list[str] | None = None,
+    max_facts_per_relation: int | None = None,
     types=TYPES,
-) -> list[dict]:  # fmt: skip
+) -> list[dict]:
     """LAMA T-REx facts from ``root/relations.jsonl`` and ``root/TREx/{relation}.jsonl``.
 
     Each fact is a dict with ``relation``, ``label``, ``type``, ``template``,

@@ -46,9 +46,13 @@ def _example(qa: dict, context: str, source: str, line: int) -> dict:
                 f"{where(source, line)}: question {qa['id']!r}: answer {text!r} is not at "
                 f"character {start} of its context ({context[start : start + len(text)]!r} is)"
             )
-    return {"id": str(qa["id"]), "question": qa["question"], "context": context,
-            "answers": [{"text": t, "start": int(s)} for t, s in zip(texts, starts, strict=True)],
-            "line": line}  # fmt: skip
+    return {
+        "id": str(qa["id"]),
+        "question": qa["question"],
+        "context": context,
+        "answers": [{"text": t, "start": int(s)} for t, s in zip(texts, starts, strict=True)],
+        "line": line,
+    }
 
 
 def read_squad(path) -> list[dict]:
@@ -84,8 +88,9 @@ def read_squad(path) -> list[dict]:
 def _hub(spec: dict, split: str) -> list[dict]:
     from datasets import load_dataset
 
-    data = load_dataset(spec["hub_id"], spec.get("hub_config"), split=spec[split],
-                        revision=spec.get("revision"))  # fmt: skip
+    data = load_dataset(
+        spec["hub_id"], spec.get("hub_config"), split=spec[split], revision=spec.get("revision")
+    )
     source = f"{spec['hub_id']} split {spec[split]}"
     return [_example(row, row["context"], source, n) for n, row in enumerate(data, 1)]
 
@@ -115,8 +120,9 @@ def windows(tokenizer, examples: list[dict], *, max_length: int, stride: int, tr
             "needs its character offsets"
         )
     questions = [e["question"].lstrip() for e in examples]
-    longest = max((len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]),
-                  default=0)  # fmt: skip
+    longest = max(
+        (len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]), default=0
+    )
     room = max_length - longest - tokenizer.num_special_tokens_to_add(pair=True)
     if room < 2:
         raise EmbryoError(
@@ -125,13 +131,20 @@ def windows(tokenizer, examples: list[dict], *, max_length: int, stride: int, tr
         )
     stride = min(stride, room // 2)  # the tokenizer needs it below the context's room
     enc = tokenizer(
-        questions, [e["context"] for e in examples],
-        truncation="only_second", max_length=max_length, stride=stride,
-        return_overflowing_tokens=True, return_offsets_mapping=True,
+        questions,
+        [e["context"] for e in examples],
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
         return_token_type_ids=True,
-    )  # fmt: skip
-    cols = {"input_ids": enc["input_ids"], "token_type_ids": enc["token_type_ids"],
-            "example": list(enc["overflow_to_sample_mapping"])}  # fmt: skip
+    )
+    cols = {
+        "input_ids": enc["input_ids"],
+        "token_type_ids": enc["token_type_ids"],
+        "example": list(enc["overflow_to_sample_mapping"]),
+    }
     starts, ends, offsets = [], [], []
     for i, pairs in enumerate(enc["offset_mapping"]):
         context = [k for k, s in enumerate(enc.sequence_ids(i)) if s == 1]
@@ -156,8 +169,9 @@ def windows(tokenizer, examples: list[dict], *, max_length: int, stride: int, tr
     return cols
 
 
-def prepare_qa(spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_length: int,
-               stride: int = 128) -> dict:  # fmt: skip
+def prepare_qa(
+    spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_length: int, stride: int = 128
+) -> dict:
     """Cut a QA task's splits into windows (:func:`windows`) in ``out_dir``:
     ``train.parquet``, ``dev.parquet`` and ``dev_examples.parquet`` (id, context, the gold
     answers' texts), with ``task.json`` (type ``extractive_qa``, metrics exact match and
@@ -168,22 +182,33 @@ def prepare_qa(spec: dict, root, tokenizer_dir, out_dir, *, name: str, max_lengt
     task = load_qa(spec, root)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     stride = min(stride, max_length // 4)
-    info = {"name": name, "type": QA, "labels": None, "num_labels": 2,
-            "metrics": list(spec.get("metrics") or QA_METRICS), "max_length": max_length,
-            "stride": stride, "pair": True}  # fmt: skip
+    info = {
+        "name": name,
+        "type": QA,
+        "labels": None,
+        "num_labels": 2,
+        "metrics": list(spec.get("metrics") or QA_METRICS),
+        "max_length": max_length,
+        "stride": stride,
+        "pair": True,
+    }
     with atomic_path(out_dir, directory=True) as tmp:
         for split in SPLITS:
             examples = task[split]
-            cols = windows(tokenizer, examples, max_length=max_length, stride=stride,
-                           train=split == "train")  # fmt: skip
+            cols = windows(
+                tokenizer, examples, max_length=max_length, stride=stride, train=split == "train"
+            )
             pd.DataFrame(cols).to_parquet(tmp / f"{split}.parquet", index=False)
             info[f"{split}_rows"] = len(cols["input_ids"])
             info[f"{split}_questions"] = len(examples)
             info[f"{split}_unanswerable"] = sum(not e["answers"] for e in examples)
         dev = task["dev"]
-        pd.DataFrame({
-            "id": [e["id"] for e in dev], "context": [e["context"] for e in dev],
-            "answers": [json.dumps([a["text"] for a in e["answers"]]) for e in dev],
-        }).to_parquet(tmp / "dev_examples.parquet", index=False)  # fmt: skip
+        pd.DataFrame(
+            {
+                "id": [e["id"] for e in dev],
+                "context": [e["context"] for e in dev],
+                "answers": [json.dumps([a["text"] for a in e["answers"]]) for e in dev],
+            }
+        ).to_parquet(tmp / "dev_examples.parquet", index=False)
         (tmp / "task.json").write_text(json.dumps(info, indent=2) + "\n")
     return info

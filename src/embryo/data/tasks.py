@@ -32,8 +32,11 @@ from embryo.runtime.errors import EmbryoError, where
 
 SPLITS = ("train", "dev")
 MIN_LABEL_SHARE = 0.01  # a training label this rare and absent from dev is a typo
-DEFAULT_METRICS = {"classification": ["accuracy"], "regression": ["pearson", "spearman"],
-                   QA: QA_METRICS}  # fmt: skip
+DEFAULT_METRICS = {
+    "classification": ["accuracy"],
+    "regression": ["pearson", "spearman"],
+    QA: QA_METRICS,
+}
 _FORMATS = {".tsv": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 
@@ -185,9 +188,11 @@ def load_task(spec: dict, root) -> dict:
             least = max(2, MIN_LABEL_SHARE * len(splits["train"]["label"]))
             common = {v for v, c in counts.items() if c >= least}
             labels = sorted(set(splits["dev"]["label"]) | common)
-            source = (f"the labels of {where_['dev']} and those of at least "
-                      f"{MIN_LABEL_SHARE:.0%} (and 2) of the training rows; name a task's "
-                      "labels with tasks.<task>.labels")  # fmt: skip
+            source = (
+                f"the labels of {where_['dev']} and those of at least "
+                f"{MIN_LABEL_SHARE:.0%} (and 2) of the training rows; name a task's "
+                "labels with tasks.<task>.labels"
+            )
         if len(labels) < 2:
             raise EmbryoError(
                 f"{where_['dev']}: a classification task needs at least 2 labels, found "

@@ -331,8 +331,10 @@ def sampler(parquet, sample_chars: int, seed: int):
     import numpy as np
     import pyarrow.compute as pc
 
-    total = sum(pc.sum(pc.utf8_length(b.column(0))).as_py() or 0
-                for b in parquet.iter_batches(columns=["text"]))  # fmt: skip
+    total = sum(
+        pc.sum(pc.utf8_length(b.column(0))).as_py() or 0
+        for b in parquet.iter_batches(columns=["text"])
+    )
     p = min(1.0, sample_chars / max(total, 1))
     rng = np.random.default_rng(seed)
     return lambda texts: rng.random(len(texts)) < p
@@ -348,5 +350,6 @@ def train_tokenizer_from_parquet(
     """
     parquet = open_parquet(train_parquet, required=("text",))
     keep = sampler(parquet, sample_chars, sample_seed) if sample_chars else None
-    return train_tokenizer(_iter_texts(parquet, keep=keep), out_dir, source=where(train_parquet),
-                           **kwargs)  # fmt: skip
+    return train_tokenizer(
+        _iter_texts(parquet, keep=keep), out_dir, source=where(train_parquet), **kwargs
+    )

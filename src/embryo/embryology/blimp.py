@@ -83,8 +83,9 @@ def pseudo_log_likelihoods(
     encodings = [tokenizer(s, return_special_tokens_mask=True) for s in sentences]
     encoded = [e["input_ids"] for e in encodings]
     # one copy per (sentence, scored position), grouped by sequence length
-    copies = [(k, t, masked) for k, e in enumerate(encodings)
-              for t, masked in masked_copies(e, method)]  # fmt: skip
+    copies = [
+        (k, t, masked) for k, e in enumerate(encodings) for t, masked in masked_copies(e, method)
+    ]
     batches = same_length_batches(copies, [len(encoded[k]) for k, _, _ in copies], batch_size)
     totals = [0.0] * len(encoded)
     for batch in tqdm(batches, desc="pll", mininterval=10, leave=False):
@@ -105,8 +106,17 @@ def pseudo_log_likelihoods(
     return totals
 
 
-ITEM_COLUMNS = ["item", "paradigm", "pair", "field", "linguistics_term", "skipped_too_long",
-                "pll_good", "pll_bad", "correct"]  # fmt: skip
+ITEM_COLUMNS = [
+    "item",
+    "paradigm",
+    "pair",
+    "field",
+    "linguistics_term",
+    "skipped_too_long",
+    "pll_good",
+    "pll_bad",
+    "correct",
+]
 
 
 def pair_items(model, tokenizer, pairs, *, batch_size: int = 64, method: str = "original"):
@@ -186,8 +196,7 @@ def score_pairs(model, tokenizer, pairs, *, batch_size: int = 64, method: str = 
     return summarise(pair_items(model, tokenizer, pairs, batch_size=batch_size, method=method))
 
 
-def blimp_items(model_dir, pairs, *, batch_size: int = 64, method: str = "original",
-                device=None):  # fmt: skip
+def blimp_items(model_dir, pairs, *, batch_size: int = 64, method: str = "original", device=None):
     """:func:`pair_items` of the checkpoint ``model_dir`` on ``pairs`` (:func:`embryo.data.blimp.load_blimp`).
 
     ``method``: the PLL's (:func:`masked_copies`).

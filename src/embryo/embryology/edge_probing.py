@@ -63,8 +63,17 @@ def edge_units(records):
     return spans, np.array(pairs, dtype=np.int64), labels, types
 
 
-def edge_probe(model_dir, train_records, test_records, task: str, *, settings, max_length: int,
-               batch_size: int, work_dir=None):  # fmt: skip
+def edge_probe(
+    model_dir,
+    train_records,
+    test_records,
+    task: str,
+    *,
+    settings,
+    max_length: int,
+    batch_size: int,
+    work_dir=None,
+):
     """Probe every layer of the checkpoint in ``model_dir`` for one edge-probing task.
 
     The span vectors of both splits are pooled once (:func:`edge_units`;
@@ -80,16 +89,27 @@ def edge_probe(model_dir, train_records, test_records, task: str, *, settings, m
         for split, records in (("train", train_records), ("test", test_records)):
             spans, pairs, labels, types = edge_units(records)
             path = Path(tmp) / f"{split}.safetensors"
-            extract_features(model_dir, [r.words for r in records], path, spans=spans,
-                             max_length=max_length, batch_size=batch_size)  # fmt: skip
+            extract_features(
+                model_dir,
+                [r.words for r in records],
+                path,
+                spans=spans,
+                max_length=max_length,
+                batch_size=batch_size,
+            )
             feats[split], units[split] = load_features(path), (pairs, labels, types)
     train_pairs, train_labels, train_types = units["train"]
     test_pairs, test_labels, test_types = units["test"]
     seed = settings.seed
     return probe_items(
-        feats["train"], train_pairs, train_labels,
+        feats["train"],
+        train_pairs,
+        train_labels,
         control_from_types(train_types, train_labels, seed, task),
-        feats["test"], test_pairs, test_labels,
+        feats["test"],
+        test_pairs,
+        test_labels,
         control_from_types(test_types, train_labels, seed, task),
-        task, settings=settings,
-    )  # fmt: skip
+        task,
+        settings=settings,
+    )

@@ -32,8 +32,17 @@ from typing import NamedTuple
 from embryo.runtime.errors import EmbryoError
 
 WORD = re.compile(r"\w+")
-COLUMNS = ["step", "item", "relation", "type", "sub_label", "obj_label", "exposure", "rank",
-           "correct"]  # fmt: skip
+COLUMNS = [
+    "step",
+    "item",
+    "relation",
+    "type",
+    "sub_label",
+    "obj_label",
+    "exposure",
+    "rank",
+    "correct",
+]
 
 
 class Span(NamedTuple):

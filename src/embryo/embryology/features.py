@@ -46,9 +46,15 @@ def _pooling(batch_spans, n_words: int, width: int):
 
 
 def extract_features(
-    model_dir, sentences, out_path, *, spans=None, batch_size: int = 32, max_length: int = 128,
+    model_dir,
+    sentences,
+    out_path,
+    *,
+    spans=None,
+    batch_size: int = 32,
+    max_length: int = 128,
     device=None,
-) -> dict:  # fmt: skip
+) -> dict:
     """Cache the mean-of-pieces representation of every word at every layer; return stats.
 
     One forward pass of the base encoder per batch of ``batch_size`` sentences (batched
@@ -92,10 +98,9 @@ def extract_features(
     # each unit's pieces: from its first word's first piece to its last word's last (a
     # suffix cut by max_length leaves a unit whose last word is cut with none)
     pieces = [
-        [(e[1][a][0], e[1][b - 1][1]) if e[1][b - 1][1] > e[1][b - 1][0] else (0, 0)
-         for a, b in u]
+        [(e[1][a][0], e[1][b - 1][1]) if e[1][b - 1][1] > e[1][b - 1][0] else (0, 0) for a, b in u]
         for e, u in zip(encoded, units, strict=True)
-    ]  # fmt: skip
+    ]
     order = sorted(range(len(words)), key=lambda i: (len(encoded[i][0]), i))
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 

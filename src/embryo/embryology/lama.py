@@ -107,8 +107,16 @@ def _logits(model, input_ids, selected):
 RANK_OVER = ("words", "vocabulary")
 
 
-def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 64,
-          rank_over: str = "words") -> list[int]:  # fmt: skip
+def ranks(
+    model,
+    tokenizer,
+    sequences,
+    positions,
+    targets,
+    *,
+    batch_size: int = 64,
+    rank_over: str = "words",
+) -> list[int]:
     """Rank (1 = best) of ``targets[i]`` at ``positions[i]`` of ``sequences[i]``, among the
     non-special tokens (``rank_over="words"``: a [SEP] or [MASK] is no answer) or the whole
     vocabulary (``"vocabulary"``: the Embryology code, ``Sec-5:Knowledge/knowledge_predict.py``
@@ -143,8 +151,16 @@ def ranks(model, tokenizer, sequences, positions, targets, *, batch_size: int = 
 ITEM_COLUMNS = ["item", "relation", "label", "type", "sub_label", "obj_label", "skipped", "rank"]
 
 
-def fact_items(model, tokenizer, facts, *, batch_size: int = 64, spacing="template", common=None,
-               rank_over: str = "words"):  # fmt: skip
+def fact_items(
+    model,
+    tokenizer,
+    facts,
+    *,
+    batch_size: int = 64,
+    spacing="template",
+    common=None,
+    rank_over: str = "words",
+):
     """The rank of every fact's object (`ITEM_COLUMNS`), for an eval-mode model on its device.
 
     ``item`` numbers the facts in order; ``skipped`` is ``multi_piece`` (the object is not
@@ -233,8 +249,16 @@ def score_facts(model, tokenizer, facts, *, batch_size: int = 64):
     return summarise(fact_items(model, tokenizer, facts, batch_size=batch_size))
 
 
-def lama_items(model_dir, facts, *, batch_size: int = 64, device=None, spacing="template",
-               vocabularies=None, rank_over: str = "words"):  # fmt: skip
+def lama_items(
+    model_dir,
+    facts,
+    *,
+    batch_size: int = 64,
+    device=None,
+    spacing="template",
+    vocabularies=None,
+    rank_over: str = "words",
+):
     """:func:`fact_items` of the checkpoint ``model_dir`` on ``facts``
     (:func:`embryo.data.lama.load_lama`); with ``vocabularies`` (tokenizer directories of
     every run compared), only the facts of their common vocabulary are scored."""
@@ -251,8 +275,15 @@ def lama_items(model_dir, facts, *, batch_size: int = 64, device=None, spacing="
         common = common_facts([AutoTokenizer.from_pretrained(d) for d in vocabularies], facts)
     model, tokenizer = load_masked_lm(model_dir, device)
     with torch.no_grad():
-        return fact_items(model, tokenizer, facts, batch_size=batch_size, spacing=spacing,
-                          common=common, rank_over=rank_over)  # fmt: skip
+        return fact_items(
+            model,
+            tokenizer,
+            facts,
+            batch_size=batch_size,
+            spacing=spacing,
+            common=common,
+            rank_over=rank_over,
+        )
 
 
 def lama_scores(model_dir, facts, *, batch_size: int = 64, device=None):

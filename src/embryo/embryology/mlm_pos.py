@@ -146,8 +146,9 @@ def summarise(items):
         for tagset in TAGSETS:
             tags = items[tagset]
             scored = outcome.notna()
-            frame = pd.DataFrame({"tag": tags, "scored": scored,
-                                  "correct": outcome.fillna(False).astype(int)})  # fmt: skip
+            frame = pd.DataFrame(
+                {"tag": tags, "scored": scored, "correct": outcome.fillna(False).astype(int)}
+            )
             per_tag = frame.groupby("tag", sort=True).agg(
                 total=("scored", "sum"), correct=("correct", "sum"), words=("scored", "size")
             )

@@ -310,8 +310,17 @@ def _predict(inputs, weight, bias, targets, batch_size: int):
     return predicted
 
 
-ITEM_COLUMNS = ["layer", "item", "sentence", "word", "head", "label", "predicted",
-                "control_label", "control_predicted"]  # fmt: skip
+ITEM_COLUMNS = [
+    "layer",
+    "item",
+    "sentence",
+    "word",
+    "head",
+    "label",
+    "predicted",
+    "control_label",
+    "control_predicted",
+]
 
 
 def summarise(items, meta: dict) -> list[dict]:
@@ -389,15 +398,32 @@ def probe_layers(
     test_pairs, test_labels = probe_labels(test_sents, task)
     seed = settings.seed
     return probe_items(
-        train, train_pairs, train_labels, control_labels(train_sents, task, seed),
-        test, test_pairs, test_labels,
+        train,
+        train_pairs,
+        train_labels,
+        control_labels(train_sents, task, seed),
+        test,
+        test_pairs,
+        test_labels,
         control_labels(test_sents, task, seed, reference=train_sents),
-        task, settings=settings,
-    )  # fmt: skip
+        task,
+        settings=settings,
+    )
 
 
-def probe_items(train, train_pairs, train_labels, train_control, test, test_pairs,
-                test_labels, test_control, task: str, *, settings: ProbeSettings):  # fmt: skip
+def probe_items(
+    train,
+    train_pairs,
+    train_labels,
+    train_control,
+    test,
+    test_pairs,
+    test_labels,
+    test_control,
+    task: str,
+    *,
+    settings: ProbeSettings,
+):
     """:func:`probe_layers` on items given directly: ``train`` and ``test`` are features
     dicts (``features`` [n_units, layers, hidden], ``kept``), ``*_pairs`` int64 [n_items,
     1 or 2] the units each item reads (concatenated), with its label and control label.

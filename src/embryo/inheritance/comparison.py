@@ -47,11 +47,14 @@ def matching_steps(student, twin):
         if step == 0:
             continue
         reached = reaching_step(student["step"], student["val_perplexity"], ppl)
-        rows.append({
-            "twin_step": int(step), "twin_perplexity": float(ppl),
-            "student_step": math.nan if reached is None else reached,
-            "saving": math.nan if reached is None else 1 - reached / step,
-        })  # fmt: skip
+        rows.append(
+            {
+                "twin_step": int(step),
+                "twin_perplexity": float(ppl),
+                "student_step": math.nan if reached is None else reached,
+                "saving": math.nan if reached is None else 1 - reached / step,
+            }
+        )
     return pd.DataFrame(rows, columns=["twin_step", "twin_perplexity", "student_step", "saving"])
 
 

@@ -25,9 +25,16 @@ from embryo.runtime.errors import EmbryoError
 WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin")
 # what a checkpoint needs besides its weights: its config and its tokenizer's files
 SMALL_FILES = (
-    "config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-    "vocab.txt", "vocab.json", "merges.txt", "*.model", "added_tokens.json",
-)  # fmt: skip
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "*.model",
+    "added_tokens.json",
+)
 COMMIT = re.compile(r"[0-9a-f]{40}")
 
 
@@ -138,10 +145,13 @@ def small_files(repo_id: str, commit: str) -> Path:
     try:
         return Path(
             snapshot_download(
-                repo_id, revision=commit, allow_patterns=list(SMALL_FILES),
-                cache_dir=cache_dir(), local_files_only=offline(),
+                repo_id,
+                revision=commit,
+                allow_patterns=list(SMALL_FILES),
+                cache_dir=cache_dir(),
+                local_files_only=offline(),
             )
-        )  # fmt: skip
+        )
     except Exception as err:  # noqa: BLE001 - huggingface_hub's errors name the file
         raise EmbryoError(f"{repo_id}@{commit}: its config and tokenizer files: {err}") from None
 

@@ -61,10 +61,16 @@ def weight_rows(model, reference) -> list[dict]:
     rows = []
     for (_, part), (n, norm2, ref2, dist2) in sorted(sums.items()):
         norm, ref_norm, distance = norm2**0.5, ref2**0.5, dist2**0.5
-        rows.append({
-            "part": part, "parameters": n, "norm": norm, "reference_norm": ref_norm, "distance": distance,
-            "relative_distance": distance / ref_norm if ref_norm else float("nan"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "part": part,
+                "parameters": n,
+                "norm": norm,
+                "reference_norm": ref_norm,
+                "distance": distance,
+                "relative_distance": distance / ref_norm if ref_norm else float("nan"),
+            }
+        )
     return rows
 
 

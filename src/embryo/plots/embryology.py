@@ -12,8 +12,22 @@ from embryo.plots.base import AXES, along, panels, plt, save, step_axis
 from embryo.results.exposure import binned
 from embryo.results.learning import MIN_FINAL_ACCURACY
 
-UPOS_ORDER = ["DET", "ADP", "CCONJ", "PRON", "AUX", "PUNCT", "PART", "SCONJ", "NUM",
-              "NOUN", "PROPN", "VERB", "ADJ", "ADV"]  # fmt: skip
+UPOS_ORDER = [
+    "DET",
+    "ADP",
+    "CCONJ",
+    "PRON",
+    "AUX",
+    "PUNCT",
+    "PART",
+    "SCONJ",
+    "NUM",
+    "NOUN",
+    "PROPN",
+    "VERB",
+    "ADJ",
+    "ADV",
+]
 
 
 def validation_curves(table, path, *, axis: str = "step") -> None:
@@ -185,9 +199,15 @@ def exposure_curves(table, path) -> None:
     runs = sorted(table["run"].unique())
     if not runs:  # every fact skipped (objects of several pieces): say so, not a blank
         fig, axes = panels(1, 1, width=6, height=2)
-        axes[0, 0].text(0.5, 0.5, "no LAMA fact scored: every object is skipped\n"
-                        "(several pieces, or not in the common vocabulary)", ha="center",
-                        va="center", transform=axes[0, 0].transAxes)  # fmt: skip
+        axes[0, 0].text(
+            0.5,
+            0.5,
+            "no LAMA fact scored: every object is skipped\n"
+            "(several pieces, or not in the common vocabulary)",
+            ha="center",
+            va="center",
+            transform=axes[0, 0].transAxes,
+        )
         axes[0, 0].set_axis_off()
         save(fig, path)
         return
@@ -205,18 +225,26 @@ def exposure_curves(table, path) -> None:
             x = np.where(one["bin"] > 0, np.log2(one["bin"].clip(lower=1)) + 1, 0)
             x = x + (k - (len(steps) - 1) / 2) * 0.3 / max(len(steps) - 1, 1)
             row[0].errorbar(
-                x, one["p_at_1"], yerr=[one["p_at_1"] - one["low"], one["high"] - one["p_at_1"]],
-                color=cmap(k / max(len(steps) - 1, 1) * 0.9), marker="o", ms=3, lw=1.2,
-                capsize=2, elinewidth=0.6, label=f"step {step}",
-            )  # fmt: skip
+                x,
+                one["p_at_1"],
+                yerr=[one["p_at_1"] - one["low"], one["high"] - one["p_at_1"]],
+                color=cmap(k / max(len(steps) - 1, 1) * 0.9),
+                marker="o",
+                ms=3,
+                lw=1.2,
+                capsize=2,
+                elinewidth=0.6,
+                label=f"step {step}",
+            )
         drawn = points[points["facts"] >= MIN_BIN_FACTS]
         final = drawn[drawn["step"] == steps[-1]].set_index("bin")["facts"]
         top = int(np.log2(max(drawn["bin"].max(), 1))) + 1 if len(drawn) else 0
         ticks = [0, *(2 ** (k - 1) for k in range(1, top + 1))]
         labels = [f"{_bin_label(k)}\n({final.get(b, 0)})" for k, b in enumerate(ticks)]
         row[0].set_xticks(range(top + 1), labels, fontsize=7)
-        row[0].set_xlabel(f"exposure: training sequences seen with subject and object "
-                          f"(facts at step {steps[-1]})")  # fmt: skip
+        row[0].set_xlabel(
+            f"exposure: training sequences seen with subject and object (facts at step {steps[-1]})"
+        )
         row[0].set_ylabel("P@1")
         row[0].set_title(f"{run}: P@1 by exposure")
         row[0].grid(alpha=0.3)
@@ -228,8 +256,12 @@ def exposure_curves(table, path) -> None:
                 continue
             curve = rows[rows["item"].isin(chosen)].groupby("step")["rank"].median()
             name = f"{low}" if high == low + 1 else f"{low}-{high - 1}" if high else f"{low}+"
-            row[1].plot(curve.index, curve.to_numpy(), marker="o",
-                        label=f"exposure {name} at step {steps[-1]} ({len(chosen)} facts)")  # fmt: skip
+            row[1].plot(
+                curve.index,
+                curve.to_numpy(),
+                marker="o",
+                label=f"exposure {name} at step {steps[-1]} ({len(chosen)} facts)",
+            )
         row[1].set_yscale("log")
         row[1].set_ylabel("median rank of the object (1 = right)")
         row[1].set_title(f"{run}: rank by final exposure")

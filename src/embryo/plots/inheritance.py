@@ -41,12 +41,24 @@ def validation(table, inheritance, path) -> None:
         used = table[(table["run"] == spec["teacher"]) & (table["step"] == spec["teacher_step"])]
         if not used.empty:
             ppl = float(used["val_perplexity"].iloc[0])
-            ax.axhline(ppl, color="tab:green", lw=0.8, ls=":",
-                       label=f"teacher used (step {spec['teacher_step']})")  # fmt: skip
+            ax.axhline(
+                ppl,
+                color="tab:green",
+                lw=0.8,
+                ls=":",
+                label=f"teacher used (step {spec['teacher_step']})",
+            )
             shown.append(ppl)
         steps = np.linspace(0, last, 200)
-        weights = [alpha(max(int(t), 1), schedule=spec["schedule"], alpha0=spec["alpha"],
-                         kd_steps=int(spec["kd_steps"])) for t in steps]  # fmt: skip
+        weights = [
+            alpha(
+                max(int(t), 1),
+                schedule=spec["schedule"],
+                alpha0=spec["alpha"],
+                kd_steps=int(spec["kd_steps"]),
+            )
+            for t in steps
+        ]
         shade = ax.twinx()
         shade.fill_between(steps, weights, color="tab:orange", alpha=0.15, lw=0)
         shade.set_ylim(0, 1.05)
@@ -62,8 +74,10 @@ def validation(table, inheritance, path) -> None:
             ax.axhline(head["twin_perplexity"], color="grey", lw=0.8, ls="--")
             if head["student_step"] == head["student_step"]:  # not NaN
                 ax.axvline(head["student_step"], color="grey", lw=0.8, ls="--")
-                title += (f": reaches the twin's final perplexity at step "
-                          f"{head['student_step']:.0f} ({head['saving']:.0%} of steps saved)")  # fmt: skip
+                title += (
+                    f": reaches the twin's final perplexity at step "
+                    f"{head['student_step']:.0f} ({head['saving']:.0%} of steps saved)"
+                )
             else:
                 title += ": does not reach its twin's final perplexity (dashed)"
         ax.set_title(title, fontsize=9)
@@ -91,12 +105,19 @@ def saving(inheritance, path) -> None:
         missed = rows[rows["student_step"].isna()]
         if not missed.empty:
             top = rows["twin_step"].max()
-            ax.plot(missed["twin_step"], [top] * len(missed), "x", color="tab:red", ms=8,
-                    label="not reached by the student's last step")  # fmt: skip
+            ax.plot(
+                missed["twin_step"],
+                [top] * len(missed),
+                "x",
+                color="tab:red",
+                ms=8,
+                label="not reached by the student's last step",
+            )
         for x, y, s in rows[["twin_step", "student_step", "saving"]].itertuples(index=False):
             if s == s:
-                ax.annotate(f"{s:.0%}", (x, y), textcoords="offset points", xytext=(4, -10),
-                            fontsize=7)  # fmt: skip
+                ax.annotate(
+                    f"{s:.0%}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7
+                )
         ax.set_xlabel(f"twin ({spec['twin']}) step")
         ax.set_ylabel("student step reaching the twin's perplexity")
         ax.set_xlim(left=0)
@@ -168,8 +189,9 @@ def study(table, inheritance, path, *, study: str) -> None:
     def curve(run, style, colour, label):
         rows = table[(table["run"] == run) & (table["step"] > 0)].sort_values("step")
         if not rows.empty:
-            curves.plot(rows["step"], rows["val_perplexity"], style, color=colour, ms=3,
-                        label=label)  # fmt: skip
+            curves.plot(
+                rows["step"], rows["val_perplexity"], style, color=colour, ms=3, label=label
+            )
             shown.extend(rows["val_perplexity"])
 
     if study == "lineage" and students:
@@ -208,8 +230,14 @@ def study(table, inheritance, path, *, study: str) -> None:
     ys = range(len(names))
     bars.barh(ys, savings, color=[colours[i % len(colours)] for i in ys])
     for y, value, note in zip(ys, savings, notes, strict=True):
-        bars.annotate(note, (max(value, 0), y), xytext=(3, 0), textcoords="offset points",
-                      va="center", fontsize=8)  # fmt: skip
+        bars.annotate(
+            note,
+            (max(value, 0), y),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
     bars.set_yticks(list(ys), names, fontsize=8)
     bars.invert_yaxis()
     bars.axvline(0, color="grey", lw=0.8)

@@ -84,8 +84,7 @@ def progressive(summary, path) -> None:
             line = rows[rows["n"] == n].sort_values("kept_layers")
             color = colors(k / max(len(sizes) - 1, 1) * 0.85)
             ax.plot(line["kept_layers"], line["mean"], marker="o", color=color, label=_label(n))
-            ax.fill_between(line["kept_layers"], *interval(line), color=color,
-                            alpha=0.2)  # fmt: skip
+            ax.fill_between(line["kept_layers"], *interval(line), color=color, alpha=0.2)
         layers = int(rows["layers"].iloc[0]) if len(rows) else 0
         ax.set_xticks(range(layers + 1))
         ax.set_xlabel("pretrained layers kept (K)")
@@ -108,9 +107,15 @@ def layer_effects(summary, path) -> None:
                 if line.empty:
                     continue
                 x = (line["first_layer"] + line["last_layer"]) / 2
-                ax.errorbar(x, line["delta"], yerr=_yerr(line), marker=marker,
-                            capsize=3, color=colors(k / max(len(sizes) - 1, 1) * 0.85),
-                            label=f"{family}, {_label(n)}")  # fmt: skip
+                ax.errorbar(
+                    x,
+                    line["delta"],
+                    yerr=_yerr(line),
+                    marker=marker,
+                    capsize=3,
+                    color=colors(k / max(len(sizes) - 1, 1) * 0.85),
+                    label=f"{family}, {_label(n)}",
+                )
         ax.axhline(0, color="black", linewidth=0.8)
         layers = int(rows["layers"].iloc[0]) if len(rows) else 0
         ax.set_xticks(range(layers))
@@ -131,12 +136,23 @@ def scrambling(summary, path) -> None:
         for x, n in enumerate(sizes):
             perms = rows[(rows["n"] == n) & (rows["family"] == "scramble")]["mean"].to_numpy()
             jitter = [(k % 5 - 2) * 0.06 for k in range(len(perms))]
-            ax.scatter([x + d for d in jitter], perms, s=18, color="tab:blue",
-                       label="permutations" if x == 0 else None)  # fmt: skip
+            ax.scatter(
+                [x + d for d in jitter],
+                perms,
+                s=18,
+                color="tab:blue",
+                label="permutations" if x == 0 else None,
+            )
             base = rows[(rows["n"] == n) & (rows["family"] == "none")]["mean"]
             if len(base):
-                ax.hlines(base.iloc[0], x - 0.3, x + 0.3, color="tab:red", linewidth=2,
-                          label="none (pretrained order)" if x == 0 else None)  # fmt: skip
+                ax.hlines(
+                    base.iloc[0],
+                    x - 0.3,
+                    x + 0.3,
+                    color="tab:red",
+                    linewidth=2,
+                    label="none (pretrained order)" if x == 0 else None,
+                )
         ax.set_xticks(range(len(sizes)), [_label(n) for n in sizes], fontsize=8)
         ax.set_xlim(-0.5, len(sizes) - 0.5)
         _axis_label(ax, rows)
@@ -167,9 +183,16 @@ def probing_vs_reinit(probe, summary, path) -> None:
             n = size_order(bars["n"])[-1]
             bars = bars[bars["n"] == n]
             twin = ax.twinx()
-            twin.bar(bars["first_layer"] + 1, -bars["delta"], width=0.5, alpha=0.5,
-                     color="tab:purple", yerr=_yerr(bars, -1.0), capsize=3,
-                     error_kw={"ecolor": "dimgray", "elinewidth": 1})  # fmt: skip
+            twin.bar(
+                bars["first_layer"] + 1,
+                -bars["delta"],
+                width=0.5,
+                alpha=0.5,
+                color="tab:purple",
+                yerr=_yerr(bars, -1.0),
+                capsize=3,
+                error_kw={"ecolor": "dimgray", "elinewidth": 1},
+            )
             twin.axhline(0, color="tab:purple", linewidth=0.6)
             twin.set_ylabel(f"score lost by redrawing it ({_label(n)})", color="tab:purple")
         ax.grid(alpha=0.3)
@@ -186,16 +209,25 @@ def crossed(summary, path) -> None:
             ax = axes[i, j]
             rows = data[(data["run"] == run) & (data["task"] == task)]
             n = size_order(rows["n"])[-1]
-            grid = rows[rows["n"] == n].pivot_table(index="first_layer", columns="step",
-                                                    values="delta")  # fmt: skip
+            grid = rows[rows["n"] == n].pivot_table(
+                index="first_layer", columns="step", values="delta"
+            )
             lost = -grid.to_numpy()
             bound = max(abs(float(lost.min())), abs(float(lost.max())), 1e-6)
-            image = ax.imshow(lost, aspect="auto", origin="lower", cmap="RdBu_r",
-                              vmin=-bound, vmax=bound)  # fmt: skip
+            image = ax.imshow(
+                lost, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-bound, vmax=bound
+            )
             for (y, x), value in _enumerate(lost):
                 dark = abs(value) > 0.6 * bound  # white on the saturated ends of RdBu
-                ax.text(x, y, f"{value:+.2f}", ha="center", va="center", fontsize=8,
-                        color="white" if dark else "black")  # fmt: skip
+                ax.text(
+                    x,
+                    y,
+                    f"{value:+.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if dark else "black",
+                )
             ax.set_xticks(range(grid.shape[1]), [str(s) for s in grid.columns], fontsize=8)
             ax.set_yticks(range(grid.shape[0]), [str(int(v)) for v in grid.index])
             ax.set_xlabel("pretraining step")

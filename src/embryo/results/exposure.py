@@ -30,6 +30,14 @@ def binned(table, *, confidence: float = 0.95):
     for key, group in table.assign(bin=bins(table["exposure"])).groupby(keys, sort=True):
         n, k = len(group), int(group["correct"].sum())
         ci = binomtest(k, n).proportion_ci(confidence_level=confidence)
-        rows.append({**dict(zip(keys, key, strict=True)), "facts": n, "right": k,
-                     "p_at_1": k / n, "low": ci.low, "high": ci.high})  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "facts": n,
+                "right": k,
+                "p_at_1": k / n,
+                "low": ci.low,
+                "high": ci.high,
+            }
+        )
     return pd.DataFrame(rows)

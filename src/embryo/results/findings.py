@@ -39,12 +39,30 @@ from embryo.results.verdicts import (
     would_change_below,
 )
 
-__all__ = ["COLUMNS", "REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "UNTESTABLE",
-           "DESCRIPTIVE", "check", "read_items", "to_html"]  # fmt: skip
+__all__ = [
+    "COLUMNS",
+    "REPRODUCED",
+    "NOT_REPRODUCED",
+    "INCONCLUSIVE",
+    "UNTESTABLE",
+    "DESCRIPTIVE",
+    "check",
+    "read_items",
+    "to_html",
+]
 
 # the tables the checks read, and the per-item outcomes (registry: items)
-TABLES = ("mlm_pos", "probe", "edge_probe", "lama", "downstream", "transferability",
-          "task_probe", "validation", "inheritance")  # fmt: skip
+TABLES = (
+    "mlm_pos",
+    "probe",
+    "edge_probe",
+    "lama",
+    "downstream",
+    "transferability",
+    "task_probe",
+    "validation",
+    "inheritance",
+)
 ITEMS = ("mlm_pos", "probe", "edge_probe", "lama", "downstream", "validation")
 
 # Universal POS tags (UD v2): closed-class function words and open-class content words.
@@ -57,9 +75,17 @@ MIN_ITEMS = 50  # items a series needs (units of its percentile interval)
 MIN_OFF_FLOOR = 10  # items of a 0/1 series right at some checkpoint, where its floor is 0
 
 # config findings.margins (config/schema.yaml has each one's reason): the defaults
-MARGINS = {"pos_order": 0.5, "probing": 0.02, "edge_probing": 0.02, "lama": 0.02,
-           "downstream": 0.01, "transfer": 0.01, "steps_saved": 0.05,
-           "teacher_settings": 0.05, "necessity": 0.5}  # fmt: skip
+MARGINS = {
+    "pos_order": 0.5,
+    "probing": 0.02,
+    "edge_probing": 0.02,
+    "lama": 0.02,
+    "downstream": 0.01,
+    "transfer": 0.01,
+    "steps_saved": 0.05,
+    "teacher_settings": 0.05,
+    "necessity": 0.5,
+}
 MIN_LAYERS = 4  # layer contrasts a rank correlation over layers needs
 
 RULES = {
@@ -144,9 +170,14 @@ RULES = {
 def rule(name: str, margin: float) -> str:
     """:data:`RULES` ``name`` with its margin and the module's thresholds."""
     return RULES[name].format(
-        margin=f"{margin:g}", level=stats.LEVEL, min_tokens=MIN_TOKENS, min_tags=MIN_TAGS,
-        min_checkpoints=MIN_CHECKPOINTS, min_items=MIN_ITEMS, min_layers=MIN_LAYERS,
-    )  # fmt: skip
+        margin=f"{margin:g}",
+        level=stats.LEVEL,
+        min_tokens=MIN_TOKENS,
+        min_tags=MIN_TAGS,
+        min_checkpoints=MIN_CHECKPOINTS,
+        min_items=MIN_ITEMS,
+        min_layers=MIN_LAYERS,
+    )
 
 
 def margins(settings: dict | None) -> dict:
@@ -181,8 +212,9 @@ def _stack(frames: list, value: str, cluster: str | None):
     wides = []
     for f in frames:
         values = f[value].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        wide = f.assign(_v=values).pivot_table(index="item", columns="step", values="_v",
-                                               aggfunc="first")  # fmt: skip
+        wide = f.assign(_v=values).pivot_table(
+            index="item", columns="step", values="_v", aggfunc="first"
+        )
         wides.append(wide)
     steps = sorted(set.intersection(*(set(w.columns) for w in wides)))
     wides = [w[steps].dropna() for w in wides]
@@ -222,17 +254,26 @@ def _pos_row(name: str, runs: list, mode: str, words, margin: float) -> Finding:
     import numpy as np
 
     label = mode.replace("_", " ")
-    finding = ("Parts of speech are learned at different speeds: function words before "
-               f"content words (§4, Fig. 2), in {label}")  # fmt: skip
+    finding = (
+        "Parts of speech are learned at different speeds: function words before "
+        f"content words (§4, Fig. 2), in {label}"
+    )
     scope = f"run {name}" if len(runs) == 1 else f"series {name} ({len(runs)} replicates)"
     effect = "median log2(1 + learned step), content-word tags minus function-word tags (doublings)"
     the_rule = rule("pos_order", margin)
     frames = [words[words["run"] == r] for r in runs]
     data, steps, item_ids, sentences = _stack(frames, mode, "sentence")
     if data is None or len(steps) < MIN_CHECKPOINTS:
-        return Finding(EMBRYOLOGY, finding, scope,
-                       f"{len(steps)} checkpoints scored (needs {MIN_CHECKPOINTS})",
-                       UNTESTABLE, the_rule, effect, margin=margin)  # fmt: skip
+        return Finding(
+            EMBRYOLOGY,
+            finding,
+            scope,
+            f"{len(steps)} checkpoints scored (needs {MIN_CHECKPOINTS})",
+            UNTESTABLE,
+            the_rule,
+            effect,
+            margin=margin,
+        )
     tag_of = frames[0].groupby("item")["upos"].first().loc[item_ids].to_numpy()
     timed = []
     for tag in (*FUNCTION_TAGS, *CONTENT_TAGS):
@@ -244,23 +285,31 @@ def _pos_row(name: str, runs: list, mode: str, words, margin: float) -> Finding:
     observed = {t: learned_step(steps, data[:, tag_of == t].mean((0, 1)).tolist()) for t in timed}
     if min(len(function), len(content)) < MIN_TAGS:
         listed = ", ".join(f"{t} {observed[t]}" for t in timed) or "no tag"
-        measured = (f"tags timed (step reaching 90% of final): {listed}; needs {MIN_TAGS} "
-                    "function-word and content-word tags with "
-                    f"{MIN_TOKENS} words and 5% final accuracy")  # fmt: skip
-        return Finding(EMBRYOLOGY, finding, scope, measured, UNTESTABLE, the_rule, effect,
-                       margin=margin)  # fmt: skip
+        measured = (
+            f"tags timed (step reaching 90% of final): {listed}; needs {MIN_TAGS} "
+            "function-word and content-word tags with "
+            f"{MIN_TOKENS} words and 5% final accuracy"
+        )
+        return Finding(
+            EMBRYOLOGY, finding, scope, measured, UNTESTABLE, the_rule, effect, margin=margin
+        )
     resampled = _tag_steps(data, steps, tag_of, timed, sentences, labels=("pos", name, mode))
     doublings = np.log2(1 + resampled)  # [B, tags]
-    gap = (np.median(doublings[:, [timed.index(t) for t in content]], 1)
-           - np.median(doublings[:, [timed.index(t) for t in function]], 1))  # fmt: skip
+    gap = np.median(doublings[:, [timed.index(t) for t in content]], 1) - np.median(
+        doublings[:, [timed.index(t) for t in function]], 1
+    )
     low, high = stats.bounds(gap)
-    estimate = float(np.median([np.log2(1 + observed[t]) for t in content])
-                     - np.median([np.log2(1 + observed[t]) for t in function]))  # fmt: skip
+    estimate = float(
+        np.median([np.log2(1 + observed[t]) for t in content])
+        - np.median([np.log2(1 + observed[t]) for t in function])
+    )
     tag_bounds = {t: stats.bounds(resampled[:, k]) for k, t in enumerate(timed)}
 
     def listed(group):
-        return ", ".join(f"{t} {observed[t]} [{tag_bounds[t][0]:g}, {tag_bounds[t][1]:g}]"
-                         for t in sorted(group, key=observed.get))  # fmt: skip
+        return ", ".join(
+            f"{t} {observed[t]} [{tag_bounds[t][0]:g}, {tag_bounds[t][1]:g}]"
+            for t in sorted(group, key=observed.get)
+        )
 
     medians = [float(np.median([observed[t] for t in g])) for g in (function, content)]
     # a group's median tag learned only at the last checkpoint may be learned later still
@@ -270,11 +319,14 @@ def _pos_row(name: str, runs: list, mode: str, words, margin: float) -> Finding:
     first = [m <= steps[0] for m in medians]
     if all(last) or all(first):
         where = "last" if all(last) else "first"
-        measured = (f"both groups' median tags are learned at the {where} checkpoint "
-                    f"({steps[-1] if all(last) else steps[0]}): the order is not measured; "
-                    f"function words: {listed(function)}; content words: {listed(content)}")  # fmt: skip
-        return Finding(EMBRYOLOGY, finding, scope, measured, UNTESTABLE, the_rule, effect,
-                       margin=margin)  # fmt: skip
+        measured = (
+            f"both groups' median tags are learned at the {where} checkpoint "
+            f"({steps[-1] if all(last) else steps[0]}): the order is not measured; "
+            f"function words: {listed(function)}; content words: {listed(content)}"
+        )
+        return Finding(
+            EMBRYOLOGY, finding, scope, measured, UNTESTABLE, the_rule, effect, margin=margin
+        )
     measured = (
         "step reaching 90% of final [95% bootstrap interval]: function words: "
         f"{listed(function)}; content words: {listed(content)}; medians {medians[0]:g} vs "
@@ -293,12 +345,26 @@ def _pos_row(name: str, runs: list, mode: str, words, margin: float) -> Finding:
     reasons = [(group, where) for group, where, cut in censored if cut]
     if reasons:
         group, where = reasons[0]
-        measured += (f"; the {group} words' median tag is learned at the {where} checkpoint, "
-                     "which bounds its step on one side only")  # fmt: skip
+        measured += (
+            f"; the {group} words' median tag is learned at the {where} checkpoint, "
+            "which bounds its step on one side only"
+        )
         verdict = INCONCLUSIVE
         change = f"a checkpoint {'after' if where == 'last' else 'before'} the {group} words' median tag is learned"
-    return Finding(EMBRYOLOGY, finding, scope, measured, verdict, the_rule, effect, estimate,
-                   low, high, margin, change)  # fmt: skip
+    return Finding(
+        EMBRYOLOGY,
+        finding,
+        scope,
+        measured,
+        verdict,
+        the_rule,
+        effect,
+        estimate,
+        low,
+        high,
+        margin,
+        change,
+    )
 
 
 def _tag_steps(data, steps, tag_of, tags, sentences, *, labels):
@@ -395,8 +461,10 @@ class PairTest(NamedTuple):
     def describe(self) -> str:
         s = self.series
         q = f", q {self.q:.3g}" if math.isfinite(self.q) else ""
-        return (f"{s.label}: {self.fall:+.3f} {interval_text(self.low, self.high)} from step "
-                f"{s.steps[self.i]} to step {s.steps[self.j]}{q}")  # fmt: skip
+        return (
+            f"{s.label}: {self.fall:+.3f} {interval_text(self.low, self.high)} from step "
+            f"{s.steps[self.i]} to step {s.steps[self.j]}{q}"
+        )
 
 
 def pair_tests(series: Series, margin: float) -> list[PairTest]:
@@ -423,8 +491,10 @@ def pair_tests(series: Series, margin: float) -> list[PairTest]:
     p = norm.sf(z)
     upper = observed + norm.ppf(1 - stats.LEVEL) * se
     half = norm.ppf(1 - stats.LEVEL / 2) * se
-    return [PairTest(series, int(a), int(c), float(f), float(pp), float(u), float(f - h), float(f + h))
-            for a, c, f, pp, u, h in zip(i, j, observed, p, upper, half, strict=True)]  # fmt: skip
+    return [
+        PairTest(series, int(a), int(c), float(f), float(pp), float(u), float(f - h), float(f + h))
+        for a, c, f, pp, u, h in zip(i, j, observed, p, upper, half, strict=True)
+    ]
 
 
 def probe_layers(probe) -> dict:
@@ -464,8 +534,18 @@ def _probe_series(analysis: str, probe, items, of) -> list[Series]:
             ]
             floor = float(rows["majority_baseline"].mean()) if "majority_baseline" in rows else 0.0
             curves = stats.mean_curves(data, clusters, labels=(analysis, name, task))
-            out.append(Series(analysis, name, f"{task} (layer {layer})", tuple(steps), curves,
-                              len(members), data.shape[1], floor))  # fmt: skip
+            out.append(
+                Series(
+                    analysis,
+                    name,
+                    f"{task} (layer {layer})",
+                    tuple(steps),
+                    curves,
+                    len(members),
+                    data.shape[1],
+                    floor,
+                )
+            )
     return out
 
 
@@ -488,8 +568,19 @@ def _lama_series(items, of) -> list[Series]:
             curves = stats.mean_curves(data, clusters, labels=("lama", name, rel))
             off = int((data.max(axis=(0, 2)) > 0).sum())
             part = "" if rel == "all" else f"relation {rel}"
-            out.append(Series("LAMA", name, part, tuple(steps), curves, len(members),
-                              data.shape[1], 0.0, off_floor=off))  # fmt: skip
+            out.append(
+                Series(
+                    "LAMA",
+                    name,
+                    part,
+                    tuple(steps),
+                    curves,
+                    len(members),
+                    data.shape[1],
+                    0.0,
+                    off_floor=off,
+                )
+            )
     return out
 
 
@@ -553,9 +644,19 @@ def _downstream_series(downstream, items, of) -> list[Series]:
                 curves = stats.mean_curves(data, None, labels=labels)
             else:
                 curves = stats.metric_curves(data, gold.astype(float), metric, labels=labels)
-            out.append(Series("downstream", name, f"{task} ({metric})", tuple(steps), curves,
-                              len(frames), data.shape[1], _chance(metric, gold),
-                              single_seed=len(frames) == 1))  # fmt: skip
+            out.append(
+                Series(
+                    "downstream",
+                    name,
+                    f"{task} ({metric})",
+                    tuple(steps),
+                    curves,
+                    len(frames),
+                    data.shape[1],
+                    _chance(metric, gold),
+                    single_seed=len(frames) == 1,
+                )
+            )
     return [s for s in out if len(np.atleast_1d(s.curves.observed))]
 
 
@@ -572,8 +673,12 @@ def _series(tables, items) -> dict[str, list[Series]]:
     return found
 
 
-MARGIN_OF = {"probing": "probing", "edge probing": "edge_probing", "LAMA": "lama",
-             "downstream": "downstream"}  # fmt: skip
+MARGIN_OF = {
+    "probing": "probing",
+    "edge probing": "edge_probing",
+    "LAMA": "lama",
+    "downstream": "downstream",
+}
 
 
 def not_monotonic(tables, items, margins_: dict | None = None) -> list[Finding]:
@@ -599,11 +704,28 @@ def not_monotonic(tables, items, margins_: dict | None = None) -> list[Finding]:
         reasons = {s.label: s.untestable(margin) for s in found}
         testable = [s for s in found if not reasons[s.label]]
         untestable = [f"{label}: {why}" for label, why in reasons.items() if why]
-        left = (f"; untestable {len(untestable)} of {len(found)} series: "
-                + "; ".join(untestable[:6]) + ("; ..." if len(untestable) > 6 else "")) if untestable else ""  # fmt: skip
+        left = (
+            (
+                f"; untestable {len(untestable)} of {len(found)} series: "
+                + "; ".join(untestable[:6])
+                + ("; ..." if len(untestable) > 6 else "")
+            )
+            if untestable
+            else ""
+        )
         if not testable:
-            rows.append(Finding(EMBRYOLOGY, finding, analysis, (f"no series can show a fall of {margin:g}" + left),
-                                UNTESTABLE, the_rule, effect, margin=margin))  # fmt: skip
+            rows.append(
+                Finding(
+                    EMBRYOLOGY,
+                    finding,
+                    analysis,
+                    (f"no series can show a fall of {margin:g}" + left),
+                    UNTESTABLE,
+                    the_rule,
+                    effect,
+                    margin=margin,
+                )
+            )
             continue
         tests = [t for s in testable for t in pair_tests(s, margin)]
         adjusted, rejected = stats.bh_reject([t.p for t in tests])
@@ -612,24 +734,44 @@ def not_monotonic(tables, items, margins_: dict | None = None) -> list[Finding]:
             for t, q, r in zip(tests, adjusted, rejected, strict=True)
         ]
         falling = [t for t in tests if t.rejected]
-        head = (f"{len({t.series.label for t in falling})} of {len(testable)} series fall by more "
-                f"than {margin:g} ({len(tests)} pairs tested)")  # fmt: skip
+        head = (
+            f"{len({t.series.label for t in falling})} of {len(testable)} series fall by more "
+            f"than {margin:g} ({len(tests)} pairs tested)"
+        )
         if falling:
             chosen = min(falling, key=lambda t: (t.q, -t.fall))
             verdict = REPRODUCED
             shown = "; ".join(t.describe() for t in sorted(falling, key=lambda t: t.q)[:4])
-            change = (f"not reproduced needs every fall's one-sided upper bound below {margin:g}; "
-                      f"inconclusive, no fall with q at or below {stats.LEVEL} (the smallest is {chosen.q:.3g})")  # fmt: skip
+            change = (
+                f"not reproduced needs every fall's one-sided upper bound below {margin:g}; "
+                f"inconclusive, no fall with q at or below {stats.LEVEL} (the smallest is {chosen.q:.3g})"
+            )
         else:
             chosen = max(tests, key=lambda t: (t.upper, t.fall))
             verdict = NOT_REPRODUCED if chosen.upper < margin else INCONCLUSIVE
             shown = (
                 f"the least certain: {chosen.describe()}, one-sided upper bound {chosen.upper:.3f}"
             )
-            change = (f"reproduced needs a fall beyond the margin that clears Benjamini-Hochberg at {stats.LEVEL}; "
-                      f"not reproduced every one-sided upper bound below {margin:g} (the largest is {chosen.upper:.3g})")  # fmt: skip
-        rows.append(Finding(EMBRYOLOGY, finding, analysis, f"{head}; {shown}{left}", verdict,
-                            the_rule, effect, chosen.fall, chosen.low, chosen.high, margin, change))  # fmt: skip
+            change = (
+                f"reproduced needs a fall beyond the margin that clears Benjamini-Hochberg at {stats.LEVEL}; "
+                f"not reproduced every one-sided upper bound below {margin:g} (the largest is {chosen.upper:.3g})"
+            )
+        rows.append(
+            Finding(
+                EMBRYOLOGY,
+                finding,
+                analysis,
+                f"{head}; {shown}{left}",
+                verdict,
+                the_rule,
+                effect,
+                chosen.fall,
+                chosen.low,
+                chosen.high,
+                margin,
+                change,
+            )
+        )
     return rows
 
 
@@ -719,8 +861,10 @@ def more_data_more_help(transferability, margin: float = MARGINS["transfer"]) ->
     if table.empty:
         return []
     rows = []
-    claim = ("Parameters that help a lot when fine-tuning data are plentiful may give "
-             "negligible benefits when they are scarce (abstract, Fig. 1)")  # fmt: skip
+    claim = (
+        "Parameters that help a lot when fine-tuning data are plentiful may give "
+        "negligible benefits when they are scarce (abstract, Fig. 1)"
+    )
     the_rule = rule("more_data", margin)
     for (run, step, task), group in table.groupby(["run", "step", "task"], sort=True):
         layers = int(group["layers"].iloc[0])
@@ -737,19 +881,29 @@ def more_data_more_help(transferability, margin: float = MARGINS["transfer"]) ->
                 continue
             increase, _, low, high = stats.larger(benefit[large], benefit[small])
             p = stats.larger(benefit[large] - margin, benefit[small])[1]
-            tests.append(LayerTest(label, benefit, increase, p, low, high,
-                                   stats.mean_interval(benefit[small])))  # fmt: skip
+            tests.append(
+                LayerTest(
+                    label, benefit, increase, p, low, high, stats.mean_interval(benefit[small])
+                )
+            )
         effect = f"increase of a layer's benefit ({metric}), n={large} minus n={small}"
         testable = [t for t in tests if math.isfinite(t.p)]
         if not testable:
-            measured = (f"{len(tests)} layer contrasts, none with two seeds and a spread at "
-                        f"both n={small} and n={large}: no interval")  # fmt: skip
-            rows.append(Finding(TRANSFER, claim, scope, measured, UNTESTABLE, the_rule, effect,
-                                margin=margin))  # fmt: skip
+            measured = (
+                f"{len(tests)} layer contrasts, none with two seeds and a spread at "
+                f"both n={small} and n={large}: no interval"
+            )
+            rows.append(
+                Finding(
+                    TRANSFER, claim, scope, measured, UNTESTABLE, the_rule, effect, margin=margin
+                )
+            )
         else:
             adjusted, rejected = stats.bh_reject([t.p for t in testable])
-            testable = [t._replace(q=float(q), rejected=bool(r))
-                        for t, q, r in zip(testable, adjusted, rejected, strict=True)]  # fmt: skip
+            testable = [
+                t._replace(q=float(q), rejected=bool(r))
+                for t, q, r in zip(testable, adjusted, rejected, strict=True)
+            ]
             winners = [t for t in testable if t.rejected and t.negligible(margin)]
             if winners:
                 verdict = REPRODUCED
@@ -765,9 +919,22 @@ def more_data_more_help(transferability, margin: float = MARGINS["transfer"]) ->
                 measured += (
                     " (the benefit grows with data, but is not negligible at the smallest size)"
                 )
-            rows.append(Finding(TRANSFER, claim, scope, measured, verdict, the_rule, effect,
-                                chosen.increase, chosen.low, chosen.high, margin,
-                                would_change(chosen.low, chosen.high, margin)))  # fmt: skip
+            rows.append(
+                Finding(
+                    TRANSFER,
+                    claim,
+                    scope,
+                    measured,
+                    verdict,
+                    the_rule,
+                    effect,
+                    chosen.increase,
+                    chosen.low,
+                    chosen.high,
+                    margin,
+                    would_change(chosen.low, chosen.high, margin),
+                )
+            )
         rows += _all_layers(group, layers, metric, scope, sizes)
     return rows
 
@@ -783,8 +950,10 @@ def _sized(values: dict, sizes) -> str:
 
 
 def _describe_layer(test: LayerTest, sizes) -> str:
-    return (f"{test.label}: benefit {_sized(test.benefit, sizes)}; increase {test.increase:+.3f} "
-            f"{interval_text(test.low, test.high)} (q {test.q:.3g})")  # fmt: skip
+    return (
+        f"{test.label}: benefit {_sized(test.benefit, sizes)}; increase {test.increase:+.3f} "
+        f"{interval_text(test.low, test.high)} (q {test.q:.3g})"
+    )
 
 
 def _all_layers(group, layers, metric, scope, sizes) -> list[Finding]:
@@ -799,15 +968,22 @@ def _all_layers(group, layers, metric, scope, sizes) -> list[Finding]:
         return []
     diff, _, low, high = stats.larger(loss[sizes[-1]], loss[sizes[0]])
     measured = f"{metric} lost by redrawing every layer ({redrawn}): {_sized(loss, sizes)}"
-    return [Finding(
-        TRANSFER,
-        "Score lost by redrawing every layer, at the smallest and largest training set "
-        "(for reading beside the per-layer test; not the paper's claim)",
-        scope, measured, DESCRIPTIVE,
-        "no verdict: the loss at the largest size minus at the smallest, with its Welch 95% "
-        "interval over seeds",
-        f"loss at n={sizes[-1]} minus at n={sizes[0]} ({metric})", diff, low, high,
-    )]  # fmt: skip
+    return [
+        Finding(
+            TRANSFER,
+            "Score lost by redrawing every layer, at the smallest and largest training set "
+            "(for reading beside the per-layer test; not the paper's claim)",
+            scope,
+            measured,
+            DESCRIPTIVE,
+            "no verdict: the loss at the largest size minus at the smallest, with its Welch 95% "
+            "interval over seeds",
+            f"loss at n={sizes[-1]} minus at n={sizes[0]} ({metric})",
+            diff,
+            low,
+            high,
+        )
+    ]
 
 
 def _layer_benefits(group, layers: int, size: str) -> dict[int, dict]:
@@ -865,12 +1041,15 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
     if transferability.empty or task_probe.empty:
         return rows
     the_rule = rule("necessity", margin)
-    claim = ("Layers with high probing performance are neither necessary nor sufficient "
-             "for high accuracy on the task (abstract, §4, Fig. 2)")  # fmt: skip
+    claim = (
+        "Layers with high probing performance are neither necessary nor sufficient "
+        "for high accuracy on the task (abstract, §4, Fig. 2)"
+    )
     effect = "Spearman correlation over layers: task probe score vs score lost by redrawing"
     for (run, step, task), group in transferability.groupby(["run", "step", "task"], sort=True):
-        probes = task_probe[(task_probe["run"] == run) & (task_probe["step"] == step)
-                            & (task_probe["task"] == task)]  # fmt: skip
+        probes = task_probe[
+            (task_probe["run"] == run) & (task_probe["step"] == step) & (task_probe["task"] == task)
+        ]
         if probes.empty:
             continue
         probe = probes.groupby("layer")["score"].mean()
@@ -880,10 +1059,19 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
 
         benefits = _layer_benefits(group, layers, sizes[-1])
         if len(benefits) < MIN_LAYERS:
-            rows.append(Finding(TRANSFER, claim, scope,
-                                f"{len(benefits)} layer contrasts (a correlation over layers "
-                                f"needs {MIN_LAYERS})",
-                                UNTESTABLE, the_rule, effect, margin=margin))  # fmt: skip
+            rows.append(
+                Finding(
+                    TRANSFER,
+                    claim,
+                    scope,
+                    f"{len(benefits)} layer contrasts (a correlation over layers "
+                    f"needs {MIN_LAYERS})",
+                    UNTESTABLE,
+                    the_rule,
+                    effect,
+                    margin=margin,
+                )
+            )
             continue
         x, y, seeds = _probe_and_benefits(probe, benefits)
         observed = float(sps.spearmanr(x, y.mean(1)).statistic)
@@ -895,9 +1083,14 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
             def statistic(index, x=x, y=y):
                 return sps.spearmanr(x, y[:, np.asarray(index, dtype=int)].mean(1)).statistic
 
-            res = sps.bootstrap((np.arange(len(seeds)),), statistic, vectorized=False,
-                                method="percentile", n_resamples=stats.RESAMPLES,
-                                random_state=stats.generator("necessity", run, step, task))  # fmt: skip
+            res = sps.bootstrap(
+                (np.arange(len(seeds)),),
+                statistic,
+                vectorized=False,
+                method="percentile",
+                n_resamples=stats.RESAMPLES,
+                random_state=stats.generator("necessity", run, step, task),
+            )
             low, high = (float(v) for v in res.confidence_interval)
             why = ""
         small = ""
@@ -906,17 +1099,45 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
             if len(b_small) >= MIN_LAYERS:
                 xs, ys, _ = _probe_and_benefits(probe, b_small)
                 small = f"; at n={sizes[0]} {float(sps.spearmanr(xs, ys.mean(1)).statistic):+.2f}"
-        measured = (f"{len(x)} layers, {len(seeds)} seeds: probe score "
-                    + ", ".join(f"{v:.3f}" for v in x) + "; score lost by redrawing "
-                    + ", ".join(f"{v:+.3f}" for v in y.mean(1))
-                    + f"; Spearman {observed:+.2f} {interval_text(low, high, 2)}{small}")  # fmt: skip
+        measured = (
+            f"{len(x)} layers, {len(seeds)} seeds: probe score "
+            + ", ".join(f"{v:.3f}" for v in x)
+            + "; score lost by redrawing "
+            + ", ".join(f"{v:+.3f}" for v in y.mean(1))
+            + f"; Spearman {observed:+.2f} {interval_text(low, high, 2)}{small}"
+        )
         if why:
-            rows.append(Finding(TRANSFER, claim, scope, f"{measured} ({why}: no interval)",
-                                UNTESTABLE, the_rule, effect, observed, margin=margin))  # fmt: skip
+            rows.append(
+                Finding(
+                    TRANSFER,
+                    claim,
+                    scope,
+                    f"{measured} ({why}: no interval)",
+                    UNTESTABLE,
+                    the_rule,
+                    effect,
+                    observed,
+                    margin=margin,
+                )
+            )
             continue
         verdict = decide(-high, -low, -margin)  # an absence: the interval below the margin
-        rows.append(Finding(TRANSFER, claim, scope, measured, verdict, the_rule, effect, observed,
-                            low, high, margin, would_change_below(low, high, margin)))  # fmt: skip
+        rows.append(
+            Finding(
+                TRANSFER,
+                claim,
+                scope,
+                measured,
+                verdict,
+                the_rule,
+                effect,
+                observed,
+                low,
+                high,
+                margin,
+                would_change_below(low, high, margin),
+            )
+        )
     return rows
 
 
@@ -933,8 +1154,10 @@ def scrambling(transferability, margin: float = MARGINS["transfer"]) -> list[Fin
     if transferability.empty:
         return rows
     the_rule = rule("scrambling", margin)
-    claim = ("Permuting the pretrained layers' order costs score: where a layer sits "
-             "matters (§6, Fig. 5)")  # fmt: skip
+    claim = (
+        "Permuting the pretrained layers' order costs score: where a layer sits "
+        "matters (§6, Fig. 5)"
+    )
     scrambled = transferability["reinit"].astype(str).str.startswith("scramble-")
     for (run, step, task, n), group in transferability[
         scrambled | (transferability["reinit"] == "none")
@@ -947,15 +1170,41 @@ def scrambling(transferability, margin: float = MARGINS["transfer"]) -> list[Fin
         scope = f"run {run} step {step}, {task}, n={n}"
         effect = f"{metric}: pretrained order minus the mean over permuted orders"
         diff, _, low, high = stats.larger(kept, perms.to_numpy(dtype=float))
-        measured = (f"pretrained order {_sized({'x': kept}, ['x'])[4:]} over {len(kept)} seeds; "
-                    f"{len(perms)} permutations {_sized({'x': perms.to_numpy()}, ['x'])[4:]}")  # fmt: skip
+        measured = (
+            f"pretrained order {_sized({'x': kept}, ['x'])[4:]} over {len(kept)} seeds; "
+            f"{len(perms)} permutations {_sized({'x': perms.to_numpy()}, ['x'])[4:]}"
+        )
         if not math.isfinite(low):
-            rows.append(Finding(TRANSFER, claim, scope, measured + ": no interval", UNTESTABLE,
-                                the_rule, effect, diff, margin=margin))  # fmt: skip
+            rows.append(
+                Finding(
+                    TRANSFER,
+                    claim,
+                    scope,
+                    measured + ": no interval",
+                    UNTESTABLE,
+                    the_rule,
+                    effect,
+                    diff,
+                    margin=margin,
+                )
+            )
             continue
-        rows.append(Finding(TRANSFER, claim, scope, measured, decide(low, high, margin),
-                            the_rule, effect, diff, low, high, margin,
-                            would_change(low, high, margin)))  # fmt: skip
+        rows.append(
+            Finding(
+                TRANSFER,
+                claim,
+                scope,
+                measured,
+                decide(low, high, margin),
+                the_rule,
+                effect,
+                diff,
+                low,
+                high,
+                margin,
+                would_change(low, high, margin),
+            )
+        )
     return rows
 
 
@@ -1039,8 +1288,10 @@ def steps_saved(inheritance, validation, items=None, margin: float = MARGINS["st
             f"student {student} ends at {ppl[-1]:.2f}"
         )
         if math.isfinite(saving):
-            measured += (f", reaches the twin's final perplexity at step "
-                         f"{last['student_step']:.0f}: {saving:.1%} of the steps saved")  # fmt: skip
+            measured += (
+                f", reaches the twin's final perplexity at step "
+                f"{last['student_step']:.0f}: {saving:.1%} of the steps saved"
+            )
         else:
             measured += " and never reaches the twin's final perplexity"
             saving = 1 - float(curve["step"].iloc[-1]) / float(last["twin_step"])
@@ -1052,14 +1303,23 @@ def steps_saved(inheritance, validation, items=None, margin: float = MARGINS["st
             measured += f"; over {mine.loss.shape[1]} validation blocks"
         else:
             measured += "; no per-block validation losses (no interval)"
-        rows.append(Finding(
-            INHERITANCE,
-            "A student pretrained with a smaller teacher reaches its from-scratch twin's final "
-            "perplexity in fewer steps (§4)",
-            f"student {student}, teacher {last['teacher']}", measured,
-            decide(low, high, margin), the_rule, "share of the twin's steps saved", saving,
-            low, high, margin, would_change(low, high, margin),
-        ))  # fmt: skip
+        rows.append(
+            Finding(
+                INHERITANCE,
+                "A student pretrained with a smaller teacher reaches its from-scratch twin's final "
+                "perplexity in fewer steps (§4)",
+                f"student {student}, teacher {last['teacher']}",
+                measured,
+                decide(low, high, margin),
+                the_rule,
+                "share of the twin's steps saved",
+                saving,
+                low,
+                high,
+                margin,
+                would_change(low, high, margin),
+            )
+        )
     return rows
 
 
@@ -1067,12 +1327,12 @@ def steps_saved(inheritance, validation, items=None, margin: float = MARGINS["st
 STUDY_CLAIMS = {
     "size": "A larger teacher saves the student more steps (§4.3)",
     "data": "A teacher pretrained on more data of the students' domain saves more steps (§4.3, "
-            "Observations 1-2)",
+    "Observations 1-2)",
     "domain": "In domain adaptation, a teacher of the new domain saves more steps than one of "
-              "the old (§4.4)",
+    "the old (§4.4)",
     "architecture": "Teachers of one size made deeper or wider: the difference in steps saved "
-                    "(§4.3; described, not decided)",
-}  # fmt: skip
+    "(§4.3; described, not decided)",
+}
 
 
 def teacher_settings(
@@ -1109,22 +1369,49 @@ def teacher_settings(
             observed = {s: float(savings(blocks[s], blocks[twin[s]], ones)[0]) for s in students}
         first = students[0] if students else None
         for other in students[1:]:
-            scope = (f"{study}: {first} (teacher {pairs.loc[first, 'teacher']}) vs {other} "
-                     f"(teacher {pairs.loc[other, 'teacher']})")  # fmt: skip
+            scope = (
+                f"{study}: {first} (teacher {pairs.loc[first, 'teacher']}) vs {other} "
+                f"(teacher {pairs.loc[other, 'teacher']})"
+            )
             effect = f"share of steps saved, {first} minus {other}"
             if not shared:
-                rows.append(Finding(INHERITANCE, STUDY_CLAIMS[study], scope,
-                                    "no per-block validation losses shared by the runs",
-                                    UNTESTABLE, the_rule, effect, margin=margin))  # fmt: skip
+                rows.append(
+                    Finding(
+                        INHERITANCE,
+                        STUDY_CLAIMS[study],
+                        scope,
+                        "no per-block validation losses shared by the runs",
+                        UNTESTABLE,
+                        the_rule,
+                        effect,
+                        margin=margin,
+                    )
+                )
                 continue
             low, high = stats.bounds(saved[first] - saved[other])
             diff = observed[first] - observed[other]
-            measured = (f"{first} saves {observed[first]:.1%}, {other} {observed[other]:.1%} of "
-                        f"their twins' steps (over {n_blocks} validation blocks)")  # fmt: skip
+            measured = (
+                f"{first} saves {observed[first]:.1%}, {other} {observed[other]:.1%} of "
+                f"their twins' steps (over {n_blocks} validation blocks)"
+            )
             verdict = DESCRIPTIVE if study == "architecture" else decide(low, high, margin)
             change = "" if verdict == DESCRIPTIVE else would_change(low, high, margin)
-            rows.append(Finding(INHERITANCE, STUDY_CLAIMS[study], scope, measured, verdict,
-                                the_rule, effect, diff, low, high, margin, change))  # fmt: skip
+            rows.append(
+                Finding(
+                    INHERITANCE,
+                    STUDY_CLAIMS[study],
+                    scope,
+                    measured,
+                    verdict,
+                    the_rule,
+                    effect,
+                    diff,
+                    low,
+                    high,
+                    margin,
+                    change,
+                )
+            )
     return rows
 
 
@@ -1161,8 +1448,12 @@ def students_downstream(inheritance, downstream, items, margin: float = MARGINS[
             # per seed, the student as "step" 0 and the twin as 1: data [seeds, items, 2]
             frames = []
             for seed in seeds:
-                f = pd.concat([rows_[(rows_["step"] == step) & (rows_["seed"] == seed)].assign(step=k)
-                               for k, rows_ in enumerate((a, b))])  # fmt: skip
+                f = pd.concat(
+                    [
+                        rows_[(rows_["step"] == step) & (rows_["seed"] == seed)].assign(step=k)
+                        for k, rows_ in enumerate((a, b))
+                    ]
+                )
                 frames.append(f.assign(correct=(f["prediction"] == f["label"]).astype(float)))
             data, _, item_ids, _ = _stack(frames, value, None)
             scope = f"student {student} vs twin {twin}, {task} ({metric}), step {step}"
@@ -1176,17 +1467,42 @@ def students_downstream(inheritance, downstream, items, margin: float = MARGINS[
                 gold = frames[0].groupby("item")["label"].first().loc[item_ids].to_numpy(float)
                 curves = stats.metric_curves(data, gold, metric, labels=labels)
             diff = float(curves.observed[0] - curves.observed[1])
-            measured = (f"student {curves.observed[0]:.3f}, twin {curves.observed[1]:.3f} over "
-                        f"{data.shape[1]} dev examples and {len(seeds)} fine-tuning seed{'' if len(seeds) == 1 else 's'}")  # fmt: skip
+            measured = (
+                f"student {curves.observed[0]:.3f}, twin {curves.observed[1]:.3f} over "
+                f"{data.shape[1]} dev examples and {len(seeds)} fine-tuning seed{'' if len(seeds) == 1 else 's'}"
+            )
             if len(seeds) < 2:
-                rows.append(Finding(INHERITANCE, claim, scope, measured + ": one fine-tuning seed "
-                                    "(its noise not measured)", UNTESTABLE, the_rule, effect,
-                                    diff, margin=margin))  # fmt: skip
+                rows.append(
+                    Finding(
+                        INHERITANCE,
+                        claim,
+                        scope,
+                        measured + ": one fine-tuning seed (its noise not measured)",
+                        UNTESTABLE,
+                        the_rule,
+                        effect,
+                        diff,
+                        margin=margin,
+                    )
+                )
                 continue
             low, high = stats.bounds(curves.resampled[:, 0] - curves.resampled[:, 1])
-            rows.append(Finding(INHERITANCE, claim, scope, measured, decide(low, high, margin),
-                                the_rule, effect, diff, low, high, margin,
-                                would_change(low, high, margin)))  # fmt: skip
+            rows.append(
+                Finding(
+                    INHERITANCE,
+                    claim,
+                    scope,
+                    measured,
+                    decide(low, high, margin),
+                    the_rule,
+                    effect,
+                    diff,
+                    low,
+                    high,
+                    margin,
+                    would_change(low, high, margin),
+                )
+            )
     return rows
 
 
@@ -1247,17 +1563,27 @@ def check(tables: dict, items: dict | None = None, settings: dict | None = None)
         if "transferability" in tables:
             rows += scrambling(tables["transferability"], m["transfer"])
             if "task_probe" in tables:
-                rows += probing_necessity(tables["transferability"], tables["task_probe"],
-                                          m["necessity"])  # fmt: skip
+                rows += probing_necessity(
+                    tables["transferability"], tables["task_probe"], m["necessity"]
+                )
         if "inheritance" in tables and "validation" in tables:
             blocks = items.get("validation")
-            rows += steps_saved(tables["inheritance"], tables["validation"], blocks,
-                                m["steps_saved"])  # fmt: skip
-            rows += teacher_settings(tables["inheritance"], blocks, (settings or {}).get("studies"),
-                                     m["teacher_settings"])  # fmt: skip
+            rows += steps_saved(
+                tables["inheritance"], tables["validation"], blocks, m["steps_saved"]
+            )
+            rows += teacher_settings(
+                tables["inheritance"],
+                blocks,
+                (settings or {}).get("studies"),
+                m["teacher_settings"],
+            )
             if "downstream" in tables:
-                rows += students_downstream(tables["inheritance"], tables["downstream"],
-                                            items.get("downstream"), m["downstream"])  # fmt: skip
+                rows += students_downstream(
+                    tables["inheritance"],
+                    tables["downstream"],
+                    items.get("downstream"),
+                    m["downstream"],
+                )
     return [row._asdict() for row in rows]
 
 
@@ -1265,8 +1591,13 @@ def to_html(table) -> str:
     """The findings table as a small self-contained HTML page (the report shows it inline)."""
     import html
 
-    colours = {REPRODUCED: "#d9f2d9", NOT_REPRODUCED: "#f8d7d7", INCONCLUSIVE: "#eeeeee",
-               UNTESTABLE: "#fff4d6", DESCRIPTIVE: "#ffffff"}  # fmt: skip
+    colours = {
+        REPRODUCED: "#d9f2d9",
+        NOT_REPRODUCED: "#f8d7d7",
+        INCONCLUSIVE: "#eeeeee",
+        UNTESTABLE: "#fff4d6",
+        DESCRIPTIVE: "#ffffff",
+    }
     rows = []
     for row in table.itertuples(index=False):
         cells = "".join(f"<td>{html.escape(str(getattr(row, c)))}</td>" for c in COLUMNS)

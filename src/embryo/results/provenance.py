@@ -25,9 +25,22 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-PACKAGES = ("embryo", "torch", "transformers", "tokenizers", "datasets", "accelerate",
-            "safetensors", "snakemake", "numpy", "pandas", "pyarrow", "scipy",
-            "scikit-learn", "matplotlib")  # fmt: skip
+PACKAGES = (
+    "embryo",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "datasets",
+    "accelerate",
+    "safetensors",
+    "snakemake",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+)
 
 
 def package_versions(names=PACKAGES) -> dict:

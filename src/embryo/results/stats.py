@@ -189,10 +189,13 @@ def metric_curves(
         b = min(chunk, resamples - start)
         index = rng.integers(0, n, size=(b, n))
         g = gold[index]  # [b, N]
-        scores = np.stack([
-            np.stack([score_along(metric, x[rep][index, step], g) for step in range(k)], -1)
-            for rep in range(r)
-        ], 1)  # [b, R, K]  # fmt: skip
+        scores = np.stack(
+            [
+                np.stack([score_along(metric, x[rep][index, step], g) for step in range(k)], -1)
+                for rep in range(r)
+            ],
+            1,
+        )  # [b, R, K]
         v = draws(r, rng, b) if r > 1 else np.ones((b, 1))
         out[start : start + b] = np.einsum("br,brk->bk", v, scores) / r
     return Curves(observed, out)

@@ -59,8 +59,11 @@ def check_summaries(results) -> tuple[int, list[str]]:
         }
         for row in layers:
             other = again.get(row["layer"], {})
-            wrong = [k for k in ("accuracy", "control_accuracy", "selectivity", "n_test")
-                     if k not in other or not close(row[k], other[k])]  # fmt: skip
+            wrong = [
+                k
+                for k in ("accuracy", "control_accuracy", "selectivity", "n_test")
+                if k not in other or not close(row[k], other[k])
+            ]
             if wrong:
                 problems.append(f"{folder}/layer-{row['layer']}.json: {', '.join(wrong)} differ")
     for path in sorted(results.glob("*/step-*/finetune/*/n-*/*/seed-*/metrics.json")):

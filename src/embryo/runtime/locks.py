@@ -119,9 +119,16 @@ def record_owner(workdir: Path, *, local: bool) -> None:
     """Record this process as the holder of ``workdir``'s lock (``local``: whether its jobs
     run on this machine)."""
     pid = os.getpid()
-    write_json(Path(workdir) / OWNER, {"host": socket.gethostname(), "boot": boot_id(),
-                                       "pid": pid, "started": start_time(pid),
-                                       "local": local})  # fmt: skip
+    write_json(
+        Path(workdir) / OWNER,
+        {
+            "host": socket.gethostname(),
+            "boot": boot_id(),
+            "pid": pid,
+            "started": start_time(pid),
+            "local": local,
+        },
+    )
 
 
 def held_by(workdir: Path) -> str | None:

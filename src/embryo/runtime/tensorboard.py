@@ -28,9 +28,13 @@ def server_class(socket_path: str):
             return f"unix://{socket_path}"
 
         def print_serving_message(self):
-            print(f"TensorBoard on the Unix socket {socket_path} (this user only); from "
-                  f"your machine: ssh -L 6006:{socket_path} {os.uname().nodename}, then "
-                  "open http://localhost:6006", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"TensorBoard on the Unix socket {socket_path} (this user only); from "
+                f"your machine: ssh -L 6006:{socket_path} {os.uname().nodename}, then "
+                "open http://localhost:6006",
+                file=sys.stderr,
+                flush=True,
+            )
 
     return UnixSocketServer
 
@@ -53,8 +57,12 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m embryo.runtime.tensorboard")
     parser.add_argument("--logdir", default="results", help="searched for run log directories")
-    parser.add_argument("--tcp", type=int, metavar="PORT",
-                        help="serve on 127.0.0.1:PORT (a single-user machine) instead")  # fmt: skip
+    parser.add_argument(
+        "--tcp",
+        type=int,
+        metavar="PORT",
+        help="serve on 127.0.0.1:PORT (a single-user machine) instead",
+    )
     args = parser.parse_args(argv)
     if args.tcp is not None:
         tb = private_tensorboard()

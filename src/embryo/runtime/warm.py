@@ -81,11 +81,35 @@ PRELOAD = (
 # Environment variables that libraries read when they are imported (a server's
 # libraries were imported under its own): prefixes, without the per-job thread counts
 # that Snakemake sets and _limit_threads applies in each child
-IMPORT_ENV = ("HF_", "TRANSFORMERS_", "TOKENIZERS_", "DATASETS_", "TORCH", "PYTORCH_",
-              "CUDA_", "NCCL_", "MKL_", "OPENBLAS_", "OMP_", "KMP_", "NUMEXPR_", "ARROW_",
-              "MPL", "PYTHON", "LD_")  # fmt: skip
-THREAD_ENV = frozenset({"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                        "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "GOTO_NUM_THREADS"})  # fmt: skip
+IMPORT_ENV = (
+    "HF_",
+    "TRANSFORMERS_",
+    "TOKENIZERS_",
+    "DATASETS_",
+    "TORCH",
+    "PYTORCH_",
+    "CUDA_",
+    "NCCL_",
+    "MKL_",
+    "OPENBLAS_",
+    "OMP_",
+    "KMP_",
+    "NUMEXPR_",
+    "ARROW_",
+    "MPL",
+    "PYTHON",
+    "LD_",
+)
+THREAD_ENV = frozenset(
+    {
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "GOTO_NUM_THREADS",
+    }
+)
 
 
 def enabled() -> bool:
@@ -137,8 +161,9 @@ def address() -> str:
     environment, in the user's private directory."""
     import hashlib
 
-    env = sorted((k, v) for k, v in os.environ.items()
-                 if k.startswith(IMPORT_ENV) and k not in THREAD_ENV)  # fmt: skip
+    env = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith(IMPORT_ENV) and k not in THREAD_ENV
+    )
     key = repr((os.getcwd(), sys.executable, env)).encode()
     return os.path.join(private_dir(), hashlib.sha256(key).hexdigest()[:16])
 
@@ -222,14 +247,21 @@ def _connect(path: str):
             pass
         # the server imports this very package, wherever this job found it
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            [package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}  # fmt: skip
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(
+                [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+        }
         with open(path + ".log", "ab") as log:
             server = subprocess.Popen(
-                [sys.executable, "-m", "embryo.runtime.warm", path], env=env,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "embryo.runtime.warm", path],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if server.poll() is not None:

@@ -46,8 +46,10 @@ def export_checkpoint(
         (tmp / "embryo.json").write_text(
             json.dumps({**provenance, "metrics": metrics}, indent=2) + "\n"
         )
-        parent = {**(parent or {"segment": str(segment_dir)}),
-                  "metrics_sha256": sha256_file(segment_dir / "metrics.json")}  # fmt: skip
+        parent = {
+            **(parent or {"segment": str(segment_dir)}),
+            "metrics_sha256": sha256_file(segment_dir / "metrics.json"),
+        }
         write_manifest(
             tmp, run=provenance["run"], step=metrics["step"], parent=parent, code=code or {}
         )
@@ -86,8 +88,13 @@ def import_checkpoint(
     with atomic_path(out_dir, directory=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        info = {**provenance, "source": source, "revision": revision,
-                "ref": record.get("ref"), "tokens": record.get("tokens")}  # fmt: skip
+        info = {
+            **provenance,
+            "source": source,
+            "revision": revision,
+            "ref": record.get("ref"),
+            "tokens": record.get("tokens"),
+        }
         (tmp / "embryo.json").write_text(json.dumps(info, indent=2) + "\n")
         parent = {
             k: record.get(k) for k in ("source", "revision", "ref", "commit", "weights_sha256")

@@ -35,9 +35,15 @@ RDZV_PORT_SPAN = 10000
 
 
 def agent_command(
-    entry: str, spec, *, nproc_per_node: int, threads: int, nnodes: int = 1,
-    endpoint: str | None = None, rdzv_id: str | None = None,
-) -> list[str]:  # fmt: skip
+    entry: str,
+    spec,
+    *,
+    nproc_per_node: int,
+    threads: int,
+    nnodes: int = 1,
+    endpoint: str | None = None,
+    rdzv_id: str | None = None,
+) -> list[str]:
     """The torchrun command of one node's agent: standalone on one node, else a member of
     the c10d rendezvous at ``endpoint`` (host:port) named ``rdzv_id``."""
     cmd = [sys.executable, "-m", "torch.distributed.run"]
@@ -46,10 +52,19 @@ def agent_command(
     else:
         if endpoint is None or rdzv_id is None:
             raise EmbryoError("a segment over several nodes needs a rendezvous endpoint and id")
-        cmd += [f"--nnodes={nnodes}", "--rdzv-backend=c10d", f"--rdzv-endpoint={endpoint}",
-                f"--rdzv-id={rdzv_id}"]  # fmt: skip
-    return cmd + [f"--nproc-per-node={nproc_per_node}", "-m", entry, str(spec),
-                  f"--threads={threads}"]  # fmt: skip
+        cmd += [
+            f"--nnodes={nnodes}",
+            "--rdzv-backend=c10d",
+            f"--rdzv-endpoint={endpoint}",
+            f"--rdzv-id={rdzv_id}",
+        ]
+    return cmd + [
+        f"--nproc-per-node={nproc_per_node}",
+        "-m",
+        entry,
+        str(spec),
+        f"--threads={threads}",
+    ]
 
 
 def slurm_hosts(nodes: int) -> tuple[str, list[str]]:
@@ -68,11 +83,13 @@ def slurm_hosts(nodes: int) -> tuple[str, list[str]]:
     nodelist = os.environ.get("SLURM_JOB_NODELIST")
     try:
         if not nodelist:
-            shown = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True,
-                                   text=True, check=True).stdout  # fmt: skip
+            shown = subprocess.run(
+                ["scontrol", "show", "job", "-o", job], capture_output=True, text=True, check=True
+            ).stdout
             nodelist = next(f.split("=", 1)[1] for f in shown.split() if f.startswith("NodeList="))
-        hosts = subprocess.run(["scontrol", "show", "hostnames", nodelist], capture_output=True,
-                               text=True, check=True).stdout.split()  # fmt: skip
+        hosts = subprocess.run(
+            ["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True, check=True
+        ).stdout.split()
     except (OSError, subprocess.CalledProcessError, StopIteration) as e:
         raise EmbryoError(f"SLURM job {job}: could not read its nodes with scontrol ({e})") from e
     if len(hosts) < nodes:
@@ -91,15 +108,37 @@ def command(entry: str, spec, *, processes: int, nodes: int, threads: int) -> li
         return agent_command(entry, spec, nproc_per_node=per_node, threads=per_process)
     job, hosts = slurm_hosts(nodes)
     port = RDZV_PORT_BASE + int(job) % RDZV_PORT_SPAN
-    agent = agent_command(entry, spec, nproc_per_node=per_node, threads=per_process,
-                          nnodes=nodes, endpoint=f"{hosts[0]}:{port}", rdzv_id=job)  # fmt: skip
-    return ["srun", f"--nodes={nodes}", f"--ntasks={nodes}", "--ntasks-per-node=1",
-            "--kill-on-bad-exit=1", *([f"--cpus-per-task={threads}"] if threads else []),
-            *agent]  # fmt: skip
+    agent = agent_command(
+        entry,
+        spec,
+        nproc_per_node=per_node,
+        threads=per_process,
+        nnodes=nodes,
+        endpoint=f"{hosts[0]}:{port}",
+        rdzv_id=job,
+    )
+    return [
+        "srun",
+        f"--nodes={nodes}",
+        f"--ntasks={nodes}",
+        "--ntasks-per-node=1",
+        "--kill-on-bad-exit=1",
+        *([f"--cpus-per-task={threads}"] if threads else []),
+        *agent,
+    ]
 
 
-def launch(settings, *, run, entry: str, processes: int = 1, nodes: int = 1,
-           threads: int = 0, tracking=None, **dirs) -> dict:  # fmt: skip
+def launch(
+    settings,
+    *,
+    run,
+    entry: str,
+    processes: int = 1,
+    nodes: int = 1,
+    threads: int = 0,
+    tracking=None,
+    **dirs,
+) -> dict:
     """Run a segment: ``run(settings, threads=..., **dirs)`` in this process, or
     ``processes`` data-parallel processes over ``nodes`` nodes, each running the ``main``
     of module ``entry``. Returns the segment's metrics; a failing process fails the job

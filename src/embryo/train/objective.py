@@ -83,9 +83,18 @@ def word_starts(tokenizer) -> torch.Tensor:
 
 
 def mask_spans(
-    input_ids, *, special_ids, mask_id: int, vocab_size: int, probability: float, gen,
-    word_start=None, max_ngram: int = 1, max_predictions: int | None = None, pad_id=None,
-):  # fmt: skip
+    input_ids,
+    *,
+    special_ids,
+    mask_id: int,
+    vocab_size: int,
+    probability: float,
+    gen,
+    word_start=None,
+    max_ngram: int = 1,
+    max_predictions: int | None = None,
+    pad_id=None,
+):
     """ALBERT's masking (Lan et al. 2020, §4.1; google-research/albert
     ``create_pretraining_data.py``, ``create_masked_lm_predictions``), on a copy of
     ``input_ids``; BERT's whole-word masking is its case ``max_ngram`` = 1.
@@ -148,21 +157,27 @@ def masking(objective, tokenizer, special_ids):
     with ``whole_word``: BERT's whole-word masking) and for ``ngram`` (ALBERT's spans of
     up to ``max_ngram`` words, or tokens without ``whole_word``)."""
     common = dict(
-        special_ids=special_ids, mask_id=tokenizer.mask_token_id, vocab_size=len(tokenizer),
+        special_ids=special_ids,
+        mask_id=tokenizer.mask_token_id,
+        vocab_size=len(tokenizer),
         probability=objective.mlm_probability,
-    )  # fmt: skip
+    )
     if objective.masking == "token" and not objective.whole_word:
         return lambda ids, gen: mask_tokens(ids, gen=gen, **common)
     starts = word_starts(tokenizer) if objective.whole_word else None
     n = objective.max_ngram if objective.masking == "ngram" else 1
     return lambda ids, gen: mask_spans(
-        ids, gen=gen, word_start=starts, max_ngram=n, max_predictions=objective.max_predictions,
-        pad_id=tokenizer.pad_token_id, **common,
-    )  # fmt: skip
+        ids,
+        gen=gen,
+        word_start=starts,
+        max_ngram=n,
+        max_predictions=objective.max_predictions,
+        pad_id=tokenizer.pad_token_id,
+        **common,
+    )
 
 
-def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen, doc_starts=None,
-                   pad_id: int = 0):  # fmt: skip
+def sentence_order(input_ids, *, cls_id: int, sep_id: int, gen, doc_starts=None, pad_id: int = 0):
     """ALBERT's sentence-order prediction pairs (Lan et al. 2020, §4.1), built from blocks.
 
     As ALBERT's ``create_pretraining_data.py`` (L314-343), A and B are two consecutive
@@ -232,8 +247,15 @@ class PretrainingLoss(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def terms(self, input_ids, labels, token_type_ids=None, sentence_order_label=None, scale=1.0,
-              attention_mask=None):  # fmt: skip
+    def terms(
+        self,
+        input_ids,
+        labels,
+        token_type_ids=None,
+        sentence_order_label=None,
+        scale=1.0,
+        attention_mask=None,
+    ):
         """The loss, the logits at the masked positions and those positions."""
         selected = labels != -100
         logits, out = masked_logits(self.model, input_ids, selected, token_type_ids, attention_mask)
@@ -244,9 +266,15 @@ class PretrainingLoss(torch.nn.Module):
         return loss, logits, selected
 
     def forward(
-        self, input_ids, labels, token_type_ids=None, sentence_order_label=None, alpha=0.0,
-        scale=1.0, attention_mask=None,
-    ):  # fmt: skip
+        self,
+        input_ids,
+        labels,
+        token_type_ids=None,
+        sentence_order_label=None,
+        alpha=0.0,
+        scale=1.0,
+        attention_mask=None,
+    ):
         if alpha:
             raise ValueError("an inheritance weight without a teacher (embryo.train.student)")
         return self.terms(

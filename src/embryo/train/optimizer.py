@@ -71,9 +71,11 @@ def make_optimizer(model, opt, *, fused: bool = False):
         from embryo.train.lamb import Lamb
 
         return Lamb(
-            parameter_groups(model, opt.weight_decay), lr=opt.lr, betas=(opt.beta1, opt.beta2),
+            parameter_groups(model, opt.weight_decay),
+            lr=opt.lr,
+            betas=(opt.beta1, opt.beta2),
             eps=opt.eps,
-        )  # fmt: skip
+        )
     return adamw(model, opt, fused=fused)
 
 

@@ -53,44 +53,74 @@ def model_card(model_dir, *, hub_id: str, analyses: dict | None = None) -> str:
     manifest = json.loads((model_dir / "manifest.json").read_text())
     metrics, opt = info.get("metrics", {}), info.get("optimizer") or {}
     run, step = info["run"], manifest["step"]
-    meta = {"library_name": "transformers", "pipeline_tag": "fill-mask",
-            "tags": ["embryo", "masked-lm", "training-dynamics", info.get("architecture", "")]}  # fmt: skip
+    meta = {
+        "library_name": "transformers",
+        "pipeline_tag": "fill-mask",
+        "tags": ["embryo", "masked-lm", "training-dynamics", info.get("architecture", "")],
+    }
     rows = [
-        ("run", run), ("step", step), ("architecture", info.get("architecture")),
+        ("run", run),
+        ("step", step),
+        ("architecture", info.get("architecture")),
         ("model", ", ".join(f"{k} {v}" for k, v in (info.get("model") or {}).items())),
-        ("parameters", metrics.get("parameters")), ("corpus", info.get("corpus")),
-        ("tokenizer", info.get("tokenizer")), ("block size", info.get("block_size")),
+        ("parameters", metrics.get("parameters")),
+        ("corpus", info.get("corpus")),
+        ("tokenizer", info.get("tokenizer")),
+        ("block size", info.get("block_size")),
         ("objective", ", ".join(f"{k} {v}" for k, v in (info.get("objective") or {}).items())),
         ("optimizer", ", ".join(f"{k} {v}" for k, v in opt.items())),
         ("seeds", ", ".join(f"{k} {v}" for k, v in (info.get("seeds") or {}).items())),
         ("tokens seen", metrics.get("tokens_seen")),
-    ]  # fmt: skip
-    scores = [f"| validation {k[4:]} | {metrics[k]:.4f} |"
-              for k in ("val_loss", "val_perplexity", "val_accuracy") if k in metrics]  # fmt: skip
+    ]
+    scores = [
+        f"| validation {k[4:]} | {metrics[k]:.4f} |"
+        for k in ("val_loss", "val_perplexity", "val_accuracy")
+        if k in metrics
+    ]
     scores += _headlines(analyses or {})
     lines = [
-        "---", yaml.safe_dump(meta, sort_keys=False).strip(), "---", "",
-        f"# {run}, step {step}", "",
+        "---",
+        yaml.safe_dump(meta, sort_keys=False).strip(),
+        "---",
+        "",
+        f"# {run}, step {step}",
+        "",
         f"A masked language model checkpoint of the run `{run}` after {step} optimizer steps, "
         "trained and exported by [Embryo](https://github.com/) (a Snakemake workflow for the "
         "embryology, transferability and knowledge inheritance of masked language models). "
-        f"Every checkpoint of the run is a branch of this repository: `step{{N}}`.", "",
-        "## How it was trained", "", "| | |", "|---|---|",
-        *(f"| {k} | {v} |" for k, v in rows if v not in (None, "")), "",
-        "## Scores at this step", "", "| | |", "|---|---|", *scores, "",
-        "## Use", "", "```python",
+        f"Every checkpoint of the run is a branch of this repository: `step{{N}}`.",
+        "",
+        "## How it was trained",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in rows if v not in (None, "")),
+        "",
+        "## Scores at this step",
+        "",
+        "| | |",
+        "|---|---|",
+        *scores,
+        "",
+        "## Use",
+        "",
+        "```python",
         "from transformers import AutoModelForMaskedLM, AutoTokenizer",
         f'model = AutoModelForMaskedLM.from_pretrained("{hub_id}", revision="step{step}")',
         f'tokenizer = AutoTokenizer.from_pretrained("{hub_id}", revision="step{step}")',
-        "```", "",
+        "```",
+        "",
         "As an Embryo run of its own: `import: {hub_id: " + hub_id + ', revision: "step{step}"}`.',
-        "", "## Provenance", "",
+        "",
+        "## Provenance",
+        "",
         f"- weights SHA-256 (manifest.json): `{manifest['weights_sha256']}`",
         *(f"- code of `{k}`: `{v}`" for k, v in sorted(manifest.get("code", {}).items())),
         f"- from: {json.dumps(manifest.get('parent', {}))}",
         "- `embryo.json` holds every setting; `manifest.json` the SHA-256 of every file "
-        "(`python -m embryo.train.checkpoints verify DIR`).", "",
-    ]  # fmt: skip
+        "(`python -m embryo.train.checkpoints verify DIR`).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -112,10 +142,17 @@ def release_step(
         shutil.copytree(model_dir, folder, ignore=shutil.ignore_patterns(".*"))
         (folder / "README.md").write_text(model_card(model_dir, hub_id=hub_id, analyses=analyses))
         commit = api.upload_folder(
-            repo_id=hub_id, folder_path=str(folder), revision=branch(step),
+            repo_id=hub_id,
+            folder_path=str(folder),
+            revision=branch(step),
             commit_message=f"Embryo: {model_dir.parent.parent.name} step {step}",
-        )  # fmt: skip
-    record = {"hub_id": hub_id, "revision": branch(step), "step": step,
-              "commit": getattr(commit, "oid", None), "url": getattr(commit, "commit_url", None)}  # fmt: skip
+        )
+    record = {
+        "hub_id": hub_id,
+        "revision": branch(step),
+        "step": step,
+        "commit": getattr(commit, "oid", None),
+        "url": getattr(commit, "commit_url", None),
+    }
     write_json(out_json, record)
     return record

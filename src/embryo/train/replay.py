@@ -38,8 +38,17 @@ def first_texts(corpus_parquet, docs) -> dict[int, str]:
     return found
 
 
-def replay(blocks_dir, corpus_parquet, tokenizer_dir, *, step: int, batch_size: int,
-           seed: int, total_steps: int, preview: int = 12):  # fmt: skip
+def replay(
+    blocks_dir,
+    corpus_parquet,
+    tokenizer_dir,
+    *,
+    step: int,
+    batch_size: int,
+    seed: int,
+    total_steps: int,
+    preview: int = 12,
+):
     """The table of step ``step``'s batch: one row per sequence, in the batch's order,
     with its block, the epoch of the stream, the documents its tokens come from, the
     first text of its first document, and its first ``preview`` tokens."""
@@ -58,15 +67,17 @@ def replay(blocks_dir, corpus_parquet, tokenizer_dir, *, step: int, batch_size: 
     texts = first_texts(corpus_parquet, {d for docs in rows["docs"] for d in docs})
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     samples = range((step - 1) * batch_size, step * batch_size)
-    return pd.DataFrame({
-        "step": step,
-        "position": range(batch_size),
-        "block": indices,
-        "epoch": [s // len(train) for s in samples],
-        "docs": [" ".join(map(str, docs)) for docs in rows["docs"]],
-        "first_doc_text": [texts[docs[0]][:80] for docs in rows["docs"]],
-        "tokens": [tokenizer.decode(ids[1 : preview + 1]) for ids in rows["input_ids"]],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "step": step,
+            "position": range(batch_size),
+            "block": indices,
+            "epoch": [s // len(train) for s in samples],
+            "docs": [" ".join(map(str, docs)) for docs in rows["docs"]],
+            "first_doc_text": [texts[docs[0]][:80] for docs in rows["docs"]],
+            "tokens": [tokenizer.decode(ids[1 : preview + 1]) for ids in rows["input_ids"]],
+        }
+    )
 
 
 def main(argv=None) -> int:
@@ -77,8 +88,9 @@ def main(argv=None) -> int:
     if len(argv) != 1:
         print("usage: python -m embryo.train.replay results/{run}/replay/step-{step}.csv")
         return 2
-    with pd.option_context("display.max_rows", None, "display.width", 200,
-                           "display.max_colwidth", 60):  # fmt: skip
+    with pd.option_context(
+        "display.max_rows", None, "display.width", 200, "display.max_colwidth", 60
+    ):
         print(pd.read_csv(argv[0]).to_string(index=False))
     return 0
 

@@ -243,9 +243,13 @@ class Trainer:
         types = order = attention = None
         if s.objective.sop:  # pairs within one document, padded after (blocks' doc_starts)
             ids, types, order, attention = sentence_order(
-                ids, cls_id=self.tokenizer.cls_token_id, sep_id=self.tokenizer.sep_token_id,
-                gen=gen, doc_starts=rows.get("doc_starts"), pad_id=self.tokenizer.pad_token_id,
-            )  # fmt: skip
+                ids,
+                cls_id=self.tokenizer.cls_token_id,
+                sep_id=self.tokenizer.sep_token_id,
+                gen=gen,
+                doc_starts=rows.get("doc_starts"),
+                pad_id=self.tokenizer.pad_token_id,
+            )
             types, order, attention = types[mine], order[mine], attention[mine]
         inputs, labels = self.mask(ids, gen)
         masked = (labels != -100).sum().item()  # the step's masked positions, all processes
@@ -283,9 +287,17 @@ class Trainer:
 
 
 def build_trainer(
-    settings: SegmentSettings, model, tokenizer, train_blocks, accelerator, *, first: int = 0,
-    state_file=None, loss=None, trainer=Trainer,
-) -> Trainer:  # fmt: skip
+    settings: SegmentSettings,
+    model,
+    tokenizer,
+    train_blocks,
+    accelerator,
+    *,
+    first: int = 0,
+    state_file=None,
+    loss=None,
+    trainer=Trainer,
+) -> Trainer:
     """The optimizer (AdamW, fused, or LAMB) and its schedule over the run's total steps, resumed
     from ``state_file`` when the segment starts after step 0, and the ``loss`` (by default
     :class:`~embryo.train.objective.PretrainingLoss`; a student's is its own), prepared by
@@ -318,11 +330,20 @@ def build_trainer(
         )
     per_process = opt.batch_size // world
     return trainer(
-        settings, accelerator, model, objective, optimizer, scheduler,
-        train_blocks.with_format("torch", columns=[c for c in ("input_ids", "doc_starts")
-                                                   if c in train_blocks.column_names]),
-        tokenizer, per_process, per_process // opt.grad_accum,
-    )  # fmt: skip
+        settings,
+        accelerator,
+        model,
+        objective,
+        optimizer,
+        scheduler,
+        train_blocks.with_format(
+            "torch",
+            columns=[c for c in ("input_ids", "doc_starts") if c in train_blocks.column_names],
+        ),
+        tokenizer,
+        per_process,
+        per_process // opt.grad_accum,
+    )
 
 
 def resume(optimizer, scheduler, state: dict) -> None:
@@ -485,9 +506,17 @@ def save_segment(
 
 
 def run_segment(
-    settings: SegmentSettings, *, blocks_dir, tokenizer_dir, previous_dir, out_dir,
-    threads: int = 0, source_dir=None, make_trainer=build_trainer, tracking=None,
-) -> dict:  # fmt: skip
+    settings: SegmentSettings,
+    *,
+    blocks_dir,
+    tokenizer_dir,
+    previous_dir,
+    out_dir,
+    threads: int = 0,
+    source_dir=None,
+    make_trainer=build_trainer,
+    tracking=None,
+) -> dict:
     """Train one segment ending at ``settings.step`` and write ``out_dir`` atomically.
 
     ``previous_dir`` is the predecessor's segment directory (None at step 0);
@@ -530,9 +559,14 @@ def run_segment(
         if ki is not None and make_trainer is build_trainer:
             raise EmbryoError(f"segment {step} is a student's: embryo.train.student runs it")
         trainer = make_trainer(
-            settings, model, tokenizer, data["train"], accelerator, first=first,
+            settings,
+            model,
+            tokenizer,
+            data["train"],
+            accelerator,
+            first=first,
             state_file=Path(previous_dir) / "state.pt" if previous_dir else None,
-        )  # fmt: skip
+        )
         tokens = opt.batch_size * settings.block_size
         for t in tqdm(range(first + 1, step + 1), desc=f"step {first}->{step}", mininterval=10):
             began = time.perf_counter()
@@ -543,9 +577,11 @@ def run_segment(
     metrics = {"step": step, "parameters": parameter_count(model)}
     metrics["processes"] = accelerator.num_processes
     if growth:
-        metrics |= {"grown_from": f"{growth['run']}@{growth['step']}",
-                    "growth_exact": growth["exact"],
-                    "growth_logit_deviation": growth["logit_deviation"]}  # fmt: skip
+        metrics |= {
+            "grown_from": f"{growth['run']}@{growth['step']}",
+            "growth_exact": growth["exact"],
+            "growth_logit_deviation": growth["logit_deviation"],
+        }
     if accelerator.is_main_process:
         metrics |= evaluate(
             model,
@@ -577,8 +613,12 @@ VALIDATION_CURVES = ("val_loss", "val_perplexity", "val_accuracy")
 
 def step_values(result: StepResult, tokens_per_second: float, ki) -> dict:
     """What a step logs to the live curves (:mod:`embryo.train.tracking`)."""
-    values = {"train/loss": result.loss, "train/lr": result.lr,
-              "train/grad_norm": result.grad_norm, "train/tokens_per_second": tokens_per_second}  # fmt: skip
+    values = {
+        "train/loss": result.loss,
+        "train/lr": result.lr,
+        "train/grad_norm": result.grad_norm,
+        "train/tokens_per_second": tokens_per_second,
+    }
     return values | ({"train/alpha": result.alpha} if ki else {})
 
 

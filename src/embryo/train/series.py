@@ -222,8 +222,11 @@ def _tokenizer_facts(folder: Path, cache: dict) -> dict:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        cache[key] = {"tokenizer_sha256": key, "tokenizer_size": len(tokenizer),
-                      "mask_token": tokenizer.mask_token}  # fmt: skip
+        cache[key] = {
+            "tokenizer_sha256": key,
+            "tokenizer_size": len(tokenizer),
+            "mask_token": tokenizer.mask_token,
+        }
     return cache[key]
 
 
@@ -284,8 +287,11 @@ def series_record(run_name: str, run: dict, steps, data_dir) -> dict:
         found, folder = _inspect(run_name, step, source, data_dir)
         config_file = folder / "config.json"
         config = json.loads(config_file.read_text())
-        facts = {"model_type": config.get("model_type"), "vocab_size": config.get("vocab_size"),
-                 "num_hidden_layers": config.get("num_hidden_layers", config.get("n_layers"))}  # fmt: skip
+        facts = {
+            "model_type": config.get("model_type"),
+            "vocab_size": config.get("vocab_size"),
+            "num_hidden_layers": config.get("num_hidden_layers", config.get("n_layers")),
+        }
         where = f"runs.{run_name}: step {step}"
         if declared is not None and facts["model_type"] != declared:
             raise EmbryoError(
@@ -306,8 +312,11 @@ def series_record(run_name: str, run: dict, steps, data_dir) -> dict:
         if first is None:
             first = (step, config_file, facts)
         else:
-            for key, what in (("model_type", "family"), ("vocab_size", "vocabulary size"),
-                              ("tokenizer_sha256", "tokenizer")):  # fmt: skip
+            for key, what in (
+                ("model_type", "family"),
+                ("vocab_size", "vocabulary size"),
+                ("tokenizer_sha256", "tokenizer"),
+            ):
                 if facts[key] != first[2][key]:
                     a, b = first[2][key], facts[key]
                     if key == "tokenizer_sha256":
@@ -391,8 +400,10 @@ def main(argv=None) -> int:
             print(f"{name}\t{commit}")
         return 0
     offsets = args.offset + [0] * (len(args.pattern) - len(args.offset))
-    spec = {"hub_id": args.hub_id,
-            "refs": [{"pattern": p, "offset": o} for p, o in zip(args.pattern, offsets, strict=True)]}  # fmt: skip
+    spec = {
+        "hub_id": args.hub_id,
+        "refs": [{"pattern": p, "offset": o} for p, o in zip(args.pattern, offsets, strict=True)],
+    }
     for step, name in match_refs("cli", spec, refs).items():
         print(f"{step}\t{name}\t{refs[name]}")
     return 0

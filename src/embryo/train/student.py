@@ -34,9 +34,15 @@ class InheritanceLoss(PretrainingLoss):
         self.temperature, self.top_k = temperature, top_k
 
     def forward(
-        self, input_ids, labels, token_type_ids=None, sentence_order_label=None, alpha=0.0,
-        scale=1.0, attention_mask=None,
-    ):  # fmt: skip
+        self,
+        input_ids,
+        labels,
+        token_type_ids=None,
+        sentence_order_label=None,
+        alpha=0.0,
+        scale=1.0,
+        attention_mask=None,
+    ):
         import torch
 
         from embryo.models.loading import masked_logits
@@ -75,16 +81,23 @@ def student_trainer(settings, model, tokenizer, train_blocks, accelerator, *, te
     teacher = AutoModelForMaskedLM.from_pretrained(teacher_dir)
     loss = InheritanceLoss(model, teacher, temperature=ki.temperature, top_k=ki.top_k)
     return build_trainer(
-        settings, model, tokenizer, train_blocks, accelerator, loss=loss, trainer=StudentTrainer,
+        settings,
+        model,
+        tokenizer,
+        train_blocks,
+        accelerator,
+        loss=loss,
+        trainer=StudentTrainer,
         **kw,
-    )  # fmt: skip
+    )
 
 
 def run_student_segment(settings, *, teacher_dir, **kw) -> dict:
     """:func:`~embryo.train.segment.run_segment` of a student's segment after step 0,
     guided by the teacher's exported checkpoint ``teacher_dir``."""
-    return run_segment(settings, make_trainer=partial(student_trainer, teacher_dir=teacher_dir),
-                       **kw)  # fmt: skip
+    return run_segment(
+        settings, make_trainer=partial(student_trainer, teacher_dir=teacher_dir), **kw
+    )
 
 
 def launch_student(settings, **kw) -> dict:

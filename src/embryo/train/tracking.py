@@ -102,9 +102,13 @@ class LiveCurves:
                 )
             elif name == "wandb":
                 tracker = WandBTracker(
-                    tracking.wandb_project, entity=tracking.wandb_entity, id=tracking.wandb_id,
-                    name=tracking.run, resume="allow", dir=str(log_dir.parent),
-                )  # fmt: skip
+                    tracking.wandb_project,
+                    entity=tracking.wandb_entity,
+                    id=tracking.wandb_id,
+                    name=tracking.run,
+                    resume="allow",
+                    dir=str(log_dir.parent),
+                )
             else:
                 raise EmbryoError(f"tracking.trackers: {name!r}; expected one of {TRACKERS}")
             tracker.start()

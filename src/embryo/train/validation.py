@@ -16,8 +16,17 @@ from pathlib import Path
 from embryo.runtime.atomic import write_json, write_text
 
 
-def score_checkpoint(model_dir, blocks_dir, out_path, *, step: int, seed: int,
-                     probability: float, batch_size: int, max_blocks) -> dict:  # fmt: skip
+def score_checkpoint(
+    model_dir,
+    blocks_dir,
+    out_path,
+    *,
+    step: int,
+    seed: int,
+    probability: float,
+    batch_size: int,
+    max_blocks,
+) -> dict:
     """Masked-LM validation loss, perplexity and accuracy of the checkpoint ``model_dir`` on
     the validation blocks in ``blocks_dir`` (:func:`embryo.data.blocks.pack_corpus`, packed
     with this checkpoint's tokenizer); written to ``out_path`` as a segment's
@@ -38,8 +47,15 @@ def score_checkpoint(model_dir, blocks_dir, out_path, *, step: int, seed: int,
             f"{max_positions(model)} positions; lower the run's block_size"
         )
     with torch.inference_mode():
-        metrics = evaluate(model, blocks, tokenizer, seed=seed, probability=probability,
-                           batch_size=batch_size, max_blocks=max_blocks)  # fmt: skip
+        metrics = evaluate(
+            model,
+            blocks,
+            tokenizer,
+            seed=seed,
+            probability=probability,
+            batch_size=batch_size,
+            max_blocks=max_blocks,
+        )
     metrics = {"step": step, **metrics}
     write_json(out_path, metrics)
     return metrics
@@ -64,8 +80,17 @@ def validation_table(inputs, out_csv, *, run: str, items=None) -> None:
         row = {"run": run, **json.loads(metrics.read_text())}
         loss, tokens = (row.pop(k, None) for k in BLOCK_KEYS)
         if loss is not None:
-            blocks.append(pd.DataFrame({"run": run, "step": row["step"], "block": range(len(loss)),
-                                        "loss": loss, "tokens": tokens}))  # fmt: skip
+            blocks.append(
+                pd.DataFrame(
+                    {
+                        "run": run,
+                        "step": row["step"],
+                        "block": range(len(loss)),
+                        "loss": loss,
+                        "tokens": tokens,
+                    }
+                )
+            )
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("step")
     if items is not None:

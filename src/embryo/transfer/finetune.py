@@ -246,8 +246,9 @@ def classification_loss(model, logits, labels):
     return torch.nn.functional.cross_entropy(logits, labels)
 
 
-def backward(model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype, *,
-             spans: bool = False):  # fmt: skip
+def backward(
+    model, rows: dict, batch, sizes, hparams: FinetuneSettings, dtype, *, spans: bool = False
+):
     """The forward and backward passes of one batch (packed, or in pieces of similar length
     whose losses are weighted by their share of the batch); the batch's mean loss.
     ``spans``: an extractive QA batch (:func:`embryo.transfer.qa.span_loss`, in pieces)."""
@@ -381,10 +382,19 @@ def load_classifier(model_dir, info: dict, seed: int):
     return model, sorted(loading["missing_keys"])
 
 
-def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
-             hparams: FinetuneSettings,
-             reinit: str = "none", recipe=None,
-             provenance: dict | None = None, predictions_path=None) -> dict:  # fmt: skip
+def finetune(
+    model_dir,
+    task_dir,
+    out_path,
+    *,
+    n: int | None,
+    seed: int,
+    hparams: FinetuneSettings,
+    reinit: str = "none",
+    recipe=None,
+    provenance: dict | None = None,
+    predictions_path=None,
+) -> dict:
     """Fine-tune ``model_dir`` on the prepared task in ``task_dir``; write ``metrics.json``
     and, to ``predictions_path`` (default: beside it, ``*.predictions.parquet``), the last
     epoch's prediction of every dev example (:func:`prediction_items`, with the
@@ -446,30 +456,43 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     model.train()
     curve, per_epoch, step = [], [], 0
     for epoch in range(1, epochs + 1):
-        order = epoch_order(subset, lengths, batch_size=batch_size,
-                            grouped=hparams.group_by_length,
-                            seed=derive_seed(seed, "order", epoch))  # fmt: skip
+        order = epoch_order(
+            subset,
+            lengths,
+            batch_size=batch_size,
+            grouped=hparams.group_by_length,
+            seed=derive_seed(seed, "order", epoch),
+        )
         for start in range(0, len(order), batch_size):
             step += 1
             torch.manual_seed(derive_seed(seed, "dropout", step))
-            loss = backward(model, train, order[start : start + batch_size], sizes, hparams, dtype,
-                            spans=spans)  # fmt: skip
+            loss = backward(
+                model, train, order[start : start + batch_size], sizes, hparams, dtype, spans=spans
+            )
             torch.nn.utils.clip_grad_norm_(model.parameters(), hparams.max_grad_norm)
-            curve.append({"step": step, "epoch": epoch, "loss": loss.item(),
-                          "lr": schedule.get_last_lr()[0]})  # fmt: skip
+            curve.append(
+                {"step": step, "epoch": epoch, "loss": loss.item(), "lr": schedule.get_last_lr()[0]}
+            )
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
         if epoch < epochs and not hparams.eval_every_epoch:
             continue
         if spans:
-            answers = qa.answers(model, dev, questions["context"], batch_size=hparams.eval_batch_size,
-                                 pad_id=pad_id, dtype=dtype)  # fmt: skip
+            answers = qa.answers(
+                model,
+                dev,
+                questions["context"],
+                batch_size=hparams.eval_batch_size,
+                pad_id=pad_id,
+                dtype=dtype,
+            )
             items = qa.answer_items(answers, golds)
             dev_metrics = {m: float(items[m].mean()) for m in info["metrics"]}
         else:
-            predictions = predict(model, dev, info, batch_size=hparams.eval_batch_size,
-                                  pad_id=pad_id, dtype=dtype)  # fmt: skip
+            predictions = predict(
+                model, dev, info, batch_size=hparams.eval_batch_size, pad_id=pad_id, dtype=dtype
+            )
             dev_metrics = dev_scores(predictions, dev, info)
         per_epoch.append({"epoch": epoch, "step": step, **dev_metrics})
         print(f"epoch {epoch}/{epochs} step {step}: {dev_metrics}", flush=True)
@@ -498,8 +521,11 @@ def finetune(model_dir, task_dir, out_path, *, n: int | None, seed: int,
     keys = {**(provenance or {}), "task": info["name"], "seed": seed}
     if predictions_path is None:
         predictions_path = Path(out_path).with_suffix(".predictions.parquet")
-    per_item = (qa.answer_items(answers, golds, **keys) if spans
-                else prediction_items(predictions, dev, **keys))  # fmt: skip
+    per_item = (
+        qa.answer_items(answers, golds, **keys)
+        if spans
+        else prediction_items(predictions, dev, **keys)
+    )
     write_parquet(predictions_path, per_item)
     write_json(out_path, result)
     return result

@@ -63,14 +63,16 @@ def score_along(name: str, predictions, gold):
             raise ValueError("score_along: Matthews correlation of two classes (0, 1) only")
         tn = pred.shape[-1] - tp - fp - fn
         denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-        return np.divide(tp * tn - fp * fn, denominator, out=np.zeros_like(tp),
-                         where=denominator > 0)  # fmt: skip
+        return np.divide(
+            tp * tn - fp * fn, denominator, out=np.zeros_like(tp), where=denominator > 0
+        )
     if name in ("pearson", "spearman"):
         if name == "spearman":
             pred, gold = stats.rankdata(pred, axis=-1), stats.rankdata(gold, axis=-1)
         x = pred - pred.mean(-1, keepdims=True)
         y = gold - gold.mean(-1, keepdims=True)
         denominator = np.sqrt((x * x).sum(-1) * (y * y).sum(-1))
-        return np.divide((x * y).sum(-1), denominator, out=np.zeros(pred.shape[:-1]),
-                         where=denominator > 1e-12)  # fmt: skip
+        return np.divide(
+            (x * y).sum(-1), denominator, out=np.zeros(pred.shape[:-1]), where=denominator > 1e-12
+        )
     raise KeyError(f"unknown metric {name!r}; expected one of {METRICS}")

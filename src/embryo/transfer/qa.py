@@ -54,8 +54,16 @@ def token_f1(prediction: str, golds: list[str]) -> float:
     return max(f1(prediction, g) for g in (golds or [""]))
 
 
-def best_answers(start_logits, end_logits, example, offsets, contexts, *,
-                 n_best: int = 20, max_answer_length: int = 30) -> list[str]:  # fmt: skip
+def best_answers(
+    start_logits,
+    end_logits,
+    example,
+    offsets,
+    contexts,
+    *,
+    n_best: int = 20,
+    max_answer_length: int = 30,
+) -> list[str]:
     """The answer text of every question (``contexts``: one per question) from its
     windows' logits: ``example[i]`` is window i's question, ``offsets[i]`` its pieces'
     character spans ([-1, -1] outside the context)."""
@@ -138,11 +146,13 @@ def answer_items(predicted: list[str], golds: list[list[str]], **keys):
 
     import pandas as pd
 
-    return pd.DataFrame({
-        **{k: [v] * len(predicted) for k, v in keys.items()},
-        "item": range(len(predicted)),
-        "label": [json.dumps(g) for g in golds],
-        "prediction": predicted,
-        "exact_match": [exact_match(p, g) for p, g in zip(predicted, golds, strict=True)],
-        "token_f1": [token_f1(p, g) for p, g in zip(predicted, golds, strict=True)],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            **{k: [v] * len(predicted) for k, v in keys.items()},
+            "item": range(len(predicted)),
+            "label": [json.dumps(g) for g in golds],
+            "prediction": predicted,
+            "exact_match": [exact_match(p, g) for p, g in zip(predicted, golds, strict=True)],
+            "token_f1": [token_f1(p, g) for p, g in zip(predicted, golds, strict=True)],
+        }
+    )

@@ -57,15 +57,17 @@ def summarize(table):
     for key, group in table.groupby(KEYS, sort=True):
         scores = group["score"].to_numpy(dtype=float)
         layers = int(group["layers"].iloc[0])
-        rows.append({
-            **dict(zip(KEYS, key, strict=True)),
-            "layers": layers,
-            **_scheme_columns(key[-1], layers),
-            "mean": scores.mean(),
-            "sd": scores.std(ddof=1) if len(scores) > 1 else float("nan"),
-            "ci95": ci95(scores),
-            "seeds": len(scores),
-        })  # fmt: skip
+        rows.append(
+            {
+                **dict(zip(KEYS, key, strict=True)),
+                "layers": layers,
+                **_scheme_columns(key[-1], layers),
+                "mean": scores.mean(),
+                "sd": scores.std(ddof=1) if len(scores) > 1 else float("nan"),
+                "ci95": ci95(scores),
+                "seeds": len(scores),
+            }
+        )
     summary = pd.DataFrame(rows)
     if summary.empty:
         return summary
@@ -95,6 +97,16 @@ def scramble_correlations(summary):
                 r, p = test(pair[a], pair[b]) if len(pair) > 2 else (float("nan"),) * 2
                 row |= {name: float(r), f"{name}_p_value": float(p)}
             rows.append(row | {"permutations": len(pair)})
-    columns = ["run", "step", "n", "task_a", "task_b", "spearman", "spearman_p_value",
-               "pearson", "pearson_p_value", "permutations"]  # fmt: skip
+    columns = [
+        "run",
+        "step",
+        "n",
+        "task_a",
+        "task_b",
+        "spearman",
+        "spearman_p_value",
+        "pearson",
+        "pearson_p_value",
+        "permutations",
+    ]
     return pd.DataFrame(rows, columns=columns)

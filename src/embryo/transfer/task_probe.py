@@ -40,8 +40,9 @@ class TaskProbeSettings(NamedTuple):
     batch_size: int
 
 
-def sentence_features(model_dir, splits: list[dict], *, pooling: str = "mean",
-                      batch_size: int = 64, device=None) -> list:  # fmt: skip
+def sentence_features(
+    model_dir, splits: list[dict], *, pooling: str = "mean", batch_size: int = 64, device=None
+) -> list:
     """Pooled representation of every row of each split at every layer, the checkpoint
     loaded once: one float32 array [n_rows, L + 1, hidden] per split."""
     import numpy as np
@@ -99,8 +100,9 @@ def probe_layers(train_x, train_y, dev_x, dev_y, info: dict, *, regularization: 
     return results
 
 
-def task_probe(model_dir, task_dir, out_dir, *, settings: TaskProbeSettings,
-               provenance: dict | None = None) -> list[dict]:  # fmt: skip
+def task_probe(
+    model_dir, task_dir, out_dir, *, settings: TaskProbeSettings, provenance: dict | None = None
+) -> list[dict]:
     """Probe every layer of ``model_dir`` on the prepared task; write ``layer-{k}.json`` each."""
     from embryo.runtime.atomic import atomic_path, write_json
     from embryo.transfer.finetune import read_prepared, training_subset
@@ -130,7 +132,7 @@ def task_probe(model_dir, task_dir, out_dir, *, settings: TaskProbeSettings,
             "n_train": len(subset),
             "n_dev": len(dev["label"]),
             "seconds": seconds,
-        }  # fmt: skip
+        }
         for layer, metrics in enumerate(per_layer)
     ]
     with atomic_path(out_dir, directory=True) as tmp:

@@ -103,9 +103,10 @@ def layer_list(model):
     if known is not None:
         return resolve(base, known.layers)
     lists = [
-        m for m in base.modules()
+        m
+        for m in base.modules()
         if isinstance(m, torch.nn.ModuleList) and len(m) == model.config.num_hidden_layers
-    ]  # fmt: skip
+    ]
     if len(lists) != 1:
         raise ValueError(
             f"{model.config.model_type}: {len(lists)} module lists of "
@@ -129,7 +130,23 @@ def embedding_modules(model) -> list:
 
 
 __all__ = [
-    "ARCHITECTURES", "FAMILIES", "Family", "ModelSpec", "NEEDS", "SIZES", "build_config",
-    "embedding_modules", "family", "first_position", "layer_list", "max_positions",
-    "missing", "model_dims", "model_spec", "new_model", "of", "parameter_count", "resolve",
-]  # fmt: skip
+    "ARCHITECTURES",
+    "FAMILIES",
+    "Family",
+    "ModelSpec",
+    "NEEDS",
+    "SIZES",
+    "build_config",
+    "embedding_modules",
+    "family",
+    "first_position",
+    "layer_list",
+    "max_positions",
+    "missing",
+    "model_dims",
+    "model_spec",
+    "new_model",
+    "of",
+    "parameter_count",
+    "resolve",
+]
