@@ -139,3 +139,28 @@ def segment_settings(spec: dict):
         ),
         teacher=section(Teacher, "teacher"),
     )
+
+
+@pytest.fixture(scope="module", params=["albert", "roberta"])
+def tiny_model(request, tiny_tokenizer, tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    from embryo.models.families import model_spec, new_model
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
+    dims = {
+        "size": "tiny",
+        "hidden_size": 32,
+        "num_layers": 2,
+        "num_heads": 2,
+        "intermediate_size": 64,
+        "dropout": 0.1,
+        "initializer_range": 0.02,
+    }
+    model = new_model(
+        request.param, model_spec(request.param, dims), tokenizer, 64, seed=0, sop=False
+    )
+    out = tmp_path_factory.mktemp(request.param)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out

@@ -21,7 +21,7 @@ from embryo.embryology.features import extract_features, load_features
 from embryo.embryology.probing import summarise
 from embryo.runtime.errors import EmbryoError
 
-from .test_probing import FAST, tagged, tiny_model  # noqa: F401 (the module's model fixture)
+from .helpers import FAST, tagged
 
 # "The old dog sleeps in the house ." and "Ann will not see him ."
 CONLLU = """# sent_id = a

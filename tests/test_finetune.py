@@ -97,10 +97,10 @@ def test_metrics_along_rows_equal_the_metrics_of_each_row():
 def test_reads_glue_quirks(tmp_path):
     # SST-2: Windows line ends, and the dev header names the text column differently
     (tmp_path / "train.tsv").write_bytes(b"label\tsentence\r\n0\tdull film\r\n1\tgreat film\r\n")
-    (tmp_path / "dev.tsv").write_text("label\tcontent\n1\tgreat\n")
+    (tmp_path / "dev.tsv").write_text("label\tcontent\n1\tgreat\n0\tdull\n")
     task = load_task(spec(text=[1], label=0), tmp_path)
     assert task["train"]["text"] == [["dull film", "great film"]]
-    assert task["train"]["label"] == [0, 1] and task["dev"]["label"] == [1]
+    assert task["train"]["label"] == [0, 1] and task["dev"]["label"] == [1, 0]
     assert task["labels"] == ["0", "1"]
     # MRPC: byte-order mark, unbalanced quotes, a sentence pair by header names
     pair = '\ufeffQuality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\t"He said so.\tHe did.\n'

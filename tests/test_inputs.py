@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from .test_workflow import TINY, snakemake
+from .helpers import config_for, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -30,51 +30,9 @@ SIZES = {
 
 
 def local_config(data_dir) -> dict:
-    """A config reading every input from ``data_dir`` (no built-in source), one tiny BERT."""
-    return {
-        "data_dir": str(data_dir),
-        "threads": 1,
-        "corpora": {
-            "c": {
-                "source": "local",
-                "format": "wikitext",
-                "files": ["corpus/train.txt"],
-                "validation_files": ["corpus/valid.txt"],
-            },
-        },
-        "tokenizers": {"wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 200}},
-        "treebank": {
-            "source": "local",
-            "train": "ud/en_ewt-ud-train.conllu",
-            "test": "ud/en_ewt-ud-test.conllu",
-        },
-        "analyses": {
-            "lama": {"source": "local", "dir": "lama"},
-            "blimp": {"source": "local", "dir": "blimp"},
-            "downstream": {"seeds": [0]},
-        },
-        "tasks": {
-            "sst2": {
-                "source": "local",
-                "train": "glue/SST-2/train.tsv",
-                "dev": "glue/SST-2/dev.tsv",
-                "text": [1],
-                "label": 0,
-            },
-        },
-        "finetuning": {"epochs": 1, "max_length": 32},
-        "transferability": {"enabled": False},
-        "runs": {
-            "bert": {
-                "architecture": "bert",
-                "tokenizer": "wp",
-                "block_size": 32,
-                "checkpoints": [0, 2],
-                "model": dict(TINY),
-                "optimizer": {"batch_size": 4, "warmup_steps": 1},
-            },
-        },
-    }
+    """A config reading every input from ``data_dir`` (no built-in source), one tiny BERT:
+    ``tests/configs/inputs.yaml``."""
+    return config_for("inputs", data_dir)
 
 
 @pytest.fixture(scope="module")

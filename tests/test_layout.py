@@ -9,13 +9,11 @@ cycle.
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .helpers import MODULES, PACKAGE, imports
 
-PACKAGE = REPO / "src" / "embryo"
 RANK = {
     "runtime": 0,
     "registry": 0,
@@ -29,28 +27,6 @@ RANK = {
     "plots": 6,
     "config": 7,
 }
-
-
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-
-
-def imports(path: Path) -> set[str]:
-    """The embryo modules a file imports (``from embryo.x import y``: embryo.x, or
-    embryo.x.y when that is a module)."""
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("embryo"):
-            for alias in node.names:
-                sub = f"{node.module}.{alias.name}"
-                out.add(sub if sub in MODULES else node.module)
-        elif isinstance(node, ast.Import):
-            out |= {a.name for a in node.names if a.name.startswith("embryo")}
-    return out
 
 
 def stage(module: str) -> str | None:

@@ -9,41 +9,13 @@ from embryo.data.treebank import Sentence, read_conllu, word_pieces
 from embryo.embryology.features import extract_features, load_features
 from embryo.embryology.probing import (
     TASKS,
-    ProbeSettings,
     control_labels,
     probe_all_layers,
     probe_labels,
 )
 from embryo.runtime.errors import EmbryoError
 
-from .conftest import ADJS, DETS, NOUNS, PREPS, VERBS, sentences
-
-CONLLU = """# sent_id = s1
-1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_
-2\tcats\tcat\tNOUN\tNNS\t_\t3\tnsubj\t_\t_
-3\tsleep\tsleep\tVERB\tVBP\t_\t0\troot\t_\tSpaceAfter=No
-4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
-
-# sent_id = s2
-1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_
-1\tdo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_
-2\tn't\tnot\tPART\tRB\t_\t3\tadvmod:neg\t_\t_
-3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_
-
-"""
-
-
-def tagged(n: int, seed: int) -> list[Sentence]:
-    """Sentences of the conftest language with word-class tags and a right-branching chain."""
-    tag = {w: t for t, ws in [("DET", DETS), ("ADJ", ADJS), ("NOUN", NOUNS)] for w in ws}
-    tag |= {w: "VERB" for w in VERBS} | {w: "ADP" for w in PREPS} | {".": "PUNCT"}
-    out = []
-    for i, text in enumerate(sentences(n, seed=seed)):
-        words = text.split()
-        tags = [tag[w.lower()] for w in words]
-        heads = list(range(1, len(words))) + [-1]
-        out.append(Sentence(str(i), words, tags, tags, heads, [t.lower() for t in tags]))
-    return out
+from .helpers import CONLLU, FAST, tagged
 
 
 def synthetic(labels_per_sentence, *, hidden=16, seed=0, informative=(1, 2), words=None):
@@ -72,10 +44,6 @@ def synthetic(labels_per_sentence, *, hidden=16, seed=0, informative=(1, 2), wor
         "kept": np.ones(count, dtype=bool),
     }
     return sents, feats
-
-
-# a few updates suffice on these features; the rest as the schema's defaults
-FAST = ProbeSettings(seed=0, epochs=1, lr=5e-2, weight_decay=0.0, batch_size=1024, min_steps=25)
 
 
 def random_labels(n_sentences, rng, classes="ABCD", length=10):
@@ -155,31 +123,6 @@ def test_control_labels_are_a_seeded_function_of_the_word_type():
     # deprel: keyed by the dependent's type, one label per non-root word
     deprel = control_labels(sents, "deprel", seed=0)
     assert len(deprel) == len(probe_labels(sents, "deprel")[1]) == 1900
-
-
-@pytest.fixture(scope="module", params=["albert", "roberta"])
-def tiny_model(request, tiny_tokenizer, tmp_path_factory):
-    from transformers import AutoTokenizer
-
-    from embryo.models.families import model_spec, new_model
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    dims = {
-        "size": "tiny",
-        "hidden_size": 32,
-        "num_layers": 2,
-        "num_heads": 2,
-        "intermediate_size": 64,
-        "dropout": 0.1,
-        "initializer_range": 0.02,
-    }
-    model = new_model(
-        request.param, model_spec(request.param, dims), tokenizer, 64, seed=0, sop=False
-    )
-    out = tmp_path_factory.mktemp(request.param)
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
 
 
 def count_base_model_calls():

@@ -60,7 +60,7 @@ def reached(script) -> set[str]:
     """The library modules a script reaches through its imports, followed by this test's
     own reading of them (tests/test_layout.py), for the fingerprint to be checked against:
     every module with code, but the runtime, the config and the registry."""
-    from .test_layout import MODULES, imports
+    from .helpers import MODULES, imports
 
     seen, todo = set(), list(imports(script))
     while todo:

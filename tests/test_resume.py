@@ -17,7 +17,7 @@ import time
 import pytest
 
 from .conftest import REPO, sentences
-from .test_workflow import OPT, TINY, tiny_config
+from .helpers import OPT, TINY, config_for
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ TARGET = f"results/bert/models/step-{CHECKPOINTS[-1]}"
 
 
 def config(data_dir) -> dict:
-    cfg = tiny_config(data_dir)
+    cfg = config_for("workflow", data_dir)
     cfg["runs"] = {
         "bert": {
             "architecture": "bert",

@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from .conftest import REPO, sentences
-from .test_workflow import snakemake, tiny_config
+from .helpers import config_for, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def slurm_conf(tmp_path_factory):
 
 def slurm_config(data_dir) -> dict:
     """tiny_config's bert run alone, checkpointed at 0 and 2, analysed at 2."""
-    config = tiny_config(data_dir)
+    config = config_for("workflow", data_dir)
     config["runs"] = {"bert": {**copy.deepcopy(config["runs"]["bert"]), "checkpoints": [0, 2]}}
     config["analyses"]["steps"] = [2]
     config["transferability"]["steps"] = [2]

@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from .conftest import REPO, SHARED_DATA
+from .helpers import BUILTIN_SIZES, snakemake
 from .hub_standin import ettin, multiberts
-from .test_workflow import BUILTIN_SIZES, snakemake
 from .tiny_models import save_tiny
 
 pytestmark = pytest.mark.slow

@@ -7,21 +7,7 @@ import pytest
 from embryo.data.treebank import read_conllu, word_pieces
 from embryo.runtime.errors import EmbryoError
 
-CONLLU = """# sent_id = s1
-# text = The cats sleep.
-1\tThe\tthe\tDET\tDT\t_\t2\tdet\t_\t_
-2\tcats\tcat\tNOUN\tNNS\t_\t3\tnsubj\t_\t_
-3\tsleep\tsleep\tVERB\tVBP\t_\t0\troot\t_\tSpaceAfter=No
-4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
-
-# sent_id = s2
-1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_
-1\tdo\tdo\tAUX\tVBP\t_\t3\taux\t_\t_
-2\tn't\tnot\tPART\tRB\t_\t3\tadvmod\t_\t_
-3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_
-3.1\tgone\t_\t_\t_\t_\t_\t_\t_\t_
-
-"""
+from .helpers import CONLLU
 
 
 def test_read_conllu_by_hand(tmp_path):

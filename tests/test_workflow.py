@@ -17,20 +17,10 @@ import yaml
 from embryo.train.checkpoints import verify_checkpoint
 
 from .conftest import REPO, sentences
+from .helpers import TINY, config_for, scheduled, snakemake
 
 pytestmark = pytest.mark.slow
 
-TINY = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
-BUILTIN_SIZES = {
-    "corpus_train": 1500,
-    "corpus_valid": 200,
-    "treebank_train": 50,
-    "treebank_dev": 20,
-    "treebank_test": 20,
-    "task_train": 40,
-    "task_dev": 20,
-    "blimp": 10,
-}
 REPORT_RULES = {"findings", "provenance"}  # rerun whenever a table or the config changes
 ANALYSIS_RULES = {"extract_features", "probe", "mlm_pos", "lama", "blimp", "edge_probe", "finetune"}
 SCHEMES = ["progressive-k0", "progressive-k1", "none", "single-0", "scramble-s2"]  # bert, 2 layers
@@ -50,119 +40,6 @@ TRANSFER_FIGURES = {
     "transfer_probing",
     "transfer_crossed",
 }
-OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
-
-
-def tiny_config(data_dir) -> dict:
-    return {
-        "data_dir": str(data_dir),
-        "threads": 1,
-        "corpora": {
-            "c": {
-                "source": "local",
-                "format": "text",
-                "files": ["corpus.txt"],
-                "validation_fraction": 0.1,
-            },
-            "b": {"source": "builtin"},
-        },
-        "builtin": {"seed": 1, "sizes": BUILTIN_SIZES},
-        "treebank": {"max_sentences": {"train": 40, "test": 20}},
-        "analyses": {
-            "steps": [4],
-            "max_length": 64,  # more than the 32 positions: capped per model
-            "batch_size": 32,
-            "lama": {"max_facts_per_relation": 5},
-            "blimp": {"max_pairs": 5},
-            "edge_probing": {"max_records": {"train": 40, "test": 20}},
-            "downstream": {"seeds": [0]},
-        },
-        "tasks": {
-            "sst2": {
-                "source": "builtin",
-                "train": "glue/SST-2/train.tsv",
-                "dev": "glue/SST-2/dev.tsv",
-                "text": [1],
-                "label": 0,
-            },
-            "stsb": {
-                "source": "builtin",
-                "train": "glue/STS-B/train.tsv",
-                "dev": "glue/STS-B/dev.tsv",
-                "text": ["sentence1", "sentence2"],
-                "label": "score",
-                "type": "regression",
-            },
-        },
-        "finetuning": {"lr": 1.0e-3, "batch_size": 8, "epochs": 1, "max_length": 32},
-        "transferability": {
-            "runs": ["bert"],
-            "steps": [2, 4],
-            "tasks": ["sst2", "stsb"],
-            "train_sizes": [20, "full"],
-            "schemes": ["progressive", "single", "scramble-n1"],  # single-1 = progressive-k1
-            "seeds": [0],
-            "probing": {"train_size": 30},
-        },
-        "tokenizers": {
-            "wp": {"corpus": "c", "algorithm": "wordpiece", "vocab_size": 120},
-            "uni": {"corpus": "b", "algorithm": "unigram", "vocab_size": 200},
-        },
-        "runs": {
-            "bert": {
-                "architecture": "bert",
-                "tokenizer": "wp",
-                "block_size": 32,
-                "checkpoints": [0, 2, 4],
-                "model": dict(TINY),
-                "optimizer": dict(OPT),
-                "evaluation": {"max_blocks": 16},
-            },
-            "albert": {
-                "architecture": "albert",
-                "tokenizer": "uni",
-                "block_size": 32,
-                "checkpoints": [0, 3],
-                "model": {**TINY, "embedding_size": 16},
-                "optimizer": dict(OPT),
-                "evaluation": {"max_blocks": 16},
-            },
-        },
-    }
-
-
-def snakemake(
-    workdir, config: dict, *args: str, name="config.yaml", env=None, timeout=900, repo=REPO
-) -> subprocess.CompletedProcess:
-    """Snakemake on ``repo``'s Snakefile in ``workdir`` with ``config``; 2 cores unless args say."""
-    (workdir / name).write_text(yaml.safe_dump(config))
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(repo / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(workdir / name),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def scheduled(result) -> set[tuple[str, str]]:
-    """(rule, wildcards) of every job a dry run would execute."""
-    assert result.returncode == 0, result.stdout + result.stderr
-    jobs = []
-    for line in result.stdout.splitlines():
-        if m := re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):", line):
-            jobs.append([m.group(1), ""])
-        elif jobs and (m := re.match(r"^\s+wildcards: (.*)", line)):
-            jobs[-1][1] = m.group(1)
-    return {(rule, wildcards) for rule, wildcards in jobs if rule != "all"}
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +48,7 @@ def workflow(tmp_path_factory):
     data = workdir / "data"
     data.mkdir()
     (data / "corpus.txt").write_text("\n".join(sentences(1500, seed=5)) + "\n")
-    config = tiny_config(data)
+    config = config_for("workflow", data)
     result = snakemake(workdir, config)
     assert result.returncode == 0, result.stdout + result.stderr
     return workdir, config
@@ -526,7 +403,7 @@ def test_bad_config_fails_before_any_job(workflow):
 def test_configfile_replaces_the_demo_config(tmp_path):
     """--configfile from the repository replaces config/config.yaml instead of merging into it."""
     (tmp_path / "corpus.txt").write_text("\n".join(sentences(50)) + "\n")
-    config = tiny_config(tmp_path)
+    config = config_for("workflow", tmp_path)
     config["runs"] = {"only": config["runs"]["bert"]}
     config["transferability"]["runs"] = ["only"]
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
@@ -551,7 +428,7 @@ def with_student(config: dict) -> dict:
 
 def test_a_student_waits_for_its_teachers_checkpoint(tmp_path):
     (tmp_path / "corpus.txt").write_text("\n".join(sentences(50)) + "\n")
-    config = with_student(tiny_config(tmp_path))
+    config = with_student(config_for("workflow", tmp_path))
     jobs = scheduled(snakemake(tmp_path, config, "-n", "results/student/train/step-3"))
     assert {
         ("export_checkpoint", "run=bert, step=4"),

@@ -107,7 +107,7 @@ def span_loss(model, rows: dict, index, pad_id: int):
     as the model's own head computes it)."""
     import torch
 
-    from embryo.transfer.finetune import batch_tensors
+    from embryo.transfer.batches import batch_tensors
 
     inputs, _ = batch_tensors(rows, index, pad_id, model.device, model, labels=False)
     start = torch.tensor([rows["start"][i] for i in index], device=model.device)
@@ -120,7 +120,7 @@ def answers(model, dev: dict, contexts, *, batch_size: int, pad_id: int, dtype=N
     import numpy as np
     import torch
 
-    from embryo.transfer.finetune import autocast, batch_tensors
+    from embryo.transfer.batches import autocast, batch_tensors
 
     n = len(dev["input_ids"])
     order = np.argsort([len(x) for x in dev["input_ids"]], kind="stable")

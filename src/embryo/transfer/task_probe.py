@@ -49,7 +49,7 @@ def sentence_features(
     import torch
 
     from embryo.models.loading import load_masked_lm
-    from embryo.transfer.finetune import batch_tensors
+    from embryo.transfer.batches import batch_tensors
 
     if pooling not in POOLINGS:
         raise EmbryoError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
