@@ -154,48 +154,69 @@ class Fit(NamedTuple):
     device: str = "GPU"
 
 
-def gpu_fits(
-    config: dict, run_name: str, *, rule: str, gpus: int, nodes: int, gpu_mem_mb: int
+def _fit(
+    config: dict,
+    run_name: str,
+    *,
+    rule: str,
+    processes: int,
+    limit_bytes: int,
+    shared: bool,
+    device: str,
 ) -> Fit:
-    """Whether each process's micro-batch of ``run_name`` fits a GPU of ``gpu_mem_mb``."""
-    from embryo.config.runs import segment_processes
-
+    """The fit of ``run_name``'s segment of ``processes`` data-parallel processes in
+    ``limit_bytes``: each process's micro-batch alone (a GPU each), or all of them together
+    (``shared``: one CPU memory), and the least ``grad_accum`` that would fit."""
     run = config["runs"][run_name]
     opt = run["optimizer"]
-    processes = segment_processes(run, gpus * nodes)
     per_process = opt["batch_size"] // processes
     teacher = run.get("teacher")
-    gpu = gpu_mem_mb * 2**20
-    shape, teacher_shape = (
-        run_shape(config, run_name),
-        teacher and run_shape(config, teacher["run"]),
-    )
+    shape = run_shape(config, run_name)
+    teacher_shape = teacher and run_shape(config, teacher["run"])
     predictions = predictions_per_block(run["objective"], run["block_size"])
 
     def estimate(accum: int) -> float:
-        return segment_bytes(
+        one = segment_bytes(
             shape,
-            micro_batch=per_process // accum,
+            micro_batch=max(1, per_process // accum),
             block_size=run["block_size"],
             predictions=predictions,
             mixed=opt["mixed_precision"] != "no",
             teacher=teacher_shape,
-        )["total"]
+        )
+        return one["total"] * (processes if shared else 1)
 
     total = estimate(opt["grad_accum"])
-    smallest = next(
-        (k for k in range(1, per_process + 1) if per_process % k == 0 and fits(estimate(k), gpu)),
-        None,
-    )
+    accums = (k for k in range(1, per_process + 1) if per_process % k == 0)
+    smallest = next((k for k in accums if fits(estimate(k), limit_bytes)), None)
     return Fit(
         run_name,
         rule,
         processes,
         per_process // opt["grad_accum"],
         total / GIB,
-        gpu / GIB,
-        fits(total, gpu),
+        limit_bytes / GIB,
+        fits(total, limit_bytes),
         smallest,
+        device,
+    )
+
+
+def gpu_fits(
+    config: dict, run_name: str, *, rule: str, gpus: int, nodes: int, gpu_mem_mb: int
+) -> Fit:
+    """Whether each process's micro-batch of ``run_name`` fits a GPU of ``gpu_mem_mb``."""
+    from embryo.config.runs import segment_processes
+
+    processes = segment_processes(config["runs"][run_name], gpus * nodes)
+    return _fit(
+        config,
+        run_name,
+        rule=rule,
+        processes=processes,
+        limit_bytes=gpu_mem_mb * 2**20,
+        shared=False,
+        device="GPU",
     )
 
 
@@ -214,47 +235,15 @@ def cpu_fits(config: dict, run_name: str, *, rule: str, limit_bytes: int) -> Fit
     processes (the run's ``processes``, else one) each hold their micro-batch's estimate."""
     from embryo.config.runs import segment_processes
 
-    run = config["runs"][run_name]
-    opt = run["optimizer"]
-    processes = segment_processes(run, 0)
-    per_process = opt["batch_size"] // processes
-    teacher = run.get("teacher")
-    shape = run_shape(config, run_name)
-    teacher_shape = teacher and run_shape(config, teacher["run"])
-    predictions = predictions_per_block(run["objective"], run["block_size"])
-
-    def estimate(accum: int) -> float:
-        return (
-            processes
-            * segment_bytes(
-                shape,
-                micro_batch=max(1, per_process // accum),
-                block_size=run["block_size"],
-                predictions=predictions,
-                mixed=opt["mixed_precision"] != "no",
-                teacher=teacher_shape,
-            )["total"]
-        )
-
-    total = estimate(opt["grad_accum"])
-    smallest = next(
-        (
-            k
-            for k in range(1, per_process + 1)
-            if per_process % k == 0 and fits(estimate(k), limit_bytes)
-        ),
-        None,
-    )
-    return Fit(
+    processes = segment_processes(config["runs"][run_name], 0)
+    return _fit(
+        config,
         run_name,
-        rule,
-        processes,
-        per_process // opt["grad_accum"],
-        total / GIB,
-        limit_bytes / GIB,
-        fits(total, limit_bytes),
-        smallest,
-        "CPU",
+        rule=rule,
+        processes=processes,
+        limit_bytes=limit_bytes,
+        shared=True,
+        device="CPU",
     )
 
 

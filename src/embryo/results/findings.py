@@ -34,9 +34,9 @@ from embryo.results.verdicts import (
     UNTESTABLE,
     Finding,
     decide,
+    decided,
     interval_text,
     would_change,
-    would_change_below,
 )
 
 __all__ = [
@@ -1121,21 +1121,19 @@ def probing_necessity(transferability, task_probe, margin: float = MARGINS["nece
                 )
             )
             continue
-        verdict = decide(-high, -low, -margin)  # an absence: the interval below the margin
         rows.append(
-            Finding(
+            decided(
                 TRANSFER,
                 claim,
                 scope,
                 measured,
-                verdict,
                 the_rule,
                 effect,
                 observed,
                 low,
                 high,
                 margin,
-                would_change_below(low, high, margin),
+                below=True,
             )
         )
     return rows
@@ -1190,20 +1188,7 @@ def scrambling(transferability, margin: float = MARGINS["transfer"]) -> list[Fin
             )
             continue
         rows.append(
-            Finding(
-                TRANSFER,
-                claim,
-                scope,
-                measured,
-                decide(low, high, margin),
-                the_rule,
-                effect,
-                diff,
-                low,
-                high,
-                margin,
-                would_change(low, high, margin),
-            )
+            decided(TRANSFER, claim, scope, measured, the_rule, effect, diff, low, high, margin)
         )
     return rows
 
@@ -1303,21 +1288,22 @@ def steps_saved(inheritance, validation, items=None, margin: float = MARGINS["st
             measured += f"; over {mine.loss.shape[1]} validation blocks"
         else:
             measured += "; no per-block validation losses (no interval)"
+        claim = (
+            "A student pretrained with a smaller teacher reaches its from-scratch twin's "
+            "final perplexity in fewer steps (§4)"
+        )
         rows.append(
-            Finding(
+            decided(
                 INHERITANCE,
-                "A student pretrained with a smaller teacher reaches its from-scratch twin's final "
-                "perplexity in fewer steps (§4)",
+                claim,
                 f"student {student}, teacher {last['teacher']}",
                 measured,
-                decide(low, high, margin),
                 the_rule,
                 "share of the twin's steps saved",
                 saving,
                 low,
                 high,
                 margin,
-                would_change(low, high, margin),
             )
         )
     return rows
@@ -1394,24 +1380,21 @@ def teacher_settings(
                 f"{first} saves {observed[first]:.1%}, {other} {observed[other]:.1%} of "
                 f"their twins' steps (over {n_blocks} validation blocks)"
             )
-            verdict = DESCRIPTIVE if study == "architecture" else decide(low, high, margin)
-            change = "" if verdict == DESCRIPTIVE else would_change(low, high, margin)
-            rows.append(
-                Finding(
-                    INHERITANCE,
-                    STUDY_CLAIMS[study],
-                    scope,
-                    measured,
-                    verdict,
-                    the_rule,
-                    effect,
-                    diff,
-                    low,
-                    high,
-                    margin,
-                    change,
-                )
+            row = decided(
+                INHERITANCE,
+                STUDY_CLAIMS[study],
+                scope,
+                measured,
+                the_rule,
+                effect,
+                diff,
+                low,
+                high,
+                margin,
             )
+            if study == "architecture":  # described, not decided
+                row = row._replace(verdict=DESCRIPTIVE, would_change="")
+            rows.append(row)
     return rows
 
 
@@ -1488,19 +1471,8 @@ def students_downstream(inheritance, downstream, items, margin: float = MARGINS[
                 continue
             low, high = stats.bounds(curves.resampled[:, 0] - curves.resampled[:, 1])
             rows.append(
-                Finding(
-                    INHERITANCE,
-                    claim,
-                    scope,
-                    measured,
-                    decide(low, high, margin),
-                    the_rule,
-                    effect,
-                    diff,
-                    low,
-                    high,
-                    margin,
-                    would_change(low, high, margin),
+                decided(
+                    INHERITANCE, claim, scope, measured, the_rule, effect, diff, low, high, margin
                 )
             )
     return rows

@@ -59,6 +59,32 @@ def decide(low: float, high: float, margin: float) -> str:
     return INCONCLUSIVE
 
 
+def decided(
+    study: str,
+    finding: str,
+    scope: str,
+    measured: str,
+    rule: str,
+    effect: str,
+    estimate: float,
+    low: float,
+    high: float,
+    margin: float,
+    *,
+    below: bool = False,
+) -> Finding:
+    """The row of a claim decided by the margin rule on its interval (``low``, ``high``),
+    with what would have changed the verdict; ``below``: a claim of absence, reproduced
+    when the interval lies below the margin."""
+    if below:
+        verdict, change = decide(-high, -low, -margin), would_change_below(low, high, margin)
+    else:
+        verdict, change = decide(low, high, margin), would_change(low, high, margin)
+    return Finding(
+        study, finding, scope, measured, verdict, rule, effect, estimate, low, high, margin, change
+    )
+
+
 def would_change(low: float, high: float, margin: float, unit: str = "") -> str:
     """What each other verdict of the margin rule would have needed of the interval."""
     if not (math.isfinite(low) and math.isfinite(high)):
