@@ -148,19 +148,29 @@ def tiny_model(request, tiny_tokenizer, tmp_path_factory):
     from embryo.models.families import model_spec, new_model
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    dims = {
-        "size": "tiny",
-        "hidden_size": 32,
-        "num_layers": 2,
-        "num_heads": 2,
-        "intermediate_size": 64,
-        "dropout": 0.1,
-        "initializer_range": 0.02,
-    }
+    from .helpers import TINY_DIMS as dims
+
     model = new_model(
         request.param, model_spec(request.param, dims), tokenizer, 64, seed=0, sop=False
     )
     out = tmp_path_factory.mktemp(request.param)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tiny_tokenizer, tmp_path_factory):
+    """A tiny BERT (2 layers of 32, 64 positions) with the tiny tokenizer, saved once."""
+    from transformers import AutoTokenizer
+
+    from embryo.models.families import model_spec, new_model
+
+    from .helpers import TINY_DIMS
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
+    out = tmp_path_factory.mktemp("tiny-bert") / "bert"
+    model = new_model("bert", model_spec("bert", TINY_DIMS), tokenizer, 64, seed=0, sop=False)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from embryo.embryology.probing import ProbeSettings
+from embryo.transfer.finetune import FinetuneSettings
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = Path(__file__).parent / "configs"
@@ -22,6 +23,21 @@ CONFIGS = Path(__file__).parent / "configs"
 # the tiny models of the workflow tests: 2 layers of 32
 TINY = {"size": "tiny", "hidden_size": 32, "num_layers": 2, "num_heads": 2, "intermediate_size": 64}
 OPT = {"lr": 3.0e-3, "warmup_steps": 1, "batch_size": 8}
+# the unit tests' tiny models (a model section: dropout and initialisation spelled out)
+TINY_DIMS = {**TINY, "dropout": 0.1, "initializer_range": 0.02}
+# fine-tuning a tiny model on a small task: a few epochs at a high rate
+FINETUNE = FinetuneSettings(
+    lr=3e-3,
+    batch_size=16,
+    epochs=3,
+    warmup_ratio=0.1,
+    weight_decay=0.0,
+    beta1=0.9,
+    beta2=0.999,
+    eps=1e-8,
+    max_grad_norm=1.0,
+    eval_batch_size=64,
+)
 
 
 def config_for(name: str, data_dir) -> dict:

@@ -18,9 +18,12 @@ import json
 
 import pytest
 
+from .helpers import FINETUNE
 from .tiny_models import FAMILIES, save_tiny, texts
 
 PACKING = [f for f in FAMILIES if f != "deberta-v2"]
+# one epoch at a moderate rate, no warm-up: the jobs run, their scores are not the point
+HPARAMS = FINETUNE._replace(lr=1e-3, epochs=1, warmup_ratio=0.0, eval_batch_size=32)
 
 
 @pytest.fixture(scope="module")
@@ -322,21 +325,10 @@ def prepared(checkpoints, tmp_path_factory):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_fine_tuning_and_task_probing_run(family, checkpoints, prepared, tmp_path):
-    from embryo.transfer.finetune import FinetuneSettings, finetune
+    from embryo.transfer.finetune import finetune
     from embryo.transfer.task_probe import TaskProbeSettings, task_probe
 
-    hparams = FinetuneSettings(
-        lr=1e-3,
-        batch_size=16,
-        epochs=1,
-        warmup_ratio=0.0,
-        weight_decay=0.0,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        max_grad_norm=1.0,
-        eval_batch_size=32,
-    )
+    hparams = HPARAMS
     result = finetune(
         checkpoints[family],
         prepared[family],
@@ -365,7 +357,7 @@ def test_extractive_question_answering_runs(family, checkpoints, tmp_path):
     import pandas as pd
 
     from embryo.data.qa import prepare_qa
-    from embryo.transfer.finetune import FinetuneSettings, finetune
+    from embryo.transfer.finetune import finetune
 
     words = texts(40, seed=6)
     rows = []
@@ -389,18 +381,7 @@ def test_extractive_question_answering_runs(family, checkpoints, tmp_path):
         (tmp_path / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     spec = {"source": "local", "type": "extractive_qa", "train": "train.jsonl", "dev": "dev.jsonl"}
     prepare_qa(spec, tmp_path, checkpoints[family], tmp_path / "task", name="qa", max_length=32)
-    hparams = FinetuneSettings(
-        lr=1e-3,
-        batch_size=8,
-        epochs=1,
-        warmup_ratio=0.0,
-        weight_decay=0.0,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        max_grad_norm=1.0,
-        eval_batch_size=16,
-    )
+    hparams = HPARAMS._replace(batch_size=8, eval_batch_size=16)
     result = finetune(
         checkpoints[family], tmp_path / "task", tmp_path / "m.json", n=None, seed=0, hparams=hparams
     )

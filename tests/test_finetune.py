@@ -11,7 +11,6 @@ import pytest
 from embryo.data.tasks import load_task, prepare_task, read_split
 from embryo.runtime.errors import EmbryoError
 from embryo.transfer.finetune import (
-    FinetuneSettings,
     epoch_order,
     finetune,
     length_pieces,
@@ -21,31 +20,13 @@ from embryo.transfer.finetune import (
 from embryo.transfer.metrics import score, score_along
 
 from .conftest import sentences
+from .helpers import FINETUNE, TINY_DIMS
 
 BASE = dict(
     source="local", format="auto", header=True, type="classification", labels=None, metrics=None
 )
-HPARAMS = FinetuneSettings(
-    lr=3e-3,
-    batch_size=16,
-    epochs=3,
-    warmup_ratio=0.1,
-    weight_decay=0.0,
-    beta1=0.9,
-    beta2=0.999,
-    eps=1e-8,
-    max_grad_norm=1.0,
-    eval_batch_size=64,
-)
-DIMS = {
-    "size": "tiny",
-    "hidden_size": 32,
-    "num_layers": 2,
-    "num_heads": 2,
-    "intermediate_size": 64,
-    "dropout": 0.1,
-    "initializer_range": 0.02,
-}
+HPARAMS = FINETUNE
+DIMS = TINY_DIMS
 
 
 def spec(**kw) -> dict:
@@ -301,27 +282,12 @@ def test_grouped_epochs_are_permutations_of_the_subset():
 # ---- fine-tuning a tiny model
 
 
-@pytest.fixture(scope="module")
-def model_dir(tiny_tokenizer, tmp_path_factory):
-    from transformers import AutoTokenizer
-
-    from embryo.models.families import model_spec, new_model
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    out = tmp_path_factory.mktemp("ft") / "bert"
-    new_model("bert", model_spec("bert", DIMS), tokenizer, 64, seed=0, sop=False).save_pretrained(
-        out
-    )
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def _write(path, header, rows):
     path.write_text("\n".join(["\t".join(header)] + ["\t".join(map(str, r)) for r in rows]) + "\n")
 
 
 @pytest.fixture(scope="module")
-def tasks(tmp_path_factory, model_dir):
+def tasks(tmp_path_factory, tiny_bert):
     """A pair task (do both sentences name the same first noun?) and a regression task."""
     root = tmp_path_factory.mktemp("tasks")
     texts = sentences(700, seed=5)
@@ -354,11 +320,11 @@ def tasks(tmp_path_factory, model_dir):
     out = {}
     for name, s in specs.items():
         out[name] = root / "prepared" / name
-        prepare_task(s, root, model_dir, out[name], name=name, max_length=48)
+        prepare_task(s, root, tiny_bert, out[name], name=name, max_length=48)
     return out
 
 
-def test_prepared_pair_task_has_segments(tasks, model_dir):
+def test_prepared_pair_task_has_segments(tasks, tiny_bert):
     import pyarrow.parquet as pq
 
     info = json.loads((tasks["pair"] / "task.json").read_text())
@@ -369,10 +335,10 @@ def test_prepared_pair_task_has_segments(tasks, model_dir):
     assert all(len(ids) <= 48 for ids in rows["input_ids"])
 
 
-def test_regression_task_learns_and_reports_correlations(tasks, model_dir, tmp_path):
+def test_regression_task_learns_and_reports_correlations(tasks, tiny_bert, tmp_path):
     out = tmp_path / "metrics.json"
     result = finetune(
-        model_dir,
+        tiny_bert,
         tasks["reg"],
         out,
         n=None,
@@ -394,7 +360,7 @@ def test_regression_task_learns_and_reports_correlations(tasks, model_dir, tmp_p
     # 0.80 0.96 0.74 0.70 0.67 0.92 packed and 0.74 0.97 0.86 0.33 0.78 0.89 as pieces)
     pearson = [result["metrics"]["pearson"]] + [
         finetune(
-            model_dir, tasks["reg"], tmp_path / f"s{seed}.json", n=None, seed=seed, hparams=HPARAMS
+            tiny_bert, tasks["reg"], tmp_path / f"s{seed}.json", n=None, seed=seed, hparams=HPARAMS
         )["metrics"]["pearson"]
         for seed in (1, 2)
     ]
@@ -403,10 +369,10 @@ def test_regression_task_learns_and_reports_correlations(tasks, model_dir, tmp_p
     assert {"classifier.weight", "bert.pooler.dense.weight"} <= set(result["new_parameters"])
 
 
-def test_pair_task_is_reproducible_and_subset_sized(tasks, model_dir, tmp_path):
+def test_pair_task_is_reproducible_and_subset_sized(tasks, tiny_bert, tmp_path):
     runs = [
         finetune(
-            model_dir,
+            tiny_bert,
             tasks["pair"],
             tmp_path / f"{i}.json",
             n=100,
@@ -446,26 +412,26 @@ def test_jsonl_tasks_read_by_field(tmp_path):
     assert rows == {"line": [1], "text": [["why?"], ["because"]], "label": ["1"]}
 
 
-def test_truncated_rows_are_counted(tmp_path, model_dir):
+def test_truncated_rows_are_counted(tmp_path, tiny_bert):
     rows = "label\tsentence\n0\tthe old cat sees the dog near the river\n1\tthe cat\n"
     (tmp_path / "train.tsv").write_text(rows)
     (tmp_path / "dev.tsv").write_text(rows)
     s = spec(text=["sentence"], label="label")
-    info = prepare_task(s, tmp_path, model_dir, tmp_path / "short", name="t", max_length=6)
+    info = prepare_task(s, tmp_path, tiny_bert, tmp_path / "short", name="t", max_length=6)
     assert (info["train_truncated"], info["dev_truncated"]) == (1, 1)
-    info = prepare_task(s, tmp_path, model_dir, tmp_path / "long", name="t", max_length=64)
+    info = prepare_task(s, tmp_path, tiny_bert, tmp_path / "long", name="t", max_length=64)
     assert info["train_truncated"] == 0
 
 
 # ---- reinitialisation before fine-tuning, and task probing
 
 
-def test_reinit_scheme_is_applied_and_recorded(tasks, model_dir, tmp_path):
+def test_reinit_scheme_is_applied_and_recorded(tasks, tiny_bert, tmp_path):
     hp = HPARAMS._replace(epochs=1)
 
     def run(name, reinit):
         return finetune(
-            model_dir,
+            tiny_bert,
             tasks["pair"],
             tmp_path / f"{name}.json",
             n=100,
@@ -497,13 +463,13 @@ def test_task_probe_separates_layers_of_synthetic_features():
     assert scores[1]["accuracy"] > 0.95 and 0.3 < scores[0]["accuracy"] < 0.7
 
 
-def test_task_probe_job_writes_every_layer(tasks, model_dir, tmp_path):
+def test_task_probe_job_writes_every_layer(tasks, tiny_bert, tmp_path):
     from embryo.transfer.task_probe import TaskProbeSettings, task_probe
 
     out = tmp_path / "probe"
     settings = TaskProbeSettings(pooling="mean", train_size=200, regularization=1.0, batch_size=64)
     records = task_probe(
-        model_dir, tasks["reg"], out, settings=settings, provenance={"run": "r", "step": 0}
+        tiny_bert, tasks["reg"], out, settings=settings, provenance={"run": "r", "step": 0}
     )
     assert sorted(p.name for p in out.iterdir()) == ["layer-0.json", "layer-1.json", "layer-2.json"]
     assert [r["layer"] for r in records] == [0, 1, 2] and records[0]["n_train"] == 200
@@ -525,21 +491,21 @@ def test_a_size_above_a_prepared_tasks_rows_names_its_config_keys(tmp_path):
         check_size(tmp_path, 50000, "cola", ["transferability.train_sizes"])
 
 
-def test_packed_and_pieced_batches_make_the_whole_batchs_update(tasks, model_dir, tmp_path):
+def test_packed_and_pieced_batches_make_the_whole_batchs_update(tasks, tiny_bert, tmp_path):
     """Without dropout, a batch computed packed, or in pieces of similar length, trains as
     the batch padded as one: the same losses step by step and the same predictions, up to
     rounding."""
     from transformers import AutoConfig, AutoModelForMaskedLM
 
     plain = tmp_path / "no-dropout"
-    config = AutoConfig.from_pretrained(model_dir)
+    config = AutoConfig.from_pretrained(tiny_bert)
     config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0.0
-    model = AutoModelForMaskedLM.from_pretrained(model_dir, config=config)
+    model = AutoModelForMaskedLM.from_pretrained(tiny_bert, config=config)
     model.save_pretrained(plain)
-    (plain / "tokenizer.json").write_bytes((model_dir / "tokenizer.json").read_bytes())
+    (plain / "tokenizer.json").write_bytes((tiny_bert / "tokenizer.json").read_bytes())
     for name in ("tokenizer_config.json", "special_tokens_map.json"):
-        if (model_dir / name).exists():
-            (plain / name).write_bytes((model_dir / name).read_bytes())
+        if (tiny_bert / name).exists():
+            (plain / name).write_bytes((tiny_bert / name).read_bytes())
     runs = {}
     for name, packing, pieces in (("whole", False, 1), ("pieces", False, 4), ("packed", True, 1)):
         hp = HPARAMS._replace(epochs=1, packing=packing, micro_batches=pieces, piece_overhead=0.0)

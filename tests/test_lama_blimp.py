@@ -13,6 +13,8 @@ from embryo.data.lama import load_lama
 from embryo.embryology import blimp, lama
 from embryo.runtime.errors import EmbryoError
 
+from .helpers import TINY_DIMS
+
 SMALL = {
     "corpus_train": 20,
     "corpus_valid": 5,
@@ -29,15 +31,7 @@ SMALL = {
     "occupations": 2,
     "languages": 2,
 }
-TINY = {
-    "size": "tiny",
-    "hidden_size": 32,
-    "num_layers": 2,
-    "num_heads": 2,
-    "intermediate_size": 64,
-    "dropout": 0.1,
-    "initializer_range": 0.02,
-}
+TINY = TINY_DIMS
 
 
 @pytest.fixture(scope="module", autouse=True)

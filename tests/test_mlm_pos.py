@@ -9,6 +9,8 @@ import pytest
 from embryo.data.treebank import read_conllu, word_pieces
 from embryo.embryology import mlm_pos
 
+from .helpers import TINY_DIMS
+
 # Under the tiny tokenizer "gardenteacher" is four pieces (garden ##t ##e ##acher) and
 # "paints" five (p ##a ##in ##t ##s); the other words are one piece each.
 CONLLU = """# sent_id = s1
@@ -20,15 +22,7 @@ CONLLU = """# sent_id = s1
 6\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
 
 """
-DIMS = {
-    "size": "tiny",
-    "hidden_size": 32,
-    "num_layers": 2,
-    "num_heads": 2,
-    "intermediate_size": 64,
-    "dropout": 0.1,
-    "initializer_range": 0.02,
-}
+DIMS = TINY_DIMS
 
 
 @pytest.fixture(scope="module")

@@ -15,16 +15,9 @@ from embryo.train.segment import batch_indices, run_segment
 from embryo.train.student import run_student_segment
 
 from .conftest import segment_settings
+from .helpers import TINY_DIMS
 
-MODEL = {
-    "size": "tiny",
-    "hidden_size": 32,
-    "num_layers": 2,
-    "num_heads": 2,
-    "intermediate_size": 64,
-    "dropout": 0.1,
-    "initializer_range": 0.02,
-}
+MODEL = TINY_DIMS
 
 
 def settings(architecture="bert", step=0, sop=False, objective=None, **optimizer):

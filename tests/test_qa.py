@@ -20,6 +20,8 @@ from embryo.data.qa import load_qa, prepare_qa, read_squad, windows
 from embryo.runtime.errors import EmbryoError
 from embryo.transfer import qa
 
+from .helpers import FINETUNE
+
 NAMES = ["anna", "ben", "carl", "dora", "emil", "fay", "gus", "hana", "ivan", "jo"]
 PLACES = ["paris", "rome", "oslo", "lima", "cairo", "quito", "dakar", "perth"]
 
@@ -137,10 +139,10 @@ def test_squad_files_in_both_layouts_and_a_misplaced_answer(tmp_path):
         read_squad(tmp_path / "broken.jsonl")
 
 
-def test_training_windows_spell_the_answer(model_dir):
+def test_training_windows_spell_the_answer(tiny_bert):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     examples = read_squad_list(squad_examples(30))
     cols = windows(tokenizer, examples, max_length=64, stride=16, train=True)
     dev = windows(tokenizer, examples, max_length=64, stride=16, train=False)
@@ -166,53 +168,18 @@ def read_squad_list(examples):
     ]
 
 
-@pytest.fixture(scope="module")
-def model_dir(tiny_tokenizer, tmp_path_factory):
-    from transformers import AutoTokenizer
-
-    from embryo.models.families import model_spec, new_model
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_tokenizer)
-    out = tmp_path_factory.mktemp("qa") / "bert"
-    dims = {
-        "size": "tiny",
-        "hidden_size": 32,
-        "num_layers": 2,
-        "num_heads": 2,
-        "intermediate_size": 64,
-        "dropout": 0.1,
-        "initializer_range": 0.02,
-    }
-    new_model("bert", model_spec("bert", dims), tokenizer, 64, seed=0, sop=False).save_pretrained(
-        out
-    )
-    tokenizer.save_pretrained(out)
-    return out
-
-
-def test_a_qa_job_reports_the_scores_of_its_answers(model_dir, tmp_path):
-    from embryo.transfer.finetune import FinetuneSettings, finetune
+def test_a_qa_job_reports_the_scores_of_its_answers(tiny_bert, tmp_path):
+    from embryo.transfer.finetune import finetune
 
     write_official(tmp_path / "train.json", squad_examples(120, seed=1))
     write_official(tmp_path / "dev.json", squad_examples(30, seed=2))
     spec = {"source": "local", "type": "extractive_qa", "train": "train.json", "dev": "dev.json"}
     assert len(load_qa(spec, tmp_path)["dev"]) == 30
-    info = prepare_qa(spec, tmp_path, model_dir, tmp_path / "task", name="squad", max_length=48)
+    info = prepare_qa(spec, tmp_path, tiny_bert, tmp_path / "task", name="squad", max_length=48)
     assert info["metrics"] == ["exact_match", "token_f1"] and info["dev_unanswerable"] == 10
-    hparams = FinetuneSettings(
-        lr=3e-3,
-        batch_size=16,
-        epochs=2,
-        warmup_ratio=0.1,
-        weight_decay=0.0,
-        beta1=0.9,
-        beta2=0.999,
-        eps=1e-8,
-        max_grad_norm=1.0,
-        eval_batch_size=64,
-    )
+    hparams = FINETUNE._replace(epochs=2)
     result = finetune(
-        model_dir,
+        tiny_bert,
         tmp_path / "task",
         tmp_path / "metrics.json",
         n=None,
