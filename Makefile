@@ -4,7 +4,7 @@ VENV ?= .venv
 CORES ?= all
 BIN := $(VENV)/bin
 
-.PHONY: setup lock run report replay tensorboard test lint format gpu-check
+.PHONY: setup lock run report replay tensorboard test docs lint format gpu-check
 setup:
 	@./scripts/bootstrap
 
@@ -26,6 +26,9 @@ tensorboard: setup  ## the live training curves of results/*/tensorboard, for th
 
 test: setup  ## the whole test suite, workflow and real-data tests included
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+docs: setup  ## the documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link fails
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 gpu-check: setup  ## on a CUDA machine: BERT-/ALBERT-base segments in bf16, tokens/s, MFU, chain = run
 	$(BIN)/python benchmarks/gpu_check.py $(ARGS)

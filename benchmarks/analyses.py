@@ -27,7 +27,7 @@ each round, then their median and range):
   its pieces' vectors (``word_ids``); the vectors must agree to float16 rounding.
 
 Every analysis runs batched and under ``torch.inference_mode`` or ``no_grad``, reading the
-checkpoint once. This asserts nothing: it prints a table (and writes ``--json``); the README
+checkpoint once. This asserts nothing: it prints a table (and writes ``--json``); docs/performance.md
 reports what it printed. minicons is in the test extra (``pip install -e .[test]``).
 """
 

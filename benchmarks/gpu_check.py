@@ -19,7 +19,7 @@ n-gram masking, LAMB):
    to even), dropout on. With deterministic kernels (``embryo.train.segment.deterministic_cuda``)
    the weights should be equal bit for bit; the check reports the largest weight
    difference and passes when the loss curves agree to a relative ``--tolerance``
-   (1e-3) at every step and so do the final validation losses (README, "On GPUs").
+   (1e-3) at every step and so do the final validation losses (docs/performance.md, "On a GPU").
 
 Exit status 1 if a chain check fails, 2 if no CUDA device is visible (``--device cpu``
 runs the same code on the CPU, for a smoke test: ``tests/test_benchmarks.py``). Data:

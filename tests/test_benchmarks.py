@@ -1,5 +1,5 @@
 """The benchmark scripts run: a smoke test of each on CPU at toy size (they assert
-nothing of speed; the README reports their numbers)."""
+nothing of speed; docs/performance.md reports their numbers)."""
 
 from __future__ import annotations
 
@@ -134,7 +134,7 @@ def test_finetune_benchmark_runs_the_job_and_the_trainer(tmp_path, shared_data):
 
 def test_analyses_benchmark_times_each_analysis_and_matches_minicons(tmp_path, shared_data):
     """benchmarks/analyses.py at toy size: every per-checkpoint analysis timed, and the
-    PLL equal to minicons' and the features to a plain loop's (what the README's
+    PLL equal to minicons' and the features to a plain loop's (what docs/performance.md's
     ratios stand on)."""
     import json
 

@@ -9,7 +9,7 @@ checkpoints, test sentences and words, seeds and layers. The not-monotonic rule'
 "not reproduced" is checked the other way: at a fall exactly at the margin it must be
 rare too. The test asserts each rule's false-positive rate at the demo's and the
 real-data preset's sizes (the paper's is slower: ``python -m tests.test_calibration``
-prints the whole table, the README's). "Steps saved" is simulated with validation blocks
+prints the whole table, docs/results.md's). "Steps saved" is simulated with validation blocks
 of different difficulty (shared by student and twin, as the blocks are) at the sizes of
 the demo's KI pair, ``config/ki-studies.yaml`` and the paper preset's KI runs.
 """

@@ -9,7 +9,7 @@ per layer); partial reinitialisation (the redrawn layer redrawn, the rest and th
 embeddings kept, a permutation permuting); packed fine-tuning's logits against the padded
 batch's, where the family packs; a fine-tuning job and a task probe. A family embryo does
 not know (Megatron-BERT) runs the analyses by the general path and is refused the grid.
-These checks back the families table of the README.
+These checks back the families table of docs/suites.md.
 """
 
 from __future__ import annotations

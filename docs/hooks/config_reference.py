@@ -1,8 +1,11 @@
-"""mkdocs hook: the configuration reference, generated from config/schema.yaml at build time.
+"""mkdocs hook: the pages generated at build time, from the files that hold their content.
 
-Every key of the schema gets a row (its path, type, default and description), so a key
-cannot be undocumented: the schema is the one place a key is declared, and this page
-is rebuilt from it on every ``mkdocs build``.
+- ``reference/config.md``, the configuration reference, from ``config/schema.yaml``:
+  every key of the schema gets a row (its path, type, default and description), so a key
+  cannot be undocumented: the schema is the one place a key is declared, and this page is
+  rebuilt from it on every ``mkdocs build``;
+- ``index.md``, the front page, from ``README.md``: one text for GitHub's front page and the
+  site's, its links into ``docs/`` made relative to the site.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from pathlib import Path
 import yaml
 from mkdocs.structure.files import File
 
-SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schema.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "config" / "schema.yaml"
+README = ROOT / "README.md"
 
 
 def _type(node: dict) -> str:
@@ -52,13 +57,19 @@ def reference() -> str:
         "| --- | --- | --- | --- |",
         *_rows(schema, "", defs),
     ]
+    header = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
     for name, node in defs.items():
         if node.get("properties"):
-            out += ["", f"## `{name}`", "", "| key | type | default | description |",
-                    "| --- | --- | --- | --- |", *_rows(node, "", defs)]  # fmt: skip
+            out += ["", f"## `{name}`", "", *header, *_rows(node, "", defs)]
     return "\n".join(out) + "\n"
+
+
+def front_page() -> str:
+    """The README with its links into ``docs/`` relative to the site's root."""
+    return README.read_text().replace("](docs/", "](")
 
 
 def on_files(files, config):
     files.append(File.generated(config, "reference/config.md", content=reference()))
+    files.append(File.generated(config, "index.md", content=front_page()))
     return files

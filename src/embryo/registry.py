@@ -5,7 +5,7 @@ produces and from what, which figures it draws and with which function, in which
 section each item goes and with which caption; the provenance reads each table's
 lineage, the findings which tables they check. Adding a per-checkpoint analysis takes
 one library module, one :class:`Table` here (with ``per_checkpoint``), one rule and one
-script (the README's "Adding an analysis"); ``tests/test_registry.py`` checks that this
+script (docs/contributing.md, "Adding an analysis"); ``tests/test_registry.py`` checks that this
 declaration and the rules agree.
 
 This module declares; it imports nothing of ours and runs no code of any stage. What a
