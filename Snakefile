@@ -22,6 +22,10 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/fingerprints.smk"
+include: "rules/resources.smk"
+include: "rules/targets.smk"
+include: "rules/checks.smk"
 include: "rules/data.smk"
 include: "rules/pretrain.smk"
 include: "rules/checkpoints.smk"

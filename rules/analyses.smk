@@ -27,7 +27,7 @@ rule weights:
 # each analysed checkpoint, beside whether that checkpoint got it (embryo.embryology.exposure)
 rule lama_exposure:
     input:
-        unpack(exposure_inputs),
+        unpack(get_exposure_inputs),
     output:
         "results/{run}/lama_exposure.csv",
     log:
@@ -49,7 +49,7 @@ rule lama_exposure:
 rule extract_features:
     input:
         model="results/{run}/models/step-{step}",
-        treebank=treebank_input("train", "test"),
+        treebank=treebank_files("train", "test"),
     output:
         train=features("results/{run}/step-{step}/features/train.safetensors"),
         test=features("results/{run}/step-{step}/features/test.safetensors"),
@@ -61,7 +61,7 @@ rule extract_features:
     resources:
         **cluster_resources("extract_features"),
     params:
-        treebank={split: treebank_split(split) for split in ("train", "test")},
+        treebank={split: treebank_settings(split) for split in ("train", "test")},
         max_length=ANALYSES["max_length"],
         batch_size=ANALYSES["batch_size"],
         code=code("extract_features"),
@@ -73,7 +73,7 @@ rule probe:
     input:
         train="results/{run}/step-{step}/features/train.safetensors",
         test="results/{run}/step-{step}/features/test.safetensors",
-        treebank=treebank_input("train", "test"),
+        treebank=treebank_files("train", "test"),
     output:
         directory("results/{run}/step-{step}/probe/{probe}"),
     log:
@@ -84,8 +84,8 @@ rule probe:
     resources:
         **cluster_resources("probe"),
     params:
-        train=treebank_split("train"),
-        test=treebank_split("test"),
+        train=treebank_settings("train"),
+        test=treebank_settings("test"),
         settings=settings.probing(config),
         code=code("probe"),
     script:
@@ -95,7 +95,7 @@ rule probe:
 rule edge_probe:
     input:
         model="results/{run}/models/step-{step}",
-        data=edge_input,
+        data=get_edge_files,
     output:
         directory("results/{run}/step-{step}/edge_probe/{edge}"),
     log:
@@ -108,7 +108,7 @@ rule edge_probe:
     resources:
         **cluster_resources("edge_probe"),
     params:
-        files=lambda w: edge_files(w.edge),
+        files=lambda w: edge_paths(w.edge),
         max_records=ANALYSES["edge_probing"]["max_records"],
         settings=settings.probing(config),
         max_length=ANALYSES["max_length"],
@@ -121,7 +121,7 @@ rule edge_probe:
 rule mlm_pos:
     input:
         model="results/{run}/models/step-{step}",
-        treebank=treebank_input("test"),
+        treebank=treebank_files("test"),
     output:
         summary="results/{run}/step-{step}/mlm_pos.csv",
         per_item="results/{run}/step-{step}/mlm_pos.items.parquet",
@@ -133,7 +133,7 @@ rule mlm_pos:
     resources:
         **cluster_resources("mlm_pos"),
     params:
-        treebank=treebank_split("test"),
+        treebank=treebank_settings("test"),
         max_length=ANALYSES["max_length"],
         batch_size=ANALYSES["batch_size"],
         code=code("mlm_pos"),
@@ -144,8 +144,8 @@ rule mlm_pos:
 rule lama:
     input:
         model="results/{run}/models/step-{step}",
-        facts=analysis_input("lama"),
-        vocabularies=lama_vocabularies,
+        facts=analysis_files("lama"),
+        vocabularies=get_lama_vocabularies,
     output:
         summary="results/{run}/step-{step}/lama.csv",
         per_item="results/{run}/step-{step}/lama.items.parquet",
@@ -172,7 +172,7 @@ rule lama:
 rule blimp:
     input:
         model="results/{run}/models/step-{step}",
-        pairs=analysis_input("blimp"),
+        pairs=analysis_files("blimp"),
     output:
         summary="results/{run}/step-{step}/blimp.csv",
         per_item="results/{run}/step-{step}/blimp.items.parquet",

@@ -33,7 +33,7 @@ rule export_checkpoint:
 # of its steps is imported: two steps with the same weights fail here, naming both
 rule check_series:
     input:
-        series_sources,
+        get_series_sources,
     output:
         "results/{run}/series.json",
     log:
@@ -83,7 +83,7 @@ rule import_checkpoint:
 # repository, with its model card (embryo.train.release); asked for by name, never by all
 rule release_step:
     input:
-        unpack(release_inputs),
+        unpack(get_release_inputs),
     output:
         "results/{run}/release/step-{step}.json",
     log:

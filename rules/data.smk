@@ -29,7 +29,7 @@ rule generate_builtin:
 
 rule prepare_corpus:
     input:
-        corpus_files,
+        get_corpus_files,
     output:
         train="results/corpora/{corpus}/train.parquet",
         validation="results/corpora/{corpus}/validation.parquet",
@@ -42,7 +42,7 @@ rule prepare_corpus:
     params:
         spec=lambda w: config["corpora"][w.corpus],
         data_dir=lambda w: source_root(config["corpora"][w.corpus]),
-        part_dirs=mix_parts,
+        part_dirs=get_mix_parts,
         code=code("prepare_corpus"),
     script:
         "../workflow/scripts/prepare_corpus.py"
@@ -50,7 +50,7 @@ rule prepare_corpus:
 
 rule train_tokenizer:
     input:
-        corpus=tokenizer_corpus,
+        corpus=get_tokenizer_corpus,
     output:
         directory("results/tokenizers/{tokenizer}"),
     log:

@@ -1,7 +1,7 @@
 rule prepare_task:
     input:
-        data=task_input,
-        tokenizer=vocab_source,
+        data=get_task_files,
+        tokenizer=get_vocab_dir,
     output:
         directory("results/tasks/{task}/{vocab}"),
     log:
@@ -40,7 +40,7 @@ rule task_sizes:
 
 rule finetune:
     input:
-        unpack(task_inputs),
+        unpack(get_finetune_inputs),
         model="results/{run}/models/step-{step}",
     output:
         metrics="results/{run}/step-{step}/finetune/{task}/n-{n}/{reinit}/seed-{seed}/metrics.json",

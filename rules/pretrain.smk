@@ -5,7 +5,7 @@ ruleorder: pretrain_student > pretrain
 
 rule pretrain:
     input:
-        unpack(segment_inputs),
+        unpack(get_segment_inputs),
     output:
         segment_output("results/{run}/train/step-{step}"),
     log:
@@ -30,7 +30,7 @@ rule pretrain:
 
 rule pretrain_student:
     input:
-        unpack(segment_inputs),
+        unpack(get_segment_inputs),
     output:
         segment_output("results/{run}/train/step-{step}"),
     log:
@@ -77,7 +77,7 @@ rule validation_step:
 
 rule validation_curve:
     input:
-        run_segments,
+        get_run_segments,
     output:
         csv="results/{run}/validation.csv",
         per_block="results/{run}/validation.items.parquet",
@@ -97,7 +97,7 @@ rule validation_curve:
 # their source documents (embryo.train.replay); asked for by name, never part of all
 rule replay:
     input:
-        unpack(replay_inputs),
+        unpack(get_replay_inputs),
     output:
         "results/{run}/replay/step-{step}.csv",
     log:

@@ -1,3 +1,7 @@
+from embryo.config.overview import overview
+from embryo.results import provenance
+
+
 # the cheap rules run where Snakemake runs, never as a cluster submission (which would
 # cost more than they do)
 localrules:
@@ -20,7 +24,7 @@ localrules:
 
 rule table:
     input:
-        analysis_outputs,
+        get_table_inputs,
     output:
         csv=report(
             "results/tables/{analysis}.csv",
@@ -38,7 +42,7 @@ rule table:
     resources:
         **cluster_resources("table"),
     params:
-        grid=transfer_points,
+        grid=get_transfer_points,
         replicates=ec.replicates(config),
         tokens=ec.tokens_seen(config),
         caption=lambda w: caption(w.analysis),
@@ -49,7 +53,7 @@ rule table:
 
 rule inheritance_table:
     input:
-        lambda w: [f"results/{run}/validation.csv" for run in ki_runs()],
+        lambda w: [f"results/{run}/validation.csv" for run in targets.ki_runs(config)],
     output:
         csv=report(
             "results/tables/inheritance.csv",
@@ -65,7 +69,7 @@ rule inheritance_table:
     resources:
         **cluster_resources("inheritance_table"),
     params:
-        pairs=ki_pairs(),
+        pairs=targets.ki_pairs(config),
         caption=caption("inheritance"),
         code=code("inheritance_table"),
     script:
@@ -74,7 +78,7 @@ rule inheritance_table:
 
 rule findings:
     input:
-        unpack(findings_inputs),
+        unpack(get_findings_inputs),
     output:
         csv=report(
             "results/tables/findings.csv",

@@ -43,7 +43,7 @@ SLURM_JOBS = {  # the job comment the plugin gives each submission
     "rule_probing_extract_features_probe",
     "rule_scoring_blimp_lama_mlm_pos",
 }
-# cheap rules run where Snakemake runs (localrules in rules/common.smk)
+# cheap rules run where Snakemake runs (localrules in rules/results.smk)
 LOCAL_JOBS = {"validation_curve": "bert", "table": "probe"}
 
 

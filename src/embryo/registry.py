@@ -1,7 +1,7 @@
 """Every table, figure and report section, declared once.
 
-The workflow (``rules/common.smk``) reads this module to know which tables a config
-produces and from what, which figures it draws and with which function, in which report
+The workflow (``rules/targets.smk``, through :mod:`embryo.config.targets`) reads this
+module to know which tables a config produces and from what, which figures it draws and with which function, in which report
 section each item goes and with which caption; the provenance reads each table's
 lineage, the findings which tables they check. Adding a per-checkpoint analysis takes
 one library module, one :class:`Table` here (with ``per_checkpoint``), one rule and one
@@ -37,6 +37,37 @@ UPSTREAM = (
     "check_series",
     "import_checkpoint",
 )
+
+# The facts about a config that decide which tables and figures it produces (a table's or
+# figure's ``needs``), with their meaning; embryo.config.targets.facts derives them.
+FACTS = {
+    "trained": "some run is pretrained here (not an imported series)",
+    "scored_imports": "some imported series is scored on a corpus's validation blocks "
+    "(runs.<run>.corpus)",
+    "analysed": "some run's checkpoints have the per-checkpoint analyses (runs.<run>.analyse)",
+    "lama_exposure": "LAMA is on and counts each fact's exposure (analyses.lama.exposure)",
+    "downstream_tasks": "the downstream analysis fine-tunes at least one task",
+    "transfer": "the transferability grid is on, with at least one task",
+    "transfer_probing": "the grid also probes each layer for the task (transferability.probing)",
+    "crossed": "a grid run has single-layer schemes at more than one pretraining step",
+    "ki": "some run has a teacher (knowledge inheritance)",
+    "twin": "some student has a from-scratch twin",
+    "students_downstream": "some student's checkpoints are fine-tuned by the downstream analysis",
+}
+# facts with a value, ``kind:value``: what the value ranges over
+FACT_KINDS = {
+    "family": "the grid has a reinitialisation scheme of this family "
+    "(embryo.transfer.reinit: none, progressive, single, block, only, scramble)",
+    "probe_task": "the word-level probes include this task (upos, xpos, deprel)",
+    "ki_study": "this knowledge-inheritance study compares at least one student "
+    "(inheritance.studies)",
+}
+
+
+def declared(fact: str) -> bool:
+    """Whether ``fact`` is one of :data:`FACTS` or ``kind:value`` of a :data:`FACT_KINDS`."""
+    kind, sep, value = fact.partition(":")
+    return fact in FACTS if not sep else kind in FACT_KINDS and bool(value)
 
 
 class Table(NamedTuple):
@@ -77,10 +108,7 @@ class Figure(NamedTuple):
     ``draw`` is ``module:function`` of :mod:`embryo.plots`, called with the ``tables``
     (DataFrames, in this order), the output path and the keyword ``options``. It is drawn
     when the config produces its tables and each of its ``needs`` holds: a fact about the
-    config that ``rules/common.smk`` derives (``facts()``: ``trained``,
-    ``downstream_tasks``, ``lama_exposure``, ``transfer``, ``transfer_probing``, ``ki``, ``probe_task:upos``,
-    ``family:single``, ``crossed``, ``twin``, ``students_downstream``, ``ki_study:{study}``;
-    ``a|b``: either). A figure ``over_training`` draws its measures against the
+    config (:data:`FACTS`, :data:`FACT_KINDS`; ``a|b``: either). A figure ``over_training`` draws its measures against the
     pretraining step, or the tokens seen with the config's ``figures.axis: tokens`` (its
     draw function takes ``axis``).
     """

@@ -3,7 +3,7 @@
 The treebank, LAMA facts, BLiMP pairs and tasks are first needed by analyses that run
 after pretraining; a malformed line found then costs the whole pretraining. So the
 workflow reads each of them whole while it is parsed (:func:`check_inputs`, called by
-``rules/common.smk`` before any job starts), with the same reader the analyses use. Each
+``rules/checks.smk`` before any job starts), with the same reader the analyses use. Each
 check returns a short summary; bad input is the reader's EmbryoError, naming the file and
 line. A check is remembered with the state (size, modification time) of the files it
 read and the code it ran, so an unchanged file is not read again at the next parse.

@@ -1,6 +1,6 @@
 """Code fingerprints: a short hash of what a job's code does, not of how its text looks.
 
-Every rule passes ``code("<script>")`` (``rules/common.smk``) among its ``params``: the
+Every rule passes ``code("<script>")`` (``rules/fingerprints.smk``) among its ``params``: the
 fingerprint of its job script and of every ``embryo`` module the script imports,
 transitively, found by reading their imports (top-level or inside functions), without
 running them. Snakemake's params trigger then reruns exactly the jobs whose code

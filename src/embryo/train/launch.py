@@ -7,7 +7,7 @@ process running the ``main`` of a module (:mod:`embryo.train.segment`, or a stud
 - one node: ``torchrun --standalone``, a rendezvous on this host;
 - ``nodes`` > 1: one torchrun *agent* a node, all joining one c10d rendezvous on the
   first node of the SLURM allocation (``srun --ntasks-per-node=1`` in the job that the
-  profile submitted with ``nodes``, ``tasks`` and ``mpi``; ``rules/common.smk``). The
+  profile submitted with ``nodes``, ``tasks`` and ``mpi``; ``rules/resources.smk``). The
   rendezvous id is the SLURM job id, its port derived from it; each agent starts
   ``processes / nodes`` workers, and torchrun numbers them 0 .. processes-1.
 
