@@ -188,7 +188,9 @@ wait_for() { # wait_for WHAT CMD...: up to 60 s, then fail with the logs
     for _ in $(seq 120); do
         "$@" >/dev/null 2>&1 && return 0
         for name in "${DAEMONS[@]}"; do
-            if [[ -s $DIR/pids/$name ]] && ! alive "$name" >/dev/null; then
+            # gone, not merely not yet exec'd: a loaded machine may still show the forked
+            # shell (whose command line is not the daemon's yet) a moment after launch
+            if [[ -s $DIR/pids/$name && ! -d /proc/$(<"$DIR/pids/$name") ]]; then
                 fail "$name exited while waiting for $what"
             fi
         done
