@@ -73,15 +73,13 @@ def segment_processes(run, rule):
 def check_nodes_reachable():
     """Segments over several nodes run from a cluster executor or inside an allocation
     (at the start of a run: parse time does not know the executor yet)."""
-    spanning = [
-        r
-        for r in cluster.MULTI_NODE
-        if cluster.wanted_resources(config, r)["nodes"] > 1
-    ]
+    nodes = {
+        r: cluster.wanted_resources(config, r)["nodes"] for r in cluster.MULTI_NODE
+    }
+    spanning = [r for r, n in nodes.items() if n > 1]
     if spanning and workflow.local_exec and "SLURM_JOB_ID" not in os.environ:
         raise EmbryoError(
-            f"config: resources.{spanning[0]}.nodes is "
-            f"{cluster.wanted_resources(config, spanning[0])['nodes']}, but this run executes locally "
-            "outside a SLURM allocation: submit it with --profile profiles/slurm, run it "
-            "inside salloc, or set nodes to 1"
+            f"config: resources.{spanning[0]}.nodes is {nodes[spanning[0]]}, but this run "
+            "executes locally outside a SLURM allocation: submit it with --profile "
+            "profiles/slurm, run it inside salloc, or set nodes to 1"
         )
